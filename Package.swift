@@ -1,0 +1,45 @@
+// swift-tools-version:6.1
+// libmcp: the MCP engine in Swift, exported as a C shared library (libmcp.so.1).
+// The target dependencies are the layer rules of DESIGN.md:
+//   CMCP (header) <- MCPCore (protocol, no I/O) <- MCPTransport (I/O) <- MCP (C exports)
+import PackageDescription
+
+let root = Context.packageDirectory
+
+// The shared library's identity and hygiene: SONAME, exports limited to mcp_*
+// by the version script, no undefined symbols, and a RUNPATH of $ORIGIN only.
+let libraryLinkerFlags = [
+    "-Xlinker", "-soname=libmcp.so.1",
+    "-Xlinker", "--version-script=\(root)/exports.map",
+    "-Xlinker", "-z", "-Xlinker", "defs",
+]
+
+let package = Package(
+    name: "libmcp",
+    products: [
+        .library(name: "mcp", type: .dynamic, targets: ["MCP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // Header-only C target: the public header, so Swift compiles against the
+        // same declarations the hosts use (@c @implementation checks each one).
+        .target(name: "CMCP", path: "include", publicHeadersPath: "."),
+        .target(
+            name: "MCPCore",
+            dependencies: [
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "MCPTransport", dependencies: ["MCPCore"]),
+        .target(
+            name: "MCP",
+            dependencies: ["CMCP", "MCPCore", "MCPTransport"],
+            linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
+        ),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"]),
+        .testTarget(name: "MCPTransportTests", dependencies: ["MCPTransport", "MCPCore"]),
+    ]
+)

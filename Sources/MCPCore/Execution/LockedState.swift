@@ -1,0 +1,39 @@
+/// State guarded by a lock, with a condition for waiting on it.
+///
+/// @unchecked Sendable: `state` is only read or written inside `withLock` /
+/// `wait`, which hold the lock, so it is never accessed concurrently.
+public final class LockedState<State>: @unchecked Sendable {
+    private let cond = ConditionLock()
+    private var state: State
+
+    public init(_ initial: State) { state = initial }
+
+    @discardableResult
+    public func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
+        cond.lock()
+        defer { cond.unlock() }
+        return try body(&state)
+    }
+
+    /// Runs `body` and wakes every waiter (for changes others may wait on).
+    @discardableResult
+    public func withLockAndNotify<R>(_ body: (inout State) throws -> R) rethrows -> R {
+        cond.lock()
+        defer {
+            cond.broadcast()
+            cond.unlock()
+        }
+        return try body(&state)
+    }
+
+    /// Blocks until `predicate` holds or the deadline passes; returns whether it holds.
+    public func wait(until deadline: MonotonicInstant?, for predicate: (State) -> Bool) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        while !predicate(state) {
+            if let deadline, MonotonicInstant.now() >= deadline { return false }
+            _ = cond.wait(until: deadline)
+        }
+        return true
+    }
+}

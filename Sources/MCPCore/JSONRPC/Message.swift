@@ -1,0 +1,97 @@
+/// One JSON-RPC 2.0 message, classified and checked.
+public enum Message: Sendable, Equatable {
+    case request(id: RequestID, method: String, params: JSONValue?)
+    case notification(method: String, params: JSONValue?)
+    case response(id: RequestID, result: JSONValue)
+    case errorResponse(id: RequestID?, error: JSONRPCError)
+}
+
+/// Why an incoming JSON value is not a message; `id` is set when it could be read,
+/// so the error answer can carry it.
+public struct MessageError: Error, Sendable {
+    public var id: RequestID?
+    public var error: JSONRPCError
+}
+
+extension Message {
+    /// Classifies a parsed JSON value. Lenient where the spec allows (an error
+    /// response with `"id": null`), strict elsewhere.
+    public init(json: JSONValue) throws(MessageError) {
+        guard case .object(let o) = json else {
+            throw MessageError(id: nil, error: .invalidRequest("A JSON-RPC message must be an object"))
+        }
+        let rawID = o["id"]
+        let id = rawID.flatMap(RequestID.init)
+        guard o["jsonrpc"] == .string("2.0") else {
+            throw MessageError(id: id, error: .invalidRequest("The \"jsonrpc\" member must be \"2.0\""))
+        }
+        if let methodValue = o["method"] {
+            guard case .string(let method) = methodValue else {
+                throw MessageError(id: id, error: .invalidRequest("The \"method\" member must be a string"))
+            }
+            let params = o["params"]
+            if let params {
+                switch params {
+                case .object: break
+                case .array:
+                    throw MessageError(id: id, error: .invalidParams("MCP params must be an object, not an array"))
+                default:
+                    throw MessageError(id: id, error: .invalidRequest("The \"params\" member must be an object"))
+                }
+            }
+            guard rawID != nil else {
+                self = .notification(method: method, params: params)
+                return
+            }
+            guard let id else {
+                throw MessageError(id: nil, error: .invalidRequest("A request id must be a string or an integer"))
+            }
+            self = .request(id: id, method: method, params: params)
+            return
+        }
+        if let result = o["result"] {
+            guard let id else {
+                throw MessageError(id: nil, error: .invalidRequest("A response needs a string or integer id"))
+            }
+            self = .response(id: id, result: result)
+            return
+        }
+        if let err = o["error"] {
+            guard case .object(let eo) = err, let code = eo["code"]?.intValue,
+                case .string(let message) = eo["message"] ?? .null
+            else {
+                throw MessageError(id: id, error: .invalidRequest("Malformed error object"))
+            }
+            if rawID != nil, rawID != .null, id == nil {
+                throw MessageError(id: nil, error: .invalidRequest("A response id must be a string or an integer"))
+            }
+            self = .errorResponse(id: id, error: JSONRPCError(code: code, message: message, data: eo["data"]))
+            return
+        }
+        throw MessageError(id: id, error: .invalidRequest("Not a request, notification or response"))
+    }
+
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["jsonrpc"] = "2.0"
+        switch self {
+        case .request(let id, let method, let params):
+            o["id"] = id.json
+            o["method"] = .string(method)
+            if let params { o["params"] = params }
+        case .notification(let method, let params):
+            o["method"] = .string(method)
+            if let params { o["params"] = params }
+        case .response(let id, let result):
+            o["id"] = id.json
+            o["result"] = result
+        case .errorResponse(let id, let error):
+            // An unreadable id is left out rather than sent as null (schema 2025-11-25).
+            if let id { o["id"] = id.json }
+            o["error"] = error.json
+        }
+        return .object(o)
+    }
+
+    public func serialized() -> [UInt8] { JSONSerializer.bytes(json) }
+}

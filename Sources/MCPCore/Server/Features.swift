@@ -1,0 +1,183 @@
+import OrderedCollections
+
+/// Host code behind each feature. The engine calls these on worker threads.
+public typealias ToolHandler = @Sendable (ServerCall, JSONObject) -> Void
+public typealias ResourceHandler = @Sendable (ServerCall, String, JSONObject) -> Void
+public typealias PromptHandler = @Sendable (ServerCall, JSONObject) -> Void
+
+/// Why a feature definition was refused.
+public enum DefinitionError: Error, Sendable, Equatable {
+    case invalid(String)
+    case duplicate(String)
+    case notFound(String)
+}
+
+public struct ToolEntry: Sendable {
+    public let name: String
+    public let definition: JSONObject
+    public let handler: ToolHandler
+
+    public init(definition: JSONObject, handler: @escaping ToolHandler) throws(DefinitionError) {
+        guard let name = definition["name"]?.stringValue, !name.isEmpty else {
+            throw .invalid("A tool needs a non-empty string \"name\"")
+        }
+        var def = definition
+        if let schema = def["inputSchema"] {
+            try Self.checkSchema(schema, member: "inputSchema")
+        } else {
+            def["inputSchema"] = ["type": "object"]
+        }
+        if let schema = def["outputSchema"] { try Self.checkSchema(schema, member: "outputSchema") }
+        for key in ["title", "description"] {
+            if let v = def[key], v.stringValue == nil { throw .invalid("Tool \"\(key)\" must be a string") }
+        }
+        for key in ["annotations", "execution", "_meta"] {
+            if let v = def[key], v.objectValue == nil { throw .invalid("Tool \"\(key)\" must be an object") }
+        }
+        if let v = def["icons"], v.arrayValue == nil { throw .invalid("Tool \"icons\" must be an array") }
+        self.name = name
+        self.definition = def
+        self.handler = handler
+    }
+
+    static func checkSchema(_ schema: JSONValue, member: String) throws(DefinitionError) {
+        guard case .object(let o) = schema else { throw .invalid("Tool \"\(member)\" must be a JSON Schema object") }
+        guard o["type"] == .string("object") else {
+            throw .invalid("Tool \"\(member)\" must have \"type\": \"object\" at its root")
+        }
+    }
+}
+
+public struct ResourceEntry: Sendable {
+    public let uri: String
+    public let definition: JSONObject
+    public let handler: ResourceHandler
+
+    public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
+        guard let uri = definition["uri"]?.stringValue, !uri.isEmpty else {
+            throw .invalid("A resource needs a non-empty string \"uri\"")
+        }
+        guard uri.contains(":") else { throw .invalid("Resource uri \"\(uri)\" has no scheme") }
+        guard definition["name"]?.stringValue != nil else { throw .invalid("A resource needs a string \"name\"") }
+        self.uri = uri
+        self.definition = definition
+        self.handler = handler
+    }
+}
+
+public struct TemplateEntry: Sendable {
+    public let template: URITemplate
+    public let definition: JSONObject
+    public let handler: ResourceHandler
+
+    public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
+        guard let text = definition["uriTemplate"]?.stringValue, !text.isEmpty else {
+            throw .invalid("A resource template needs a non-empty string \"uriTemplate\"")
+        }
+        guard definition["name"]?.stringValue != nil else {
+            throw .invalid("A resource template needs a string \"name\"")
+        }
+        do {
+            template = try URITemplate(text)
+        } catch {
+            throw .invalid(error.message)
+        }
+        self.definition = definition
+        self.handler = handler
+    }
+}
+
+public struct PromptEntry: Sendable {
+    public let name: String
+    public let definition: JSONObject
+    public let requiredArguments: [String]
+    public let handler: PromptHandler
+
+    public init(definition: JSONObject, handler: @escaping PromptHandler) throws(DefinitionError) {
+        guard let name = definition["name"]?.stringValue, !name.isEmpty else {
+            throw .invalid("A prompt needs a non-empty string \"name\"")
+        }
+        var required: [String] = []
+        if let args = definition["arguments"] {
+            guard case .array(let list) = args else { throw .invalid("Prompt \"arguments\" must be an array") }
+            for a in list {
+                guard let argName = a["name"]?.stringValue else {
+                    throw .invalid("Each prompt argument needs a string \"name\"")
+                }
+                if a["required"] == .bool(true) { required.append(argName) }
+            }
+        }
+        self.name = name
+        self.definition = definition
+        self.requiredArguments = required
+        self.handler = handler
+    }
+}
+
+/// Everything a server offers, in registration order (lists are paged in it).
+struct FeatureSet: Sendable {
+    var tools = OrderedDictionary<String, ToolEntry>()
+    var resources = OrderedDictionary<String, ResourceEntry>()
+    var templates = OrderedDictionary<String, TemplateEntry>()
+    var prompts = OrderedDictionary<String, PromptEntry>()
+}
+
+/// The kinds of list a client can page through, with their notification names.
+public enum FeatureList: String, Sendable {
+    case tools, resources, templates, prompts
+
+    var changedNotification: String {
+        switch self {
+        case .tools: return "notifications/tools/list_changed"
+        case .resources, .templates: return "notifications/resources/list_changed"
+        case .prompts: return "notifications/prompts/list_changed"
+        }
+    }
+}
+
+/// What lists and pages need from any feature entry.
+protocol FeatureDefinition: Sendable {
+    var definition: JSONObject { get }
+}
+
+extension ToolEntry: FeatureDefinition {}
+extension ResourceEntry: FeatureDefinition {}
+extension TemplateEntry: FeatureDefinition {}
+extension PromptEntry: FeatureDefinition {}
+
+extension FeatureSet {
+    private func keys(_ kind: FeatureList) -> OrderedSet<String> {
+        switch kind {
+        case .tools: return tools.keys
+        case .resources: return resources.keys
+        case .templates: return templates.keys
+        case .prompts: return prompts.keys
+        }
+    }
+
+    /// Where a cursor's page starts: at its key if that key still exists,
+    /// else at its recorded index (clamped), so removals skip nothing.
+    func position(of key: String, near index: Int, in kind: FeatureList) -> Int {
+        let k = keys(kind)
+        if let i = k.firstIndex(of: key) { return i }
+        return min(index, k.count)
+    }
+
+    func page(_ kind: FeatureList, from start: Int, count: Int) -> ([any FeatureDefinition], (index: Int, key: String)?) {
+        let k = keys(kind)
+        let end = min(k.count, start + count)
+        guard start < end else { return ([], nil) }
+        var items: [any FeatureDefinition] = []
+        items.reserveCapacity(end - start)
+        for i in start..<end {
+            switch kind {
+            case .tools: items.append(tools.values[i])
+            case .resources: items.append(resources.values[i])
+            case .templates: items.append(templates.values[i])
+            case .prompts: items.append(prompts.values[i])
+            }
+        }
+        let next = end < k.count ? (index: end, key: k[end]) : nil
+        return (items, next)
+    }
+}

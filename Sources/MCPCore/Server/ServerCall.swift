@@ -1,0 +1,115 @@
+/// One request from a client that host code answers: a tool call, a resource
+/// read or a prompt get. It is answered exactly once, from any thread.
+public final class ServerCall: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case tool(name: String)
+        case resourceRead(uri: String)
+        case promptGet(name: String)
+    }
+
+    public enum Failure: Error, Sendable, Equatable {
+        case alreadyAnswered
+        case invalidResult(String)
+        case invalidArgument(String)
+    }
+
+    public let id: RequestID
+    public let kind: Kind
+    /// The request's `_meta` (progressToken and anything else the client sent).
+    public let meta: JSONObject?
+    let session: ServerSession
+    private let state = LockedState(State())
+
+    private struct State {
+        var answered = false
+        var cancelled = false
+        var lastProgress: Double?
+    }
+
+    init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?) {
+        self.session = session
+        self.id = id
+        self.kind = kind
+        self.meta = meta
+    }
+
+    var progressToken: JSONValue? {
+        guard let t = meta?["progressToken"] else { return nil }
+        switch t {
+        case .string, .int: return t
+        default: return nil
+        }
+    }
+
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public var isAnswered: Bool { state.withLock { $0.answered } }
+    public var protocolVersion: ProtocolVersion { session.protocolVersion }
+
+    /// Marks the call cancelled; its answer will not be sent. Returns false if
+    /// it was already answered.
+    @discardableResult
+    func cancel() -> Bool {
+        state.withLock { s in
+            if s.answered || s.cancelled { return false }
+            s.cancelled = true
+            return true
+        }
+    }
+
+    /// Answers with a result, after checking its shape for this kind of call.
+    /// An unusable result still consumes the call: the client gets -32603.
+    public func respond(_ result: JSONValue) throws(Failure) {
+        let shaped: JSONObject
+        do {
+            shaped = try ResultShape.check(result, for: kind, version: session.protocolVersion)
+        } catch {
+            try finish(.failure(.internalError("The server produced an invalid result")))
+            throw error
+        }
+        try finish(.success(.object(shaped)))
+    }
+
+    /// Answers with a JSON-RPC error.
+    public func fail(_ error: JSONRPCError) throws(Failure) {
+        try finish(.failure(error))
+    }
+
+    private func finish(_ outcome: Result<JSONValue, JSONRPCError>) throws(Failure) {
+        let wasCancelled = state.withLock { s -> Bool? in
+            if s.answered { return nil }
+            s.answered = true
+            return s.cancelled
+        }
+        guard let wasCancelled else { throw .alreadyAnswered }
+        session.complete(self, outcome: wasCancelled ? nil : outcome)
+    }
+
+    /// Sends notifications/progress if the request asked for it (else does nothing).
+    public func progress(_ progress: Double, total: Double?, message: String?) throws(Failure) {
+        guard progress.isFinite, total.map(\.isFinite) ?? true else {
+            throw .invalidArgument("Progress values must be finite numbers")
+        }
+        let refusal = state.withLock { s -> Failure? in
+            if s.answered { return .alreadyAnswered }
+            if let last = s.lastProgress, progress <= last {
+                return .invalidArgument("Progress must increase: \(progress) after \(last)")
+            }
+            s.lastProgress = progress
+            return nil
+        }
+        if let refusal { throw refusal }
+        guard let token = progressToken, !isCancelled else { return }
+        var p = JSONObject()
+        p["progressToken"] = token
+        p["progress"] = .double(progress)
+        if let total { p["total"] = .double(total) }
+        if let message, session.protocolVersion >= .v2025_03_26 { p["message"] = .string(message) }
+        session.send(.notification(method: "notifications/progress", params: .object(p)))
+    }
+
+    /// Sends a log message to this call's client, subject to its log level.
+    public func log(level: LoggingLevel, logger: String?, data: JSONValue) throws(Failure) {
+        if isAnswered { throw .alreadyAnswered }
+        session.log(level: level, logger: logger, data: data)
+    }
+}

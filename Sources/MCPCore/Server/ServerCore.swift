@@ -1,0 +1,124 @@
+/// What a server says about itself and the limits it applies.
+public struct ServerOptions: Sendable {
+    /// serverInfo: name, version and the optional title, description, websiteUrl, icons.
+    public var info: JSONObject
+    public var instructions: String?
+    public var pageSize: Int = 100
+    public var maxDepth: Int = JSONParser.defaultMaxDepth
+
+    public init(name: String, version: String) {
+        info = JSONObject()
+        info["name"] = .string(name)
+        info["version"] = .string(version)
+    }
+}
+
+/// A server: its features and the sessions that use them. Features may change
+/// while sessions run; every initialized session hears of it.
+public final class ServerCore: Sendable {
+    public let options: ServerOptions
+    let executor: HandlerExecutor
+    let features = LockedState(FeatureSet())
+    let cursors = CursorCodec()
+    private let sessions = LockedState([ObjectIdentifier: WeakSession]())
+
+    public init(options: ServerOptions, executor: HandlerExecutor) {
+        self.options = options
+        self.executor = executor
+    }
+
+    /// A session whose outgoing messages go to `sink`, one whole JSON-RPC message
+    /// per call. The sink may be called from several threads at once and must
+    /// keep each message whole.
+    public func makeSession(sink: @escaping @Sendable ([UInt8]) -> Void) -> ServerSession {
+        let session = ServerSession(server: self, sink: sink)
+        sessions.withLock { $0[ObjectIdentifier(session)] = WeakSession(session) }
+        return session
+    }
+
+    func forget(_ session: ServerSession) {
+        sessions.withLock { $0[ObjectIdentifier(session)] = nil }
+    }
+
+    /// Closes every session (in-flight calls are cancelled).
+    public func closeAllSessions() {
+        let all = sessions.withLock { s -> [ServerSession] in
+            let live = s.values.compactMap(\.session)
+            s.removeAll()
+            return live
+        }
+        for s in all { s.close() }
+    }
+
+    public var sessionCount: Int { sessions.withLock { $0.count } }
+
+    // MARK: features
+
+    public func addTool(_ entry: ToolEntry) throws(DefinitionError) {
+        try insert(\.tools, key: entry.name, entry, list: .tools)
+    }
+
+    public func removeTool(named name: String) throws(DefinitionError) {
+        try remove(\.tools, key: name, list: .tools)
+    }
+
+    public func addResource(_ entry: ResourceEntry) throws(DefinitionError) {
+        try insert(\.resources, key: entry.uri, entry, list: .resources)
+    }
+
+    public func removeResource(uri: String) throws(DefinitionError) {
+        try remove(\.resources, key: uri, list: .resources)
+    }
+
+    public func addTemplate(_ entry: TemplateEntry) throws(DefinitionError) {
+        try insert(\.templates, key: entry.template.text, entry, list: .templates)
+    }
+
+    public func removeTemplate(uriTemplate: String) throws(DefinitionError) {
+        try remove(\.templates, key: uriTemplate, list: .templates)
+    }
+
+    public func addPrompt(_ entry: PromptEntry) throws(DefinitionError) {
+        try insert(\.prompts, key: entry.name, entry, list: .prompts)
+    }
+
+    public func removePrompt(named name: String) throws(DefinitionError) {
+        try remove(\.prompts, key: name, list: .prompts)
+    }
+
+    private func insert<E>(_ path: WritableKeyPath<FeatureSet, OrderedDictionaryOf<E>>, key: String, _ entry: E,
+                           list: FeatureList) throws(DefinitionError)
+    {
+        let added = features.withLock { f -> Bool in
+            guard f[keyPath: path][key] == nil else { return false }
+            f[keyPath: path][key] = entry
+            return true
+        }
+        guard added else { throw .duplicate("\"\(key)\" is already registered") }
+        broadcast(.notification(method: list.changedNotification, params: nil))
+    }
+
+    private func remove<E>(_ path: WritableKeyPath<FeatureSet, OrderedDictionaryOf<E>>, key: String,
+                           list: FeatureList) throws(DefinitionError)
+    {
+        // The entry (and the host data its handler holds) is released outside
+        // the lock, and only once no running call still uses it.
+        let removed = features.withLock { f in f[keyPath: path].removeValue(forKey: key) }
+        guard removed != nil else { throw .notFound("\"\(key)\" is not registered") }
+        broadcast(.notification(method: list.changedNotification, params: nil))
+    }
+
+    /// Sends a notification to every initialized session.
+    public func broadcast(_ message: Message) {
+        let live = sessions.withLock { $0.values.compactMap(\.session) }
+        for s in live where s.isInitialized { s.send(message) }
+    }
+}
+
+import OrderedCollections
+typealias OrderedDictionaryOf<E> = OrderedDictionary<String, E>
+
+final class WeakSession: Sendable {
+    weak let session: ServerSession?
+    init(_ s: ServerSession) { session = s }
+}

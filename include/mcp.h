@@ -1,0 +1,509 @@
+/*
+** libmcp: an embeddable engine for the Model Context Protocol (MCP).
+**
+** This header is the whole public interface of libmcp and its manual. Anything
+** not declared here is not API and may change without notice.
+**
+** The engine implements MCP revision 2025-11-25 and negotiates down to
+** 2025-06-18, 2025-03-26 and 2024-11-05. A host (a C program, a Python script
+** through ctypes, a Go service through cgo) creates a server, registers tools,
+** resources, resource templates and prompts with callbacks, and serves it over
+** a transport. The engine does all JSON-RPC framing, lifecycle, version
+** negotiation, pagination, validation and error mapping.
+**
+** CONVENTIONS (they hold for every function below unless its block says otherwise)
+**
+** Structured data crosses the ABI as UTF-8 JSON text, NUL-terminated. Include
+** mcp_jansson.h for inline helpers that take and give jansson `json_t *`.
+**
+** ^Every fallible function returns an mcp_status: MCP_OK (0) on success or one of
+** the MCP_ERR_* codes. ^Most take a trailing `char **out_error`: when it is not
+** NULL and the call fails, *out_error receives a newly allocated message that the
+** caller frees with mcp_string_free(); on success *out_error is set to NULL.
+** ^On failure every other out-parameter is set to NULL (or 0).
+**
+** Ownership vocabulary:
+**   copied       the library copies the argument before the function returns.
+**   caller frees the returned string must be released with mcp_string_free().
+**   borrowed     valid only for the duration of the callback (or as stated).
+**   owned by libmcp until free_fn runs
+**                user_data given with a callback stays the host's; libmcp calls
+**                free_fn(user_data) exactly once when it no longer needs it.
+**
+** Threads: every function may be called from any thread unless its block says
+** otherwise. Host callbacks run on engine worker threads, never on an I/O
+** thread, and may block; a slow callback delays no other request.
+**
+** SIGPIPE: libmcp never raises SIGPIPE in the host; writes to closed pipes and
+** sockets are reported as errors instead (MSG_NOSIGNAL / a blocked signal).
+*/
+#ifndef MCP_H
+#define MCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MCP_API __attribute__((visibility("default")))
+#define MCP_NODISCARD __attribute__((warn_unused_result))
+#else
+#define MCP_API
+#define MCP_NODISCARD
+#endif
+
+/*
+** CAPI: version numbers
+**
+** MCP_ABI_VERSION_MAJOR changes only when the ABI breaks (then the SONAME
+** libmcp.so.N changes too); MCP_ABI_VERSION_MINOR grows when functions are
+** added. A host compiled against this header checks at start-up that
+** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR.
+*/
+#define MCP_ABI_VERSION_MAJOR 1
+#define MCP_ABI_VERSION_MINOR 0
+#define MCP_VERSION_STRING "0.1.0"
+
+/* The newest MCP protocol revision the engine speaks. */
+#define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
+
+/*
+** mcp_abi_version: the ABI version of the LOADED library.
+** Returns (MCP_ABI_VERSION_MAJOR << 16) | MCP_ABI_VERSION_MINOR as compiled into
+** the library, which may differ from the header the host was built with.
+** Threads: any. Errors: none. Since: 1.0
+*/
+MCP_API uint32_t mcp_abi_version(void);
+
+/*
+** mcp_version: the library's release, e.g. "0.1.0".
+** Ownership: static string, never freed. Threads: any. Since: 1.0
+*/
+MCP_API const char *mcp_version(void);
+
+/*
+** CAPI: status codes
+**
+** Append-only: numbers never change meaning and retired ones stay reserved.
+** JSON-RPC error codes are wire data and never appear as mcp_status values.
+*/
+typedef int32_t mcp_status;
+#define MCP_OK                 0  /* success */
+#define MCP_ERR_INVALID_ARG    1  /* NULL where not allowed, bad value, bad shape */
+#define MCP_ERR_INVALID_JSON   2  /* a JSON argument does not parse */
+#define MCP_ERR_EXISTS         3  /* a tool/resource/prompt with that key exists */
+#define MCP_ERR_NOT_FOUND      4  /* no such tool/resource/prompt */
+#define MCP_ERR_STATE          5  /* not allowed now: already answered, already serving, re-entrant call */
+#define MCP_ERR_IO             6  /* an operating-system I/O call failed */
+#define MCP_ERR_NO_MEMORY      7  /* allocation failed */
+#define MCP_ERR_LIMIT          8  /* a configured limit was hit */
+#define MCP_ERR_UNSUPPORTED    9  /* not supported by the peer or by the negotiated revision */
+#define MCP_ERR_TIMEOUT       10  /* a wait ran out of time */
+#define MCP_ERR_CANCELLED     11  /* the request was cancelled */
+#define MCP_ERR_INTERNAL      12  /* a bug in libmcp: please report it */
+
+/*
+** mcp_status_string: a short static English description of a status code.
+** Unknown codes give "unknown status". Ownership: static. Threads: any. Since: 1.0
+*/
+MCP_API const char *mcp_status_string(mcp_status status);
+
+/*
+** mcp_string_free: release a string returned by libmcp.
+** Every `char *` the library hands to the caller (out_error, result JSON) is
+** released with this function, never with free(). ^NULL is a no-op.
+** Threads: any. Since: 1.0
+*/
+MCP_API void mcp_string_free(char *s);
+
+/*
+** Callback that releases host data. Called exactly once, on any engine thread
+** (or inside the function that failed to register it, see each add function).
+*/
+typedef void (*mcp_free_fn)(void *user_data);
+
+/*
+** CAPI: JSON-RPC error codes used by MCP (wire data, for mcp_call_error).
+*/
+#define MCP_JSONRPC_PARSE_ERROR        (-32700)
+#define MCP_JSONRPC_INVALID_REQUEST    (-32600)
+#define MCP_JSONRPC_METHOD_NOT_FOUND   (-32601)
+#define MCP_JSONRPC_INVALID_PARAMS     (-32602)
+#define MCP_JSONRPC_INTERNAL_ERROR     (-32603)
+#define MCP_JSONRPC_RESOURCE_NOT_FOUND (-32002)
+#define MCP_JSONRPC_URL_ELICITATION_REQUIRED (-32042)
+
+/* ============================================================================
+** OBJECT: mcp_server_t, an MCP server
+**
+** Lifecycle:
+**   1. mcp_server_new()                     create, with name, version, options
+**   2. mcp_server_add_tool() and friends    register features (also later, while serving)
+**   3. mcp_server_serve_stdio() / _fds()    serve; or mcp_server_session_new() for a
+**                                           transport of the host's own
+**   4. mcp_server_stop()                    (from another thread) make serve return
+**   5. mcp_server_free()                    destroy
+**
+** One server may serve any number of sessions (connections) at once; features
+** are shared by all of them.
+** ==========================================================================*/
+typedef struct mcp_server mcp_server_t;
+
+/*
+** OBJECT: mcp_call_t, one request from a client that a host callback answers
+**
+** A callback receives a call handle and must answer it exactly once, with
+** mcp_call_return() or mcp_call_error(), from any thread, now or later. ^The
+** answer releases the handle: the host must not use it afterwards. ^A call
+** whose request was cancelled, or whose session closed, must still be answered
+** (the answer is then dropped); until then the handle stays valid.
+** ^Handles are checked: using one after its answer gives MCP_ERR_STATE, not a
+** crash, for as long as the process lives.
+*/
+typedef struct mcp_call mcp_call_t;
+
+/*
+** mcp_server_new: create a server.
+** CONSTRUCTOR: mcp_server_t
+**
+** name, version: the serverInfo sent to clients (copied; neither may be NULL
+** or empty). options_json: NULL or a JSON object with any of:
+**   "title"           string, display name (serverInfo.title)
+**   "description"     string (serverInfo.description)
+**   "website_url"     string (serverInfo.websiteUrl)
+**   "icons"           array of Icon objects (serverInfo.icons)
+**   "instructions"    string sent in the initialize result
+**   "page_size"       integer 1..10000, items per list page (default 100)
+**   "worker_threads"  integer 1..1024, the most host callbacks that run at once
+**                     (default 64); idle worker threads exit after a while
+**   "max_depth"       integer 16..10000, deepest JSON nesting accepted (default 512)
+** Unknown keys are an error, so typos do not pass silently.
+** *out_server receives the new server; the caller frees it with mcp_server_free().
+**
+** Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL or empty name/version, NULL
+**         out_server, bad option) | MCP_ERR_INVALID_JSON (options do not parse).
+** Since: 1.0
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_server_new(const char *name, const char *version,
+                                                const char *options_json,
+                                                mcp_server_t **out_server, char **out_error);
+
+/*
+** mcp_server_free: destroy a server.
+** DESTRUCTOR: mcp_server_t
+**
+** Stops serving (as mcp_server_stop), closes every session and releases the
+** server. ^Calls still in flight keep their handles valid; the server's memory
+** and the free_fn of each registration are released when the last of them is
+** answered, so garbage-collected hosts may free in any order. ^NULL is a no-op.
+** Calling it twice on the same pointer is undefined (as free()).
+** Threads: any, including inside a callback (then nothing waits).
+** Since: 1.0
+*/
+MCP_API void mcp_server_free(mcp_server_t *server);
+
+/*
+** Host callbacks for server features. Each gets the user_data given at
+** registration, a call handle to answer, and its input as JSON text (borrowed:
+** valid only until the callback returns; copy what you keep).
+** They run on engine worker threads and may block.
+*/
+
+/* tools/call: arguments_json is the call's arguments object ("{}" when absent).
+** Answer with a CallToolResult: {"content":[...], "structuredContent"?:{...},
+** "isError"?:bool}. A tool that fails answers a result with "isError": true
+** so the model sees the message; mcp_call_error is for protocol failures. */
+typedef void (*mcp_tool_fn)(void *user_data, mcp_call_t *call, const char *arguments_json);
+
+/* resources/read: uri is the requested URI; variables_json is an object of the
+** template variables it matched ("{}" for a plain resource). Answer with a
+** ReadResourceResult: {"contents":[{"uri":..., "mimeType"?:..., "text"|"blob":...}]},
+** or mcp_call_error(call, MCP_JSONRPC_RESOURCE_NOT_FOUND, ...). */
+typedef void (*mcp_resource_fn)(void *user_data, mcp_call_t *call, const char *uri,
+                                const char *variables_json);
+
+/* prompts/get: arguments_json is an object of string arguments ("{}" when
+** absent); required arguments have been checked. Answer with a GetPromptResult:
+** {"description"?:..., "messages":[{"role":"user"|"assistant","content":{...}}]}. */
+typedef void (*mcp_prompt_fn)(void *user_data, mcp_call_t *call, const char *arguments_json);
+
+/*
+** mcp_server_add_tool: offer one tool to this server's clients.
+** METHOD: mcp_server_t
+**
+** tool_json is a Tool object as the protocol defines it: "name" (required),
+** "title", "description", "inputSchema" (an object whose "type" is "object";
+** default {"type":"object"}), "outputSchema" (same rule), "annotations",
+** "icons", "execution", "_meta". ^The definition is kept verbatim and sent
+** as given (fields a client's older revision does not know are removed).
+** fn is called for each tools/call of this name.
+** Ownership: tool_json copied. user_data owned by libmcp until free_fn runs;
+**   ^if this function fails, free_fn is NOT called (the data stays the host's).
+** Threads: any; ^may be called while serving: clients see the change at once.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server/tool_json/fn, no name,
+**         schema not an object) | MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS (same name).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_json,
+                                       mcp_tool_fn fn, void *user_data, mcp_free_fn free_fn,
+                                       char **out_error);
+
+/*
+** mcp_server_remove_tool: withdraw a tool by name.
+** METHOD: mcp_server_t
+** Calls of it already running finish normally; its free_fn runs after the last.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_NOT_FOUND. Threads: any. Since: 1.0
+*/
+MCP_API mcp_status mcp_server_remove_tool(mcp_server_t *server, const char *name,
+                                          char **out_error);
+
+/*
+** mcp_server_add_resource: offer one resource with a fixed URI.
+** METHOD: mcp_server_t
+**
+** resource_json is a Resource object: "uri" and "name" (required), "title",
+** "description", "mimeType", "size", "annotations", "icons", "_meta".
+** fn answers resources/read of exactly that URI.
+** Ownership, threads: as mcp_server_add_tool.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS (same uri).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_add_resource(mcp_server_t *server, const char *resource_json,
+                                           mcp_resource_fn fn, void *user_data,
+                                           mcp_free_fn free_fn, char **out_error);
+
+/* mcp_server_remove_resource: withdraw a resource by URI. As mcp_server_remove_tool. Since: 1.0 */
+MCP_API mcp_status mcp_server_remove_resource(mcp_server_t *server, const char *uri,
+                                              char **out_error);
+
+/*
+** mcp_server_add_resource_template: offer a family of resources.
+** METHOD: mcp_server_t
+**
+** template_json is a ResourceTemplate object: "uriTemplate" and "name"
+** (required), "title", "description", "mimeType", "annotations", "icons".
+** ^The template is RFC 6570 level 1: literal text and `{var}` expressions; a
+** variable matches one or more characters other than '/', so
+** "test://template/{id}/data" matches "test://template/42/data" with id "42".
+** ^A resources/read URI is matched against fixed resources first, then against
+** templates in registration order; fn gets the variables as a JSON object.
+** Ownership, threads: as mcp_server_add_tool.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (bad template syntax, ...) |
+**         MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS (same uriTemplate).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_add_resource_template(mcp_server_t *server,
+                                                    const char *template_json,
+                                                    mcp_resource_fn fn, void *user_data,
+                                                    mcp_free_fn free_fn, char **out_error);
+
+/* mcp_server_remove_resource_template: withdraw a template by its uriTemplate text.
+** As mcp_server_remove_tool. Since: 1.0 */
+MCP_API mcp_status mcp_server_remove_resource_template(mcp_server_t *server,
+                                                       const char *uri_template,
+                                                       char **out_error);
+
+/*
+** mcp_server_add_prompt: offer one prompt.
+** METHOD: mcp_server_t
+**
+** prompt_json is a Prompt object: "name" (required), "title", "description",
+** "arguments" ([{"name", "title"?, "description"?, "required"?}]), "icons".
+** ^prompts/get with a required argument missing is answered -32602 without
+** calling fn.
+** Ownership, threads: as mcp_server_add_tool.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_add_prompt(mcp_server_t *server, const char *prompt_json,
+                                         mcp_prompt_fn fn, void *user_data,
+                                         mcp_free_fn free_fn, char **out_error);
+
+/* mcp_server_remove_prompt: withdraw a prompt by name. As mcp_server_remove_tool. Since: 1.0 */
+MCP_API mcp_status mcp_server_remove_prompt(mcp_server_t *server, const char *name,
+                                            char **out_error);
+
+/* ----------------------------------------------------------------------------
+** Answering calls (METHODS: mcp_call_t)
+** --------------------------------------------------------------------------*/
+
+/*
+** mcp_call_return: answer a call with its result.
+** METHOD: mcp_call_t
+**
+** result_json is the result object for the call's method (see the callback
+** types above). ^The engine checks its shape; for a client on an older revision
+** it removes what that revision does not know (e.g. structuredContent before
+** 2025-06-18). ^A tools/call result without "content" but with
+** "structuredContent" gets a text block holding that JSON.
+** ^Whether it succeeds or fails, this consumes the call: when result_json is
+** unusable the client receives a -32603 error and the function reports why.
+** Ownership: result_json copied. Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL, wrong shape) | MCP_ERR_INVALID_JSON |
+**         MCP_ERR_STATE (call already answered or not a live handle).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_return(mcp_call_t *call, const char *result_json, char **out_error);
+
+/*
+** mcp_call_error: answer a call with a JSON-RPC error.
+** METHOD: mcp_call_t
+**
+** code is a JSON-RPC error code (MCP_JSONRPC_*, or any integer); message a
+** short sentence (NULL or empty: a default for the code); data_json NULL or
+** any JSON value placed in error.data. Consumes the call, as mcp_call_return.
+** Ownership: copied. Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_JSON (data_json) | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_error(mcp_call_t *call, int32_t code, const char *message,
+                                  const char *data_json, char **out_error);
+
+/*
+** mcp_call_is_cancelled: whether the client cancelled this call (or its session closed).
+** METHOD: mcp_call_t
+** Returns 1 if cancelled, 0 if not, and 0 for a handle that is not live.
+** Threads: any. Since: 1.0
+*/
+MCP_API int mcp_call_is_cancelled(mcp_call_t *call);
+
+/*
+** mcp_call_progress: report progress of a call to its client.
+** METHOD: mcp_call_t
+**
+** Sends notifications/progress with the request's progressToken. progress must
+** be greater than the last value sent for this call; total < 0 means unknown;
+** message may be NULL. ^When the request carried no progressToken nothing is
+** sent and MCP_OK is returned. ^Progress sent before the answer reaches the
+** client before the answer.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (not increasing, not
+** finite) | MCP_ERR_STATE (answered or not live).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_progress(mcp_call_t *call, double progress, double total,
+                                     const char *message, char **out_error);
+
+/*
+** mcp_call_log: send a log message (notifications/message) to the call's client.
+** METHOD: mcp_call_t
+**
+** level is one of "debug", "info", "notice", "warning", "error", "critical",
+** "alert", "emergency"; logger may be NULL; data_json is any JSON value (NULL
+** means null). ^Messages below the level the client set with logging/setLevel
+** are dropped (the default level is "info"). Never put secrets in logs.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (bad level) |
+** MCP_ERR_INVALID_JSON | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_log(mcp_call_t *call, const char *level, const char *logger,
+                                const char *data_json, char **out_error);
+
+/* ----------------------------------------------------------------------------
+** Serving
+** --------------------------------------------------------------------------*/
+
+/*
+** mcp_server_serve_stdio: serve one client over this process's stdin and stdout.
+** METHOD: mcp_server_t
+**
+** Blocks until stdin reaches end of file (or mcp_server_stop), then waits for
+** the answers of calls still in flight (up to "drain_timeout_ms"), writes
+** them, and returns. Messages are newline-delimited JSON-RPC.
+** ^While serving, the process's file descriptor 1 is pointed at stderr, so
+** stray printf() output of the host cannot corrupt the protocol stream; it is
+** restored on return. ^The descriptors are never switched to non-blocking mode.
+** options_json: NULL or an object with
+**   "max_message_bytes"  integer >= 1024, longest accepted line (default 16 MiB);
+**                        a longer line is answered with a -32600 error and skipped
+**   "drain_timeout_ms"   integer >= 0, how long to wait at EOF for in-flight
+**                        answers (default 30000)
+**   "redirect_stdout"    bool, the fd 1 redirection above (default true)
+** Threads: any; one serve per server at a time.
+** Errors: MCP_OK (EOF or stop) | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON |
+**         MCP_ERR_STATE (already serving, or called from an engine callback) | MCP_ERR_IO.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_serve_stdio(mcp_server_t *server, const char *options_json,
+                                          char **out_error);
+
+/*
+** mcp_server_serve_fds: as mcp_server_serve_stdio, on the given descriptors.
+** METHOD: mcp_server_t
+** in_fd is read, out_fd written; neither is closed. "redirect_stdout" does not
+** apply. Useful for pipes and socketpairs.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_serve_fds(mcp_server_t *server, int in_fd, int out_fd,
+                                        const char *options_json, char **out_error);
+
+/*
+** mcp_server_stop: make a running serve function return.
+** METHOD: mcp_server_t
+** Reading stops at once; in-flight calls are drained as at EOF. Returns
+** immediately; a no-op when not serving. Threads: any (not a signal handler).
+** Since: 1.0
+*/
+MCP_API void mcp_server_stop(mcp_server_t *server);
+
+/* ----------------------------------------------------------------------------
+** OBJECT: mcp_session_t, a session on a transport of the host's own
+**
+** For hosts that move bytes themselves (an existing web server, a message
+** queue, tests): the host feeds each complete JSON-RPC message it receives to
+** mcp_session_receive(), and the engine hands every outgoing message to the
+** send callback. Lifecycle: mcp_server_session_new -> mcp_session_receive
+** (repeat) -> mcp_session_free.
+** --------------------------------------------------------------------------*/
+typedef struct mcp_session mcp_session_t;
+
+/* Outgoing message: one JSON-RPC message, `length` bytes of UTF-8 without a
+** trailing newline (message is also NUL-terminated; borrowed for the call).
+** ^Calls for one session never overlap and arrive in send order; they come
+** from engine threads (or from the thread inside mcp_session_receive). */
+typedef void (*mcp_send_fn)(void *user_data, const char *message, size_t length);
+
+/*
+** mcp_server_session_new: open a session whose bytes the host transports.
+** CONSTRUCTOR: mcp_session_t
+** Ownership: user_data owned by libmcp until free_fn runs (after
+** mcp_session_free, once no send can happen). Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (server freed).
+** Since: 1.0
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_server_session_new(mcp_server_t *server, mcp_send_fn send,
+                                                        void *user_data, mcp_free_fn free_fn,
+                                                        mcp_session_t **out_session,
+                                                        char **out_error);
+
+/*
+** mcp_session_receive: give the engine one message received from the client.
+** METHOD: mcp_session_t
+** message need not be NUL-terminated (length bytes are read; copied). ^Invalid
+** input is answered on the wire (-32700, -32600, ...) and still returns MCP_OK:
+** a status error means the arguments to this function were wrong.
+** Answers to quick requests (ping, lists) may be sent before it returns.
+** Threads: any; concurrent calls for one session are processed in some order.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (session closed).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_session_receive(mcp_session_t *session, const char *message,
+                                       size_t length, char **out_error);
+
+/*
+** mcp_session_free: close a session.
+** DESTRUCTOR: mcp_session_t
+** In-flight calls are marked cancelled and their answers dropped; nothing more
+** is sent. ^NULL is a no-op. Threads: any.
+** Since: 1.0
+*/
+MCP_API void mcp_session_free(mcp_session_t *session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCP_H */
