@@ -1,0 +1,50 @@
+# libmcp: set-up, build, demo and tests on a fresh Debian machine.
+#   make demo   build, then run a real MCP exchange against the everything server
+#   make test   build, then run every test (C, Swift, Python interop, ABI checks)
+#   make        build only: build/lib/libmcp.so.1, build/bin/*
+#   make bench  benchmarks (not tests)
+
+BUILD  ?= build
+VENV   ?= .venv
+JOBS   ?= 2
+APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+
+.PHONY: all build deps venv demo test bench clean
+
+all: build
+
+# System packages, installed only when something is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.stamp: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMCP_PYTHON=$(abspath $(VENV))/bin/python
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	python3 scripts/demo.py $(BUILD)/bin/mcp-everything-server
+
+test: build venv
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build venv
+	$(VENV)/bin/python bench/run.py --build $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
