@@ -1,0 +1,35 @@
+import MCPCore
+
+/// Maps mcp_call_t handles to calls. Handles are never-reused numbers rather
+/// than pointers, so a handle used after its answer (a common host bug) gives
+/// MCP_ERR_STATE instead of touching freed memory.
+enum CallTable {
+    private struct Table {
+        var next: UInt = 0x1000
+        var calls: [UInt: ServerCall] = [:]
+    }
+
+    private static let table = LockedState(Table())
+
+    static func register(_ call: ServerCall) -> OpaquePointer? {
+        let id = table.withLock { t -> UInt in
+            t.next += 8
+            t.calls[t.next] = call
+            return t.next
+        }
+        return OpaquePointer(bitPattern: id)
+    }
+
+    static func lookup(_ handle: OpaquePointer?) -> ServerCall? {
+        guard let handle else { return nil }
+        let id = UInt(bitPattern: Int(bitPattern: handle))
+        return table.withLock { $0.calls[id] }
+    }
+
+    /// Removes the handle; the call is answered by the caller.
+    static func take(_ handle: OpaquePointer?) -> ServerCall? {
+        guard let handle else { return nil }
+        let id = UInt(bitPattern: Int(bitPattern: handle))
+        return table.withLock { $0.calls.removeValue(forKey: id) }
+    }
+}

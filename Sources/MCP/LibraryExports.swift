@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMCP
+
+// Library-wide functions of mcp.h: versions, status text, string release.
+
+@c @implementation
+public func mcp_abi_version() -> UInt32 {
+    UInt32(MCP_ABI_VERSION_MAJOR) << 16 | UInt32(MCP_ABI_VERSION_MINOR)
+}
+
+private let versionText: StaticString = "0.1.0"
+
+@c @implementation
+public func mcp_version() -> UnsafePointer<CChar>? {
+    UnsafeRawPointer(versionText.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+private func staticText(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@c @implementation
+public func mcp_status_string(_ status: mcp_status) -> UnsafePointer<CChar>? {
+    switch status {
+    case MCP_OK: return staticText("ok")
+    case MCP_ERR_INVALID_ARG: return staticText("invalid argument")
+    case MCP_ERR_INVALID_JSON: return staticText("invalid JSON")
+    case MCP_ERR_EXISTS: return staticText("already exists")
+    case MCP_ERR_NOT_FOUND: return staticText("not found")
+    case MCP_ERR_STATE: return staticText("not allowed in the current state")
+    case MCP_ERR_IO: return staticText("I/O error")
+    case MCP_ERR_NO_MEMORY: return staticText("out of memory")
+    case MCP_ERR_LIMIT: return staticText("limit reached")
+    case MCP_ERR_UNSUPPORTED: return staticText("not supported")
+    case MCP_ERR_TIMEOUT: return staticText("timed out")
+    case MCP_ERR_CANCELLED: return staticText("cancelled")
+    case MCP_ERR_INTERNAL: return staticText("internal error")
+    default: return staticText("unknown status")
+    }
+}
+
+@c @implementation
+public func mcp_string_free(_ s: UnsafeMutablePointer<CChar>?) {
+    free(s)
+}

@@ -1,0 +1,269 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMCP
+import MCPCore
+import MCPTransport
+
+// mcp_server_* functions, in header order: validate, convert, forward.
+
+private let serverOptionKeys: Set<String> = [
+    "title", "description", "website_url", "icons", "instructions", "page_size", "worker_threads", "max_depth",
+]
+
+private func intOption(_ o: JSONObject, _ key: String, _ range: ClosedRange<Int64>) throws(ABIError) -> Int? {
+    guard let v = o[key] else { return nil }
+    guard let i = v.intValue, range.contains(i) else {
+        throw .invalidArgument("option \"\(key)\" must be an integer in \(range.lowerBound)...\(range.upperBound)")
+    }
+    return Int(i)
+}
+
+private func stringOption(_ o: JSONObject, _ key: String) throws(ABIError) -> String? {
+    guard let v = o[key] else { return nil }
+    guard let s = v.stringValue else { throw .invalidArgument("option \"\(key)\" must be a string") }
+    return s
+}
+
+@c @implementation
+public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
+                           _ optionsJSON: UnsafePointer<CChar>?,
+                           _ outServer: UnsafeMutablePointer<OpaquePointer?>?,
+                           _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outServer?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outServer else { throw .invalidArgument("out_server must not be NULL") }
+        let n = try requiredString(name, "name")
+        let v = try requiredString(version, "version")
+        guard !n.isEmpty, !v.isEmpty else { throw .invalidArgument("name and version must not be empty") }
+        var options = ServerOptions(name: n, version: v)
+        var workers = 64
+        if let json = try optionalJSON(optionsJSON, "options_json") {
+            guard case .object(let o) = json else { throw .invalidArgument("options_json must be a JSON object") }
+            for k in o.keys where !serverOptionKeys.contains(k) {
+                throw .invalidArgument("unknown option \"\(k)\"")
+            }
+            if let s = try stringOption(o, "title") { options.info["title"] = .string(s) }
+            if let s = try stringOption(o, "description") { options.info["description"] = .string(s) }
+            if let s = try stringOption(o, "website_url") { options.info["websiteUrl"] = .string(s) }
+            if let icons = o["icons"] {
+                guard icons.arrayValue != nil else { throw .invalidArgument("option \"icons\" must be an array") }
+                options.info["icons"] = icons
+            }
+            options.instructions = try stringOption(o, "instructions")
+            options.pageSize = try intOption(o, "page_size", 1...10_000) ?? options.pageSize
+            options.maxDepth = try intOption(o, "max_depth", 16...10_000) ?? options.maxDepth
+            workers = try intOption(o, "worker_threads", 1...1024) ?? workers
+        }
+        let pool = WorkerPool(maxThreads: workers)
+        let handle = ServerHandle(core: ServerCore(options: options, executor: pool), pool: pool)
+        outServer.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    }
+}
+
+@c @implementation
+public func mcp_server_free(_ server: OpaquePointer?) {
+    guard let server else { return }
+    let u = Unmanaged<ServerHandle>.fromOpaque(UnsafeRawPointer(server))
+    u.takeUnretainedValue().free()
+    u.release()
+}
+
+// MARK: features
+
+private func addFeature<Fn>(_ server: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ what: String, _ fn: Fn?,
+                            _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?,
+                            _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                            _ register: (ServerCore, JSONObject, HostCallback<Fn>) throws(DefinitionError) -> Void)
+    -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let handle = try ServerHandle.from(server)
+        let def = try requiredObject(json, "\(what)_json")
+        guard let fn else { throw .invalidArgument("the callback must not be NULL") }
+        let callback = HostCallback(fn: fn, userData: userData, free: freeFn)
+        do throws(DefinitionError) {
+            try register(handle.core, def, callback)
+        } catch {
+            callback.disarm()
+            throw ABIError(error)
+        }
+    }
+}
+
+private func removeFeature(_ server: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ what: String,
+                           _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                           _ remove: (ServerCore, String) throws(DefinitionError) -> Void) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let handle = try ServerHandle.from(server)
+        let k = try requiredString(key, what)
+        do throws(DefinitionError) { try remove(handle.core, k) } catch { throw ABIError(error) }
+    }
+}
+
+@c @implementation
+public func mcp_server_add_tool(_ server: OpaquePointer?, _ toolJSON: UnsafePointer<CChar>?, _ fn: mcp_tool_fn?,
+                                _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?,
+                                _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
+        try core.addTool(ToolEntry(definition: def) { call, args in
+            let handle = CallTable.register(call)
+            withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
+        })
+    }
+}
+
+@c @implementation
+public func mcp_server_remove_tool(_ server: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                   _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    removeFeature(server, name, "name", outError) { (core, key) throws(DefinitionError) in try core.removeTool(named: key) }
+}
+
+private func resourceHandler(_ cb: HostCallback<mcp_resource_fn>) -> ResourceHandler {
+    { call, uri, vars in
+        let handle = CallTable.register(call)
+        withJSONText(.object(vars)) { v in cb.fn(cb.userData, handle, uri, v) }
+    }
+}
+
+@c @implementation
+public func mcp_server_add_resource(_ server: OpaquePointer?, _ resourceJSON: UnsafePointer<CChar>?,
+                                    _ fn: mcp_resource_fn?, _ userData: UnsafeMutableRawPointer?,
+                                    _ freeFn: mcp_free_fn?,
+                                    _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    addFeature(server, resourceJSON, "resource", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
+        try core.addResource(ResourceEntry(definition: def, handler: resourceHandler(cb)))
+    }
+}
+
+@c @implementation
+public func mcp_server_remove_resource(_ server: OpaquePointer?, _ uri: UnsafePointer<CChar>?,
+                                       _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    removeFeature(server, uri, "uri", outError) { (core, key) throws(DefinitionError) in try core.removeResource(uri: key) }
+}
+
+@c @implementation
+public func mcp_server_add_resource_template(_ server: OpaquePointer?, _ templateJSON: UnsafePointer<CChar>?,
+                                             _ fn: mcp_resource_fn?, _ userData: UnsafeMutableRawPointer?,
+                                             _ freeFn: mcp_free_fn?,
+                                             _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> mcp_status
+{
+    addFeature(server, templateJSON, "template", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
+        try core.addTemplate(TemplateEntry(definition: def, handler: resourceHandler(cb)))
+    }
+}
+
+@c @implementation
+public func mcp_server_remove_resource_template(_ server: OpaquePointer?, _ uriTemplate: UnsafePointer<CChar>?,
+                                                _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> mcp_status
+{
+    removeFeature(server, uriTemplate, "uri_template", outError) { (core, key) throws(DefinitionError) in
+        try core.removeTemplate(uriTemplate: key)
+    }
+}
+
+@c @implementation
+public func mcp_server_add_prompt(_ server: OpaquePointer?, _ promptJSON: UnsafePointer<CChar>?, _ fn: mcp_prompt_fn?,
+                                  _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?,
+                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    addFeature(server, promptJSON, "prompt", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
+        try core.addPrompt(PromptEntry(definition: def) { call, args in
+            let handle = CallTable.register(call)
+            withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
+        })
+    }
+}
+
+@c @implementation
+public func mcp_server_remove_prompt(_ server: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                     _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    removeFeature(server, name, "name", outError) { (core, key) throws(DefinitionError) in try core.removePrompt(named: key) }
+}
+
+// MARK: serving
+
+private func stdioOptions(_ json: UnsafePointer<CChar>?) throws(ABIError) -> StdioOptions {
+    var options = StdioOptions()
+    guard let value = try optionalJSON(json, "options_json") else { return options }
+    guard case .object(let o) = value else { throw .invalidArgument("options_json must be a JSON object") }
+    for m in o.members {
+        switch m.key {
+        case "max_message_bytes":
+            guard let i = m.value.intValue, i >= 1024 else {
+                throw .invalidArgument("option \"max_message_bytes\" must be an integer >= 1024")
+            }
+            options.maxMessageBytes = Int(i)
+        case "drain_timeout_ms":
+            guard let i = m.value.intValue, i >= 0, i <= Int64(Int32.max) else {
+                throw .invalidArgument("option \"drain_timeout_ms\" must be a non-negative integer")
+            }
+            options.drainTimeoutMs = Int(i)
+        case "redirect_stdout":
+            guard let b = m.value.boolValue else { throw .invalidArgument("option \"redirect_stdout\" must be a boolean") }
+            options.redirectStdout = b
+        default:
+            throw .invalidArgument("unknown option \"\(m.key)\"")
+        }
+    }
+    return options
+}
+
+private func serve(_ server: OpaquePointer?, _ optionsJSON: UnsafePointer<CChar>?,
+                   _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                   _ run: (ServerCore, StdioOptions, StopSignal) throws(TransportError) -> Void) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let handle = try ServerHandle.from(server)
+        let options = try stdioOptions(optionsJSON)
+        let stop = try handle.beginServing()
+        defer { handle.endServing() }
+        do throws(TransportError) {
+            try run(handle.core, options, stop)
+        } catch {
+            switch error {
+            case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m)
+            }
+        }
+    }
+}
+
+@c @implementation
+public func mcp_server_serve_stdio(_ server: OpaquePointer?, _ optionsJSON: UnsafePointer<CChar>?,
+                                   _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    serve(server, optionsJSON, outError) { (core, options, stop) throws(TransportError) in
+        try StdioServerTransport.serveStdio(server: core, options: options, stop: stop)
+    }
+}
+
+@c @implementation
+public func mcp_server_serve_fds(_ server: OpaquePointer?, _ inFD: Int32, _ outFD: Int32,
+                                 _ optionsJSON: UnsafePointer<CChar>?,
+                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    guard inFD >= 0, outFD >= 0 else {
+        outError?.pointee = hostString("in_fd and out_fd must be open descriptors")
+        return MCP_ERR_INVALID_ARG
+    }
+    return serve(server, optionsJSON, outError) { (core, options, stop) throws(TransportError) in
+        try StdioServerTransport.serve(server: core, input: inFD, output: outFD, options: options, stop: stop)
+    }
+}
+
+@c @implementation
+public func mcp_server_stop(_ server: OpaquePointer?) {
+    guard let handle = try? ServerHandle.from(server) else { return }
+    handle.stop()
+}

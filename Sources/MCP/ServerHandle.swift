@@ -1,0 +1,51 @@
+import CMCP
+import MCPCore
+import MCPTransport
+
+/// What an mcp_server_t points to: the protocol server, its worker pool, and
+/// the serve in progress (if any).
+final class ServerHandle: Sendable {
+    let core: ServerCore
+    let pool: WorkerPool
+    private let serving = LockedState<StopSignal?>(nil)
+    private let freed = LockedState(false)
+
+    init(core: ServerCore, pool: WorkerPool) {
+        self.core = core
+        self.pool = pool
+    }
+
+    static func from(_ p: OpaquePointer?) throws(ABIError) -> ServerHandle {
+        guard let p else { throw .invalidArgument("server must not be NULL") }
+        return Unmanaged<ServerHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+
+    var isFreed: Bool { freed.withLock { $0 } }
+
+    /// Claims the server for one serve; the signal stops it.
+    func beginServing() throws(ABIError) -> StopSignal {
+        guard !WorkerPool.isWorkerThread else {
+            throw .state("Serving from inside an engine callback would block a worker; serve from a host thread")
+        }
+        guard let signal = StopSignal() else { throw ABIError(status: MCP_ERR_IO, message: "Cannot create a pipe") }
+        let claimed = serving.withLock { s -> Bool in
+            if s != nil { return false }
+            s = signal
+            return true
+        }
+        guard claimed else { throw .state("The server is already serving") }
+        if isFreed { throw .state("The server was freed") }
+        return signal
+    }
+
+    func endServing() { serving.withLock { $0 = nil } }
+
+    func stop() { serving.withLock { $0?.trigger() } }
+
+    func free() {
+        freed.withLock { $0 = true }
+        stop()
+        core.closeAllSessions()
+        pool.shutdown()
+    }
+}

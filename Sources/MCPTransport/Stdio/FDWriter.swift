@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import MCPCore
+
+/// Writes newline-framed messages to a blocking file descriptor from any
+/// thread. Messages pushed while a write is under way are coalesced into the
+/// next write. SIGPIPE is blocked around each write, so a closed reader gives
+/// EPIPE (the writer then drops further output) instead of killing the host.
+public final class FDWriter: Sendable {
+    private let queue: CombiningQueue<[UInt8]>
+    private let state: LockedState<Bool>  // true once the descriptor failed
+
+    public init(fd: Int32, maxPendingMessages: Int = 4096) {
+        let broken = LockedState(false)
+        state = broken
+        queue = CombiningQueue(maxPending: maxPendingMessages) { batch in
+            if broken.withLock({ $0 }) { return }
+            var out: [UInt8] = []
+            out.reserveCapacity(batch.reduce(0) { $0 + $1.count + 1 })
+            for m in batch {
+                out.append(contentsOf: m)
+                out.append(0x0A)
+            }
+            if !FDWriter.writeAll(fd: fd, out) { broken.withLock { $0 = true } }
+        }
+    }
+
+    public var isBroken: Bool { state.withLock { $0 } }
+
+    public func write(message: [UInt8]) { queue.push(message) }
+
+    public func flush() { queue.waitUntilDelivered() }
+
+    static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var set = sigset_t()
+        var old = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        return bytes.withUnsafeBytes { buf -> Bool in
+            guard let base = buf.baseAddress else { return true }
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, base + off, buf.count - off)
+                if n > 0 {
+                    off += n
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EPIPE {
+                    // Consume the SIGPIPE raised for this thread while blocked.
+                    var zero = timespec(tv_sec: 0, tv_nsec: 0)
+                    _ = sigtimedwait(&set, nil, &zero)
+                }
+                return false
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import MCPCore
+
+public struct StdioOptions: Sendable {
+    public var maxMessageBytes = 16 << 20
+    public var drainTimeoutMs = 30_000
+    public var redirectStdout = true
+    public init() {}
+}
+
+public enum TransportError: Error, Sendable {
+    case io(String)
+}
+
+/// Serves one session over a pair of descriptors with newline-delimited
+/// JSON-RPC. Reads block in poll()/read() on a thread of the caller's: the
+/// descriptors are never made non-blocking, since that flag would leak into
+/// the host's own stdin/stdout (it lives on the shared open file description).
+public enum StdioServerTransport {
+    /// Serves on the process's stdin/stdout. With `redirectStdout`, fd 1 points
+    /// at stderr while serving, so stray prints cannot corrupt the protocol.
+    public static func serveStdio(server: ServerCore, options: StdioOptions, stop: StopSignal) throws(TransportError) {
+        guard options.redirectStdout else {
+            return try serve(server: server, input: 0, output: 1, options: options, stop: stop)
+        }
+        fflush(nil)
+        let protocolFD = dup(1)
+        guard protocolFD >= 0 else { throw .io("dup(1) failed: \(String(cString: strerror(errno)))") }
+        _ = fcntl(protocolFD, F_SETFD, FD_CLOEXEC)
+        dup2(2, 1)
+        defer {
+            fflush(nil)
+            dup2(protocolFD, 1)
+            close(protocolFD)
+        }
+        try serve(server: server, input: 0, output: protocolFD, options: options, stop: stop)
+    }
+
+    public static func serve(server: ServerCore, input: Int32, output: Int32, options: StdioOptions,
+                             stop: StopSignal) throws(TransportError)
+    {
+        let writer = FDWriter(fd: output)
+        let session = server.makeSession { writer.write(message: $0) }
+        defer {
+            session.close()
+            writer.flush()
+        }
+        var framer = LineFramer(maxLineBytes: options.maxMessageBytes)
+        let handle: (LineFramer.Event) -> Void = { event in
+            switch event {
+            case .line(let bytes): session.receive(bytes)
+            case .oversized: session.rejectOversized(limit: options.maxMessageBytes)
+            }
+        }
+        let chunkSize = 64 * 1024
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
+        defer { chunk.deallocate() }
+        var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stop.readFD, events: Int16(POLLIN), revents: 0)]
+        readLoop: while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            let rc = poll(&fds, 2, -1)
+            if rc < 0 {
+                if errno == EINTR { continue }
+                throw .io("poll failed: \(String(cString: strerror(errno)))")
+            }
+            if fds[1].revents != 0 { break readLoop }
+            if fds[0].revents == 0 { continue }
+            let n = read(input, chunk.baseAddress, chunkSize)
+            if n > 0 {
+                framer.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), handle)
+            } else if n == 0 {
+                break readLoop
+            } else if errno == EINTR || errno == EAGAIN {
+                continue
+            } else {
+                throw .io("read failed: \(String(cString: strerror(errno)))")
+            }
+            if writer.isBroken { break readLoop }
+        }
+        framer.finish(handle)
+        // In-flight answers are written before returning (up to the timeout).
+        _ = session.waitForInFlight(until: MonotonicInstant.now().adding(milliseconds: options.drainTimeoutMs))
+    }
+}
