@@ -12,10 +12,10 @@ execute_process(COMMAND nm -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE nm_out
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIBRARY}")
 endif()
-string(REGEX MATCHALL "[0-9a-f]+ [A-Za-z] [^\n]+" lines "${nm_out}")
+string(REGEX MATCHALL "[0-9a-f]+ [B-Z] [^\n]+" lines "${nm_out}")
 set(exported "")
 foreach(l ${lines})
-  string(REGEX REPLACE "^[0-9a-f]+ [A-Za-z] ([^@]+).*" "\\1" sym "${l}")
+  string(REGEX REPLACE "^[0-9a-f]+ [B-Z] ([^@]+).*" "\\1" sym "${l}")
   if(NOT sym MATCHES "^MCP_")   # the version node itself (MCP_1.0) is an ABS symbol
     list(APPEND exported "${sym}")
   endif()

@@ -44,6 +44,11 @@ public struct LineFramer {
                 discarding = false
                 handle(.oversized)
             } else if pending.isEmpty {
+                if end - start > maxLineBytes {
+                    handle(.oversized)
+                    start = end + 1
+                    continue
+                }
                 emit(UnsafeRawBufferPointer(start: base + start, count: end - start), handle)
             } else if pending.count + (end - start) > maxLineBytes {
                 pending = []
