@@ -21,7 +21,7 @@ final class SessionHandle: Sendable {
             }
         }
         outgoing = queue
-        session = server.makeSession { queue.push($0) }
+        session = server.makeSession(defaultChannel: ClosureChannel { queue.push($0) })
     }
 
     static func from(_ p: OpaquePointer?) throws(ABIError) -> SessionHandle {

@@ -18,6 +18,8 @@ public final class ServerCall: Sendable {
     /// The request's `_meta` (progressToken and anything else the client sent).
     public let meta: JSONObject?
     let session: ServerSession
+    /// Where this call's answer and related messages go.
+    let channel: MessageChannel
     private let state = LockedState(State())
 
     private struct State {
@@ -26,8 +28,9 @@ public final class ServerCall: Sendable {
         var lastProgress: Double?
     }
 
-    init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?) {
+    init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?, channel: MessageChannel) {
         self.session = session
+        self.channel = channel
         self.id = id
         self.kind = kind
         self.meta = meta
@@ -47,13 +50,16 @@ public final class ServerCall: Sendable {
 
     /// Marks the call cancelled; its answer will not be sent. Returns false if
     /// it was already answered.
+    /// The call's stream ends at once (no answer will be sent on it).
     @discardableResult
     func cancel() -> Bool {
-        state.withLock { s in
+        let first = state.withLock { s -> Bool in
             if s.answered || s.cancelled { return false }
             s.cancelled = true
             return true
         }
+        if first { channel.finish(nil) }
+        return first
     }
 
     /// Answers with a result, after checking its shape for this kind of call.
@@ -104,12 +110,12 @@ public final class ServerCall: Sendable {
         p["progress"] = .double(progress)
         if let total { p["total"] = .double(total) }
         if let message, session.protocolVersion >= .v2025_03_26 { p["message"] = .string(message) }
-        session.send(.notification(method: "notifications/progress", params: .object(p)))
+        session.send(.notification(method: "notifications/progress", params: .object(p)), on: channel)
     }
 
     /// Sends a log message to this call's client, subject to its log level.
     public func log(level: LoggingLevel, logger: String?, data: JSONValue) throws(Failure) {
         if isAnswered { throw .alreadyAnswered }
-        session.log(level: level, logger: logger, data: data)
+        session.log(level: level, logger: logger, data: data, on: channel)
     }
 }

@@ -27,11 +27,9 @@ public final class ServerCore: Sendable {
         self.executor = executor
     }
 
-    /// A session whose outgoing messages go to `sink`, one whole JSON-RPC message
-    /// per call. The sink may be called from several threads at once and must
-    /// keep each message whole.
-    public func makeSession(sink: @escaping @Sendable ([UInt8]) -> Void) -> ServerSession {
-        let session = ServerSession(server: self, sink: sink)
+    /// A session whose messages unrelated to any request go to `defaultChannel`.
+    public func makeSession(defaultChannel: MessageChannel) -> ServerSession {
+        let session = ServerSession(server: self, defaultChannel: defaultChannel)
         sessions.withLock { $0[ObjectIdentifier(session)] = WeakSession(session) }
         return session
     }

@@ -1,26 +1,26 @@
 /// The server's method table: lifecycle, tools, resources, prompts, logging.
 extension ServerSession {
-    func handleRequest(id: RequestID, method: String, params: JSONObject) {
+    func handleRequest(id: RequestID, method: String, params: JSONObject, channel: MessageChannel) {
         switch method {
-        case "initialize": return reply(id, initialize(params))
-        case "ping": return reply(id, .success(.object(JSONObject())))
+        case "initialize": return reply(id, channel, initialize(params))
+        case "ping": return reply(id, channel, .success(.object(JSONObject())))
         default: break
         }
         guard state.withLock({ $0.phase == .initialized }) else {
-            return reply(id, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
+            return reply(id, channel, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
         }
         switch method {
-        case "tools/list": reply(id, list(.tools, params) { RevisionGate.tool($0.definition, for: $1) })
-        case "tools/call": callTool(id: id, params: params)
+        case "tools/list": reply(id, channel, list(.tools, params) { RevisionGate.tool($0.definition, for: $1) })
+        case "tools/call": callTool(id: id, params: params, channel: channel)
         case "resources/list":
-            reply(id, list(.resources, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+            reply(id, channel, list(.resources, params) { RevisionGate.listedFeature($0.definition, for: $1) })
         case "resources/templates/list":
-            reply(id, list(.templates, params) { RevisionGate.listedFeature($0.definition, for: $1) })
-        case "resources/read": readResource(id: id, params: params)
-        case "prompts/list": reply(id, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
-        case "prompts/get": getPrompt(id: id, params: params)
-        case "logging/setLevel": reply(id, setLevel(params))
-        default: reply(id, .failure(.methodNotFound(method)))
+            reply(id, channel, list(.templates, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "resources/read": readResource(id: id, params: params, channel: channel)
+        case "prompts/list": reply(id, channel, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "prompts/get": getPrompt(id: id, params: params, channel: channel)
+        case "logging/setLevel": reply(id, channel, setLevel(params))
+        default: reply(id, channel, .failure(.methodNotFound(method)))
         }
     }
 
@@ -112,42 +112,42 @@ extension ServerSession {
 
     // MARK: calls into host code
 
-    private func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject,
+    private func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject, channel: MessageChannel,
                            run: @escaping @Sendable (ServerCall) -> Void)
     {
-        let call = ServerCall(session: self, id: id, kind: kind, meta: params["_meta"]?.objectValue)
+        let call = ServerCall(session: self, id: id, kind: kind, meta: params["_meta"]?.objectValue, channel: channel)
         let registered = state.withLock { s -> Bool in
             if s.closed || s.inFlight[id] != nil { return false }
             s.inFlight[id] = call
             return true
         }
         guard registered else {
-            return reply(id, .failure(.invalidRequest("Request id \(id) is already in use")))
+            return reply(id, channel, .failure(.invalidRequest("Request id \(id) is already in use")))
         }
         server.executor.execute { run(call) }
     }
 
-    private func callTool(id: RequestID, params: JSONObject) {
+    private func callTool(id: RequestID, params: JSONObject, channel: MessageChannel) {
         guard let name = params["name"]?.stringValue else {
-            return reply(id, .failure(.invalidParams("tools/call needs a string \"name\"")))
+            return reply(id, channel, .failure(.invalidParams("tools/call needs a string \"name\"")))
         }
         var args = JSONObject()
         if let a = params["arguments"], !a.isNull {
             guard case .object(let o) = a else {
-                return reply(id, .failure(.invalidParams("\"arguments\" must be an object")))
+                return reply(id, channel, .failure(.invalidParams("\"arguments\" must be an object")))
             }
             args = o
         }
         guard let tool = server.features.withLock({ $0.tools[name] }) else {
-            return reply(id, .failure(.invalidParams("Unknown tool: \(name)")))
+            return reply(id, channel, .failure(.invalidParams("Unknown tool: \(name)")))
         }
         let arguments = args
-        startCall(id: id, kind: .tool(name: name), params: params) { call in tool.handler(call, arguments) }
+        startCall(id: id, kind: .tool(name: name), params: params, channel: channel) { call in tool.handler(call, arguments) }
     }
 
-    private func readResource(id: RequestID, params: JSONObject) {
+    private func readResource(id: RequestID, params: JSONObject, channel: MessageChannel) {
         guard let uri = params["uri"]?.stringValue else {
-            return reply(id, .failure(.invalidParams("resources/read needs a string \"uri\"")))
+            return reply(id, channel, .failure(.invalidParams("resources/read needs a string \"uri\"")))
         }
         let target = server.features.withLock { f -> (ResourceHandler, JSONObject)? in
             if let r = f.resources[uri] { return (r.handler, JSONObject()) }
@@ -161,31 +161,31 @@ extension ServerSession {
             return nil
         }
         guard let (handler, vars) = target else {
-            return reply(id, .failure(JSONRPCError(code: ErrorCode.resourceNotFound, message: "Resource not found: \(uri)",
+            return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.resourceNotFound, message: "Resource not found: \(uri)",
                                                    data: ["uri": .string(uri)])))
         }
-        startCall(id: id, kind: .resourceRead(uri: uri), params: params) { call in handler(call, uri, vars) }
+        startCall(id: id, kind: .resourceRead(uri: uri), params: params, channel: channel) { call in handler(call, uri, vars) }
     }
 
-    private func getPrompt(id: RequestID, params: JSONObject) {
+    private func getPrompt(id: RequestID, params: JSONObject, channel: MessageChannel) {
         guard let name = params["name"]?.stringValue else {
-            return reply(id, .failure(.invalidParams("prompts/get needs a string \"name\"")))
+            return reply(id, channel, .failure(.invalidParams("prompts/get needs a string \"name\"")))
         }
         guard let prompt = server.features.withLock({ $0.prompts[name] }) else {
-            return reply(id, .failure(.invalidParams("Unknown prompt: \(name)")))
+            return reply(id, channel, .failure(.invalidParams("Unknown prompt: \(name)")))
         }
         var args = JSONObject()
         if let a = params["arguments"], !a.isNull {
             guard case .object(let o) = a, o.members.allSatisfy({ $0.value.stringValue != nil }) else {
-                return reply(id, .failure(.invalidParams("Prompt \"arguments\" must be an object of strings")))
+                return reply(id, channel, .failure(.invalidParams("Prompt \"arguments\" must be an object of strings")))
             }
             args = o
         }
         let missing = prompt.requiredArguments.filter { args[$0] == nil }
         guard missing.isEmpty else {
-            return reply(id, .failure(.invalidParams("Missing required argument(s) for prompt \(name): \(missing.joined(separator: ", "))")))
+            return reply(id, channel, .failure(.invalidParams("Missing required argument(s) for prompt \(name): \(missing.joined(separator: ", "))")))
         }
         let arguments = args
-        startCall(id: id, kind: .promptGet(name: name), params: params) { call in prompt.handler(call, arguments) }
+        startCall(id: id, kind: .promptGet(name: name), params: params, channel: channel) { call in prompt.handler(call, arguments) }
     }
 }

@@ -1,9 +1,10 @@
 /// One client's session with a server: lifecycle, negotiated revision, log
-/// level and the calls in flight. Driven by bytes in (`receive`) and a sink for
-/// bytes out; it never does I/O itself.
+/// level and the calls in flight. Driven by bytes in (`receive`) and channels
+/// for bytes out; it never does I/O itself.
 public final class ServerSession: Sendable {
     public let server: ServerCore
-    private let sink: @Sendable ([UInt8]) -> Void
+    /// Messages unrelated to any request (list changes, server-initiated traffic).
+    public let defaultChannel: MessageChannel
     let state = LockedState(State())
 
     struct State {
@@ -14,12 +15,13 @@ public final class ServerSession: Sendable {
         var clientInfo = JSONObject()
         var logLevel = LoggingLevel.info
         var inFlight: [RequestID: ServerCall] = [:]
+        var answering = 0
         var closed = false
     }
 
-    init(server: ServerCore, sink: @escaping @Sendable ([UInt8]) -> Void) {
+    init(server: ServerCore, defaultChannel: MessageChannel) {
         self.server = server
-        self.sink = sink
+        self.defaultChannel = defaultChannel
     }
 
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
@@ -31,87 +33,127 @@ public final class ServerSession: Sendable {
     // MARK: input
 
     /// Handles one complete message (a line on stdio, a POST body over HTTP).
-    public func receive(_ bytes: UnsafeRawBufferPointer) {
+    /// Answers and related messages go to `channel` (the default channel when
+    /// nil). Returns how many times `channel.finish` will be called: 0 when the
+    /// input held only notifications or responses, else 1 (a batch of 2025-03-26
+    /// is answered as one array).
+    @discardableResult
+    public func receive(_ bytes: UnsafeRawBufferPointer, channel: MessageChannel? = nil) -> Int {
+        let channel = channel ?? defaultChannel
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes, maxDepth: server.options.maxDepth)
         } catch {
-            send(.errorResponse(id: nil, error: JSONRPCError(code: ErrorCode.parseError, message: "Parse error: \(error)")))
-            return
+            channel.finish(Message.errorResponse(id: nil, error: JSONRPCError(
+                code: ErrorCode.parseError, message: "Parse error: \(error)")).serialized())
+            return 1
         }
-        receive(value)
+        return receive(value, channel: channel)
     }
 
-    public func receive(_ value: JSONValue) {
-        if case .array = value {
-            // Batches existed only in revision 2025-03-26.
-            send(.errorResponse(id: nil, error: .invalidRequest(
-                "JSON-RPC batches are not supported by protocol revision \(protocolVersion.rawValue)")))
-            return
+    @discardableResult
+    public func receive(_ value: JSONValue, channel: MessageChannel? = nil) -> Int {
+        let channel = channel ?? defaultChannel
+        guard case .array(let items) = value else { return receiveOne(value, channel: channel) }
+        // Batches exist only in revision 2025-03-26, where receivers must accept them.
+        guard isInitialized, protocolVersion == .v2025_03_26 else {
+            channel.finish(Message.errorResponse(id: nil, error: .invalidRequest(
+                "JSON-RPC batches are not supported by protocol revision \(protocolVersion.rawValue)")).serialized())
+            return 1
         }
+        guard !items.isEmpty else {
+            channel.finish(Message.errorResponse(id: nil, error: .invalidRequest("An empty batch")).serialized())
+            return 1
+        }
+        let messages = items.map { item in Result { () throws(MessageError) in try Message(json: item) } }
+        let answered = messages.filter { m in
+            switch m {
+            case .failure, .success(.request): return true
+            case .success: return false
+            }
+        }.count
+        let target: MessageChannel = answered == 0 ? channel : BatchChannel(base: channel, expected: answered)
+        for m in messages { process(m, channel: target) }
+        return answered == 0 ? 0 : 1
+    }
+
+    private func receiveOne(_ value: JSONValue, channel: MessageChannel) -> Int {
+        process(Result { () throws(MessageError) in try Message(json: value) }, channel: channel)
+    }
+
+    @discardableResult
+    private func process(_ parsed: Result<Message, MessageError>, channel: MessageChannel) -> Int {
         let message: Message
-        do {
-            message = try Message(json: value)
-        } catch {
-            send(.errorResponse(id: error.id, error: error.error))
-            return
+        switch parsed {
+        case .success(let m): message = m
+        case .failure(let error):
+            channel.finish(Message.errorResponse(id: error.id, error: error.error).serialized())
+            return 1
         }
-        dispatch(message)
+        switch message {
+        case .request(let id, let method, let params):
+            handleRequest(id: id, method: method, params: params?.objectValue ?? JSONObject(), channel: channel)
+            return 1
+        case .notification(let method, let params):
+            handleNotification(method: method, params: params?.objectValue ?? JSONObject())
+            return 0
+        case .response, .errorResponse:
+            // Answers to server-initiated requests; this server sends none yet.
+            return 0
+        }
     }
 
     /// Answers an oversized message that was skipped by the transport.
-    public func rejectOversized(limit: Int) {
-        send(.errorResponse(id: nil, error: .invalidRequest("Message larger than the \(limit)-byte limit; skipped")))
-    }
-
-    func dispatch(_ message: Message) {
-        switch message {
-        case .request(let id, let method, let params):
-            handleRequest(id: id, method: method, params: params?.objectValue ?? JSONObject())
-        case .notification(let method, let params):
-            handleNotification(method: method, params: params?.objectValue ?? JSONObject())
-        case .response, .errorResponse:
-            // Answers to server-initiated requests; this server sends none yet.
-            break
-        }
+    public func rejectOversized(limit: Int, channel: MessageChannel? = nil) {
+        (channel ?? defaultChannel).finish(Message.errorResponse(id: nil, error: .invalidRequest(
+            "Message larger than the \(limit)-byte limit; skipped")).serialized())
     }
 
     // MARK: output
 
-    func send(_ message: Message) {
+    /// Sends a message that is not an answer (default channel unless given).
+    func send(_ message: Message, on channel: MessageChannel? = nil) {
         if isClosed { return }
-        sink(message.serialized())
+        (channel ?? defaultChannel).send(message.serialized())
     }
 
-    func reply(_ id: RequestID, _ outcome: Result<JSONValue, JSONRPCError>) {
+    func reply(_ id: RequestID, _ channel: MessageChannel, _ outcome: Result<JSONValue, JSONRPCError>) {
+        if isClosed {
+            channel.finish(nil)
+            return
+        }
         switch outcome {
-        case .success(let r): send(.response(id: id, result: r))
-        case .failure(let e): send(.errorResponse(id: id, error: e))
+        case .success(let r): channel.finish(Message.response(id: id, result: r).serialized())
+        case .failure(let e): channel.finish(Message.errorResponse(id: id, error: e).serialized())
         }
     }
 
     /// Called by a call when it is answered; nil means "answered after cancel".
+    /// The id is released first (the client may reuse it once it sees the
+    /// answer); `answering` keeps drain waiting until the answer is written.
     func complete(_ call: ServerCall, outcome: Result<JSONValue, JSONRPCError>?) {
-        state.withLockAndNotify { s in
+        state.withLock { s in
             if let current = s.inFlight[call.id], current === call { s.inFlight[call.id] = nil }
+            s.answering += 1
         }
-        if let outcome { reply(call.id, outcome) }
+        if let outcome { reply(call.id, call.channel, outcome) }
+        state.withLockAndNotify { $0.answering -= 1 }
     }
 
-    func log(level: LoggingLevel, logger: String?, data: JSONValue) {
+    func log(level: LoggingLevel, logger: String?, data: JSONValue, on channel: MessageChannel? = nil) {
         guard level >= state.withLock({ $0.logLevel }) else { return }
         var p = JSONObject()
         p["level"] = .string(level.rawValue)
         if let logger { p["logger"] = .string(logger) }
         p["data"] = data
-        send(.notification(method: "notifications/message", params: .object(p)))
+        send(.notification(method: "notifications/message", params: .object(p)), on: channel)
     }
 
     // MARK: lifetime
 
     /// Waits until no call is in flight, or the deadline passes.
     public func waitForInFlight(until deadline: MonotonicInstant?) -> Bool {
-        state.wait(until: deadline) { $0.inFlight.isEmpty }
+        state.wait(until: deadline) { $0.inFlight.isEmpty && $0.answering == 0 }
     }
 
     /// Ends the session: in-flight calls are cancelled, nothing more is sent.

@@ -44,7 +44,7 @@ public enum StdioServerTransport {
                              stop: StopSignal) throws(TransportError)
     {
         let writer = FDWriter(fd: output)
-        let session = server.makeSession { writer.write(message: $0) }
+        let session = server.makeSession(defaultChannel: ClosureChannel { writer.write(message: $0) })
         defer {
             session.close()
             writer.flush()

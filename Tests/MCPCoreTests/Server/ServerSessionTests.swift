@@ -167,3 +167,62 @@ import Testing
         #expect(throws: DefinitionError.self) { try h.server.removeTool(named: "new") }
     }
 }
+
+@Suite struct ServerSessionChannelTests {
+    final class Recorder: MessageChannel {
+        let log = LockedState<[(kind: String, value: JSONValue?)]>([])
+        func send(_ message: [UInt8]) { log.withLockAndNotify { $0.append(("send", try? JSONParser.parse(message))) } }
+        func finish(_ answer: [UInt8]?) {
+            log.withLockAndNotify { $0.append(("finish", answer.flatMap { try? JSONParser.parse($0) })) }
+        }
+    }
+
+    @Test func acceptsBatchesOnlyOnRevision20250326() throws {
+        let h = SessionHarness()
+        h.initialize("2025-03-26")
+        let r = Recorder()
+        let batch: JSONValue = [
+            ["jsonrpc": "2.0", "id": 1, "method": "ping"],
+            ["jsonrpc": "2.0", "method": "notifications/whatever"],
+            ["jsonrpc": "2.0", "id": 2, "method": "nope"],
+        ]
+        #expect(h.session.receive(batch, channel: r) == 1)
+        let log = r.log.withLock { $0 }
+        #expect(log.count == 1 && log[0].kind == "finish")
+        #expect(log[0].value?.arrayValue?.count == 2)
+        let newer = SessionHarness()
+        newer.initialize("2025-11-25")
+        let r2 = Recorder()
+        newer.session.receive([["jsonrpc": "2.0", "id": 1, "method": "ping"]], channel: r2)
+        #expect(r2.log.withLock { $0 }.first?.value?["error"]?["code"] == -32600)
+    }
+
+    @Test func routesACallsMessagesToItsChannelAndEndsItOnCancel() throws {
+        let h = SessionHarness(executor: WorkerPool(maxThreads: 2))
+        let proceed = LockedState(false)
+        try h.server.addTool(ToolEntry(definition: JSONObject(["name": "t"])) { call, _ in
+            try? call.progress(1, total: nil, message: nil)
+            _ = proceed.wait(until: MonotonicInstant.now().adding(milliseconds: 3000)) { $0 }
+            try? call.respond(textResult("x"))
+        })
+        h.initialize()
+        let r = Recorder()
+        let expected = h.session.receive(
+            ["jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": ["name": "t", "_meta": ["progressToken": 1]]],
+            channel: r)
+        #expect(expected == 1)
+        #expect(r.log.wait(until: MonotonicInstant.now().adding(milliseconds: 2000)) { $0.count == 1 })
+        #expect(r.log.withLock { $0 }[0].kind == "send")
+        h.send(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": 5]])
+        #expect(r.log.wait(until: MonotonicInstant.now().adding(milliseconds: 2000)) { $0.count == 2 })
+        #expect(r.log.withLock { $0 }[1].kind == "finish" && r.log.withLock { $0 }[1].value == nil)
+        proceed.withLockAndNotify { $0 = true }
+        #expect(h.session.waitForInFlight(until: MonotonicInstant.now().adding(milliseconds: 2000)))
+        usleep(50_000)
+        #expect(r.log.withLock { $0 }.count == 2, "nothing after the cancellation")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -9,10 +9,10 @@ final class SessionHarness: Sendable {
     init(server: ServerCore) {
         self.server = server
         let sent = self.sent
-        session = server.makeSession { bytes in
+        session = server.makeSession(defaultChannel: ClosureChannel { bytes in
             let v = (try? JSONParser.parse(bytes)) ?? .string("<unparseable>")
             sent.withLockAndNotify { $0.append(v) }
-        }
+        })
     }
 
     convenience init(pageSize: Int = 100, executor: HandlerExecutor = InlineExecutor()) {

@@ -1,0 +1,68 @@
+/// Where a session's outgoing messages go. A transport gives one channel per
+/// incoming message (an HTTP POST's response stream, or stdout for stdio) and
+/// one default channel for messages unrelated to any request (list changes,
+/// the standalone GET stream). The engine never sees connections or streams.
+///
+/// Both methods may be called from several threads at once; an implementation
+/// must keep each message whole.
+public protocol MessageChannel: AnyObject, Sendable {
+    /// A message related to the channel's request(s) but not a final answer:
+    /// progress, logs, server-to-client requests made while handling it.
+    func send(_ message: [UInt8])
+    /// The final answer to one request received on this channel; nil when the
+    /// request ends without an answer (it was cancelled or its session closed).
+    func finish(_ answer: [UInt8]?)
+}
+
+/// A channel made of two closures, for transports that need no state of their own.
+public final class ClosureChannel: MessageChannel {
+    private let onSend: @Sendable ([UInt8]) -> Void
+    private let onFinish: @Sendable ([UInt8]?) -> Void
+
+    public init(send: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable ([UInt8]?) -> Void) {
+        onSend = send
+        onFinish = finish
+    }
+
+    /// Everything, answers included, goes to one place (stdio, custom transports).
+    public convenience init(_ write: @escaping @Sendable ([UInt8]) -> Void) {
+        self.init(send: write, finish: { if let a = $0 { write(a) } })
+    }
+
+    public func send(_ message: [UInt8]) { onSend(message) }
+    public func finish(_ answer: [UInt8]?) { onFinish(answer) }
+}
+
+/// Collects the answers to a JSON-RPC batch (revision 2025-03-26) into one
+/// array answer on the underlying channel.
+final class BatchChannel: MessageChannel {
+    private let base: MessageChannel
+    private let state: LockedState<(remaining: Int, answers: [[UInt8]])>
+
+    init(base: MessageChannel, expected: Int) {
+        self.base = base
+        state = LockedState((expected, []))
+    }
+
+    func send(_ message: [UInt8]) { base.send(message) }
+
+    func finish(_ answer: [UInt8]?) {
+        let done = state.withLock { s -> [[UInt8]]? in
+            if let answer { s.answers.append(answer) }
+            s.remaining -= 1
+            return s.remaining == 0 ? s.answers : nil
+        }
+        guard let done else { return }
+        if done.isEmpty {
+            base.finish(nil)
+            return
+        }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, a) in done.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: a)
+        }
+        out.append(UInt8(ascii: "]"))
+        base.finish(out)
+    }
+}
