@@ -449,6 +449,62 @@ MCP_API mcp_status mcp_server_serve_fds(mcp_server_t *server, int in_fd, int out
 */
 MCP_API void mcp_server_stop(mcp_server_t *server);
 
+/*
+** mcp_server_start_http: serve over HTTP in the background.
+** METHOD: mcp_server_t
+**
+** Starts a listener that speaks the Streamable HTTP transport of 2025-11-25
+** (POST/GET/DELETE on one endpoint, JSON or SSE answers, Mcp-Session-Id,
+** MCP-Protocol-Version, resumable SSE streams), the legacy HTTP+SSE transport
+** of 2024-11-05 and WebSocket (subprotocol "mcp"). Returns once the socket is
+** bound; connections are served on engine I/O threads, host callbacks on
+** worker threads as for every transport.
+** config_json: NULL or an object with any of (defaults in brackets):
+**   "host"                    string, address to bind ["127.0.0.1"]
+**   "port"                    integer 0..65535; 0 picks a free port [0]
+**   "path"                    string, the Streamable HTTP endpoint ["/mcp"]
+**   "sse_path", "messages_path"  strings, the legacy endpoints ["/sse", "/messages"]
+**   "websocket_path"          string ["/ws"]
+**   "json_response"           bool: answer POSTs with a JSON body when the call
+**                             sends nothing before its result [false: SSE]
+**   "stateless"               bool: no sessions, every request self-contained [false]
+**   "enable_get_stream"       bool: the standalone GET SSE stream (else 405) [true]
+**   "max_body_bytes"          integer, request body cap; larger gets 413 [16 MiB]
+**   "max_header_bytes"        integer, request head cap; larger gets 431 [16 KiB]
+**   "max_sessions"            integer; beyond it initialize gets 503 [10000]
+**   "session_idle_timeout_ms" integer; idle sessions expire, active ones never [1800000]
+**   "max_queued_messages"     integer, per-stream outgoing queue bound [1024]
+**   "event_store_max_events"  integer, events kept per session for resumption [1024]
+**   "sse_retry_ms"            integer, the SSE retry field [1000]
+**   "allowed_hosts"           array of strings (host or host:port) accepted in the
+**                             Host header [loopback names and the bound address]
+**   "allowed_origins"         array of origins accepted in the Origin header
+**                             [http(s)://localhost, 127.0.0.1, [::1] on any port]
+**   "tls_cert_file", "tls_key_file"  PEM files; both given means HTTPS
+**   "io_threads"              integer, event-loop threads [1]
+** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
+** Threads: any; one HTTP listener per server at a time.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE
+**         (already listening, server freed) | MCP_ERR_IO (bind failed, TLS files unreadable).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
+                                         uint16_t *out_port, char **out_error);
+
+/*
+** mcp_server_stop_http: stop the HTTP listener gracefully.
+** METHOD: mcp_server_t
+**
+** New connections are refused at once; requests in flight get their answers
+** (up to timeout_ms, then connections are closed); then every HTTP session is
+** closed. Blocks until done. A no-op (MCP_OK) when not listening.
+** mcp_server_free also stops the listener (without waiting).
+** Threads: any host thread; MCP_ERR_STATE from inside an engine callback.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_stop_http(mcp_server_t *server, int32_t timeout_ms, char **out_error);
+
 /* ----------------------------------------------------------------------------
 ** OBJECT: mcp_session_t, a session on a transport of the host's own
 **

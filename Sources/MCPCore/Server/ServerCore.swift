@@ -34,6 +34,19 @@ public final class ServerCore: Sendable {
         return session
     }
 
+    /// A session for one self-contained request of a stateless transport (no
+    /// session ids): it acts as initialized at `version`, answers initialize
+    /// as often as asked, and is not kept in the list of sessions.
+    public func makeStatelessSession(defaultChannel: MessageChannel, version: ProtocolVersion) -> ServerSession {
+        let session = ServerSession(server: self, defaultChannel: defaultChannel)
+        session.state.withLock { s in
+            s.phase = .initialized
+            s.version = version
+            s.stateless = true
+        }
+        return session
+    }
+
     func forget(_ session: ServerSession) {
         sessions.withLock { $0[ObjectIdentifier(session)] = nil }
     }

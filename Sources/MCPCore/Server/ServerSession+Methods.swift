@@ -49,7 +49,7 @@ extension ServerSession {
         }
         let version = ProtocolVersion.negotiate(requested: requested)
         let accepted = state.withLock { s -> Bool in
-            guard s.phase == .awaitingInitialize else { return false }
+            guard s.phase == .awaitingInitialize || s.stateless else { return false }
             s.phase = .initialized
             s.version = version
             s.clientCapabilities = params["capabilities"]?.objectValue ?? JSONObject()

@@ -17,6 +17,7 @@ public final class ServerSession: Sendable {
         var inFlight: [RequestID: ServerCall] = [:]
         var answering = 0
         var closed = false
+        var stateless = false
     }
 
     init(server: ServerCore, defaultChannel: MessageChannel) {
