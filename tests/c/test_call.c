@@ -1,0 +1,789 @@
+/*
+** test_call.c: OBJECT mcp_call_t of mcp.h: answering from any thread, now or
+** later; callbacks on engine threads; concurrency; answer-once checking;
+** invalid results; progress; logging; JSON-RPC errors; cancellation.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static const char OK_RESULT[] = "{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}";
+
+/* A server with one tool, and an initialized session on it. */
+struct fixture {
+    mcp_server_t *server;
+    harness_t *h;
+};
+
+static struct fixture fixture_new(const char *tool_json, mcp_tool_fn fn, void *ud) {
+    struct fixture f;
+    f.server = harness_server(NULL);
+    char *error = NULL;
+    mcp_status rc = mcp_server_add_tool(f.server, tool_json, fn, ud, NULL, &error);
+    CHECK_RC(rc, MCP_OK, error);
+    mcp_string_free(error);
+    f.h = harness_new(f.server);
+    json_decref(harness_initialize(f.h, NULL));
+    return f;
+}
+
+static void fixture_free(struct fixture *f) {
+    harness_free(f->h);
+    mcp_server_free(f->server);
+}
+
+static json_t *call_tool(harness_t *h, const char *name, json_t *arguments) {
+    json_t *params = json_pack("{s:s}", "name", name);
+    if (arguments) json_object_set_new(params, "arguments", arguments);
+    return harness_request(h, "tools/call", params);
+}
+
+/* ------------------------------------------------- answering from another thread */
+
+struct late {
+    pthread_t callback_thread, answer_thread;
+    mcp_call_t *call;
+    mcp_status rc;
+    volatile int answered;
+};
+
+static void *late_answer_main(void *arg) {
+    struct late *l = arg;
+    harness_sleep_ms(20);
+    l->rc = mcp_call_return(l->call, "{\"content\":[{\"type\":\"text\",\"text\":\"late\"}]}", NULL);
+    __atomic_store_n(&l->answered, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void tool_late(void *ud, mcp_call_t *call, const char *args) {
+    struct late *l = ud;
+    (void)args;
+    l->callback_thread = pthread_self();
+    l->call = call;
+    if (pthread_create(&l->answer_thread, NULL, late_answer_main, l) != 0) abort();
+    /* Returns at once: the call is answered later, from the other thread. */
+}
+
+static void test_answer_from_other_thread(void) {
+    harness_section("answer later from another thread");
+    struct late l = {0};
+    struct fixture f = fixture_new("{\"name\":\"late\"}", tool_late, &l);
+    json_t *r = call_tool(f.h, "late", NULL);
+    CHECK_STR(harness_tool_text(r), "late");
+    json_decref(r);
+    CHECK(harness_wait_flag(&l.answered, HARNESS_TIMEOUT));
+    pthread_join(l.answer_thread, NULL);
+    CHECK_RC(l.rc, MCP_OK, NULL);
+    /* The callback ran on an engine thread, not on the caller of mcp_session_receive. */
+    CHECK(!pthread_equal(l.callback_thread, pthread_self()));
+    CHECK(!pthread_equal(l.answer_thread, l.callback_thread));
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- callback threads, all kinds */
+
+static pthread_t seen_thread[3];
+static volatile int seen[3];
+
+static void tool_where(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    seen_thread[0] = pthread_self();
+    __atomic_store_n(&seen[0], 1, __ATOMIC_SEQ_CST);
+    mcp_call_return(call, OK_RESULT, NULL);
+}
+
+static void resource_where(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
+    (void)ud, (void)vars;
+    seen_thread[1] = pthread_self();
+    __atomic_store_n(&seen[1], 1, __ATOMIC_SEQ_CST);
+    json_t *r = json_pack("{s:[{s:s, s:s}]}", "contents", "uri", uri, "text", "x");
+    mcp_j_call_return_new(call, r, NULL);
+}
+
+static void prompt_where(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    seen_thread[2] = pthread_self();
+    __atomic_store_n(&seen[2], 1, __ATOMIC_SEQ_CST);
+    mcp_call_return(call, "{\"messages\":[]}", NULL);
+}
+
+static void test_callback_threads(void) {
+    harness_section("callbacks run on engine threads");
+    struct fixture f = fixture_new("{\"name\":\"where\"}", tool_where, NULL);
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://where\",\"name\":\"w\"}", resource_where, NULL, NULL, NULL),
+             MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_prompt(f.server, "{\"name\":\"where\"}", prompt_where, NULL, NULL, NULL), MCP_OK, NULL);
+    json_decref(call_tool(f.h, "where", NULL));
+    json_decref(harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://where")));
+    json_decref(harness_request(f.h, "prompts/get", json_pack("{s:s}", "name", "where")));
+    for (int i = 0; i < 3; i++) {
+        CHECK(seen[i]);
+        if (seen[i]) CHECK(!pthread_equal(seen_thread[i], pthread_self()));
+    }
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- slow calls overlap */
+
+struct span {
+    double start[2], end[2];
+};
+
+static void tool_slow(void *ud, mcp_call_t *call, const char *arguments_json) {
+    struct span *s = ud;
+    json_t *args = mcp_j_loads(arguments_json, NULL);
+    int slot = (int)json_integer_value(json_object_get(args, "slot"));
+    json_decref(args);
+    if (slot < 0 || slot > 1) slot = 0;
+    s->start[slot] = harness_now_ms();
+    harness_sleep_ms(300); /* a callback may block */
+    s->end[slot] = harness_now_ms();
+    mcp_call_return(call, OK_RESULT, NULL);
+}
+
+static void test_slow_calls_overlap(void) {
+    harness_section("two slow calls overlap; a slow call delays no one");
+    struct span s = {{0, 0}, {0, 0}};
+    struct fixture f = fixture_new("{\"name\":\"slow\"}", tool_slow, &s);
+    json_int_t id0 = harness_send_request(f.h, "tools/call", json_pack("{s:s, s:{s:i}}", "name", "slow", "arguments", "slot", 0));
+    json_int_t id1 = harness_send_request(f.h, "tools/call", json_pack("{s:s, s:{s:i}}", "name", "slow", "arguments", "slot", 1));
+    /* While both sleep, a ping is answered at once. */
+    double t0 = harness_now_ms();
+    json_t *pong = harness_request(f.h, "ping", NULL);
+    CHECK(json_is_object(harness_result(pong)));
+    json_decref(pong);
+    double ping_ms = harness_now_ms() - t0;
+    CHECK(ping_ms < 250 || harness_under_valgrind());
+    json_t *r0 = harness_wait_response(f.h, id0, HARNESS_TIMEOUT);
+    json_t *r1 = harness_wait_response(f.h, id1, HARNESS_TIMEOUT);
+    CHECK_STR(harness_tool_text(r0), "ok");
+    CHECK_STR(harness_tool_text(r1), "ok");
+    json_decref(r0);
+    json_decref(r1);
+    /* Both started before either ended. */
+    CHECK(s.start[0] > 0 && s.start[1] > 0);
+    CHECK(s.start[1] < s.end[0]);
+    CHECK(s.start[0] < s.end[1]);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- answer once */
+
+struct twice {
+    mcp_status first, second, error_after, progress_after, log_after;
+    int cancelled_after;
+    volatile int done;
+};
+
+static void tool_twice(void *ud, mcp_call_t *call, const char *args) {
+    struct twice *t = ud;
+    (void)args;
+    t->first = mcp_call_return(call, OK_RESULT, NULL);
+    char *error = NULL;
+    t->second = mcp_call_return(call, OK_RESULT, &error);
+    if (error == NULL) harness_fail(__FILE__, __LINE__, "no out_error for the second answer");
+    mcp_string_free(error);
+    t->error_after = mcp_call_error(call, -32000, "late", NULL, NULL);
+    t->progress_after = mcp_call_progress(call, 1, 2, NULL, NULL);
+    t->log_after = mcp_call_log(call, "info", NULL, "\"late\"", NULL);
+    t->cancelled_after = mcp_call_is_cancelled(call);
+    __atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_answer_once(void) {
+    harness_section("a call is answered once; handles are checked");
+    struct twice t = {0};
+    struct fixture f = fixture_new("{\"name\":\"twice\"}", tool_twice, &t);
+    json_int_t id = harness_send_request(f.h, "tools/call", json_pack("{s:s}", "name", "twice"));
+    json_t *r = harness_wait_response(f.h, id, HARNESS_TIMEOUT);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    CHECK(harness_wait_flag(&t.done, HARNESS_TIMEOUT));
+    CHECK_RC(t.first, MCP_OK, NULL);
+    CHECK_RC(t.second, MCP_ERR_STATE, NULL);
+    CHECK_RC(t.error_after, MCP_ERR_STATE, NULL);
+    CHECK_RC(t.progress_after, MCP_ERR_STATE, NULL);
+    CHECK_RC(t.log_after, MCP_ERR_STATE, NULL);
+    CHECK_EQ(t.cancelled_after, 0);
+    /* Exactly one response, nothing else. */
+    CHECK_EQ(harness_quiet(f.h, harness_ms(50)), 0);
+    fixture_free(&f);
+
+    /* NULL and forged handles: an error status, never a crash. */
+    static char not_a_call;
+    mcp_call_t *forged = (mcp_call_t *)&not_a_call;
+    char *error = NULL;
+    CHECK_RC(mcp_call_return(NULL, OK_RESULT, &error), MCP_ERR_INVALID_ARG, error);
+    CHECK(error != NULL);
+    mcp_string_free(error);
+    CHECK(mcp_call_error(NULL, -32000, "x", NULL, NULL) != MCP_OK);
+    CHECK(mcp_call_progress(NULL, 1, 2, NULL, NULL) != MCP_OK);
+    CHECK(mcp_call_log(NULL, "info", NULL, NULL, NULL) != MCP_OK);
+    CHECK_EQ(mcp_call_is_cancelled(NULL), 0);
+    CHECK_RC(mcp_call_return(forged, OK_RESULT, NULL), MCP_ERR_STATE, NULL);
+    CHECK_RC(mcp_call_error(forged, -32000, "x", NULL, NULL), MCP_ERR_STATE, NULL);
+    CHECK_RC(mcp_call_progress(forged, 1, 2, NULL, NULL), MCP_ERR_STATE, NULL);
+    CHECK_RC(mcp_call_log(forged, "info", NULL, NULL, NULL), MCP_ERR_STATE, NULL);
+    CHECK_EQ(mcp_call_is_cancelled(forged), 0);
+}
+
+/* ------------------------------------------------- invalid results */
+
+/* Tool "bad": arguments {"mode": n} choose the broken answer; statuses land here. */
+static mcp_status bad_rc[16], bad_again[16];
+static int bad_had_error[16];
+static volatile int bad_done[16];
+
+static const char *const BAD_RESULTS[] = {
+    "{\"content\":[",             /* 0: does not parse */
+    NULL,                         /* 1: NULL */
+    "[]",                         /* 2: not an object */
+    "{\"content\":5}",            /* 3: content not an array */
+    "{\"content\":[],\"isError\":\"yes\"}", /* 4: isError not a bool */
+    "\"text\"",                   /* 5: a string */
+    "{\"content\":[]} trailing",  /* 6: trailing garbage */
+};
+static const mcp_status BAD_EXPECTED[] = {
+    MCP_ERR_INVALID_JSON, MCP_ERR_INVALID_ARG, MCP_ERR_INVALID_ARG, MCP_ERR_INVALID_ARG,
+    MCP_ERR_INVALID_ARG,  MCP_ERR_INVALID_ARG, MCP_ERR_INVALID_JSON,
+};
+#define N_BAD ((int)(sizeof BAD_RESULTS / sizeof BAD_RESULTS[0]))
+
+static void tool_bad(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = mcp_j_loads(arguments_json, NULL);
+    int mode = (int)json_integer_value(json_object_get(args, "mode"));
+    json_decref(args);
+    if (mode < 0 || mode >= N_BAD) mode = 0;
+    char *error = NULL;
+    bad_rc[mode] = mcp_call_return(call, BAD_RESULTS[mode], &error);
+    bad_had_error[mode] = error != NULL && error[0] != '\0';
+    mcp_string_free(error);
+    /* ^Whether it succeeds or fails, mcp_call_return consumes the call. */
+    bad_again[mode] = mcp_call_return(call, OK_RESULT, NULL);
+    __atomic_store_n(&bad_done[mode], 1, __ATOMIC_SEQ_CST);
+}
+
+static void resource_bad(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
+    (void)ud, (void)uri, (void)vars;
+    bad_rc[14] = mcp_call_return(call, "{\"contents\":\"nope\"}", NULL);
+    __atomic_store_n(&bad_done[14], 1, __ATOMIC_SEQ_CST);
+}
+
+static void prompt_bad(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    bad_rc[15] = mcp_call_return(call, "{\"messages\":5}", NULL);
+    __atomic_store_n(&bad_done[15], 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_invalid_results(void) {
+    harness_section("invalid results: status to the host, -32603 to the client");
+    struct fixture f = fixture_new("{\"name\":\"bad\"}", tool_bad, NULL);
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://bad\",\"name\":\"bad\"}", resource_bad, NULL, NULL, NULL),
+             MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_prompt(f.server, "{\"name\":\"bad\"}", prompt_bad, NULL, NULL, NULL), MCP_OK, NULL);
+    for (int mode = 0; mode < N_BAD; mode++) {
+        json_t *r = call_tool(f.h, "bad", json_pack("{s:i}", "mode", mode));
+        CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+        json_decref(r);
+        CHECK(harness_wait_flag(&bad_done[mode], HARNESS_TIMEOUT));
+        CHECK_RC(bad_rc[mode], BAD_EXPECTED[mode], NULL);
+        if (bad_rc[mode] != BAD_EXPECTED[mode])
+            fprintf(stderr, "   result %s\n", BAD_RESULTS[mode] ? BAD_RESULTS[mode] : "NULL");
+        CHECK(bad_had_error[mode]);
+        CHECK_RC(bad_again[mode], MCP_ERR_STATE, NULL);
+    }
+    json_t *r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://bad"));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+    CHECK(harness_wait_flag(&bad_done[14], HARNESS_TIMEOUT));
+    CHECK_RC(bad_rc[14], MCP_ERR_INVALID_ARG, NULL);
+    r = harness_request(f.h, "prompts/get", json_pack("{s:s}", "name", "bad"));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+    CHECK(harness_wait_flag(&bad_done[15], HARNESS_TIMEOUT));
+    CHECK_RC(bad_rc[15], MCP_ERR_INVALID_ARG, NULL);
+    /* Nothing more was sent (one response per request). */
+    CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- structuredContent */
+
+static void tool_structured(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    mcp_status rc = mcp_call_return(call, "{\"structuredContent\":{\"x\":1,\"y\":\"two\"}}", NULL);
+    CHECK_RC(rc, MCP_OK, NULL);
+}
+
+static void test_structured_content(void) {
+    harness_section("structuredContent without content; older revisions");
+    static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26"};
+    for (int i = 0; i < 3; i++) {
+        mcp_server_t *server = harness_server(NULL);
+        CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"s\"}", tool_structured, NULL, NULL, NULL), MCP_OK, NULL);
+        harness_t *h = harness_new(server);
+        json_decref(harness_initialize(h, versions[i]));
+        json_t *r = call_tool(h, "s", NULL);
+        json_t *result = harness_result(r);
+        /* ^A text block holding that JSON is added. */
+        json_t *block = json_array_get(json_object_get(result, "content"), 0);
+        CHECK_STR(json_string_value(json_object_get(block, "type")), "text");
+        json_t *parsed = mcp_j_loads(json_string_value(json_object_get(block, "text")), NULL);
+        json_t *expected = json_pack("{s:i, s:s}", "x", 1, "y", "two");
+        CHECK(parsed != NULL && json_equal(parsed, expected));
+        json_t *sc = json_object_get(result, "structuredContent");
+        if (i < 2) {
+            CHECK(sc != NULL && json_equal(sc, expected));
+        } else {
+            CHECK(sc == NULL); /* ^removed for revisions before 2025-06-18 */
+        }
+        json_decref(expected);
+        json_decref(parsed);
+        json_decref(r);
+        harness_free(h);
+        mcp_server_free(server);
+    }
+}
+
+/* ------------------------------------------------- progress */
+
+struct progress_run {
+    mcp_status rc[8];
+    volatile int done;
+};
+
+/* Tool "progress": reports 1, 2, 3 of 3, then answers. */
+static void tool_progress(void *ud, mcp_call_t *call, const char *args) {
+    struct progress_run *p = ud;
+    (void)args;
+    p->rc[0] = mcp_call_progress(call, 1, 3, "one", NULL);
+    p->rc[1] = mcp_call_progress(call, 2, 3, NULL, NULL);
+    p->rc[2] = mcp_call_progress(call, 3, -1, "unknown total", NULL);
+    /* Not increasing, not finite: refused. */
+    char *error = NULL;
+    p->rc[3] = mcp_call_progress(call, 3, 3, NULL, &error);
+    if (p->rc[3] != MCP_OK && error == NULL) harness_fail(__FILE__, __LINE__, "no out_error");
+    mcp_string_free(error);
+    p->rc[4] = mcp_call_progress(call, 2.5, 3, NULL, NULL);
+    p->rc[5] = mcp_call_progress(call, NAN, 3, NULL, NULL);
+    p->rc[6] = mcp_call_progress(call, INFINITY, 3, NULL, NULL);
+    p->rc[7] = mcp_call_return(call, OK_RESULT, NULL);
+    __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_progress(void) {
+    harness_section("progress");
+    struct progress_run p;
+    memset(&p, 0, sizeof p);
+    struct fixture f = fixture_new("{\"name\":\"progress\"}", tool_progress, &p);
+
+    /* String token: three notifications, in order, then the response. */
+    json_t *params = json_pack("{s:s, s:{s:s}}", "name", "progress", "_meta", "progressToken", "tok-1");
+    json_int_t id = harness_send_request(f.h, "tools/call", params);
+    static const double values[] = {1, 2, 3};
+    for (int i = 0; i < 3; i++) {
+        json_t *m = harness_next(f.h, HARNESS_TIMEOUT);
+        const char *method = json_string_value(json_object_get(m, "method"));
+        CHECK_STR(method, "notifications/progress"); /* ^progress arrives before the answer */
+        json_t *np = json_object_get(m, "params");
+        CHECK_STR(json_string_value(json_object_get(np, "progressToken")), "tok-1");
+        CHECK(json_number_value(json_object_get(np, "progress")) == values[i]);
+        if (i < 2) {
+            CHECK(json_number_value(json_object_get(np, "total")) == 3);
+        } else {
+            CHECK(json_object_get(np, "total") == NULL); /* total < 0: unknown */
+        }
+        if (i == 0) CHECK_STR(json_string_value(json_object_get(np, "message")), "one");
+        if (i == 1) CHECK(json_object_get(np, "message") == NULL);
+        json_decref(m);
+    }
+    json_t *r = harness_next(f.h, HARNESS_TIMEOUT);
+    CHECK_EQ(json_integer_value(json_object_get(r, "id")), id);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    CHECK(harness_wait_flag(&p.done, HARNESS_TIMEOUT));
+    for (int i = 0; i < 3; i++) CHECK_RC(p.rc[i], MCP_OK, NULL);
+    for (int i = 3; i < 7; i++) CHECK_RC(p.rc[i], MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(p.rc[7], MCP_OK, NULL);
+
+    /* Integer token: echoed as an integer. */
+    memset(&p, 0, sizeof p);
+    params = json_pack("{s:s, s:{s:i}}", "name", "progress", "_meta", "progressToken", 42);
+    id = harness_send_request(f.h, "tools/call", params);
+    r = harness_wait_response(f.h, id, HARNESS_TIMEOUT);
+    CHECK(r != NULL);
+    json_decref(r);
+    CHECK_EQ(harness_count_notes(f.h, "notifications/progress"), 3);
+    json_t *note = harness_take_note(f.h, "notifications/progress", 0);
+    json_t *token = json_object_get(json_object_get(note, "params"), "progressToken");
+    CHECK(json_is_integer(token) && json_integer_value(token) == 42);
+    json_decref(note);
+    harness_clear_notes(f.h);
+
+    /* No progressToken: MCP_OK and nothing sent. */
+    memset(&p, 0, sizeof p);
+    r = call_tool(f.h, "progress", NULL);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    CHECK(harness_wait_flag(&p.done, HARNESS_TIMEOUT));
+    for (int i = 0; i < 3; i++) CHECK_RC(p.rc[i], MCP_OK, NULL);
+    CHECK_EQ(harness_count_notes(f.h, "notifications/progress"), 0);
+    CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- logging */
+
+static const char *const LEVELS[] = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+
+struct log_run {
+    mcp_status rc[8], bad_level, null_level, bad_data;
+    volatile int done;
+};
+
+static void tool_log(void *ud, mcp_call_t *call, const char *args) {
+    struct log_run *l = ud;
+    (void)args;
+    for (int i = 0; i < 8; i++) {
+        char data[64];
+        snprintf(data, sizeof data, "{\"level\":\"%s\",\"n\":%d}", LEVELS[i], i);
+        l->rc[i] = mcp_call_log(call, LEVELS[i], "test-logger", data, NULL);
+    }
+    char *error = NULL;
+    l->bad_level = mcp_call_log(call, "verbose", NULL, NULL, &error);
+    if (error == NULL) harness_fail(__FILE__, __LINE__, "no out_error for a bad level");
+    mcp_string_free(error);
+    l->null_level = mcp_call_log(call, NULL, NULL, NULL, NULL);
+    l->bad_data = mcp_call_log(call, "emergency", NULL, "{oops", NULL);
+    mcp_call_return(call, OK_RESULT, NULL);
+    __atomic_store_n(&l->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Runs the tool once and returns how many log messages of each level arrived. */
+static int run_logs(harness_t *h, struct log_run *l, int counts[8]) {
+    memset(l, 0, sizeof *l);
+    harness_clear_notes(h);
+    json_t *r = call_tool(h, "log", NULL);
+    json_decref(r);
+    CHECK(harness_wait_flag(&l->done, HARNESS_TIMEOUT));
+    int total = 0;
+    memset(counts, 0, 8 * sizeof counts[0]);
+    json_t *m;
+    while ((m = harness_take_note(h, "notifications/message", 0)) != NULL) {
+        json_t *p = json_object_get(m, "params");
+        const char *level = json_string_value(json_object_get(p, "level"));
+        for (int i = 0; i < 8; i++) {
+            if (level && strcmp(level, LEVELS[i]) == 0) {
+                counts[i]++;
+                /* logger and data arrive as given */
+                CHECK_STR(json_string_value(json_object_get(p, "logger")), "test-logger");
+                CHECK_EQ(json_integer_value(json_object_get(json_object_get(p, "data"), "n")), i);
+            }
+        }
+        total++;
+        json_decref(m);
+    }
+    for (int i = 0; i < 8; i++) CHECK_RC(l->rc[i], MCP_OK, NULL);
+    CHECK_RC(l->bad_level, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(l->null_level, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(l->bad_data, MCP_ERR_INVALID_JSON, NULL);
+    return total;
+}
+
+static void test_logging(void) {
+    harness_section("logging and logging/setLevel");
+    struct log_run l;
+    struct fixture f = fixture_new("{\"name\":\"log\"}", tool_log, &l);
+    int counts[8];
+
+    /* ^The default level is "info": debug is dropped. */
+    CHECK_EQ(run_logs(f.h, &l, counts), 7);
+    CHECK_EQ(counts[0], 0);
+    for (int i = 1; i < 8; i++) CHECK_EQ(counts[i], 1);
+
+    json_t *r = harness_request(f.h, "logging/setLevel", json_pack("{s:s}", "level", "error"));
+    CHECK(json_is_object(harness_result(r)));
+    json_decref(r);
+    CHECK_EQ(run_logs(f.h, &l, counts), 4);
+    for (int i = 0; i < 8; i++) CHECK_EQ(counts[i], i >= 4 ? 1 : 0);
+
+    r = harness_request(f.h, "logging/setLevel", json_pack("{s:s}", "level", "debug"));
+    json_decref(r);
+    CHECK_EQ(run_logs(f.h, &l, counts), 8);
+
+    r = harness_request(f.h, "logging/setLevel", json_pack("{s:s}", "level", "emergency"));
+    json_decref(r);
+    CHECK_EQ(run_logs(f.h, &l, counts), 1);
+    CHECK_EQ(counts[7], 1);
+
+    /* A bad level in logging/setLevel is -32602 and changes nothing. */
+    r = harness_request(f.h, "logging/setLevel", json_pack("{s:s}", "level", "loud"));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INVALID_PARAMS);
+    json_decref(r);
+    CHECK_EQ(run_logs(f.h, &l, counts), 1);
+    fixture_free(&f);
+}
+
+/* NULL data means JSON null; a session's level does not affect another's. */
+static void tool_log_null(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    CHECK_RC(mcp_call_log(call, "warning", NULL, NULL, NULL), MCP_OK, NULL);
+    json_t *data = json_pack("[i, s]", 1, "two");
+    CHECK_RC(mcp_j_call_log(call, "warning", "j", data, NULL), MCP_OK, NULL);
+    json_decref(data);
+    mcp_call_return(call, OK_RESULT, NULL);
+}
+
+static void test_logging_details(void) {
+    harness_section("log data null; per-session level");
+    struct fixture f = fixture_new("{\"name\":\"lognull\"}", tool_log_null, NULL);
+    harness_t *quiet = harness_new(f.server);
+    json_decref(harness_initialize(quiet, NULL));
+    json_decref(harness_request(quiet, "logging/setLevel", json_pack("{s:s}", "level", "error")));
+
+    json_decref(call_tool(f.h, "lognull", NULL));
+    json_t *m = harness_take_note(f.h, "notifications/message", HARNESS_TIMEOUT);
+    json_t *p = json_object_get(m, "params");
+    CHECK(json_object_get(p, "data") != NULL && json_is_null(json_object_get(p, "data")));
+    CHECK(json_object_get(p, "logger") == NULL); /* logger NULL: absent */
+    json_decref(m);
+    m = harness_take_note(f.h, "notifications/message", HARNESS_TIMEOUT);
+    p = json_object_get(m, "params");
+    CHECK_STR(json_string_value(json_object_get(p, "logger")), "j");
+    CHECK_EQ(json_array_size(json_object_get(p, "data")), 2);
+    json_decref(m);
+
+    /* The other session set "error": its call's warnings are dropped. */
+    harness_clear_notes(quiet);
+    json_decref(call_tool(quiet, "lognull", NULL));
+    CHECK_EQ(harness_count_notes(quiet, "notifications/message"), 0);
+    CHECK_EQ(harness_quiet(quiet, harness_ms(30)), 0);
+    harness_free(quiet);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- mcp_call_error */
+
+struct err_run {
+    mcp_status rc, again;
+    volatile int done;
+};
+
+static void tool_error(void *ud, mcp_call_t *call, const char *arguments_json) {
+    struct err_run *e = ud;
+    json_t *args = mcp_j_loads(arguments_json, NULL);
+    int mode = (int)json_integer_value(json_object_get(args, "mode"));
+    json_decref(args);
+    char *error = NULL;
+    switch (mode) {
+    case 0: e->rc = mcp_call_error(call, 12345, "custom failure", "{\"k\":[1,2],\"s\":\"x\"}", &error); break;
+    case 1: e->rc = mcp_call_error(call, MCP_JSONRPC_INVALID_PARAMS, NULL, NULL, &error); break;
+    case 2: e->rc = mcp_call_error(call, -32000, "", "\"just a string\"", &error); break;
+    case 3: e->rc = mcp_call_error(call, -32000, "bad data", "{nope", &error); break;
+    default: {
+        json_t *data = json_pack("{s:b}", "j", 1);
+        e->rc = mcp_j_call_error(call, -32001, "via jansson", data, &error);
+        json_decref(data);
+    }
+    }
+    if (mode == 3 && error == NULL) harness_fail(__FILE__, __LINE__, "no out_error for bad data_json");
+    if (mode != 3 && error != NULL) harness_fail(__FILE__, __LINE__, "out_error on success: %s", error);
+    mcp_string_free(error);
+    e->again = mcp_call_return(call, OK_RESULT, NULL);
+    __atomic_store_n(&e->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_call_error(void) {
+    harness_section("mcp_call_error");
+    struct err_run e;
+    struct fixture f = fixture_new("{\"name\":\"err\"}", tool_error, &e);
+
+    memset(&e, 0, sizeof e);
+    json_t *r = call_tool(f.h, "err", json_pack("{s:i}", "mode", 0));
+    json_t *err = json_object_get(r, "error");
+    CHECK_EQ(json_integer_value(json_object_get(err, "code")), 12345);
+    CHECK_STR(json_string_value(json_object_get(err, "message")), "custom failure");
+    json_t *expected = json_pack("{s:[i, i], s:s}", "k", 1, 2, "s", "x");
+    CHECK(json_equal(json_object_get(err, "data"), expected));
+    json_decref(expected);
+    CHECK(harness_result(r) == NULL);
+    json_decref(r);
+    CHECK(harness_wait_flag(&e.done, HARNESS_TIMEOUT));
+    CHECK_RC(e.rc, MCP_OK, NULL);
+    CHECK_RC(e.again, MCP_ERR_STATE, NULL);
+
+    /* NULL (or empty) message: a default for the code; no data: no error.data. */
+    for (int mode = 1; mode <= 2; mode++) {
+        memset(&e, 0, sizeof e);
+        r = call_tool(f.h, "err", json_pack("{s:i}", "mode", mode));
+        err = json_object_get(r, "error");
+        CHECK_EQ(json_integer_value(json_object_get(err, "code")), mode == 1 ? MCP_JSONRPC_INVALID_PARAMS : -32000);
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        CHECK(msg != NULL && msg[0] != '\0');
+        if (mode == 1) CHECK(json_object_get(err, "data") == NULL);
+        if (mode == 2) CHECK_STR(json_string_value(json_object_get(err, "data")), "just a string");
+        json_decref(r);
+        CHECK(harness_wait_flag(&e.done, HARNESS_TIMEOUT));
+        CHECK_RC(e.rc, MCP_OK, NULL);
+    }
+
+    /* Bad data_json: MCP_ERR_INVALID_JSON, and the call is still consumed. */
+    memset(&e, 0, sizeof e);
+    r = call_tool(f.h, "err", json_pack("{s:i}", "mode", 3));
+    CHECK(json_object_get(r, "error") != NULL);
+    json_decref(r);
+    CHECK(harness_wait_flag(&e.done, HARNESS_TIMEOUT));
+    CHECK_RC(e.rc, MCP_ERR_INVALID_JSON, NULL);
+    CHECK_RC(e.again, MCP_ERR_STATE, NULL);
+
+    /* mcp_j_call_error. */
+    memset(&e, 0, sizeof e);
+    r = call_tool(f.h, "err", json_pack("{s:i}", "mode", 4));
+    err = json_object_get(r, "error");
+    CHECK_EQ(json_integer_value(json_object_get(err, "code")), -32001);
+    CHECK(json_is_true(json_object_get(json_object_get(err, "data"), "j")));
+    json_decref(r);
+    CHECK(harness_wait_flag(&e.done, HARNESS_TIMEOUT));
+    CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- cancellation */
+
+struct parked {
+    mcp_call_t *volatile call;
+    volatile int arrived;
+};
+
+static void tool_park(void *ud, mcp_call_t *call, const char *args) {
+    struct parked *p = ud;
+    (void)args;
+    p->call = call;
+    __atomic_store_n(&p->arrived, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_cancellation(void) {
+    harness_section("cancellation with notifications/cancelled");
+    struct parked p = {0};
+    struct fixture f = fixture_new("{\"name\":\"park\"}", tool_park, &p);
+
+    json_int_t id = harness_send_request(f.h, "tools/call", json_pack("{s:s}", "name", "park"));
+    CHECK(harness_wait_flag(&p.arrived, HARNESS_TIMEOUT));
+    CHECK_EQ(mcp_call_is_cancelled(p.call), 0);
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:I, s:s}", "requestId", id, "reason", "test"));
+    double end = harness_now_ms() + HARNESS_TIMEOUT;
+    while (!mcp_call_is_cancelled(p.call) && harness_now_ms() < end) harness_sleep_ms(2);
+    CHECK_EQ(mcp_call_is_cancelled(p.call), 1);
+    /* ^A cancelled call must still be answered; the answer is dropped. */
+    char *error = NULL;
+    CHECK_RC(mcp_call_return(p.call, OK_RESULT, &error), MCP_OK, error);
+    mcp_string_free(error);
+    CHECK_EQ(harness_quiet(f.h, harness_ms(100)), 0); /* no response is sent */
+    CHECK_RC(mcp_call_return(p.call, OK_RESULT, NULL), MCP_ERR_STATE, NULL);
+
+    /* String ids are matched too; an error answer is dropped as well. */
+    memset(&p, 0, sizeof p);
+    json_t *req = json_pack("{s:s, s:s, s:s, s:{s:s}}", "jsonrpc", "2.0", "id", "req-A", "method", "tools/call",
+                            "params", "name", "park");
+    harness_send(f.h, req);
+    json_decref(req);
+    CHECK(harness_wait_flag(&p.arrived, HARNESS_TIMEOUT));
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:s}", "requestId", "req-A"));
+    end = harness_now_ms() + HARNESS_TIMEOUT;
+    while (!mcp_call_is_cancelled(p.call) && harness_now_ms() < end) harness_sleep_ms(2);
+    CHECK_EQ(mcp_call_is_cancelled(p.call), 1);
+    CHECK_RC(mcp_call_error(p.call, -32000, "late", NULL, NULL), MCP_OK, NULL);
+    CHECK_EQ(harness_quiet(f.h, harness_ms(50)), 0);
+
+    /* Cancelling an unknown or finished request is ignored; the session goes on. */
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:i}", "requestId", 999999));
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:I}", "requestId", id));
+    harness_notify(f.h, "notifications/cancelled", json_pack("{}"));
+    json_t *r = harness_request(f.h, "ping", NULL);
+    CHECK(json_is_object(harness_result(r)));
+    json_decref(r);
+    CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
+
+    /* A call that is not cancelled answers normally. */
+    memset(&p, 0, sizeof p);
+    id = harness_send_request(f.h, "tools/call", json_pack("{s:s}", "name", "park"));
+    CHECK(harness_wait_flag(&p.arrived, HARNESS_TIMEOUT));
+    CHECK_EQ(mcp_call_is_cancelled(p.call), 0);
+    CHECK_RC(mcp_call_return(p.call, OK_RESULT, NULL), MCP_OK, NULL);
+    r = harness_wait_response(f.h, id, HARNESS_TIMEOUT);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    fixture_free(&f);
+}
+
+/* ------------------------------------------------- many calls, many threads */
+
+struct storm {
+    volatile int started;
+};
+
+static void *storm_answer(void *arg) {
+    mcp_call_t *call = arg;
+    mcp_call_return(call, OK_RESULT, NULL);
+    return NULL;
+}
+
+static void tool_storm(void *ud, mcp_call_t *call, const char *args) {
+    struct storm *s = ud;
+    (void)args;
+    int n = __atomic_add_fetch(&s->started, 1, __ATOMIC_SEQ_CST);
+    if (n % 2) {
+        mcp_call_return(call, OK_RESULT, NULL);
+    } else {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, storm_answer, call) != 0) mcp_call_return(call, OK_RESULT, NULL);
+        pthread_attr_destroy(&attr);
+    }
+}
+
+static void test_many_calls(void) {
+    harness_section("many calls answered inline and from other threads");
+    struct storm s = {0};
+    struct fixture f = fixture_new("{\"name\":\"storm\"}", tool_storm, &s);
+    int n = harness_scale(200);
+    json_int_t first = 0;
+    for (int i = 0; i < n; i++) {
+        json_int_t id = harness_send_request(f.h, "tools/call", json_pack("{s:s}", "name", "storm"));
+        if (i == 0) first = id;
+    }
+    int answered = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *r = harness_wait_response(f.h, first + i, HARNESS_TIMEOUT);
+        if (harness_tool_text(r) && strcmp(harness_tool_text(r), "ok") == 0) answered++;
+        json_decref(r);
+    }
+    CHECK_EQ(answered, n);
+    CHECK_EQ(harness_bad_messages(f.h), 0);
+    fixture_free(&f);
+}
+
+int main(void) {
+    test_answer_from_other_thread();
+    test_callback_threads();
+    test_slow_calls_overlap();
+    test_answer_once();
+    test_invalid_results();
+    test_structured_content();
+    test_progress();
+    test_logging();
+    test_logging_details();
+    test_call_error();
+    test_cancellation();
+    test_many_calls();
+    return harness_finish();
+}
