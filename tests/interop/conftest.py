@@ -227,12 +227,12 @@ class SchemaChecker:
                 # before 2025-11-25 typed the id as required with no way to express
                 # "unknown"; 2025-11-25 made it optional. Checked against 2025-11-25.
                 errs += revision_schema(LATEST).errors("JSONRPCErrorResponse", msg)
-            elif schema.has("JSONRPCErrorResponse"):
-                errs += schema.errors("JSONRPCErrorResponse", msg)
             else:
-                errs += schema.errors("JSONRPCError", msg)
-            with self.lock:
-                self.methods.pop(_id_key(msg.get("id")), None)
+                envelope = "JSONRPCErrorResponse" if schema.has("JSONRPCErrorResponse") else "JSONRPCError"
+                errs += schema.errors(envelope, msg)
+                with self.lock:
+                    if self.methods.pop(_id_key(msg.get("id")), None) is None:
+                        errs.append(f"error response with id {msg.get('id')!r} answers no request the client sent")
         elif "result" in msg:
             envelope = "JSONRPCResultResponse" if schema.has("JSONRPCResultResponse") else "JSONRPCResponse"
             errs += schema.errors(envelope, msg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import time
 
 import pytest
@@ -434,6 +435,20 @@ def test_eof_flushes_in_flight_answer(spawn):
     assert len(lines) == 1, "the in-flight answer was lost at EOF"
     assert "result" in lines[0].msg and lines[0].msg["result"].get("isError") is not True, lines[0].msg
     assert lines[0].t - t0 >= 0.25
+
+
+def test_sigterm_stops_gracefully_and_drains(spawn):
+    """The everything server turns SIGTERM into mcp_server_stop: reading stops,
+    the call in flight is still answered, and the process exits 0."""
+    s = spawn()
+    s.initialize()
+    msg_id = s.send_request("tools/call", {"name": "test_sleep", "arguments": {"ms": 300}})
+    time.sleep(0.05)
+    s.proc.send_signal(signal.SIGTERM)
+    resp = s.response(msg_id, timeout=10).msg
+    assert "result" in resp and resp["result"].get("isError") is not True, resp
+    assert s.proc.wait(10) == 0
+    assert s.stdout_eof.wait(10)
 
 
 def test_eof_with_nothing_in_flight_exits_promptly(spawn):
