@@ -34,6 +34,9 @@ BAD_LINES = {
     "not-json": (b"hello, server", {-32700}),
     "trailing-garbage": (b'{"jsonrpc":"2.0","id":1,"method":"ping"} x', {-32700}),
     "single-quotes": (b"{'jsonrpc':'2.0','id':1,'method':'ping'}", {-32700}),
+    "nul-byte": (b'{"jsonrpc":"2.0","id":1,"method":"ping"}\x00', {-32700}),
+    "raw-control-char-in-string": (b'{"jsonrpc":"2.0","id":1,"method":"pi\x01ng"}', {-32700}),
+    "trailing-comma": (b'{"jsonrpc":"2.0","id":1,"method":"ping",}', {-32700}),
     # Bytes that are not UTF-8, inside a string and outside.
     "invalid-utf8-in-string": (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"s":"\xff\xfe"}}', {-32700}),
     "invalid-utf8-overlong": (b'{"jsonrpc":"2.0","id":1,"method":"p\xc0\xafng"}', {-32700}),
