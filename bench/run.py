@@ -90,7 +90,7 @@ def main() -> int:
     driver = build_driver(build)
     windows = [int(w) for w in opts.windows.split(",")]
 
-    print(f"stdio round trips of tools/call test_echo {{\"text\":\"hello\"}}, one JSON line each way")
+    print("stdio round trips of tools/call test_echo {\"text\":\"hello\"}, one JSON line each way")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
           f"median of {opts.repeat} runs of >= {opts.requests} calls and >= {opts.min_seconds} s each")
     results = []
