@@ -21,6 +21,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -31,15 +33,38 @@ let package = Package(
             dependencies: [
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "MCPTransport", dependencies: ["MCPCore"]),
+        // The transports: stdio (plain POSIX) and HTTP, SSE, WebSocket, TLS (SwiftNIO).
+        // NIO is imported `internal` there, so no NIO type reaches MCP or the hosts.
+        .target(
+            name: "MCPTransport",
+            dependencies: [
+                "MCPCore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "MCP",
             dependencies: ["CMCP", "MCPCore", "MCPTransport"],
             linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
         ),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"]),
-        .testTarget(name: "MCPTransportTests", dependencies: ["MCPTransport", "MCPCore"]),
+        .testTarget(
+            name: "MCPTransportTests",
+            dependencies: [
+                "MCPTransport", "MCPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )

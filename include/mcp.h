@@ -104,6 +104,8 @@ typedef int32_t mcp_status;
 #define MCP_ERR_TIMEOUT       10  /* a wait ran out of time */
 #define MCP_ERR_CANCELLED     11  /* the request was cancelled */
 #define MCP_ERR_INTERNAL      12  /* a bug in libmcp: please report it */
+#define MCP_ERR_PEER          13  /* the peer answered with a JSON-RPC error (see its error JSON) */
+#define MCP_ERR_CLOSED        14  /* the session or connection closed first */
 
 /*
 ** mcp_status_string: a short static English description of a status code.
@@ -401,6 +403,153 @@ MCP_API mcp_status mcp_call_progress(mcp_call_t *call, double progress, double t
 */
 MCP_API mcp_status mcp_call_log(mcp_call_t *call, const char *level, const char *logger,
                                 const char *data_json, char **out_error);
+
+/*
+** Callback for mcp_call_on_cancel. Runs at most once, on an engine worker
+** thread; it may run while the host is answering the call (a benign race).
+*/
+typedef void (*mcp_cancel_fn)(void *user_data);
+
+/*
+** mcp_call_on_cancel: be told when the client cancels this call.
+** METHOD: mcp_call_t
+**
+** fn(user_data) runs once when notifications/cancelled arrives for the call or
+** its session closes; ^at once (on a worker thread) if that already happened;
+** ^never once the call is answered. user_data stays the host's: it must stay
+** valid until the call is answered.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL fn) | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_on_cancel(mcp_call_t *call, mcp_cancel_fn fn, void *user_data,
+                                      char **out_error);
+
+/*
+** Callback with the outcome of a request the server sent to its client.
+** status: MCP_OK (result_json holds the result object), MCP_ERR_PEER (the
+** client answered an error; error_json holds {"code","message","data"?}),
+** MCP_ERR_TIMEOUT, MCP_ERR_CANCELLED (the call that asked was cancelled) or
+** MCP_ERR_CLOSED. The JSON strings are borrowed, NULL when not applicable.
+** Runs exactly once, on an engine worker thread.
+*/
+typedef void (*mcp_response_fn)(void *user_data, mcp_status status, const char *result_json,
+                                const char *error_json);
+
+/*
+** mcp_call_request: ask the call's client something while the call runs.
+** METHOD: mcp_call_t
+**
+** method is one of:
+**   "sampling/createMessage"  needs the client's sampling capability; "tools"
+**                             or "toolChoice" in params need sampling.tools
+**   "elicitation/create"      form mode (default) needs elicitation (or
+**                             elicitation.form); "mode":"url" needs elicitation.url
+**   "roots/list"              needs the roots capability
+**   "ping"
+** params_json is the request's params object (NULL for none). ^The request
+** travels on the call's own stream (over HTTP: the POST's SSE stream) and is
+** tagged with the call's task when the call runs as a task. ^A request whose
+** capability the client did not declare is refused here with
+** MCP_ERR_UNSUPPORTED and nothing is sent. timeout_ms <= 0 means 60000; the
+** client's progress extends it up to ten times that. fn gets the outcome.
+** ^If the call is cancelled first, the request is cancelled too
+** (fn gets MCP_ERR_CANCELLED).
+** Ownership: params copied; user_data stays the host's until fn runs.
+** Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL method/fn, bad params) |
+**         MCP_ERR_INVALID_JSON | MCP_ERR_UNSUPPORTED | MCP_ERR_STATE (answered, cancelled).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_request(mcp_call_t *call, const char *method, const char *params_json,
+                                    int32_t timeout_ms, mcp_response_fn fn, void *user_data,
+                                    char **out_error);
+
+/*
+** mcp_call_session_id: the id of the session the call belongs to.
+** METHOD: mcp_call_t
+** For addressing the session later, after the call is answered (e.g.
+** mcp_server_notify_elicitation_complete). *out_id: caller frees with mcp_string_free.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_session_id(mcp_call_t *call, char **out_id, char **out_error);
+
+/*
+** mcp_call_meta: the request's "_meta" object as JSON ("{}" when absent).
+** METHOD: mcp_call_t
+** *out_json: caller frees with mcp_string_free.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_meta(mcp_call_t *call, char **out_json, char **out_error);
+
+/* ----------------------------------------------------------------------------
+** Server-wide notifications and handlers
+** --------------------------------------------------------------------------*/
+
+/* completion/complete: ref_json is {"type":"ref/prompt","name":...} or
+** {"type":"ref/resource","uri":<template>}; argument_name/value the argument
+** being completed; context_json the other arguments already given ("{}").
+** Answer with {"completion":{"values":[...],"total"?:n,"hasMore"?:bool}}
+** (or the inner object alone); more than 100 values are cut to 100 with
+** hasMore set. */
+typedef void (*mcp_completion_fn)(void *user_data, mcp_call_t *call, const char *ref_json,
+                                  const char *argument_name, const char *argument_value,
+                                  const char *context_json);
+
+/*
+** mcp_server_set_completion: answer completion/complete with a host callback.
+** METHOD: mcp_server_t
+**
+** Set it before serving: sessions initialized earlier do not see the
+** `completions` capability. ^Only arguments of registered prompts and variables
+** of registered resource templates reach fn; others get -32602. fn NULL
+** removes the handler (then completion/complete gets -32601). A previous
+** handler's free_fn runs when no call uses it any more.
+** Ownership: user_data owned by libmcp until free_fn runs (not on failure).
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_set_completion(mcp_server_t *server, mcp_completion_fn fn,
+                                             void *user_data, mcp_free_fn free_fn,
+                                             char **out_error);
+
+/*
+** mcp_server_notify_resource_updated: tell subscribers that a resource changed.
+** METHOD: mcp_server_t
+** Sends notifications/resources/updated to exactly the sessions that
+** subscribed to uri (or to a resource it lies under, "dir" for "dir/x").
+** *out_count (may be NULL) receives how many sessions were told.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_notify_resource_updated(mcp_server_t *server, const char *uri,
+                                                      int32_t *out_count, char **out_error);
+
+/*
+** mcp_server_log: send a log message to every session (notifications/message).
+** METHOD: mcp_server_t
+** Each session gets it if level is at or above the level it set (default
+** "info"). level, logger, data_json as in mcp_call_log.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_log(mcp_server_t *server, const char *level, const char *logger,
+                                  const char *data_json, char **out_error);
+
+/*
+** mcp_server_notify_elicitation_complete: finish a URL-mode elicitation.
+** METHOD: mcp_server_t
+** Sends notifications/elicitation/complete {elicitationId} to the session
+** whose id mcp_call_session_id gave, and to no other.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_NOT_FOUND (no
+** such live session).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_server_notify_elicitation_complete(mcp_server_t *server,
+                                                          const char *session_id,
+                                                          const char *elicitation_id,
+                                                          char **out_error);
 
 /* ----------------------------------------------------------------------------
 ** Serving

@@ -32,6 +32,7 @@ struct ABIError: Error {
         case .alreadyAnswered: self.init(status: MCP_ERR_STATE, message: "The call was already answered")
         case .invalidResult(let m): self.init(status: MCP_ERR_INVALID_ARG, message: m)
         case .invalidArgument(let m): self.init(status: MCP_ERR_INVALID_ARG, message: m)
+        case .unsupported(let m): self.init(status: MCP_ERR_UNSUPPORTED, message: m)
         }
     }
 }

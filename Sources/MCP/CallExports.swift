@@ -94,3 +94,84 @@ public func mcp_call_log(_ call: OpaquePointer?, _ level: UnsafePointer<CChar>?,
         } catch { throw ABIError(error) }
     }
 }
+
+/// A host pointer carried into engine closures.
+/// @unchecked Sendable: libmcp never dereferences it; the header tells hosts
+/// their callbacks receive it on engine threads.
+struct HostPointer: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer?
+}
+
+@c @implementation
+public func mcp_call_on_cancel(_ call: OpaquePointer?, _ fn: mcp_cancel_fn?, _ userData: UnsafeMutableRawPointer?,
+                               _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let c = try liveCall(call)
+        guard let fn else { throw .invalidArgument("fn must not be NULL") }
+        if c.isAnswered { throw .state("The call was already answered") }
+        let ud = HostPointer(raw: userData)
+        c.onCancel { fn(ud.raw) }
+    }
+}
+
+@c @implementation
+public func mcp_call_request(_ call: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ paramsJSON: UnsafePointer<CChar>?,
+                             _ timeoutMs: Int32, _ fn: mcp_response_fn?, _ userData: UnsafeMutableRawPointer?,
+                             _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let c = try liveCall(call)
+        let m = try requiredString(method, "method")
+        guard let fn else { throw .invalidArgument("fn must not be NULL") }
+        var params: JSONObject? = nil
+        if let v = try optionalJSON(paramsJSON, "params_json") {
+            guard case .object(let o) = v else { throw .invalidArgument("params_json must be a JSON object") }
+            params = o
+        }
+        let timeout = timeoutMs > 0 ? Int(timeoutMs) : 60_000
+        let timing = RequestTiming(timeoutMs: timeout, maxTotalMs: timeout * 10)
+        let ud = HostPointer(raw: userData)
+        do throws(ServerCall.Failure) {
+            try c.request(method: m, params: params, timing: timing) { outcome in
+                deliverResponse(outcome, fn, ud)
+            }
+        } catch { throw ABIError(error) }
+    }
+}
+
+/// Hands a request's outcome to a host response callback.
+func deliverResponse(_ outcome: Result<JSONValue, RequestFailure>, _ fn: mcp_response_fn, _ ud: HostPointer) {
+    switch outcome {
+    case .success(let r):
+        withJSONText(r) { fn(ud.raw, MCP_OK, $0, nil) }
+    case .failure(.peer(let e)):
+        withJSONText(e.json) { fn(ud.raw, MCP_ERR_PEER, nil, $0) }
+    case .failure(.timeout): fn(ud.raw, MCP_ERR_TIMEOUT, nil, nil)
+    case .failure(.cancelled): fn(ud.raw, MCP_ERR_CANCELLED, nil, nil)
+    case .failure(.closed): fn(ud.raw, MCP_ERR_CLOSED, nil, nil)
+    }
+}
+
+@c @implementation
+public func mcp_call_session_id(_ call: OpaquePointer?, _ outID: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outID?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outID else { throw .invalidArgument("out_id must not be NULL") }
+        outID.pointee = hostString(try liveCall(call).sessionID)
+    }
+}
+
+@c @implementation
+public func mcp_call_meta(_ call: OpaquePointer?, _ outJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                          _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outJSON?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outJSON else { throw .invalidArgument("out_json must not be NULL") }
+        let meta = try liveCall(call).meta ?? JSONObject()
+        outJSON.pointee = hostString(JSONSerializer.string(.object(meta)))
+    }
+}

@@ -39,6 +39,8 @@ public func mcp_status_string(_ status: mcp_status) -> UnsafePointer<CChar>? {
     case MCP_ERR_TIMEOUT: return staticText("timed out")
     case MCP_ERR_CANCELLED: return staticText("cancelled")
     case MCP_ERR_INTERNAL: return staticText("internal error")
+    case MCP_ERR_PEER: return staticText("the peer answered with an error")
+    case MCP_ERR_CLOSED: return staticText("the session is closed")
     default: return staticText("unknown status")
     }
 }

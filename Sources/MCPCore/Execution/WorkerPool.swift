@@ -92,6 +92,12 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         cond.unlock()
     }
 
+    /// Runs `body` on a new detached thread (SIGPIPE blocked, marked as an
+    /// engine thread); runs it inline if no thread can be started.
+    public static func detach(_ body: @escaping @Sendable () -> Void) {
+        if !spawn(body) { body() }
+    }
+
     private final class Start {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }

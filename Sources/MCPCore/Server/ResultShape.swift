@@ -12,7 +12,28 @@ enum ResultShape {
         case .tool: return try toolResult(o, version: version)
         case .resourceRead(let uri): return try readResult(o, uri: uri)
         case .promptGet: return try promptResult(o, version: version)
+        case .completion: return try completionResult(o)
         }
+    }
+
+    /// CompleteResult: at most 100 values; when the host gives more, the rest is
+    /// cut and the result says there is more.
+    static func completionResult(_ result: JSONObject) throws(ServerCall.Failure) -> JSONObject {
+        // Hosts may answer with the inner object alone ({"values": [...]}).
+        var inner = result["completion"]?.objectValue ?? result
+        guard case .array(let values) = inner["values"] ?? .null, values.allSatisfy({ $0.stringValue != nil }) else {
+            throw .invalidResult("A completion result needs \"values\", an array of strings")
+        }
+        if let t = inner["total"], t.intValue == nil { throw .invalidResult("\"total\" must be an integer") }
+        if let h = inner["hasMore"], h.boolValue == nil { throw .invalidResult("\"hasMore\" must be a boolean") }
+        if values.count > 100 {
+            inner["values"] = .array(Array(values.prefix(100)))
+            inner["hasMore"] = true
+            if inner["total"] == nil { inner["total"] = .int(Int64(values.count)) }
+        }
+        var o = JSONObject()
+        o["completion"] = .object(inner)
+        return o
     }
 
     static func toolResult(_ result: JSONObject, version: ProtocolVersion) throws(ServerCall.Failure) -> JSONObject {

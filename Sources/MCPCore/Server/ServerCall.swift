@@ -5,12 +5,15 @@ public final class ServerCall: Sendable {
         case tool(name: String)
         case resourceRead(uri: String)
         case promptGet(name: String)
+        case completion
     }
 
     public enum Failure: Error, Sendable, Equatable {
         case alreadyAnswered
         case invalidResult(String)
         case invalidArgument(String)
+        /// The client did not declare what this needs (e.g. the sampling capability).
+        case unsupported(String)
     }
 
     public let id: RequestID
@@ -26,6 +29,8 @@ public final class ServerCall: Sendable {
         var answered = false
         var cancelled = false
         var lastProgress: Double?
+        var cancelHandlers: [@Sendable () -> Void] = []
+        var outgoing: Set<RequestID> = []
     }
 
     init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?, channel: MessageChannel) {
@@ -47,6 +52,7 @@ public final class ServerCall: Sendable {
     public var isCancelled: Bool { state.withLock { $0.cancelled } }
     public var isAnswered: Bool { state.withLock { $0.answered } }
     public var protocolVersion: ProtocolVersion { session.protocolVersion }
+    public var sessionID: String { session.id }
 
     /// Marks the call cancelled; its answer will not be sent. Returns false if
     /// it was already answered.
@@ -58,8 +64,36 @@ public final class ServerCall: Sendable {
             s.cancelled = true
             return true
         }
-        if first { channel.finish(nil) }
-        return first
+        guard first else { return false }
+        channel.finish(nil)
+        let (handlers, requests) = state.withLock { s in
+            defer {
+                s.cancelHandlers = []
+                s.outgoing = []
+            }
+            return (s.cancelHandlers, s.outgoing)
+        }
+        // Requests this call made to the client are cancelled with it.
+        for r in requests { session.outgoing.cancel(r, reason: "The request that needed it was cancelled") }
+        for h in handlers { session.server.executor.execute(h) }
+        return true
+    }
+
+    func trackOutgoing(_ id: RequestID) { state.withLock { _ = $0.outgoing.insert(id) } }
+    func forgetOutgoing(_ id: RequestID) { state.withLock { _ = $0.outgoing.remove(id) } }
+
+    /// Params for a message this call sends; tasks add their related-task tag.
+    func relatedToTask(_ params: JSONObject?) -> JSONObject? { params }
+
+    /// Runs `handler` once if the call is cancelled (at once, on a worker, if it
+    /// already was). It may run while the host is answering; that race is benign.
+    public func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.cancelled { return true }
+            if !s.answered { s.cancelHandlers.append(handler) }
+            return false
+        }
+        if now { session.server.executor.execute(handler) }
     }
 
     /// Answers with a result, after checking its shape for this kind of call.
@@ -84,6 +118,7 @@ public final class ServerCall: Sendable {
         let wasCancelled = state.withLock { s -> Bool? in
             if s.answered { return nil }
             s.answered = true
+            s.cancelHandlers = []
             return s.cancelled
         }
         guard let wasCancelled else { throw .alreadyAnswered }

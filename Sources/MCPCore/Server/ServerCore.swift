@@ -18,13 +18,16 @@ public struct ServerOptions: Sendable {
 public final class ServerCore: Sendable {
     public let options: ServerOptions
     let executor: HandlerExecutor
+    let scheduler: Scheduler
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
     private let sessions = LockedState([ObjectIdentifier: WeakSession]())
+    private let completion = LockedState<CompletionHandler?>(nil)
 
     public init(options: ServerOptions, executor: HandlerExecutor) {
         self.options = options
         self.executor = executor
+        self.scheduler = Scheduler(executor: executor)
     }
 
     /// A session whose messages unrelated to any request go to `defaultChannel`.
@@ -121,9 +124,20 @@ public final class ServerCore: Sendable {
 
     /// Sends a notification to every initialized session.
     public func broadcast(_ message: Message) {
-        let live = sessions.withLock { $0.values.compactMap(\.session) }
-        for s in live where s.isInitialized { s.send(message) }
+        for s in liveSessions where s.isInitialized { s.send(message) }
     }
+
+    var liveSessions: [ServerSession] { sessions.withLock { $0.values.compactMap(\.session) } }
+
+    // MARK: completion
+
+    /// Sets (or with nil removes) the completion handler. Sessions initialized
+    /// before it was set do not see the `completions` capability.
+    public func setCompletionHandler(_ handler: CompletionHandler?) {
+        completion.withLock { $0 = handler }
+    }
+
+    var completionHandler: CompletionHandler? { completion.withLock { $0 } }
 }
 
 import OrderedCollections

@@ -20,6 +20,9 @@ extension ServerSession {
         case "prompts/list": reply(id, channel, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
         case "prompts/get": getPrompt(id: id, params: params, channel: channel)
         case "logging/setLevel": reply(id, channel, setLevel(params))
+        case "completion/complete": complete(id: id, params: params, channel: channel)
+        case "resources/subscribe": subscribe(id: id, params: params, channel: channel, on: true)
+        case "resources/unsubscribe": subscribe(id: id, params: params, channel: channel, on: false)
         default: reply(id, channel, .failure(.methodNotFound(method)))
         }
     }
@@ -36,6 +39,8 @@ extension ServerSession {
                 return c
             }
             call?.cancel()
+        case "notifications/progress":
+            outgoing.handleProgress(params)
         default:
             break  // Unknown notifications are ignored, as JSON-RPC requires.
         }
@@ -59,12 +64,14 @@ extension ServerSession {
         guard accepted else { return .failure(.invalidRequest("The session is already initialized")) }
         var result = JSONObject()
         result["protocolVersion"] = .string(version.rawValue)
-        result["capabilities"] = [
+        var capabilities: JSONObject = JSONObject([
             "logging": [:],
             "prompts": ["listChanged": true],
-            "resources": ["listChanged": true],
+            "resources": ["subscribe": true, "listChanged": true],
             "tools": ["listChanged": true],
-        ]
+        ])
+        if server.completionHandler != nil, version >= .v2025_03_26 { capabilities["completions"] = [:] }
+        result["capabilities"] = .object(capabilities)
         result["serverInfo"] = .object(RevisionGate.implementation(server.options.info, for: version))
         if let i = server.options.instructions { result["instructions"] = .string(i) }
         return .success(.object(result))
@@ -112,7 +119,7 @@ extension ServerSession {
 
     // MARK: calls into host code
 
-    private func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject, channel: MessageChannel,
+    func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject, channel: MessageChannel,
                            run: @escaping @Sendable (ServerCall) -> Void)
     {
         let call = ServerCall(session: self, id: id, kind: kind, meta: params["_meta"]?.objectValue, channel: channel)

@@ -3,6 +3,11 @@
 /// for bytes out; it never does I/O itself.
 public final class ServerSession: Sendable {
     public let server: ServerCore
+    /// A random identifier, for hosts that address a session later (and the
+    /// HTTP Mcp-Session-Id).
+    public let id: String
+    /// Requests this server sent to the client and still waits on.
+    let outgoing: OutgoingRequests
     /// Messages unrelated to any request (list changes, server-initiated traffic).
     public let defaultChannel: MessageChannel
     let state = LockedState(State())
@@ -18,11 +23,16 @@ public final class ServerSession: Sendable {
         var answering = 0
         var closed = false
         var stateless = false
+        var subscriptions: Set<String> = []
     }
 
     init(server: ServerCore, defaultChannel: MessageChannel) {
         self.server = server
         self.defaultChannel = defaultChannel
+        self.id = SessionID.random()
+        outgoing = OutgoingRequests(scheduler: server.scheduler) { [defaultChannel] message in
+            defaultChannel.send(message.serialized())
+        }
     }
 
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
@@ -98,8 +108,11 @@ public final class ServerSession: Sendable {
         case .notification(let method, let params):
             handleNotification(method: method, params: params?.objectValue ?? JSONObject())
             return 0
-        case .response, .errorResponse:
-            // Answers to server-initiated requests; this server sends none yet.
+        case .response(let id, let result):
+            outgoing.handleResponse(id: id, outcome: .success(result))
+            return 0
+        case .errorResponse(let id, let error):
+            if let id { outgoing.handleResponse(id: id, outcome: .failure(error)) }
             return 0
         }
     }
@@ -162,11 +175,13 @@ public final class ServerSession: Sendable {
         let calls = state.withLockAndNotify { s -> [ServerCall] in
             if s.closed { return [] }
             s.closed = true
+            s.subscriptions.removeAll()
             let calls = Array(s.inFlight.values)
             s.inFlight.removeAll()
             return calls
         }
         for c in calls { c.cancel() }
+        outgoing.closeAll()
         server.forget(self)
     }
 }

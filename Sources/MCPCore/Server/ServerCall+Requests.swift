@@ -1,0 +1,85 @@
+/// Requests a call makes to its client while it runs: sampling, elicitation,
+/// roots, ping. Each needs the capability the client declared at initialize.
+extension ServerCall {
+    /// Sends `method` to the client on this call's stream; `completion` runs
+    /// once, on a worker thread, with the result or why there is none.
+    public func request(method: String, params: JSONObject?, timing: RequestTiming,
+                        completion: @escaping OutgoingRequests.Completion) throws(Failure)
+    {
+        if isAnswered { throw .alreadyAnswered }
+        if isCancelled { throw .invalidArgument("The call was cancelled") }
+        try ClientCapabilityCheck.check(method: method, params: params ?? JSONObject(),
+                                        capabilities: session.clientCapabilities, version: session.protocolVersion)
+        let executor = session.server.executor
+        // The id exists only once the request is started; the box hands it to
+        // the completion so the call can forget the request when it ends.
+        let idBox = LockedState<RequestID?>(nil)
+        let message = session.outgoing.start(method: method, params: relatedToTask(params), timing: timing) {
+            [weak self] outcome in
+            if let self, let id = idBox.withLock({ $0 }) { self.forgetOutgoing(id) }
+            executor.execute { completion(outcome) }
+        }
+        guard let message, case .request(let id, _, _) = message else { return }
+        idBox.withLock { $0 = id }
+        trackOutgoing(id)
+        session.send(message, on: channel)
+    }
+}
+
+/// Which client capability each server-to-client request needs.
+enum ClientCapabilityCheck {
+    static func check(method: String, params: JSONObject, capabilities: JSONObject,
+                      version: ProtocolVersion) throws(ServerCall.Failure)
+    {
+        switch method {
+        case "ping":
+            return
+        case "roots/list":
+            guard capabilities["roots"] != nil else { throw .unsupported("The client did not declare the roots capability") }
+        case "sampling/createMessage":
+            guard let sampling = capabilities["sampling"]?.objectValue else {
+                throw .unsupported("The client did not declare the sampling capability")
+            }
+            guard params["messages"]?.arrayValue != nil, params["maxTokens"]?.intValue != nil else {
+                throw .invalidArgument("sampling/createMessage needs \"messages\" (array) and \"maxTokens\" (integer)")
+            }
+            if params["tools"] != nil || params["toolChoice"] != nil {
+                guard version >= .v2025_11_25, sampling["tools"] != nil else {
+                    throw .unsupported("The client did not declare sampling.tools, so tools cannot be offered")
+                }
+            }
+            if let ctx = params["includeContext"]?.stringValue, ctx != "none", sampling["context"] == nil,
+                version >= .v2025_11_25
+            {
+                throw .unsupported("The client did not declare sampling.context, so includeContext must be \"none\"")
+            }
+        case "elicitation/create":
+            guard version >= .v2025_06_18, let elicitation = capabilities["elicitation"]?.objectValue else {
+                throw .unsupported("The client did not declare the elicitation capability")
+            }
+            let mode = params["mode"]?.stringValue ?? "form"
+            guard params["message"]?.stringValue != nil else { throw .invalidArgument("elicitation/create needs a \"message\"") }
+            switch mode {
+            case "form":
+                // An empty elicitation object means form mode only.
+                guard elicitation.isEmpty || elicitation["form"] != nil else {
+                    throw .unsupported("The client did not declare form-mode elicitation")
+                }
+                guard params["requestedSchema"]?.objectValue != nil else {
+                    throw .invalidArgument("Form elicitation needs a \"requestedSchema\" object")
+                }
+            case "url":
+                guard version >= .v2025_11_25, elicitation["url"] != nil else {
+                    throw .unsupported("The client did not declare URL-mode elicitation")
+                }
+                guard params["url"]?.stringValue != nil, params["elicitationId"]?.stringValue != nil else {
+                    throw .invalidArgument("URL elicitation needs \"url\" and \"elicitationId\"")
+                }
+            default:
+                throw .invalidArgument("Unknown elicitation mode \"\(mode)\"")
+            }
+        default:
+            throw .unsupported("\(method) is not a request a server sends to a client")
+        }
+    }
+}
