@@ -414,6 +414,28 @@ def test_concurrent_calls_overlap(server):
     assert last < 0.9, f"two 500 ms sleeps took {last:.3f} s: they did not overlap"
 
 
+def test_blocking_callbacks_run_in_parallel(server):
+    """test_tool_with_progress blocks its engine worker for ~100 ms (two 50 ms
+    sleeps): eight of them at once must run side by side, not one after another,
+    and a ping must not wait behind them (mcp.h: a slow callback delays no other
+    request)."""
+    s = server
+    t0 = time.monotonic()
+    ids = [s.send_request("tools/call", {"name": "test_tool_with_progress", "arguments": {},
+                                         "_meta": {"progressToken": f"par-{i}"}}) for i in range(8)]
+    p = s.send_request("ping")
+    ping = s.response(p, timeout=5)
+    answers = [s.response(i, timeout=5) for i in ids]
+    assert all(ping.seq < a.seq for a in answers), "ping answered after a blocking callback finished"
+    assert ping.t - t0 < 0.2, f"ping took {ping.t - t0:.3f} s"
+    for a in answers:
+        assert "result" in a.msg and a.msg["result"].get("isError") is not True, a.msg
+    last = max(a.t for a in answers) - t0
+    assert 0.09 <= last < 0.5, f"eight 100 ms callbacks took {last:.3f} s (800 ms one at a time)"
+    progress = [l.msg for l in s.drain() if l.msg.get("method") == "notifications/progress"]
+    assert len(progress) == 24, progress
+
+
 def test_many_calls_in_flight_all_answered(server):
     ids = [server.send_request("tools/call", {"name": "test_echo", "arguments": {"text": f"m{i}"}})
            for i in range(200)]
