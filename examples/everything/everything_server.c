@@ -326,14 +326,17 @@ static void tool_cancel_count(void *ud, mcp_call_t *call, const char *args) {
 
 /*
 ** TODO(sampling, elicitation): these conformance tools need server-to-client
-** requests, which the C ABI (mcp.h 1.0) does not offer yet. They are left out
-** on purpose rather than registered as fakes:
+** requests, which the committed C ABI (mcp.h 1.0) does not offer yet. They are
+** left out on purpose rather than registered as fakes:
 **   test_sampling {prompt}                  sampling/createMessage to the client
 **   test_elicitation {message}              elicitation/create (form mode)
 **   test_elicitation_sep1034_defaults       elicitation with default values (SEP-1034)
 **   test_elicitation_sep1330_enums          elicitation with titled/multi-select enums (SEP-1330)
-** Likewise test://watched-resource is listed and readable, but resources/subscribe
-** and notifications/resources/updated need ABI support first.
+** Wire them to mcp_call_request() once it is part of mcp.h: each tool sends its
+** request, answers from the response callback, and answers isError when the
+** client lacks the capability (MCP_ERR_UNSUPPORTED).
+** Likewise test://watched-resource is listed and readable, but updates for
+** subscribers need a "notify resource updated" function in mcp.h first.
 */
 
 /* JSON Schema 2020-12 features the engine must keep verbatim in tools/list. */

@@ -136,6 +136,15 @@ static void test_lifecycle(void) {
         if (r && harness_error_code(r) == 0) fprintf(stderr, "   %s answered before initialize\n", methods[i]);
         json_decref(r);
     }
+    /* Methods the server does not have are -32601 even before initialize:
+    ** newer clients probe with server/discover first and fall back on it. */
+    static const char *const unknown[] = {"server/discover", "no/such/method"};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        r = harness_request(h, unknown[i], NULL);
+        CHECK_EQ(harness_error_code(r), MCP_JSONRPC_METHOD_NOT_FOUND);
+        if (harness_error_code(r) != MCP_JSONRPC_METHOD_NOT_FOUND) fprintf(stderr, "   %s before initialize\n", unknown[i]);
+        json_decref(r);
+    }
     /* Notifications never get an answer, known or not. */
     harness_notify(h, "notifications/whatever", NULL);
     harness_notify(h, "notifications/initialized", NULL);
