@@ -267,6 +267,26 @@ static inline mcp_status mcp_j_call_log(mcp_call_t *call, const char *level, con
     return rc;
 }
 
+/*
+** mcp_j_call_request: ask the call's client something, params as a jansson object.
+** METHOD: mcp_call_t (as mcp_call_request)
+**
+** params: NULL (no params) or the request's params object (borrowed). fn gets
+** the outcome as mcp_call_request documents; parse its borrowed JSON strings
+** with mcp_j_loads(). ^When this function fails, fn is not called.
+** Errors: as mcp_call_request, plus MCP_ERR_NO_MEMORY (nothing is sent).
+*/
+static inline mcp_status mcp_j_call_request(mcp_call_t *call, const char *method, const json_t *params,
+                                            int32_t timeout_ms, mcp_response_fn fn, void *user_data,
+                                            char **out_error) {
+    char *text;
+    mcp_status rc;
+    if (!mcp_j__dump(params, &text)) return mcp_j__no_memory(out_error);
+    rc = mcp_call_request(call, method, text, timeout_ms, fn, user_data, out_error);
+    free(text);
+    return rc;
+}
+
 /* ----------------------------------------------------------------------------
 ** Builders. Each returns a new reference, or NULL when an argument is NULL,
 ** is not valid UTF-8, or memory runs out. Threads: any.

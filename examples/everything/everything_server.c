@@ -8,6 +8,9 @@
 ** (github.com/modelcontextprotocol/conformance) expects, with their exact
 ** names, plus a few of our own for the interop tests (test_echo, test_sleep,
 ** test_cancel_count). It serves one client over stdin/stdout.
+** test_sampling and the test_elicitation* tools ask the client through
+** mcp_call_request() and answer the call from the response callback; a
+** client without the capability gets an isError result.
 **
 ** Every diagnostic goes to stderr: stdout carries the protocol.
 ** SIGINT and SIGTERM stop serving gracefully (in-flight calls are drained);
@@ -324,20 +327,151 @@ static void tool_cancel_count(void *ud, mcp_call_t *call, const char *args) {
     answer(call, result, "test_cancel_count");
 }
 
-/*
-** TODO(sampling, elicitation): these conformance tools need server-to-client
-** requests, which the committed C ABI (mcp.h 1.0) does not offer yet. They are
-** left out on purpose rather than registered as fakes:
-**   test_sampling {prompt}                  sampling/createMessage to the client
-**   test_elicitation {message}              elicitation/create (form mode)
-**   test_elicitation_sep1034_defaults       elicitation with default values (SEP-1034)
-**   test_elicitation_sep1330_enums          elicitation with titled/multi-select enums (SEP-1330)
-** Wire them to mcp_call_request() once it is part of mcp.h: each tool sends its
-** request, answers from the response callback, and answers isError when the
-** client lacks the capability (MCP_ERR_UNSUPPORTED).
-** Likewise test://watched-resource is listed and readable, but updates for
-** subscribers need a "notify resource updated" function in mcp.h first.
-*/
+/* ----------------------------------------- requests to the client (sampling, elicitation) */
+
+/* One request a tool sent to its client; the response callback answers the call. */
+struct ask {
+    mcp_call_t *call;
+    const char *tool;
+    int elicitation; /* 0: sampling/createMessage, 1: elicitation/create */
+    const char *prefix; /* text before the outcome, for elicitation */
+};
+
+/* Runs on an engine worker thread with the client's answer. */
+static void ask_done(void *user_data, mcp_status status, const char *result_json, const char *error_json) {
+    struct ask *a = user_data;
+    json_t *result = NULL;
+    if (status == MCP_OK) {
+        json_t *r = mcp_j_loads(result_json, NULL);
+        json_t *msg = NULL;
+        if (a->elicitation) {
+            json_t *content = json_object_get(r, "content");
+            char *c = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+            msg = json_sprintf("%s: action=%s, content=%s", a->prefix,
+                               json_string_value(json_object_get(r, "action")) ? json_string_value(json_object_get(r, "action")) : "?",
+                               c ? c : "{}");
+            free(c);
+        } else {
+            json_t *content = json_object_get(r, "content");
+            const char *text = json_string_value(json_object_get(content, "text"));
+            char *c = text ? NULL : json_dumps(content, JSON_COMPACT | JSON_ENCODE_ANY);
+            msg = json_sprintf("LLM response: %s", text ? text : c ? c : "(no content)");
+            free(c);
+        }
+        result = mcp_j_tool_result_text(json_string_value(msg), 0);
+        json_decref(msg);
+        json_decref(r);
+    } else {
+        json_t *e = mcp_j_loads(error_json, NULL);
+        const char *why = json_string_value(json_object_get(e, "message"));
+        json_t *msg = json_sprintf("%s failed: %s%s%s", a->elicitation ? "Elicitation" : "Sampling",
+                                   mcp_status_string(status), why ? ": " : "", why ? why : "");
+        result = mcp_j_tool_result_text(json_string_value(msg), 1);
+        json_decref(msg);
+        json_decref(e);
+    }
+    answer(a->call, result, a->tool);
+    free(a);
+}
+
+/* Sends method with params (stolen) for this call; answers isError if it cannot. */
+static void ask_client(mcp_call_t *call, const char *tool, int elicitation, const char *prefix, json_t *params) {
+    struct ask *a = malloc(sizeof *a);
+    const char *method = elicitation ? "elicitation/create" : "sampling/createMessage";
+    if (a == NULL || params == NULL) {
+        free(a);
+        json_decref(params);
+        tool_failed(call, tool, "Out of memory");
+        return;
+    }
+    a->call = call;
+    a->tool = tool;
+    a->elicitation = elicitation;
+    a->prefix = prefix;
+    char *error = NULL;
+    mcp_status rc = mcp_j_call_request(call, method, params, 0, ask_done, a, &error);
+    json_decref(params);
+    if (rc != MCP_OK) {
+        /* fn is not called: the call is still ours to answer. */
+        free(a);
+        if (rc == MCP_ERR_UNSUPPORTED) {
+            tool_failed(call, tool, "The client does not support %s", elicitation ? "elicitation" : "sampling");
+        } else {
+            tool_failed(call, tool, "Could not send %s: %s", method, error ? error : mcp_status_string(rc));
+        }
+        mcp_string_free(error);
+    }
+}
+
+static void tool_sampling(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    const char *prompt = json_string_value(json_object_get(args, "prompt"));
+    if (prompt == NULL) {
+        tool_failed(call, "test_sampling", "Invalid arguments: \"prompt\" must be a string");
+    } else {
+        ask_client(call, "test_sampling", 0, NULL,
+                   json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
+                             "text", prompt, "maxTokens", 100));
+    }
+    json_decref(args);
+}
+
+static void tool_elicitation(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    const char *message = json_string_value(json_object_get(args, "message"));
+    if (message == NULL) {
+        tool_failed(call, "test_elicitation", "Invalid arguments: \"message\" must be a string");
+    } else {
+        ask_client(call, "test_elicitation", 1, "User response",
+                   json_pack("{s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s]}}", "message", message,
+                             "requestedSchema", "type", "object", "properties", "username", "type", "string",
+                             "description", "User's response", "email", "type", "string", "description",
+                             "User's email address", "required", "username", "email"));
+    }
+    json_decref(args);
+}
+
+/* SEP-1034: a default for every primitive type. */
+static const char ELICIT_DEFAULTS[] =
+    "{\"message\":\"Please review and update the form fields with defaults\","
+    "\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\",\"description\":\"User name\",\"default\":\"John Doe\"},"
+    "\"age\":{\"type\":\"integer\",\"description\":\"User age\",\"default\":30},"
+    "\"score\":{\"type\":\"number\",\"description\":\"User score\",\"default\":95.5},"
+    "\"status\":{\"type\":\"string\",\"description\":\"User status\","
+    "\"enum\":[\"active\",\"inactive\",\"pending\"],\"default\":\"active\"},"
+    "\"verified\":{\"type\":\"boolean\",\"description\":\"Verification status\",\"default\":true}}}}";
+
+/* SEP-1330: the five enum shapes. */
+static const char ELICIT_ENUMS[] =
+    "{\"message\":\"Please select options from the enum fields\","
+    "\"requestedSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"untitledSingle\":{\"type\":\"string\",\"description\":\"Untitled single-select\","
+    "\"enum\":[\"option1\",\"option2\",\"option3\"]},"
+    "\"titledSingle\":{\"type\":\"string\",\"description\":\"Titled single-select\",\"oneOf\":["
+    "{\"const\":\"value1\",\"title\":\"First Option\"},{\"const\":\"value2\",\"title\":\"Second Option\"},"
+    "{\"const\":\"value3\",\"title\":\"Third Option\"}]},"
+    "\"legacyEnum\":{\"type\":\"string\",\"description\":\"Legacy titled enum (enumNames)\","
+    "\"enum\":[\"opt1\",\"opt2\",\"opt3\"],\"enumNames\":[\"Option One\",\"Option Two\",\"Option Three\"]},"
+    "\"untitledMulti\":{\"type\":\"array\",\"description\":\"Untitled multi-select\","
+    "\"items\":{\"type\":\"string\",\"enum\":[\"option1\",\"option2\",\"option3\"]}},"
+    "\"titledMulti\":{\"type\":\"array\",\"description\":\"Titled multi-select\",\"items\":{\"anyOf\":["
+    "{\"const\":\"value1\",\"title\":\"First Choice\"},{\"const\":\"value2\",\"title\":\"Second Choice\"},"
+    "{\"const\":\"value3\",\"title\":\"Third Choice\"}]}}}}}";
+
+static json_t *parse_or_die(const char *text);
+
+static void tool_elicitation_defaults(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    ask_client(call, "test_elicitation_sep1034_defaults", 1, "Elicitation completed", parse_or_die(ELICIT_DEFAULTS));
+}
+
+static void tool_elicitation_enums(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    ask_client(call, "test_elicitation_sep1330_enums", 1, "Elicitation completed", parse_or_die(ELICIT_ENUMS));
+}
 
 /* JSON Schema 2020-12 features the engine must keep verbatim in tools/list. */
 static const char SCHEMA_2020_12[] =
@@ -389,6 +523,20 @@ static const struct tool_spec TOOLS[] = {
      "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":600000,"
      "\"description\":\"How long to sleep, in milliseconds\"}},\"required\":[\"ms\"]}",
      NULL, tool_sleep},
+    {"test_sampling", "Sampling", "Asks the client's model to answer the prompt (sampling/createMessage).",
+     "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\",\"description\":\"The prompt to send to the LLM\"}},"
+     "\"required\":[\"prompt\"]}",
+     NULL, tool_sampling},
+    {"test_elicitation", "Elicitation", "Asks the user for a username and an email (elicitation/create).",
+     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"The message to show the user\"}},"
+     "\"required\":[\"message\"]}",
+     NULL, tool_elicitation},
+    {"test_elicitation_sep1034_defaults", "Elicitation with defaults",
+     "Asks the user for a form whose fields all have default values (SEP-1034).", NULL, NULL,
+     tool_elicitation_defaults},
+    {"test_elicitation_sep1330_enums", "Elicitation with enums",
+     "Asks the user for a form with every enum shape: untitled, titled, legacy, multi-select (SEP-1330).", NULL, NULL,
+     tool_elicitation_enums},
     {"test_cancel_count", "Cancel count", "Returns how many test_sleep calls saw their cancellation.", NULL,
      "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
      tool_cancel_count},
