@@ -17,11 +17,16 @@ extension ServerCall {
         let message = session.outgoing.start(method: method, params: relatedToTask(params), timing: timing) {
             [weak self] outcome in
             if let self, let id = idBox.withLock({ $0 }) { self.forgetOutgoing(id) }
+            if let self, let task = self.task, let status = task.inputRequest(started: false) {
+                _ = status
+                self.session.sendTaskStatus(task)
+            }
             executor.execute { completion(outcome) }
         }
         guard let message, case .request(let id, _, _) = message else { return }
         idBox.withLock { $0 = id }
         trackOutgoing(id)
+        if let task, task.inputRequest(started: true) != nil { session.sendTaskStatus(task) }
         session.send(message, on: channel)
     }
 }

@@ -23,6 +23,8 @@ public final class ServerCall: Sendable {
     let session: ServerSession
     /// Where this call's answer and related messages go.
     let channel: MessageChannel
+    /// Set when the call runs as a task: its answer goes to the task.
+    let task: TaskRecord?
     private let state = LockedState(State())
 
     private struct State {
@@ -33,9 +35,11 @@ public final class ServerCall: Sendable {
         var outgoing: Set<RequestID> = []
     }
 
-    init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?, channel: MessageChannel) {
+    init(session: ServerSession, id: RequestID, kind: Kind, meta: JSONObject?, channel: MessageChannel,
+         task: TaskRecord? = nil) {
         self.session = session
         self.channel = channel
+        self.task = task
         self.id = id
         self.kind = kind
         self.meta = meta
@@ -82,8 +86,15 @@ public final class ServerCall: Sendable {
     func trackOutgoing(_ id: RequestID) { state.withLock { _ = $0.outgoing.insert(id) } }
     func forgetOutgoing(_ id: RequestID) { state.withLock { _ = $0.outgoing.remove(id) } }
 
-    /// Params for a message this call sends; tasks add their related-task tag.
-    func relatedToTask(_ params: JSONObject?) -> JSONObject? { params }
+    /// Params for a message this call sends; a task's messages carry its tag.
+    func relatedToTask(_ params: JSONObject?) -> JSONObject? {
+        guard let task else { return params }
+        var p = params ?? JSONObject()
+        var meta = p["_meta"]?.objectValue ?? JSONObject()
+        meta[ServerSession.relatedTaskKey] = ["taskId": .string(task.id)]
+        p["_meta"] = .object(meta)
+        return p
+    }
 
     /// Runs `handler` once if the call is cancelled (at once, on a worker, if it
     /// already was). It may run while the host is answering; that race is benign.
@@ -122,6 +133,10 @@ public final class ServerCall: Sendable {
             return s.cancelled
         }
         guard let wasCancelled else { throw .alreadyAnswered }
+        if let task {
+            if !wasCancelled { session.finishTask(task, outcome: outcome) }
+            return
+        }
         session.complete(self, outcome: wasCancelled ? nil : outcome)
     }
 
@@ -145,7 +160,8 @@ public final class ServerCall: Sendable {
         p["progress"] = .double(progress)
         if let total { p["total"] = .double(total) }
         if let message, session.protocolVersion >= .v2025_03_26 { p["message"] = .string(message) }
-        session.send(.notification(method: "notifications/progress", params: .object(p)), on: channel)
+        session.send(.notification(method: "notifications/progress", params: relatedToTask(p).map { .object($0) }),
+                     on: channel)
     }
 
     /// Sends a log message to this call's client, subject to its log level.

@@ -5,6 +5,7 @@ public struct ServerOptions: Sendable {
     public var instructions: String?
     public var pageSize: Int = 100
     public var maxDepth: Int = JSONParser.defaultMaxDepth
+    public var taskLimits = TaskLimits()
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -21,6 +22,7 @@ public final class ServerCore: Sendable {
     let scheduler: Scheduler
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
+    let tasks = TaskStore()
     private let sessions = LockedState([ObjectIdentifier: WeakSession]())
     private let completion = LockedState<CompletionHandler?>(nil)
 

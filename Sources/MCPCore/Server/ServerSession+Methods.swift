@@ -23,6 +23,9 @@ extension ServerSession {
         case "completion/complete": complete(id: id, params: params, channel: channel)
         case "resources/subscribe": subscribe(id: id, params: params, channel: channel, on: true)
         case "resources/unsubscribe": subscribe(id: id, params: params, channel: channel, on: false)
+        case "tasks/get", "tasks/result", "tasks/cancel", "tasks/list":
+            guard protocolVersion >= .v2025_11_25 else { return reply(id, channel, .failure(.methodNotFound(method))) }
+            handleTaskRequest(id: id, method: method, params: params, channel: channel)
         default: reply(id, channel, .failure(.methodNotFound(method)))
         }
     }
@@ -71,6 +74,9 @@ extension ServerSession {
             "tools": ["listChanged": true],
         ])
         if server.completionHandler != nil, version >= .v2025_03_26 { capabilities["completions"] = [:] }
+        if version >= .v2025_11_25 {
+            capabilities["tasks"] = ["list": [:], "cancel": [:], "requests": ["tools": ["call": [:]]]]
+        }
         result["capabilities"] = .object(capabilities)
         result["serverInfo"] = .object(RevisionGate.implementation(server.options.info, for: version))
         if let i = server.options.instructions { result["instructions"] = .string(i) }
@@ -149,6 +155,21 @@ extension ServerSession {
             return reply(id, channel, .failure(.invalidParams("Unknown tool: \(name)")))
         }
         let arguments = args
+        if protocolVersion >= .v2025_11_25 {
+            let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
+            if let taskParams = params["task"]?.objectValue {
+                guard support == "optional" || support == "required" else {
+                    return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
+                                                                    message: "Tool \(name) does not support task execution")))
+                }
+                return startToolTask(id: id, tool: tool, arguments: arguments, params: params, taskParams: taskParams,
+                                     channel: channel)
+            }
+            if support == "required" {
+                return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
+                                                                message: "Tool \(name) must be called as a task")))
+            }
+        }
         startCall(id: id, kind: .tool(name: name), params: params, channel: channel) { call in tool.handler(call, arguments) }
     }
 

@@ -35,7 +35,7 @@ final class SessionHarness: Sendable {
     func response(_ id: Int64, timeoutMs: Int = 2000) -> JSONValue? {
         var found: JSONValue?
         _ = sent.wait(until: MonotonicInstant.now().adding(milliseconds: timeoutMs)) { msgs in
-            found = msgs.first { $0["id"] == .int(id) }
+            found = msgs.first { $0["id"] == .int(id) && $0["method"] == nil }
             return found != nil
         }
         return found

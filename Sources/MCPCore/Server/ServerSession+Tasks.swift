@@ -1,0 +1,141 @@
+import OrderedCollections
+
+/// The task store of a server: tasks by id, in creation order, each bound to
+/// the session that created it (no other session can see or touch it).
+final class TaskStore: Sendable {
+    private let tasks = LockedState(OrderedDictionary<String, TaskRecord>())
+
+    func insert(_ t: TaskRecord) { tasks.withLock { $0[t.id] = t } }
+    func remove(_ id: String) { tasks.withLock { _ = $0.removeValue(forKey: id) } }
+
+    func find(_ id: String, owner: String) -> TaskRecord? {
+        tasks.withLock { d in d[id].flatMap { $0.ownerSessionID == owner ? $0 : nil } }
+    }
+
+    func owned(by owner: String) -> [TaskRecord] {
+        tasks.withLock { d in d.values.filter { $0.ownerSessionID == owner } }
+    }
+
+    func activeCount(owner: String) -> Int {
+        tasks.withLock { d in d.values.filter { $0.ownerSessionID == owner && !$0.status.isTerminal }.count }
+    }
+}
+
+/// Limits of task execution (revision 2025-11-25).
+public struct TaskLimits: Sendable {
+    public var defaultTTLMs = 3_600_000
+    public var maxTTLMs = 86_400_000
+    public var pollIntervalMs = 500
+    public var maxActivePerSession = 100
+    public init() {}
+}
+
+extension ServerSession {
+    static let relatedTaskKey = "io.modelcontextprotocol/related-task"
+
+    /// tools/call with a `task` member: answers CreateTaskResult at once and
+    /// runs the host's handler as usual; its answer becomes the task's result.
+    func startToolTask(id: RequestID, tool: ToolEntry, arguments: JSONObject, params: JSONObject,
+                       taskParams: JSONObject, channel: MessageChannel)
+    {
+        let limits = server.options.taskLimits
+        guard server.tasks.activeCount(owner: self.id) < limits.maxActivePerSession else {
+            return reply(id, channel, .failure(.invalidRequest("Too many active tasks (limit \(limits.maxActivePerSession))")))
+        }
+        var ttl = limits.defaultTTLMs
+        if let requested = taskParams["ttl"]?.intValue { ttl = Int(max(1, min(requested, Int64(limits.maxTTLMs)))) }
+        let record = TaskRecord(ownerSessionID: self.id, ttlMs: ttl, pollIntervalMs: limits.pollIntervalMs)
+        // Messages of a task travel on the session's own stream: the request's
+        // stream ends with CreateTaskResult.
+        let taskChannel = ClosureChannel(send: { [defaultChannel] in defaultChannel.send($0) }, finish: { _ in })
+        let call = ServerCall(session: self, id: id, kind: .tool(name: tool.name), meta: params["_meta"]?.objectValue,
+                              channel: taskChannel, task: record)
+        record.attach(call)
+        server.tasks.insert(record)
+        let store = server.tasks
+        server.scheduler.schedule(after: ttl) { [weak record] in
+            guard let record else { return }
+            record.call?.cancel()
+            store.remove(record.id)
+        }
+        reply(id, channel, .success(["task": .object(record.json)]))
+        server.executor.execute { tool.handler(call, arguments) }
+    }
+
+    /// The host answered a task's call: record it, wake tasks/result waiters,
+    /// tell the client the new status.
+    func finishTask(_ record: TaskRecord, outcome: Result<JSONValue, JSONRPCError>) {
+        var failed = false
+        switch outcome {
+        case .success(let r): failed = r["isError"] == .bool(true)
+        case .failure: failed = true
+        }
+        guard let waiters = record.transition(to: failed ? .failed : .completed, outcome: outcome) else { return }
+        sendTaskStatus(record)
+        for (id, channel) in waiters { reply(id, channel, taggedOutcome(outcome, record)) }
+    }
+
+    func sendTaskStatus(_ record: TaskRecord) {
+        send(.notification(method: "notifications/tasks/status", params: .object(record.json)))
+    }
+
+    private func taggedOutcome(_ outcome: Result<JSONValue, JSONRPCError>, _ record: TaskRecord)
+        -> Result<JSONValue, JSONRPCError>
+    {
+        guard case .success(.object(var o)) = outcome else { return outcome }
+        var meta = o["_meta"]?.objectValue ?? JSONObject()
+        meta[Self.relatedTaskKey] = ["taskId": .string(record.id)]
+        o["_meta"] = .object(meta)
+        return .success(.object(o))
+    }
+
+    private func task(_ params: JSONObject, _ id: RequestID, _ channel: MessageChannel) -> TaskRecord? {
+        guard let taskID = params["taskId"]?.stringValue else {
+            reply(id, channel, .failure(.invalidParams("A string \"taskId\" is required")))
+            return nil
+        }
+        guard let t = server.tasks.find(taskID, owner: self.id) else {
+            reply(id, channel, .failure(.invalidParams("Unknown or expired task: \(taskID)")))
+            return nil
+        }
+        return t
+    }
+
+    func handleTaskRequest(id: RequestID, method: String, params: JSONObject, channel: MessageChannel) {
+        switch method {
+        case "tasks/get":
+            guard let t = task(params, id, channel) else { return }
+            reply(id, channel, .success(.object(t.json)))
+        case "tasks/result":
+            guard let t = task(params, id, channel) else { return }
+            if let outcome = t.outcomeOrWait(id, channel) { reply(id, channel, taggedOutcome(outcome, t)) }
+        case "tasks/cancel":
+            guard let t = task(params, id, channel) else { return }
+            let call = t.call
+            guard t.transition(to: .cancelled, message: "Cancelled by the client") != nil else {
+                return reply(id, channel, .failure(.invalidParams("The task is already \(t.status.rawValue)")))
+            }
+            reply(id, channel, .success(.object(t.json)))
+            call?.cancel()
+            sendTaskStatus(t)
+        case "tasks/list":
+            var start = 0
+            if let c = params["cursor"] {
+                guard let text = c.stringValue, let pos = server.cursors.decode(text, list: "tasks") else {
+                    return reply(id, channel, .failure(.invalidParams("Invalid cursor")))
+                }
+                start = pos.index
+            }
+            let all = server.tasks.owned(by: self.id)
+            let end = min(all.count, start + server.options.pageSize)
+            var result = JSONObject()
+            result["tasks"] = .array(start < end ? all[start..<end].map { .object($0.json) } : [])
+            if end < all.count {
+                result["nextCursor"] = .string(server.cursors.encode(.init(list: "tasks", index: end, key: all[end].id)))
+            }
+            reply(id, channel, .success(.object(result)))
+        default:
+            reply(id, channel, .failure(.methodNotFound(method)))
+        }
+    }
+}

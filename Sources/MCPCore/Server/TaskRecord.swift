@@ -1,0 +1,103 @@
+/// One task (revision 2025-11-25): a task-augmented tools/call whose result is
+/// fetched later with tasks/result. Its status moves working -> (input_required
+/// <-> working) -> completed | failed | cancelled, and never leaves a terminal
+/// status.
+public final class TaskRecord: Sendable {
+    public enum Status: String, Sendable {
+        case working
+        case inputRequired = "input_required"
+        case completed, failed, cancelled
+
+        var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+    }
+
+    public let id: String
+    let ownerSessionID: String
+    let createdAt: String
+    let ttlMs: Int?
+    let pollIntervalMs: Int
+    private let state: LockedState<State>
+
+    struct State {
+        var status = Status.working
+        var statusMessage: String?
+        var lastUpdatedAt: String
+        var outcome: Result<JSONValue, JSONRPCError>?
+        /// tasks/result requests waiting for a terminal status.
+        var waiters: [(RequestID, MessageChannel)] = []
+        var call: ServerCall?
+        var pendingInputs = 0
+    }
+
+    init(ownerSessionID: String, ttlMs: Int?, pollIntervalMs: Int) {
+        id = SessionID.random()
+        self.ownerSessionID = ownerSessionID
+        createdAt = Timestamp.now()
+        self.ttlMs = ttlMs
+        self.pollIntervalMs = pollIntervalMs
+        state = LockedState(State(lastUpdatedAt: createdAt))
+    }
+
+    func attach(_ call: ServerCall) { state.withLock { $0.call = call } }
+    var call: ServerCall? { state.withLock { $0.call } }
+    var status: Status { state.withLock { $0.status } }
+
+    /// The Task object as the protocol sends it.
+    var json: JSONObject {
+        state.withLock { s in
+            var o = JSONObject()
+            o["taskId"] = .string(id)
+            o["status"] = .string(s.status.rawValue)
+            if let m = s.statusMessage { o["statusMessage"] = .string(m) }
+            o["createdAt"] = .string(createdAt)
+            o["lastUpdatedAt"] = .string(s.lastUpdatedAt)
+            o["ttl"] = ttlMs.map { .int(Int64($0)) } ?? .null
+            o["pollInterval"] = .int(Int64(pollIntervalMs))
+            return o
+        }
+    }
+
+    /// Moves to `status` unless terminal; returns the waiters to answer when
+    /// the move made it terminal, or nil when nothing changed.
+    func transition(to status: Status, message: String? = nil, outcome: Result<JSONValue, JSONRPCError>? = nil)
+        -> [(RequestID, MessageChannel)]?
+    {
+        state.withLock { s in
+            if s.status.isTerminal || s.status == status { return nil }
+            s.status = status
+            s.statusMessage = message
+            s.lastUpdatedAt = Timestamp.now()
+            if let outcome { s.outcome = outcome }
+            guard status.isTerminal else { return [] }
+            defer { s.waiters = [] }
+            s.call = nil
+            return s.waiters
+        }
+    }
+
+    /// A request the task sent to the client is out or back (input_required while any is out).
+    func inputRequest(started: Bool) -> Status? {
+        state.withLock { s in
+            if s.status.isTerminal { return nil }
+            s.pendingInputs += started ? 1 : -1
+            let next: Status = s.pendingInputs > 0 ? .inputRequired : .working
+            if next == s.status { return nil }
+            s.status = next
+            s.lastUpdatedAt = Timestamp.now()
+            return next
+        }
+    }
+
+    /// The stored outcome when terminal; otherwise the waiter is kept.
+    func outcomeOrWait(_ id: RequestID, _ channel: MessageChannel) -> Result<JSONValue, JSONRPCError>? {
+        state.withLock { s in
+            if s.status.isTerminal {
+                return s.outcome ?? .failure(JSONRPCError(code: ErrorCode.internalError, message: "The task was cancelled"))
+            }
+            s.waiters.append((id, channel))
+            return nil
+        }
+    }
+
+    var outcome: Result<JSONValue, JSONRPCError>? { state.withLock { $0.outcome } }
+}
