@@ -46,8 +46,8 @@ LATEST = "2025-11-25"
 TIMEOUT = 10.0
 
 # --------------------------------------------------------------------------- fixtures' facts
-# The conformance fixtures of the everything server (see the brief in
-# examples/everything/everything_server.c).
+# The conformance fixtures that examples/everything/everything_server.c registers
+# (the server may offer more; these must be there).
 TOOLS = {
     "test_simple_text", "test_image_content", "test_audio_content", "test_embedded_resource",
     "test_multiple_content_types", "test_error_handling", "test_tool_with_logging",
