@@ -362,10 +362,13 @@ json_t *harness_request(harness_t *h, const char *method, json_t *params) {
     return r;
 }
 
-json_t *harness_initialize(harness_t *h, const char *version) {
-    json_t *params = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion",
-                               version ? version : MCP_PROTOCOL_VERSION_LATEST, "capabilities", "clientInfo",
-                               "name", "c-test", "version", "0.0.1");
+json_t *harness_initialize(harness_t *h, const char *version) { return harness_initialize_with(h, version, NULL); }
+
+json_t *harness_initialize_with(harness_t *h, const char *version, json_t *capabilities) {
+    json_t *params = json_pack("{s:s, s:o, s:{s:s, s:s}}", "protocolVersion",
+                               version ? version : MCP_PROTOCOL_VERSION_LATEST, "capabilities",
+                               capabilities ? capabilities : json_object(), "clientInfo", "name", "c-test", "version",
+                               "0.0.1");
     json_t *r = harness_request(h, "initialize", params);
     harness_notify(h, "notifications/initialized", NULL);
     return r;
@@ -373,6 +376,26 @@ json_t *harness_initialize(harness_t *h, const char *version) {
 
 json_t *harness_take_note(harness_t *h, const char *method, int timeout_ms) {
     return take_matching(h, match_note, method, timeout_ms);
+}
+
+static int match_server_request(json_t *m, const void *arg) {
+    const char *method = json_string_value(json_object_get(m, "method"));
+    return method != NULL && json_object_get(m, "id") != NULL && strcmp(method, arg) == 0;
+}
+
+json_t *harness_take_server_request(harness_t *h, const char *method, int timeout_ms) {
+    return take_matching(h, match_server_request, method, timeout_ms);
+}
+
+void harness_reply(harness_t *h, json_t *request, json_t *result, int error_code, const char *error_message) {
+    json_t *msg = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", json_object_get(request, "id"));
+    if (result != NULL) {
+        json_object_set_new(msg, "result", result);
+    } else {
+        json_object_set_new(msg, "error", json_pack("{s:i, s:s}", "code", error_code, "message", error_message));
+    }
+    harness_send(h, msg);
+    json_decref(msg);
 }
 
 int harness_count_notes(harness_t *h, const char *method) {

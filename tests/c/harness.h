@@ -132,11 +132,18 @@ json_t *harness_request(harness_t *h, const char *method, json_t *params);
 /* Sends initialize with this protocolVersion (NULL: latest), then notifications/initialized.
 ** Returns the initialize response (new reference). */
 json_t *harness_initialize(harness_t *h, const char *version);
+/* As harness_initialize, declaring these client capabilities (stolen; NULL: {}). */
+json_t *harness_initialize_with(harness_t *h, const char *version, json_t *capabilities);
 
 /* Notes are notifications seen while waiting. Takes the first note with this
 ** method (waiting up to timeout_ms for more messages); NULL if none. New reference. */
 json_t *harness_take_note(harness_t *h, const char *method, int timeout_ms);
 int harness_count_notes(harness_t *h, const char *method);
+/* Takes the first request the server sent to the client (a message with both
+** "id" and "method") with this method, waiting up to timeout_ms. New reference. */
+json_t *harness_take_server_request(harness_t *h, const char *method, int timeout_ms);
+/* Answers a server request: result (stolen) or, when result is NULL, an error. */
+void harness_reply(harness_t *h, json_t *request, json_t *result, int error_code, const char *error_message);
 void harness_clear_notes(harness_t *h);
 /* Waits quiet_ms and returns how many messages arrived meanwhile (kept as notes
 ** or pending responses). Used to check that nothing is sent. */

@@ -772,6 +772,381 @@ static void test_many_calls(void) {
     fixture_free(&f);
 }
 
+/* ------------------------------------------------- requests to the client */
+
+/* What the tool "ask" saw: arguments {"method":..., "params"?:..., "timeout"?:ms}. */
+struct asked {
+    mcp_status sync_rc, status;
+    int fn_calls;
+    json_t *result, *error;
+    pthread_t fn_thread;
+    volatile int done;
+};
+static struct asked asked;
+
+static void asked_reset(void) {
+    json_decref(asked.result);
+    json_decref(asked.error);
+    memset(&asked, 0, sizeof asked);
+}
+
+static void ask_fn(void *ud, mcp_status status, const char *result_json, const char *error_json) {
+    mcp_call_t *call = ud;
+    asked.fn_calls++;
+    asked.status = status;
+    asked.result = mcp_j_loads(result_json, NULL);
+    asked.error = mcp_j_loads(error_json, NULL);
+    asked.fn_thread = pthread_self();
+    mcp_call_return(call, OK_RESULT, NULL); /* dropped when the call was cancelled */
+    __atomic_store_n(&asked.done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void tool_ask(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = mcp_j_loads(arguments_json, NULL);
+    const char *method = json_string_value(json_object_get(args, "method"));
+    json_t *params = json_object_get(args, "params");
+    int timeout = (int)json_integer_value(json_object_get(args, "timeout"));
+    asked.sync_rc = mcp_j_call_request(call, method, params, timeout, ask_fn, call, NULL);
+    json_decref(args);
+    if (asked.sync_rc != MCP_OK) {
+        /* fn is not called: answer here. */
+        mcp_call_return(call, "{\"content\":[{\"type\":\"text\",\"text\":\"refused\"}]}", NULL);
+        __atomic_store_n(&asked.done, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static json_int_t ask(harness_t *h, const char *method, json_t *params, int timeout) {
+    asked_reset();
+    json_t *args = json_pack("{s:s, s:i}", "method", method, "timeout", timeout);
+    if (params) json_object_set_new(args, "params", params);
+    return harness_send_request(h, "tools/call", json_pack("{s:s, s:o}", "name", "ask", "arguments", args));
+}
+
+/* The statuses of mcp_call_request and friends used wrongly, and after the answer. */
+struct misuse {
+    mcp_status null_method, null_fn, bad_json, not_object, bad_method, after_answer;
+    mcp_status meta_null_out, sid_null_out, meta_after, sid_after, on_cancel_null, on_cancel_after;
+    char *meta, *sid;
+    volatile int done;
+};
+
+static void never_called(void *ud, mcp_status st, const char *r, const char *e) {
+    (void)ud, (void)st, (void)r, (void)e;
+    harness_fail(__FILE__, __LINE__, "response fn called for a refused request");
+}
+static void cancel_never(void *ud) {
+    (void)ud;
+    harness_fail(__FILE__, __LINE__, "cancel fn called for an answered call");
+}
+
+static void tool_misuse(void *ud, mcp_call_t *call, const char *args) {
+    struct misuse *m = ud;
+    (void)args;
+    m->null_method = mcp_call_request(call, NULL, NULL, 0, never_called, NULL, NULL);
+    m->null_fn = mcp_call_request(call, "ping", NULL, 0, NULL, NULL, NULL);
+    m->bad_json = mcp_call_request(call, "ping", "{bad", 0, never_called, NULL, NULL);
+    m->not_object = mcp_call_request(call, "ping", "[1]", 0, never_called, NULL, NULL);
+    m->bad_method = mcp_call_request(call, "tools/list", NULL, 0, never_called, NULL, NULL);
+    m->on_cancel_null = mcp_call_on_cancel(call, NULL, NULL, NULL);
+    m->meta_null_out = mcp_call_meta(call, NULL, NULL);
+    m->sid_null_out = mcp_call_session_id(call, NULL, NULL);
+    char *error = NULL;
+    mcp_status rc = mcp_call_meta(call, &m->meta, &error);
+    CHECK_RC(rc, MCP_OK, error);
+    mcp_string_free(error);
+    error = NULL;
+    rc = mcp_call_session_id(call, &m->sid, &error);
+    CHECK_RC(rc, MCP_OK, error);
+    mcp_string_free(error);
+    mcp_call_return(call, OK_RESULT, NULL);
+    m->after_answer = mcp_call_request(call, "ping", NULL, 0, never_called, NULL, NULL);
+    m->on_cancel_after = mcp_call_on_cancel(call, cancel_never, NULL, NULL);
+    char *out = (char *)&out;
+    m->meta_after = mcp_call_meta(call, &out, NULL);
+    if (out != NULL) harness_fail(__FILE__, __LINE__, "mcp_call_meta failed but *out_json is not NULL");
+    out = (char *)&out;
+    m->sid_after = mcp_call_session_id(call, &out, NULL);
+    if (out != NULL) harness_fail(__FILE__, __LINE__, "mcp_call_session_id failed but *out_id is not NULL");
+    __atomic_store_n(&m->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_client_requests(void) {
+    harness_section("mcp_call_request");
+    mcp_server_t *server = harness_server(NULL);
+    CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"ask\"}", tool_ask, NULL, NULL, NULL), MCP_OK, NULL);
+
+    /* A client without capabilities: refused with MCP_ERR_UNSUPPORTED, nothing sent. */
+    harness_t *plain = harness_new(server);
+    json_decref(harness_initialize(plain, NULL));
+    static const char *const needs[] = {"sampling/createMessage", "elicitation/create", "roots/list"};
+    for (int i = 0; i < 3; i++) {
+        json_int_t id = ask(plain, needs[i], i < 2 ? json_pack("{s:s}", "message", "x") : NULL, 0);
+        json_t *r = harness_wait_response(plain, id, HARNESS_TIMEOUT);
+        CHECK_STR(harness_tool_text(r), "refused");
+        json_decref(r);
+        CHECK_RC(asked.sync_rc, MCP_ERR_UNSUPPORTED, NULL);
+        json_t *sent = harness_take_server_request(plain, needs[i], 0);
+        CHECK(sent == NULL);
+        json_decref(sent);
+    }
+    /* ping needs no capability. */
+    json_int_t id = ask(plain, "ping", NULL, 0);
+    json_t *req = harness_take_server_request(plain, "ping", HARNESS_TIMEOUT);
+    CHECK(req != NULL);
+    if (req) harness_reply(plain, req, json_object(), 0, NULL);
+    json_decref(req);
+    json_t *r = harness_wait_response(plain, id, HARNESS_TIMEOUT);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    CHECK_RC(asked.status, MCP_OK, NULL);
+    harness_free(plain);
+
+    harness_t *h = harness_new(server);
+    json_decref(harness_initialize_with(h, NULL, json_pack("{s:{}, s:{}, s:{}}", "sampling", "elicitation", "roots")));
+
+    /* A result: fn gets MCP_OK and the result object, on an engine thread. */
+    json_t *params = json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
+                               "text", "hello", "maxTokens", 10);
+    id = ask(h, "sampling/createMessage", json_incref(params), 0);
+    req = harness_take_server_request(h, "sampling/createMessage", HARNESS_TIMEOUT);
+    CHECK(req != NULL && json_equal(json_object_get(req, "params"), params));
+    json_decref(params);
+    json_t *answer = json_pack("{s:s, s:{s:s, s:s}, s:s}", "role", "assistant", "content", "type", "text", "text", "hi",
+                               "model", "m");
+    if (req) harness_reply(h, req, json_incref(answer), 0, NULL);
+    json_decref(req);
+    r = harness_wait_response(h, id, HARNESS_TIMEOUT);
+    CHECK_STR(harness_tool_text(r), "ok");
+    json_decref(r);
+    CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
+    CHECK_RC(asked.sync_rc, MCP_OK, NULL);
+    CHECK_RC(asked.status, MCP_OK, NULL);
+    CHECK(asked.result != NULL && json_equal(asked.result, answer));
+    CHECK(asked.error == NULL);
+    CHECK_EQ(asked.fn_calls, 1);
+    CHECK(!pthread_equal(asked.fn_thread, pthread_self()));
+    json_decref(answer);
+
+    /* An error answer: MCP_ERR_PEER with {"code","message"}. */
+    id = ask(h, "elicitation/create", json_pack("{s:s, s:{s:s, s:{}}}", "message", "m", "requestedSchema", "type", "object", "properties"), 0);
+    req = harness_take_server_request(h, "elicitation/create", HARNESS_TIMEOUT);
+    if (req) harness_reply(h, req, NULL, -32001, "no thanks");
+    json_decref(req);
+    json_decref(harness_wait_response(h, id, HARNESS_TIMEOUT));
+    CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
+    CHECK_RC(asked.status, MCP_ERR_PEER, NULL);
+    CHECK(asked.result == NULL);
+    CHECK_EQ(json_integer_value(json_object_get(asked.error, "code")), -32001);
+    CHECK_STR(json_string_value(json_object_get(asked.error, "message")), "no thanks");
+
+    /* No answer within timeout_ms: MCP_ERR_TIMEOUT; a late answer is ignored. */
+    id = ask(h, "roots/list", NULL, 100);
+    req = harness_take_server_request(h, "roots/list", HARNESS_TIMEOUT);
+    CHECK(req != NULL);
+    json_decref(harness_wait_response(h, id, HARNESS_TIMEOUT));
+    CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
+    CHECK_RC(asked.status, MCP_ERR_TIMEOUT, NULL);
+    if (req) harness_reply(h, req, json_pack("{s:[]}", "roots"), 0, NULL);
+    json_decref(req);
+    json_t *pong = harness_request(h, "ping", NULL);
+    CHECK(json_is_object(harness_result(pong)));
+    json_decref(pong);
+    CHECK_EQ(asked.fn_calls, 1);
+
+    /* The call is cancelled first: the request is cancelled too (MCP_ERR_CANCELLED). */
+    harness_quiet(h, harness_ms(20));
+    harness_clear_notes(h);
+    id = ask(h, "roots/list", NULL, 0);
+    req = harness_take_server_request(h, "roots/list", HARNESS_TIMEOUT);
+    CHECK(req != NULL);
+    harness_notify(h, "notifications/cancelled", json_pack("{s:I}", "requestId", id));
+    CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
+    CHECK_RC(asked.status, MCP_ERR_CANCELLED, NULL);
+    /* The client is told that the server's request is withdrawn. */
+    json_t *withdrawn = harness_take_note(h, "notifications/cancelled", HARNESS_TIMEOUT);
+    CHECK(withdrawn != NULL && req != NULL &&
+          json_equal(json_object_get(json_object_get(withdrawn, "params"), "requestId"), json_object_get(req, "id")));
+    if (withdrawn == NULL || req == NULL ||
+        !json_equal(json_object_get(json_object_get(withdrawn, "params"), "requestId"), json_object_get(req, "id"))) {
+        char *d = harness_dump(req), *w = harness_dump(withdrawn);
+        fprintf(stderr, "   server request %s, its cancellation %s\n", d, w);
+        free(d);
+        free(w);
+    }
+    json_decref(withdrawn);
+    json_decref(req);
+    int extra = harness_quiet(h, harness_ms(50));
+    CHECK_EQ(extra, 0); /* and the cancelled call gets no response */
+    if (extra) {
+        json_t *m;
+        while ((m = harness_take_server_request(h, "roots/list", 0)) != NULL) {
+            char *d = harness_dump(m);
+            fprintf(stderr, "   extra: %s\n", d);
+            free(d);
+            json_decref(m);
+        }
+        json_t *resp = harness_wait_response(h, id, 0);
+        if (resp) {
+            char *d = harness_dump(resp);
+            fprintf(stderr, "   response to the cancelled call: %s\n", d);
+            free(d);
+            json_decref(resp);
+        }
+    }
+
+    /* "tools" in sampling params need the sampling.tools capability. */
+    id = ask(h, "sampling/createMessage",
+             json_pack("{s:[], s:i, s:[{s:s, s:{s:s}}]}", "messages", "maxTokens", 5, "tools", "name", "t",
+                       "inputSchema", "type", "object"),
+             0);
+    json_decref(harness_wait_response(h, id, HARNESS_TIMEOUT));
+    CHECK_RC(asked.sync_rc, MCP_ERR_UNSUPPORTED, NULL);
+
+    /* The session closes while the client has not answered: fn still runs, once. */
+    id = ask(h, "roots/list", NULL, 0);
+    req = harness_take_server_request(h, "roots/list", HARNESS_TIMEOUT);
+    CHECK(req != NULL);
+    json_decref(req);
+    harness_close_session(h);
+    CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
+    CHECK(asked.status == MCP_ERR_CLOSED || asked.status == MCP_ERR_CANCELLED);
+    CHECK_EQ(asked.fn_calls, 1);
+    harness_free(h);
+
+    /* Misuse: argument errors, and everything after the answer. */
+    struct misuse m;
+    memset(&m, 0, sizeof m);
+    CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"misuse\"}", tool_misuse, &m, NULL, NULL), MCP_OK, NULL);
+    h = harness_new(server);
+    json_decref(harness_initialize(h, NULL));
+    r = harness_request(h, "tools/call", json_pack("{s:s, s:{s:s, s:i}}", "name", "misuse", "_meta", "progressToken", "p", "k", 1));
+    json_decref(r);
+    CHECK(harness_wait_flag(&m.done, HARNESS_TIMEOUT));
+    CHECK_RC(m.null_method, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(m.null_fn, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(m.bad_json, MCP_ERR_INVALID_JSON, NULL);
+    CHECK_RC(m.not_object, MCP_ERR_INVALID_ARG, NULL);
+    /* A method outside the header's list: mcp.h does not say which of the two. */
+    CHECK(m.bad_method == MCP_ERR_INVALID_ARG || m.bad_method == MCP_ERR_UNSUPPORTED);
+    CHECK_RC(m.after_answer, MCP_ERR_STATE, NULL);
+    CHECK_RC(m.on_cancel_null, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(m.on_cancel_after, MCP_ERR_STATE, NULL);
+    CHECK_RC(m.meta_null_out, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(m.sid_null_out, MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(m.meta_after, MCP_ERR_STATE, NULL);
+    CHECK_RC(m.sid_after, MCP_ERR_STATE, NULL);
+    /* mcp_call_meta: the request's _meta as given. */
+    json_t *meta = mcp_j_loads(m.meta, NULL);
+    json_t *want = json_pack("{s:s, s:i}", "progressToken", "p", "k", 1);
+    CHECK(meta != NULL && json_equal(meta, want));
+    json_decref(meta);
+    json_decref(want);
+    mcp_string_free(m.meta);
+    char *sid1 = m.sid;
+    CHECK(sid1 != NULL && sid1[0] != '\0');
+    /* Without _meta: "{}"; the same session gives the same id. */
+    memset(&m, 0, sizeof m);
+    json_decref(harness_request(h, "tools/call", json_pack("{s:s}", "name", "misuse")));
+    CHECK(harness_wait_flag(&m.done, HARNESS_TIMEOUT));
+    CHECK_STR(m.meta, "{}");
+    CHECK_STR(m.sid, sid1);
+    mcp_string_free(m.meta);
+    mcp_string_free(m.sid);
+    /* Another session, another id. */
+    harness_t *h2 = harness_new(server);
+    json_decref(harness_initialize(h2, NULL));
+    memset(&m, 0, sizeof m);
+    json_decref(harness_request(h2, "tools/call", json_pack("{s:s}", "name", "misuse")));
+    CHECK(harness_wait_flag(&m.done, HARNESS_TIMEOUT));
+    CHECK(m.sid != NULL && strcmp(m.sid, sid1) != 0);
+    mcp_string_free(m.meta);
+    mcp_string_free(m.sid);
+    mcp_string_free(sid1);
+    harness_free(h2);
+    harness_free(h);
+    mcp_server_free(server);
+    asked_reset();
+}
+
+/* ------------------------------------------------- mcp_call_on_cancel */
+
+struct watched {
+    mcp_call_t *volatile call;
+    volatile int arrived, fired;
+    pthread_t fired_on;
+};
+
+static void on_cancel_fn(void *ud) {
+    struct watched *w = ud;
+    w->fired_on = pthread_self();
+    __atomic_add_fetch(&w->fired, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Registers on_cancel at once (args {"early":true}) or leaves it to the test. */
+static void tool_watch(void *ud, mcp_call_t *call, const char *arguments_json) {
+    struct watched *w = ud;
+    json_t *args = mcp_j_loads(arguments_json, NULL);
+    if (json_is_true(json_object_get(args, "early"))) {
+        CHECK_RC(mcp_call_on_cancel(call, on_cancel_fn, w, NULL), MCP_OK, NULL);
+    }
+    json_decref(args);
+    w->call = call;
+    __atomic_store_n(&w->arrived, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_on_cancel(void) {
+    harness_section("mcp_call_on_cancel");
+    struct watched w;
+    memset(&w, 0, sizeof w);
+    struct fixture f = fixture_new("{\"name\":\"watch\"}", tool_watch, &w);
+
+    /* Registered, then cancelled: fn runs once, on an engine thread. */
+    json_int_t id = harness_send_request(f.h, "tools/call", json_pack("{s:s, s:{s:b}}", "name", "watch", "arguments", "early", 1));
+    CHECK(harness_wait_flag(&w.arrived, HARNESS_TIMEOUT));
+    harness_sleep_ms(harness_ms(20));
+    CHECK_EQ(w.fired, 0);
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:I}", "requestId", id));
+    CHECK_EQ(harness_wait_count(&w.fired, 1, HARNESS_TIMEOUT), 1);
+    CHECK(!pthread_equal(w.fired_on, pthread_self()));
+    CHECK_RC(mcp_call_return(w.call, OK_RESULT, NULL), MCP_OK, NULL);
+    harness_sleep_ms(harness_ms(20));
+    CHECK_EQ(w.fired, 1);
+
+    /* Cancelled first, registered after: fn runs at once. */
+    memset(&w, 0, sizeof w);
+    id = harness_send_request(f.h, "tools/call", json_pack("{s:s}", "name", "watch"));
+    CHECK(harness_wait_flag(&w.arrived, HARNESS_TIMEOUT));
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:I}", "requestId", id));
+    double end = harness_now_ms() + HARNESS_TIMEOUT;
+    while (!mcp_call_is_cancelled(w.call) && harness_now_ms() < end) harness_sleep_ms(2);
+    CHECK_RC(mcp_call_on_cancel(w.call, on_cancel_fn, &w, NULL), MCP_OK, NULL);
+    CHECK_EQ(harness_wait_count(&w.fired, 1, HARNESS_TIMEOUT), 1);
+    CHECK_RC(mcp_call_return(w.call, OK_RESULT, NULL), MCP_OK, NULL);
+
+    /* Answered normally: fn never runs. */
+    memset(&w, 0, sizeof w);
+    id = harness_send_request(f.h, "tools/call", json_pack("{s:s, s:{s:b}}", "name", "watch", "arguments", "early", 1));
+    CHECK(harness_wait_flag(&w.arrived, HARNESS_TIMEOUT));
+    CHECK_RC(mcp_call_return(w.call, OK_RESULT, NULL), MCP_OK, NULL);
+    json_decref(harness_wait_response(f.h, id, HARNESS_TIMEOUT));
+    harness_notify(f.h, "notifications/cancelled", json_pack("{s:I}", "requestId", id));
+    harness_sleep_ms(harness_ms(30));
+    CHECK_EQ(w.fired, 0);
+
+    /* The session closes: fn runs once. */
+    memset(&w, 0, sizeof w);
+    harness_send_request(f.h, "tools/call", json_pack("{s:s, s:{s:b}}", "name", "watch", "arguments", "early", 1));
+    CHECK(harness_wait_flag(&w.arrived, HARNESS_TIMEOUT));
+    harness_close_session(f.h);
+    CHECK_EQ(harness_wait_count(&w.fired, 1, HARNESS_TIMEOUT), 1);
+    mcp_status rc = mcp_call_return(w.call, OK_RESULT, NULL);
+    CHECK(rc == MCP_OK || rc == MCP_ERR_STATE);
+    harness_sleep_ms(harness_ms(20));
+    CHECK_EQ(w.fired, 1);
+    fixture_free(&f);
+}
+
 int main(void) {
     test_answer_from_other_thread();
     test_callback_threads();
@@ -785,5 +1160,7 @@ int main(void) {
     test_call_error();
     test_cancellation();
     test_many_calls();
+    test_client_requests();
+    test_on_cancel();
     return harness_finish();
 }

@@ -1053,6 +1053,265 @@ static void test_serve_stdio(void) {
     mcp_server_free(server);
 }
 
+/* ------------------------------------------------------------ server-wide notifications */
+
+static void test_server_log(void) {
+    harness_section("mcp_server_log");
+    mcp_server_t *server = harness_server(NULL);
+    harness_t *a = harness_new(server), *b = harness_new(server);
+    json_decref(harness_initialize(a, NULL));
+    json_decref(harness_initialize(b, NULL));
+    json_decref(harness_request(b, "logging/setLevel", json_pack("{s:s}", "level", "error")));
+
+    char *error = SENTINEL;
+    CHECK_RC(mcp_server_log(server, "warning", "srv", "{\"w\":1}", &error), MCP_OK, NULL);
+    CHECK(error == NULL);
+    CHECK_RC(mcp_server_log(server, "error", NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_log(server, "debug", NULL, "\"dropped everywhere\"", NULL), MCP_OK, NULL);
+    /* a (default "info") gets warning and error; b ("error") only error. */
+    json_t *m = harness_take_note(a, "notifications/message", HARNESS_TIMEOUT);
+    json_t *p = json_object_get(m, "params");
+    CHECK_STR(json_string_value(json_object_get(p, "level")), "warning");
+    CHECK_STR(json_string_value(json_object_get(p, "logger")), "srv");
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(p, "data"), "w")), 1);
+    json_decref(m);
+    m = harness_take_note(a, "notifications/message", HARNESS_TIMEOUT);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(m, "params"), "level")), "error");
+    CHECK(json_is_null(json_object_get(json_object_get(m, "params"), "data")));
+    json_decref(m);
+    m = harness_take_note(b, "notifications/message", HARNESS_TIMEOUT);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(m, "params"), "level")), "error");
+    json_decref(m);
+    CHECK_EQ(harness_quiet(a, harness_ms(30)), 0);
+    CHECK_EQ(harness_quiet(b, harness_ms(10)), 0);
+
+    error = NULL;
+    CHECK_RC(mcp_server_log(server, "loud", NULL, NULL, &error), MCP_ERR_INVALID_ARG, error);
+    CHECK(error != NULL);
+    mcp_string_free(error);
+    CHECK_RC(mcp_server_log(server, NULL, NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(mcp_server_log(NULL, "info", NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    error = NULL;
+    CHECK_RC(mcp_server_log(server, "info", NULL, "{oops", &error), MCP_ERR_INVALID_JSON, error);
+    CHECK(error != NULL);
+    mcp_string_free(error);
+    CHECK_EQ(harness_quiet(a, harness_ms(20)), 0);
+    harness_free(a);
+    harness_free(b);
+    mcp_server_free(server);
+}
+
+static void test_resource_updated(void) {
+    harness_section("mcp_server_notify_resource_updated");
+    mcp_server_t *server = harness_server(NULL);
+    CHECK_RC(mcp_server_add_resource(server, "{\"uri\":\"test://a\",\"name\":\"a\"}", resource_ok, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_resource(server, "{\"uri\":\"test://dir\",\"name\":\"dir\"}", resource_ok, NULL, NULL, NULL), MCP_OK, NULL);
+    harness_t *sub = harness_new(server), *other = harness_new(server);
+    json_t *init = harness_initialize(sub, NULL);
+    CHECK(json_is_true(json_object_get(json_object_get(json_object_get(harness_result(init), "capabilities"), "resources"), "subscribe")));
+    json_decref(init);
+    json_decref(harness_initialize(other, NULL));
+
+    json_t *r = harness_request(sub, "resources/subscribe", json_pack("{s:s}", "uri", "test://a"));
+    CHECK(json_is_object(harness_result(r)));
+    json_decref(r);
+    int32_t count = -1;
+    char *error = SENTINEL;
+    CHECK_RC(mcp_server_notify_resource_updated(server, "test://a", &count, &error), MCP_OK, NULL);
+    CHECK(error == NULL);
+    CHECK_EQ(count, 1);
+    json_t *m = harness_take_note(sub, "notifications/resources/updated", HARNESS_TIMEOUT);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(m, "params"), "uri")), "test://a");
+    json_decref(m);
+    CHECK_EQ(harness_quiet(other, harness_ms(20)), 0); /* exactly the subscribers */
+
+    /* Not subscribed: nobody is told. out_count may be NULL. */
+    count = -1;
+    CHECK_RC(mcp_server_notify_resource_updated(server, "test://dir", &count, NULL), MCP_OK, NULL);
+    CHECK_EQ(count, 0);
+    CHECK_RC(mcp_server_notify_resource_updated(server, "test://dir", NULL, NULL), MCP_OK, NULL);
+
+    /* A resource under a subscribed one: "dir" covers "dir/x". */
+    json_decref(harness_request(other, "resources/subscribe", json_pack("{s:s}", "uri", "test://dir")));
+    count = -1;
+    CHECK_RC(mcp_server_notify_resource_updated(server, "test://dir/x", &count, NULL), MCP_OK, NULL);
+    CHECK_EQ(count, 1);
+    m = harness_take_note(other, "notifications/resources/updated", HARNESS_TIMEOUT);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(m, "params"), "uri")), "test://dir/x");
+    json_decref(m);
+
+    /* Unsubscribed: no longer told. */
+    json_decref(harness_request(sub, "resources/unsubscribe", json_pack("{s:s}", "uri", "test://a")));
+    count = -1;
+    CHECK_RC(mcp_server_notify_resource_updated(server, "test://a", &count, NULL), MCP_OK, NULL);
+    CHECK_EQ(count, 0);
+    CHECK_EQ(harness_quiet(sub, harness_ms(20)), 0);
+
+    error = NULL;
+    CHECK_RC(mcp_server_notify_resource_updated(server, NULL, &count, &error), MCP_ERR_INVALID_ARG, error);
+    CHECK(error != NULL);
+    mcp_string_free(error);
+    CHECK_RC(mcp_server_notify_resource_updated(NULL, "test://a", NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    harness_free(sub);
+    harness_free(other);
+    mcp_server_free(server);
+}
+
+/* completion/complete: offers every value that starts with the typed prefix,
+** or 150 values for the argument "many". */
+static volatile int completion_calls;
+
+static void complete_fn(void *ud, mcp_call_t *call, const char *ref_json, const char *argument_name,
+                        const char *argument_value, const char *context_json) {
+    (void)ud;
+    __atomic_add_fetch(&completion_calls, 1, __ATOMIC_SEQ_CST);
+    json_t *values = json_array();
+    if (strcmp(argument_name, "many") == 0) {
+        for (int i = 0; i < 150; i++) json_array_append_new(values, json_sprintf("v%d", i));
+    } else {
+        static const char *const all[] = {"python", "perl", "php", "go"};
+        for (int i = 0; i < 4; i++)
+            if (strncmp(all[i], argument_value, strlen(argument_value)) == 0) json_array_append_new(values, json_string(all[i]));
+    }
+    /* Echo what arrived, so the test can check ref and context. */
+    json_t *r = json_pack("{s:{s:o}, s:{s:o, s:o}}", "completion", "values", values, "_meta", "ref",
+                          mcp_j_loads(ref_json, NULL), "context", mcp_j_loads(context_json, NULL));
+    mcp_j_call_return_new(call, r, NULL);
+}
+
+static void test_completion(void) {
+    harness_section("mcp_server_set_completion");
+    mcp_server_t *server = harness_server(NULL);
+    CHECK_RC(mcp_server_add_prompt(server, "{\"name\":\"code\",\"arguments\":[{\"name\":\"language\"},{\"name\":\"many\"}]}",
+                                   prompt_ok, NULL, NULL, NULL),
+             MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_resource_template(server, "{\"uriTemplate\":\"test://lang/{language}\",\"name\":\"l\"}",
+                                              resource_ok, NULL, NULL, NULL),
+             MCP_OK, NULL);
+    int freed1 = 0, freed2 = 0;
+    char *error = SENTINEL;
+    CHECK_RC(mcp_server_set_completion(server, complete_fn, &freed1, harness_count_free, &error), MCP_OK, NULL);
+    CHECK(error == NULL);
+    CHECK_RC(mcp_server_set_completion(NULL, complete_fn, &freed2, harness_count_free, NULL), MCP_ERR_INVALID_ARG, NULL);
+    CHECK_EQ(freed2, 0); /* not on failure */
+
+    harness_t *h = harness_new(server);
+    json_t *init = harness_initialize(h, NULL);
+    CHECK(json_is_object(json_object_get(json_object_get(harness_result(init), "capabilities"), "completions")));
+    json_decref(init);
+    completion_calls = 0;
+
+    json_t *r = harness_request(h, "completion/complete",
+                                json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:{s:s}}}", "ref", "type", "ref/prompt", "name",
+                                          "code", "argument", "name", "language", "value", "p", "context", "arguments",
+                                          "many", "x"));
+    json_t *completion = json_object_get(harness_result(r), "completion");
+    json_t *values = json_object_get(completion, "values");
+    CHECK_EQ(json_array_size(values), 3);
+    CHECK_STR(json_string_value(json_array_get(values, 0)), "python");
+    json_decref(r);
+    CHECK_EQ(completion_calls, 1);
+
+    /* A template variable; context absent is "{}". */
+    r = harness_request(h, "completion/complete",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "ref", "type", "ref/resource", "uri", "test://lang/{language}",
+                                  "argument", "name", "language", "value", "g"));
+    values = json_object_get(json_object_get(harness_result(r), "completion"), "values");
+    CHECK_EQ(json_array_size(values), 1);
+    CHECK_STR(json_string_value(json_array_get(values, 0)), "go");
+    json_decref(r);
+
+    /* More than 100 values: cut to 100 with hasMore. */
+    r = harness_request(h, "completion/complete",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "ref", "type", "ref/prompt", "name", "code", "argument",
+                                  "name", "many", "value", ""));
+    completion = json_object_get(harness_result(r), "completion");
+    CHECK_EQ(json_array_size(json_object_get(completion, "values")), 100);
+    CHECK(json_is_true(json_object_get(completion, "hasMore")));
+    json_decref(r);
+
+    /* Unregistered prompt or template, or unknown argument: -32602 without calling fn. */
+    int before = completion_calls;
+    r = harness_request(h, "completion/complete",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "ref", "type", "ref/prompt", "name", "nope", "argument",
+                                  "name", "language", "value", ""));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INVALID_PARAMS);
+    json_decref(r);
+    r = harness_request(h, "completion/complete",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "ref", "type", "ref/resource", "uri", "test://other/{x}",
+                                  "argument", "name", "x", "value", ""));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INVALID_PARAMS);
+    json_decref(r);
+    CHECK_EQ(completion_calls, before);
+
+    /* Replacing the handler releases the previous one's user_data once. */
+    CHECK_RC(mcp_server_set_completion(server, complete_fn, &freed2, harness_count_free, NULL), MCP_OK, NULL);
+    CHECK_EQ(harness_wait_count(&freed1, 1, HARNESS_TIMEOUT), 1);
+    CHECK_EQ(freed2, 0);
+    /* fn NULL removes it: -32601. */
+    CHECK_RC(mcp_server_set_completion(server, NULL, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_EQ(harness_wait_count(&freed2, 1, HARNESS_TIMEOUT), 1);
+    r = harness_request(h, "completion/complete",
+                        json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "ref", "type", "ref/prompt", "name", "code", "argument",
+                                  "name", "language", "value", ""));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_METHOD_NOT_FOUND);
+    json_decref(r);
+    harness_free(h);
+
+    /* Set on the server, released with it. */
+    int freed3 = 0;
+    CHECK_RC(mcp_server_set_completion(server, complete_fn, &freed3, harness_count_free, NULL), MCP_OK, NULL);
+    mcp_server_free(server);
+    CHECK_EQ(harness_wait_count(&freed3, 1, HARNESS_TIMEOUT), 1);
+    CHECK_EQ(freed1, 1);
+    CHECK_EQ(freed2, 1);
+}
+
+/* A tool that hands out its session id. */
+static char *volatile tool_sid;
+static void tool_session_id(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    char *sid = NULL;
+    CHECK_RC(mcp_call_session_id(call, &sid, NULL), MCP_OK, NULL);
+    tool_sid = sid;
+    mcp_call_return(call, "{\"content\":[]}", NULL);
+}
+
+static void test_elicitation_complete(void) {
+    harness_section("mcp_server_notify_elicitation_complete");
+    mcp_server_t *server = harness_server(NULL);
+    CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"sid\"}", tool_session_id, NULL, NULL, NULL), MCP_OK, NULL);
+    harness_t *a = harness_new(server), *b = harness_new(server);
+    json_t *caps = json_pack("{s:{s:{}, s:{}}}", "elicitation", "form", "url");
+    json_decref(harness_initialize_with(a, NULL, json_incref(caps)));
+    json_decref(harness_initialize_with(b, NULL, caps));
+    json_decref(harness_request(a, "tools/call", json_pack("{s:s}", "name", "sid")));
+    char *sid = tool_sid;
+    CHECK(sid != NULL);
+
+    char *error = SENTINEL;
+    CHECK_RC(mcp_server_notify_elicitation_complete(server, sid, "elicit-1", &error), MCP_OK, NULL);
+    CHECK(error == NULL);
+    json_t *m = harness_take_note(a, "notifications/elicitation/complete", HARNESS_TIMEOUT);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(m, "params"), "elicitationId")), "elicit-1");
+    json_decref(m);
+    CHECK_EQ(harness_quiet(b, harness_ms(20)), 0); /* to no other session */
+
+    error = NULL;
+    CHECK_RC(mcp_server_notify_elicitation_complete(server, "no-such-session", "e", &error), MCP_ERR_NOT_FOUND, error);
+    CHECK(error != NULL);
+    mcp_string_free(error);
+    CHECK_RC(mcp_server_notify_elicitation_complete(server, NULL, "e", NULL), MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(mcp_server_notify_elicitation_complete(server, sid, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    CHECK_RC(mcp_server_notify_elicitation_complete(NULL, sid, "e", NULL), MCP_ERR_INVALID_ARG, NULL);
+    /* Once the session is closed it is no longer live. */
+    harness_free(a);
+    CHECK_RC(mcp_server_notify_elicitation_complete(server, sid, "elicit-2", NULL), MCP_ERR_NOT_FOUND, NULL);
+    mcp_string_free(sid);
+    harness_free(b);
+    mcp_server_free(server);
+}
+
 int main(void) {
     test_new_free();
     test_new_errors();
@@ -1067,5 +1326,9 @@ int main(void) {
     test_serve_errors();
     test_sigpipe();
     test_serve_stdio();
+    test_server_log();
+    test_resource_updated();
+    test_completion();
+    test_elicitation_complete();
     return harness_finish();
 }
