@@ -707,6 +707,240 @@ MCP_API mcp_status mcp_session_receive(mcp_session_t *session, const char *messa
 */
 MCP_API void mcp_session_free(mcp_session_t *session);
 
+/* ============================================================================
+** OBJECT: mcp_client_t, an MCP client
+**
+** Lifecycle:
+**   1. mcp_client_new()                        create, with clientInfo and options
+**   2. mcp_client_set_request_handler() ...    handlers for what the server may ask
+**                                              (sampling, elicitation, roots); each
+**                                              one declares its capability
+**   3. mcp_client_connect_stdio()              start the server, run initialize
+**   4. mcp_client_request() / _async() ...     talk to the server
+**   5. mcp_client_close() / mcp_client_free()  shut down
+**
+** One client holds one connection. Blocking functions must not be called from
+** inside a libmcp callback (they return MCP_ERR_STATE there).
+** ==========================================================================*/
+typedef struct mcp_client mcp_client_t;
+
+/*
+** mcp_client_new: create a client.
+** CONSTRUCTOR: mcp_client_t
+**
+** name, version: the clientInfo sent in initialize (copied, not empty).
+** options_json: NULL or an object with any of:
+**   "title"                 string (clientInfo.title)
+**   "capabilities"          object merged over the capabilities the handlers declare
+**   "protocol_version"      string, the revision offered in initialize (default
+**                           "2025-11-25"; the server may answer an older one)
+**   "request_timeout_ms"    integer >= 1, default per-request timeout (60000)
+**   "max_total_timeout_ms"  integer, hard cap when progress extends a timeout (600000)
+**   "worker_threads"        integer 1..1024, most host callbacks at once (16)
+**   "max_message_bytes"     integer >= 1024, longest accepted message (16 MiB)
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON.
+** Since: 1.0
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_client_new(const char *name, const char *version,
+                                                const char *options_json,
+                                                mcp_client_t **out_client, char **out_error);
+
+/*
+** mcp_client_free: close the connection (as mcp_client_close) and destroy the client.
+** DESTRUCTOR: mcp_client_t
+** ^Requests still waiting complete with MCP_ERR_CLOSED first. ^NULL is a no-op.
+** Threads: any host thread (not inside a libmcp callback: that would wait on itself).
+** Since: 1.0
+*/
+MCP_API void mcp_client_free(mcp_client_t *client);
+
+/* A request from the server to this client: method is "sampling/createMessage",
+** "elicitation/create" or "roots/list"; params_json is borrowed. Answer the call
+** with mcp_call_return (e.g. a CreateMessageResult, an ElicitResult, a
+** ListRootsResult) or mcp_call_error, from any thread, now or later.
+** mcp_call_is_cancelled and mcp_call_on_cancel work; mcp_call_progress, _log
+** and _request are server-side only (MCP_ERR_UNSUPPORTED). */
+typedef void (*mcp_request_fn)(void *user_data, mcp_call_t *call, const char *method,
+                               const char *params_json);
+
+/* A notification from the server (notifications/message, .../list_changed,
+** .../resources/updated, .../progress, .../tasks/status,
+** .../elicitation/complete, ...). Strings borrowed. Runs on a worker thread. */
+typedef void (*mcp_notification_fn)(void *user_data, const char *method, const char *params_json);
+
+/* One line the server process wrote to its stderr (no newline; borrowed). */
+typedef void (*mcp_stderr_fn)(void *user_data, const char *line, size_t length);
+
+/* Progress of one request (the notifications/progress params; borrowed). */
+typedef void (*mcp_progress_fn)(void *user_data, const char *params_json);
+
+/*
+** mcp_client_set_request_handler: answer one kind of server request.
+** METHOD: mcp_client_t
+**
+** method: "sampling/createMessage" (declares {"sampling":{}}),
+** "elicitation/create" (declares {"elicitation":{"form":{},"url":{}}}) or
+** "roots/list" (declares {"roots":{"listChanged":true}}). Set handlers before
+** connecting: the capabilities go out in initialize. fn NULL removes the handler.
+** Ownership: user_data owned by libmcp until free_fn runs (not on failure).
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown method) | MCP_ERR_STATE
+** (already connected, for a new capability).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_set_request_handler(mcp_client_t *client, const char *method,
+                                                  mcp_request_fn fn, void *user_data,
+                                                  mcp_free_fn free_fn, char **out_error);
+
+/*
+** mcp_client_set_notification_handler: receive the server's notifications.
+** METHOD: mcp_client_t
+** One handler for all of them; fn NULL removes it. Ownership as above.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_set_notification_handler(mcp_client_t *client,
+                                                       mcp_notification_fn fn, void *user_data,
+                                                       mcp_free_fn free_fn, char **out_error);
+
+/*
+** mcp_client_set_stderr_handler: receive the server process's stderr lines.
+** METHOD: mcp_client_t
+** Without a handler they are copied to this process's stderr. Set before
+** connecting. Ownership as above. Errors: MCP_OK | MCP_ERR_INVALID_ARG. Since: 1.0
+*/
+MCP_API mcp_status mcp_client_set_stderr_handler(mcp_client_t *client, mcp_stderr_fn fn,
+                                                 void *user_data, mcp_free_fn free_fn,
+                                                 char **out_error);
+
+/*
+** mcp_client_connect_stdio: start a server process and initialize a session with it.
+** METHOD: mcp_client_t
+**
+** argv: NULL-terminated argument vector; argv[0] is looked up on PATH (copied).
+** envp: NULL to inherit this process's environment, else a NULL-terminated
+** "NAME=value" list (copied). options_json: NULL or an object with
+**   "cwd"               string, working directory of the server
+**   "close_timeout_ms"  integer, each wait of the shutdown sequence (2000)
+**   "timeout_ms"        integer, for the initialize handshake (request_timeout_ms)
+** Blocks until initialize is answered. *out_result_json (may be NULL) receives
+** the InitializeResult (caller frees with mcp_string_free).
+** Threads: any host thread.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (already connected, or
+**         inside a callback) | MCP_ERR_IO (cannot start) | MCP_ERR_TIMEOUT |
+**         MCP_ERR_CLOSED (the server exited) | MCP_ERR_PEER (initialize refused;
+**         *out_error holds the JSON-RPC error object) | MCP_ERR_UNSUPPORTED (the
+**         server chose a revision this library does not speak).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *const *argv,
+                                            const char *const *envp, const char *options_json,
+                                            char **out_result_json, char **out_error);
+
+/*
+** mcp_client_close: end the session and the connection.
+** METHOD: mcp_client_t
+** For stdio: the server's stdin is closed, then it gets close_timeout_ms to exit,
+** then SIGTERM, then SIGKILL. Waiting requests complete with MCP_ERR_CLOSED.
+** A no-op when not connected. Threads: any host thread.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (inside a callback).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_close(mcp_client_t *client, char **out_error);
+
+/*
+** mcp_client_server_info: the server's InitializeResult (protocolVersion,
+** capabilities, serverInfo, instructions) as JSON.
+** METHOD: mcp_client_t
+** *out_json: caller frees with mcp_string_free.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (not connected). Since: 1.0
+*/
+MCP_API mcp_status mcp_client_server_info(mcp_client_t *client, char **out_json, char **out_error);
+
+/*
+** mcp_client_request: send a request and wait for its result.
+** METHOD: mcp_client_t
+**
+** method: any client-to-server method of the negotiated revision (ping,
+** tools/list, tools/call, resources/..., prompts/..., completion/complete,
+** logging/setLevel, tasks/...). ^A method whose capability the server did not
+** declare is refused with MCP_ERR_UNSUPPORTED without being sent.
+** params_json: the params object or NULL. timeout_ms <= 0 uses the client's
+** default. ^On timeout the server gets notifications/cancelled and a late
+** answer is dropped. *out_result_json: the result object (caller frees).
+** ^When the server answers an error, MCP_ERR_PEER is returned and *out_error
+** holds the JSON-RPC error object as JSON text ({"code","message","data"?}).
+** Threads: any host thread (MCP_ERR_STATE inside a libmcp callback).
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE
+**         (not connected) | MCP_ERR_UNSUPPORTED | MCP_ERR_TIMEOUT | MCP_ERR_PEER |
+**         MCP_ERR_CLOSED.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_request(mcp_client_t *client, const char *method,
+                                      const char *params_json, int32_t timeout_ms,
+                                      char **out_result_json, char **out_error);
+
+/*
+** mcp_client_request_async: send a request; fn gets the outcome later.
+** METHOD: mcp_client_t
+**
+** As mcp_client_request, but returns at once. fn(user_data, status, result,
+** error) runs exactly once on a worker thread (see mcp_response_fn). When
+** progress_fn is not NULL the request carries a progressToken and progress_fn
+** runs for each notifications/progress before fn; progress extends the timeout
+** up to max_total_timeout_ms. *out_request_id (may be NULL) identifies the
+** request for mcp_client_cancel.
+** Ownership: user_data stays the host's; it must stay valid until fn runs.
+** Threads: any (also inside callbacks).
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE |
+**         MCP_ERR_UNSUPPORTED (then fn does not run).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_request_async(mcp_client_t *client, const char *method,
+                                            const char *params_json, int32_t timeout_ms,
+                                            mcp_response_fn fn, mcp_progress_fn progress_fn,
+                                            void *user_data, int64_t *out_request_id,
+                                            char **out_error);
+
+/*
+** mcp_client_cancel: cancel a request sent with mcp_client_request_async.
+** METHOD: mcp_client_t
+** The server gets notifications/cancelled (with reason, may be NULL); fn gets
+** MCP_ERR_CANCELLED; a late answer is dropped. Unknown or finished ids: MCP_OK,
+** nothing happens. Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG. Since: 1.0
+*/
+MCP_API mcp_status mcp_client_cancel(mcp_client_t *client, int64_t request_id,
+                                     const char *reason, char **out_error);
+
+/*
+** mcp_client_notify: send a notification (e.g. notifications/roots/list_changed).
+** METHOD: mcp_client_t
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE.
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_notify(mcp_client_t *client, const char *method,
+                                     const char *params_json, char **out_error);
+
+/*
+** mcp_client_call_tool: tools/call, blocking. arguments_json NULL means {}.
+** METHOD: mcp_client_t
+** A tool that fails still gives MCP_OK with "isError": true in the result.
+** Otherwise as mcp_client_request. Since: 1.0
+*/
+MCP_API mcp_status mcp_client_call_tool(mcp_client_t *client, const char *name,
+                                        const char *arguments_json, int32_t timeout_ms,
+                                        char **out_result_json, char **out_error);
+
+/*
+** mcp_client_list: every item of a paginated list, following nextCursor.
+** METHOD: mcp_client_t
+** method: "tools/list", "resources/list", "resources/templates/list",
+** "prompts/list" or "tasks/list". *out_items_json: one JSON array of all the
+** items (caller frees). Stops with MCP_ERR_LIMIT after 10000 pages. timeout_ms
+** applies to each page. Otherwise as mcp_client_request. Since: 1.0
+*/
+MCP_API mcp_status mcp_client_list(mcp_client_t *client, const char *method, int32_t timeout_ms,
+                                   char **out_items_json, char **out_error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,7 +27,7 @@ struct ABIError: Error {
         }
     }
 
-    init(_ e: ServerCall.Failure) {
+    init(_ e: CallFailure) {
         switch e {
         case .alreadyAnswered: self.init(status: MCP_ERR_STATE, message: "The call was already answered")
         case .invalidResult(let m): self.init(status: MCP_ERR_INVALID_ARG, message: m)

@@ -8,16 +8,24 @@ import MCPCore
 
 // mcp_call_* functions: answers, progress, logs and cancellation of one call.
 
-private func liveCall(_ call: OpaquePointer?) throws(ABIError) -> ServerCall {
+private func liveCall(_ call: OpaquePointer?) throws(ABIError) -> any AnswerableCall {
     guard call != nil else { throw .invalidArgument("call must not be NULL") }
     guard let c = CallTable.lookup(call) else { throw .state("The call handle is not live (already answered?)") }
+    return c
+}
+
+/// Progress, logs and requests exist only for calls a server answers.
+private func liveServerCall(_ call: OpaquePointer?) throws(ABIError) -> ServerCall {
+    guard let c = try liveCall(call) as? ServerCall else {
+        throw ABIError(status: MCP_ERR_UNSUPPORTED, message: "Only calls answered by a server support this")
+    }
     return c
 }
 
 /// Consumes the handle and answers through `answer`.
 private func answer(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                     _ prepare: () throws(ABIError) -> Void,
-                    _ answer: (ServerCall) throws(ServerCall.Failure) -> Void) -> mcp_status
+                    _ answer: (any AnswerableCall) throws(CallFailure) -> Void) -> mcp_status
 {
     withStatus(outError) { () throws(ABIError) in
         guard call != nil else { throw .invalidArgument("call must not be NULL") }
@@ -29,7 +37,7 @@ private func answer(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<Uns
             try? c.fail(.internalError("The server produced an invalid result"))
             throw error
         }
-        do throws(ServerCall.Failure) { try answer(c) } catch { throw ABIError(error) }
+        do throws(CallFailure) { try answer(c) } catch { throw ABIError(error) }
     }
 }
 
@@ -41,7 +49,7 @@ public func mcp_call_return(_ call: OpaquePointer?, _ resultJSON: UnsafePointer<
     return answer(call, outError, { () throws(ABIError) in
         guard resultJSON != nil else { throw .invalidArgument("result_json must not be NULL") }
         result = try optionalJSON(resultJSON, "result_json") ?? .null
-    }, { (c) throws(ServerCall.Failure) in try c.respond(result) })
+    }, { (c) throws(CallFailure) in try c.respond(result) })
 }
 
 @c @implementation
@@ -54,7 +62,7 @@ public func mcp_call_error(_ call: OpaquePointer?, _ code: Int32, _ message: Uns
         let text = message.map { String(cString: $0) } ?? ""
         error.message = text.isEmpty ? ErrorCode.defaultMessage(Int64(code)) : text
         error.data = try optionalJSON(dataJSON, "data_json")
-    }, { (c) throws(ServerCall.Failure) in try c.fail(error) })
+    }, { (c) throws(CallFailure) in try c.fail(error) })
 }
 
 @c @implementation
@@ -69,7 +77,7 @@ public func mcp_call_progress(_ call: OpaquePointer?, _ progress: Double, _ tota
                               _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
     withStatus(outError) { () throws(ABIError) in
-        let c = try liveCall(call)
+        let c = try liveServerCall(call)
         let text = message.map { String(cString: $0) }
         do throws(ServerCall.Failure) {
             try c.progress(progress, total: total < 0 ? nil : total, message: text)
@@ -83,7 +91,7 @@ public func mcp_call_log(_ call: OpaquePointer?, _ level: UnsafePointer<CChar>?,
                          _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
     withStatus(outError) { () throws(ABIError) in
-        let c = try liveCall(call)
+        let c = try liveServerCall(call)
         let name = try requiredString(level, "level")
         guard let l = LoggingLevel(rawValue: name) else {
             throw .invalidArgument("level must be one of debug, info, notice, warning, error, critical, alert, emergency")
@@ -121,7 +129,7 @@ public func mcp_call_request(_ call: OpaquePointer?, _ method: UnsafePointer<CCh
                              _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
     withStatus(outError) { () throws(ABIError) in
-        let c = try liveCall(call)
+        let c = try liveServerCall(call)
         let m = try requiredString(method, "method")
         guard let fn else { throw .invalidArgument("fn must not be NULL") }
         var params: JSONObject? = nil
@@ -160,7 +168,7 @@ public func mcp_call_session_id(_ call: OpaquePointer?, _ outID: UnsafeMutablePo
     outID?.pointee = nil
     return withStatus(outError) { () throws(ABIError) in
         guard let outID else { throw .invalidArgument("out_id must not be NULL") }
-        outID.pointee = hostString(try liveCall(call).sessionID)
+        outID.pointee = hostString(try liveServerCall(call).sessionID)
     }
 }
 

@@ -6,12 +6,12 @@ import MCPCore
 enum CallTable {
     private struct Table {
         var next: UInt = 0x1000
-        var calls: [UInt: ServerCall] = [:]
+        var calls: [UInt: any AnswerableCall] = [:]
     }
 
     private static let table = LockedState(Table())
 
-    static func register(_ call: ServerCall) -> OpaquePointer? {
+    static func register(_ call: any AnswerableCall) -> OpaquePointer? {
         let id = table.withLock { t -> UInt in
             t.next += 8
             t.calls[t.next] = call
@@ -20,14 +20,14 @@ enum CallTable {
         return OpaquePointer(bitPattern: id)
     }
 
-    static func lookup(_ handle: OpaquePointer?) -> ServerCall? {
+    static func lookup(_ handle: OpaquePointer?) -> (any AnswerableCall)? {
         guard let handle else { return nil }
         let id = UInt(bitPattern: Int(bitPattern: handle))
         return table.withLock { $0.calls[id] }
     }
 
     /// Removes the handle; the call is answered by the caller.
-    static func take(_ handle: OpaquePointer?) -> ServerCall? {
+    static func take(_ handle: OpaquePointer?) -> (any AnswerableCall)? {
         guard let handle else { return nil }
         let id = UInt(bitPattern: Int(bitPattern: handle))
         return table.withLock { $0.calls.removeValue(forKey: id) }

@@ -1,6 +1,6 @@
 /// One request from a client that host code answers: a tool call, a resource
 /// read or a prompt get. It is answered exactly once, from any thread.
-public final class ServerCall: Sendable {
+public final class ServerCall: AnswerableCall {
     public enum Kind: Sendable, Equatable {
         case tool(name: String)
         case resourceRead(uri: String)
@@ -8,13 +8,7 @@ public final class ServerCall: Sendable {
         case completion
     }
 
-    public enum Failure: Error, Sendable, Equatable {
-        case alreadyAnswered
-        case invalidResult(String)
-        case invalidArgument(String)
-        /// The client did not declare what this needs (e.g. the sampling capability).
-        case unsupported(String)
-    }
+    public typealias Failure = CallFailure
 
     public let id: RequestID
     public let kind: Kind

@@ -1,0 +1,70 @@
+import CMCP
+import MCPCore
+import MCPTransport
+
+/// What an mcp_client_t points to: the options and handlers gathered before
+/// connecting, then the live session and its transport.
+final class ClientHandle: Sendable {
+    let name: String
+    let version: String
+    let baseOptions: ClientOptions
+    let extraCapabilities: JSONObject
+    let maxMessageBytes: Int
+    let pool: WorkerPool
+    let scheduler: Scheduler
+    let state = LockedState(State())
+
+    struct State {
+        var requestHandlers: [String: ClientRequestHandler] = [:]
+        var notificationHandler: ClientNotificationHandler?
+        var stderrHandler: HostCallback<mcp_stderr_fn>?
+        var session: ClientSession?
+        var stdio: StdioClientTransport?
+        var connecting = false
+    }
+
+    init(name: String, version: String, options: ClientOptions, extraCapabilities: JSONObject, workers: Int,
+         maxMessageBytes: Int) {
+        self.maxMessageBytes = maxMessageBytes
+        self.name = name
+        self.version = version
+        baseOptions = options
+        self.extraCapabilities = extraCapabilities
+        pool = WorkerPool(maxThreads: workers)
+        scheduler = Scheduler(executor: pool)
+    }
+
+    static func from(_ p: OpaquePointer?) throws(ABIError) -> ClientHandle {
+        guard let p else { throw .invalidArgument("client must not be NULL") }
+        return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+
+    /// The capabilities the handlers imply, with the host's own merged over them.
+    func capabilities(for handlers: [String: ClientRequestHandler]) -> JSONObject {
+        var caps = JSONObject()
+        if handlers["sampling/createMessage"] != nil { caps["sampling"] = [:] }
+        if handlers["elicitation/create"] != nil { caps["elicitation"] = ["form": [:], "url": [:]] }
+        if handlers["roots/list"] != nil { caps["roots"] = ["listChanged": true] }
+        for m in extraCapabilities.members { caps[m.key] = m.value }
+        return caps
+    }
+
+    func session() throws(ABIError) -> ClientSession {
+        guard let s = state.withLock({ $0.session }), !s.isClosed else {
+            throw ABIError(status: MCP_ERR_STATE, message: "The client is not connected")
+        }
+        return s
+    }
+
+    func close() {
+        let (session, stdio) = state.withLock { s -> (ClientSession?, StdioClientTransport?) in
+            defer {
+                s.session = nil
+                s.stdio = nil
+            }
+            return (s.session, s.stdio)
+        }
+        session?.close()
+        stdio?.close()
+    }
+}

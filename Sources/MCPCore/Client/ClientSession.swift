@@ -1,0 +1,267 @@
+/// What a client says about itself and how long it waits.
+public struct ClientOptions: Sendable {
+    /// clientInfo: name, version and the optional title.
+    public var info: JSONObject
+    public var capabilities = JSONObject()
+    /// The revision offered in initialize; the server may answer an older one.
+    public var protocolVersion = ProtocolVersion.latest
+    public var timing = RequestTiming()
+    public var maxDepth = JSONParser.defaultMaxDepth
+
+    public init(name: String, version: String) {
+        info = JSONObject()
+        info["name"] = .string(name)
+        info["version"] = .string(version)
+    }
+}
+
+/// Host code for a request from the server (sampling/createMessage,
+/// elicitation/create, roots/list): it answers the call.
+public typealias ClientRequestHandler = @Sendable (ClientCall, String, JSONObject) -> Void
+/// Host code for notifications from the server.
+public typealias ClientNotificationHandler = @Sendable (String, JSONObject) -> Void
+
+/// The client side of one connection: the initialize handshake, requests with
+/// timeouts and cancellation (through the same OutgoingRequests the server
+/// uses), and the server's requests and notifications handed to host code.
+/// Driven by bytes in (`receive`) and an output closure; no I/O of its own.
+public final class ClientSession: Sendable {
+    public let options: ClientOptions
+    let executor: HandlerExecutor
+    private let output: @Sendable ([UInt8]) -> Void
+    let outgoing: OutgoingRequests
+    private let state = LockedState(State())
+
+    struct State {
+        var initializeResult: JSONObject?
+        var version = ProtocolVersion.latest
+        var serverCapabilities = JSONObject()
+        var requestHandlers: [String: ClientRequestHandler] = [:]
+        var notificationHandler: ClientNotificationHandler?
+        var inbound: [RequestID: ClientCall] = [:]
+        var closed = false
+        var onClose: [@Sendable () -> Void] = []
+    }
+
+    public init(options: ClientOptions, executor: HandlerExecutor, scheduler: Scheduler,
+                output: @escaping @Sendable ([UInt8]) -> Void)
+    {
+        self.options = options
+        self.executor = executor
+        self.output = output
+        outgoing = OutgoingRequests(scheduler: scheduler) { output($0.serialized()) }
+    }
+
+    public var initializeResult: JSONObject? { state.withLock { $0.initializeResult } }
+    public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    public func setRequestHandler(method: String, _ handler: ClientRequestHandler?) {
+        state.withLock { $0.requestHandlers[method] = handler }
+    }
+
+    public func setNotificationHandler(_ handler: ClientNotificationHandler?) {
+        state.withLock { $0.notificationHandler = handler }
+    }
+
+    /// Runs once when the session closes (the server went away, or close()).
+    public func onClose(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.closed { return true }
+            s.onClose.append(body)
+            return false
+        }
+        if now { body() }
+    }
+
+    // MARK: handshake
+
+    /// Sends initialize, checks the answer, then sends notifications/initialized.
+    public func initialize(completion: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) {
+        let params: JSONObject = JSONObject([
+            "protocolVersion": .string(options.protocolVersion.rawValue),
+            "capabilities": .object(options.capabilities),
+            "clientInfo": .object(options.info),
+        ])
+        let message = outgoing.start(method: "initialize", params: params, timing: options.timing) { [weak self] outcome in
+            guard let self else { return }
+            switch outcome {
+            case .failure(let f): completion(.failure(f))
+            case .success(let result):
+                guard case .object(let r) = result, let v = r["protocolVersion"]?.stringValue else {
+                    return completion(.failure(.peer(.internalError("The initialize result has no protocolVersion"))))
+                }
+                guard let version = ProtocolVersion(rawValue: v) else {
+                    // A revision we cannot speak: disconnect, as the spec says.
+                    self.close()
+                    return completion(.failure(.peer(JSONRPCError(code: ErrorCode.invalidParams,
+                                                                  message: "The server chose protocol version \(v), which this client does not support"))))
+                }
+                self.state.withLock { s in
+                    s.initializeResult = r
+                    s.version = version
+                    s.serverCapabilities = r["capabilities"]?.objectValue ?? JSONObject()
+                }
+                self.send(.notification(method: "notifications/initialized", params: nil))
+                completion(.success(r))
+            }
+        }
+        if let message { send(message) }
+    }
+
+    // MARK: requests
+
+    /// Sends a request; `completion` runs once on a worker thread. Returns the
+    /// request id, or throws when the server did not declare the capability.
+    @discardableResult
+    public func request(method: String, params: JSONObject?, timing: RequestTiming? = nil,
+                        progress: OutgoingRequests.ProgressHandler? = nil,
+                        completion: @escaping OutgoingRequests.Completion) throws(CallFailure) -> RequestID?
+    {
+        try ServerCapabilityCheck.check(method: method, capabilities: state.withLock { $0.serverCapabilities },
+                                        initialized: initializeResult != nil)
+        let executor = self.executor
+        let message = outgoing.start(method: method, params: params, timing: timing ?? options.timing,
+                                     progress: progress) { outcome in
+            executor.execute { completion(outcome) }
+        }
+        guard let message, case .request(let id, _, _) = message else { return nil }
+        send(message)
+        return id
+    }
+
+    public func notify(method: String, params: JSONObject?) {
+        send(.notification(method: method, params: params.map { .object($0) }))
+    }
+
+    /// Cancels a request we sent (the server is told; its late answer is dropped).
+    public func cancel(_ id: RequestID, reason: String?) {
+        outgoing.cancel(id, reason: reason)
+    }
+
+    func send(_ message: Message) {
+        if isClosed { return }
+        output(message.serialized())
+    }
+
+    // MARK: input
+
+    /// Handles one complete message from the server.
+    public func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard let value = try? JSONParser.parse(bytes, maxDepth: options.maxDepth) else {
+            // A server that sends garbage gets no answer: there is no id to use.
+            return
+        }
+        let items: [JSONValue]
+        if case .array(let a) = value { items = a } else { items = [value] }
+        for item in items {
+            guard let message = try? Message(json: item) else { continue }
+            dispatch(message)
+        }
+    }
+
+    private func dispatch(_ message: Message) {
+        switch message {
+        case .response(let id, let result):
+            outgoing.handleResponse(id: id, outcome: .success(result))
+        case .errorResponse(let id, let error):
+            if let id { outgoing.handleResponse(id: id, outcome: .failure(error)) }
+        case .request(let id, let method, let params):
+            handleRequest(id: id, method: method, params: params?.objectValue ?? JSONObject())
+        case .notification(let method, let params):
+            handleNotification(method: method, params: params?.objectValue ?? JSONObject())
+        }
+    }
+
+    private func handleRequest(id: RequestID, method: String, params: JSONObject) {
+        if method == "ping" {
+            return send(.response(id: id, result: .object(JSONObject())))
+        }
+        let handler = state.withLock { $0.requestHandlers[method] }
+        guard let handler else {
+            return send(.errorResponse(id: id, error: .methodNotFound(method)))
+        }
+        let call = ClientCall(session: self, id: id, method: method, meta: params["_meta"]?.objectValue)
+        let fresh = state.withLock { s -> Bool in
+            if s.inbound[id] != nil { return false }
+            s.inbound[id] = call
+            return true
+        }
+        guard fresh else {
+            return send(.errorResponse(id: id, error: .invalidRequest("Request id \(id) is already in use")))
+        }
+        executor.execute { handler(call, method, params) }
+    }
+
+    private func handleNotification(method: String, params: JSONObject) {
+        switch method {
+        case "notifications/cancelled":
+            if let raw = params["requestId"], let id = RequestID(raw) {
+                let call = state.withLock { $0.inbound.removeValue(forKey: id) }
+                call?.cancel()
+            }
+        case "notifications/progress":
+            if outgoing.handleProgress(params) { return }
+        default:
+            break
+        }
+        if let h = state.withLock({ $0.notificationHandler }) {
+            executor.execute { h(method, params) }
+        }
+    }
+
+    func complete(_ call: ClientCall, outcome: Result<JSONValue, JSONRPCError>?) {
+        state.withLock { s in
+            if let c = s.inbound[call.id], c === call { s.inbound[call.id] = nil }
+        }
+        switch outcome {
+        case .success(let r)?: send(.response(id: call.id, result: r))
+        case .failure(let e)?: send(.errorResponse(id: call.id, error: e))
+        case nil: break
+        }
+    }
+
+    /// Ends the session: waiters fail with .closed, server requests are cancelled.
+    public func close() {
+        let (calls, hooks) = state.withLock { s -> ([ClientCall], [@Sendable () -> Void]) in
+            if s.closed { return ([], []) }
+            s.closed = true
+            defer {
+                s.inbound.removeAll()
+                s.onClose = []
+            }
+            return (Array(s.inbound.values), s.onClose)
+        }
+        for c in calls { c.cancel() }
+        outgoing.closeAll()
+        for h in hooks { h() }
+    }
+}
+
+/// Which server capability each client request needs (use only what was negotiated).
+enum ServerCapabilityCheck {
+    static func check(method: String, capabilities: JSONObject, initialized: Bool) throws(CallFailure) {
+        let needed: String?
+        switch method {
+        case "ping": return
+        case "initialize": throw .invalidArgument("initialize is sent by the engine when connecting")
+        case _ where method.hasPrefix("tools/"): needed = "tools"
+        case "resources/subscribe", "resources/unsubscribe":
+            guard initialized else { throw .invalidArgument("The session is not initialized") }
+            guard capabilities["resources"]?["subscribe"] == .bool(true) else {
+                throw .unsupported("The server does not support resource subscriptions")
+            }
+            return
+        case _ where method.hasPrefix("resources/"): needed = "resources"
+        case _ where method.hasPrefix("prompts/"): needed = "prompts"
+        case "logging/setLevel": needed = "logging"
+        case "completion/complete": needed = "completions"
+        case _ where method.hasPrefix("tasks/"): needed = "tasks"
+        default: needed = nil
+        }
+        guard initialized else { throw .invalidArgument("The session is not initialized") }
+        if let needed, capabilities[needed] == nil {
+            throw .unsupported("The server did not declare the \(needed) capability needed by \(method)")
+        }
+    }
+}
