@@ -1,0 +1,282 @@
+/*
+** test_client.c: the client ABI (mcp_client_*) over stdio against two servers:
+** our everything server and a fixture server written with the official Python
+** SDK (tests/interop/fixtures/sdk_server.py), which we did not write.
+** Paths come from the environment: MCP_EVERYTHING_SERVER, MCP_PYTHON, MCP_SDK_SERVER.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "harness.h"
+
+static const char *env_or_die(const char *name) {
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "test_client: %s is not set\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void answer_sampling(void *ud, mcp_call_t *call, const char *method, const char *params_json) {
+    (void)ud;
+    (void)params_json;
+    CHECK_STR(method, "sampling/createMessage");
+    mcp_status rc = mcp_call_return(call,
+        "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"sampled by C\"},\"model\":\"c-model\"}", NULL);
+    CHECK_RC(rc, MCP_OK, NULL);
+}
+
+/* Elicitation answered with each field's default, as mcp-client does. */
+static void answer_elicitation(void *ud, mcp_call_t *call, const char *method, const char *params_json) {
+    (void)ud;
+    (void)method;
+    json_t *params = json_loads(params_json, 0, NULL);
+    json_t *content = json_object();
+    const char *key;
+    json_t *prop;
+    json_object_foreach(json_object_get(json_object_get(params, "requestedSchema"), "properties"), key, prop) {
+        json_t *def = json_object_get(prop, "default");
+        json_object_set(content, key, def ? def : json_string("x@example.com"));
+    }
+    json_t *result = json_pack("{s:s, s:o}", "action", "accept", "content", content);
+    CHECK_RC(mcp_j_call_return(call, result, NULL), MCP_OK, NULL);
+    json_decref(result);
+    json_decref(params);
+}
+
+static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_notes = 0;
+
+static void on_notification(void *ud, const char *method, const char *params_json) {
+    (void)ud;
+    (void)params_json;
+    pthread_mutex_lock(&notes_lock);
+    if (strcmp(method, "notifications/message") == 0) log_notes++;
+    pthread_mutex_unlock(&notes_lock);
+}
+
+typedef struct {
+    volatile int done;
+    volatile int progress;
+    mcp_status status;
+    char *result;
+} outcome_t;
+
+static void on_progress(void *ud, const char *params_json) {
+    (void)params_json;
+    outcome_t *o = ud;
+    if (!o->done) o->progress++;
+}
+
+static void on_response(void *ud, mcp_status status, const char *result_json, const char *error_json) {
+    outcome_t *o = ud;
+    (void)error_json;
+    o->status = status;
+    o->result = result_json ? strdup(result_json) : NULL;
+    __sync_synchronize();
+    o->done = 1;
+}
+
+static volatile int stderr_lines = 0;
+
+static void on_stderr(void *ud, const char *line, size_t length) {
+    (void)ud;
+    (void)line;
+    (void)length;
+    __sync_fetch_and_add(&stderr_lines, 1);
+}
+
+static mcp_client_t *new_client(void) {
+    mcp_client_t *c = NULL;
+    char *err = NULL;
+    CHECK_RC(mcp_client_new("test-client", "1.0", "{\"request_timeout_ms\":20000}", &c, &err), MCP_OK, err);
+    mcp_string_free(err);
+    CHECK_RC(mcp_client_set_request_handler(c, "sampling/createMessage", answer_sampling, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_client_set_request_handler(c, "elicitation/create", answer_elicitation, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_client_set_notification_handler(c, on_notification, NULL, NULL, NULL), MCP_OK, NULL);
+    return c;
+}
+
+static json_t *call_tool(mcp_client_t *c, const char *name, const char *args) {
+    char *out = NULL, *err = NULL;
+    mcp_status rc = mcp_client_call_tool(c, name, args, 20000, &out, &err);
+    CHECK_RC(rc, MCP_OK, err);
+    json_t *r = out ? json_loads(out, 0, NULL) : NULL;
+    mcp_string_free(out);
+    mcp_string_free(err);
+    return r;
+}
+
+static const char *first_text(json_t *result) {
+    return json_string_value(json_object_get(json_array_get(json_object_get(result, "content"), 0), "text"));
+}
+
+/* ------------------------------------------------------------ ours */
+
+static void test_everything_server(void) {
+    harness_section("client against the everything server");
+    mcp_client_t *c = new_client();
+    const char *argv[] = {env_or_die("MCP_EVERYTHING_SERVER"), NULL};
+    char *init = NULL, *err = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, &init, &err), MCP_OK, err);
+    json_t *ir = json_loads(init ? init : "{}", 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(ir, "protocolVersion")), "2025-11-25");
+    json_decref(ir);
+    mcp_string_free(init);
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_ERR_STATE, err);
+    mcp_string_free(err);
+    err = NULL;
+
+    char *items = NULL;
+    CHECK_RC(mcp_client_list(c, "tools/list", 5000, &items, &err), MCP_OK, err);
+    json_t *tools = json_loads(items ? items : "[]", 0, NULL);
+    CHECK(json_array_size(tools) >= 12);
+    json_decref(tools);
+    mcp_string_free(items);
+
+    json_t *r = call_tool(c, "test_echo", "{\"text\":\"round trip\"}");
+    CHECK_STR(first_text(r), "round trip");
+    json_decref(r);
+
+    char *out = NULL;
+    CHECK_RC(mcp_client_call_tool(c, "no_such_tool", NULL, 5000, &out, &err), MCP_ERR_PEER, err);
+    json_t *e = json_loads(err ? err : "{}", 0, NULL);
+    CHECK_EQ(json_integer_value(json_object_get(e, "code")), -32602);
+    json_decref(e);
+    mcp_string_free(err);
+    err = NULL;
+
+    r = call_tool(c, "test_sampling", "{\"prompt\":\"hi\"}");
+    CHECK(first_text(r) && strstr(first_text(r), "sampled by C") != NULL);
+    json_decref(r);
+    r = call_tool(c, "test_elicitation_sep1034_defaults", NULL);
+    CHECK(first_text(r) && strstr(first_text(r), "\"age\":30") != NULL);
+    json_decref(r);
+
+    /* Logging: three messages reach the notification handler after setLevel. */
+    CHECK_RC(mcp_client_request(c, "logging/setLevel", "{\"level\":\"debug\"}", 5000, &out, &err), MCP_OK, err);
+    mcp_string_free(out);
+    r = call_tool(c, "test_tool_with_logging", NULL);
+    json_decref(r);
+    for (int i = 0; i < 200 && log_notes < 3; i++) harness_sleep_ms(10);
+    CHECK_EQ(log_notes, 3);
+
+    /* Progress arrives before the response of an asynchronous request. */
+    outcome_t o = {0};
+    CHECK_RC(mcp_client_request_async(c, "tools/call", "{\"name\":\"test_tool_with_progress\"}", 10000, on_response,
+                                      on_progress, &o, NULL, &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&o.done, harness_ms(10000)));
+    CHECK_EQ(o.status, MCP_OK);
+    CHECK_EQ(o.progress, 3);
+    free(o.result);
+
+    /* Cancelling: the callback gets MCP_ERR_CANCELLED and the server saw it. */
+    outcome_t slow = {0};
+    int64_t id = 0;
+    CHECK_RC(mcp_client_request_async(c, "tools/call", "{\"name\":\"test_sleep\",\"arguments\":{\"ms\":5000}}", 10000,
+                                      on_response, NULL, &slow, &id, &err), MCP_OK, err);
+    CHECK(id > 0);
+    harness_sleep_ms(100);
+    CHECK_RC(mcp_client_cancel(c, id, "test", &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&slow.done, harness_ms(2000)));
+    CHECK_EQ(slow.status, MCP_ERR_CANCELLED);
+    harness_sleep_ms(200);
+    r = call_tool(c, "test_cancel_count", NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "structuredContent"), "count")) >= 1);
+    json_decref(r);
+
+    /* A timeout cancels on the server too and returns MCP_ERR_TIMEOUT. */
+    CHECK_RC(mcp_client_call_tool(c, "test_sleep", "{\"ms\":3000}", 200, &out, &err), MCP_ERR_TIMEOUT, err);
+    mcp_string_free(err);
+    err = NULL;
+
+    CHECK_RC(mcp_client_close(c, &err), MCP_OK, err);
+    CHECK_RC(mcp_client_request(c, "ping", NULL, 1000, &out, &err), MCP_ERR_STATE, err);
+    mcp_string_free(err);
+    mcp_client_free(c);
+}
+
+/* ------------------------------------------------------------ the SDK's */
+
+static void test_sdk_server(void) {
+    harness_section("client against the official Python SDK server");
+    mcp_client_t *c = new_client();
+    /* The SDK server logs tracebacks on stderr: they reach the handler, not our stderr. */
+    CHECK_RC(mcp_client_set_stderr_handler(c, on_stderr, NULL, NULL, NULL), MCP_OK, NULL);
+    const char *argv[] = {env_or_die("MCP_PYTHON"), env_or_die("MCP_SDK_SERVER"), "stdio", NULL};
+    char *err = NULL, *out = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    CHECK_RC(mcp_client_server_info(c, &out, &err), MCP_OK, err);
+    json_t *info = json_loads(out ? out : "{}", 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(info, "serverInfo"), "name")), "sdk-fixture");
+    json_decref(info);
+    mcp_string_free(out);
+
+    json_t *r = call_tool(c, "add", "{\"a\":2,\"b\":3}");
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(r, "structuredContent"), "result")), 5);
+    json_decref(r);
+    r = call_tool(c, "fail", "{\"message\":\"boom\"}");
+    CHECK(json_is_true(json_object_get(r, "isError")));
+    CHECK(first_text(r) && strstr(first_text(r), "fail") != NULL);
+    json_decref(r);
+    r = call_tool(c, "sample", "{\"prompt\":\"hello\"}");
+    CHECK(first_text(r) && strstr(first_text(r), "sampled by C") != NULL);
+    json_decref(r);
+    r = call_tool(c, "ask", NULL);
+    CHECK_STR(first_text(r), "Ada 36");
+    json_decref(r);
+
+    outcome_t o = {0};
+    CHECK_RC(mcp_client_request_async(c, "tools/call", "{\"name\":\"progress\",\"arguments\":{\"steps\":4}}", 10000,
+                                      on_response, on_progress, &o, NULL, &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&o.done, harness_ms(10000)));
+    CHECK_EQ(o.progress, 4);
+    free(o.result);
+
+    CHECK_RC(mcp_client_request(c, "resources/read", "{\"uri\":\"fixture://item/7\"}", 5000, &out, &err), MCP_OK, err);
+    CHECK(out && strstr(out, "item 7") != NULL);
+    mcp_string_free(out);
+    CHECK_RC(mcp_client_request(c, "prompts/get", "{\"name\":\"review\",\"arguments\":{\"code\":\"x=1\"}}", 5000, &out, &err),
+             MCP_OK, err);
+    CHECK(out && strstr(out, "Please review: x=1") != NULL);
+    mcp_string_free(out);
+
+    /* The SDK server does not declare logging or completions: we do not send them. */
+    CHECK_RC(mcp_client_request(c, "completion/complete", "{}", 5000, &out, &err), MCP_ERR_UNSUPPORTED, err);
+    mcp_string_free(err);
+    err = NULL;
+    mcp_client_free(c);
+    CHECK(stderr_lines > 0);
+}
+
+static void test_connect_failures(void) {
+    harness_section("connect failures");
+    mcp_client_t *c = new_client();
+    char *err = NULL;
+    const char *missing[] = {"/nonexistent/mcp-server", NULL};
+    CHECK_RC(mcp_client_connect_stdio(c, missing, NULL, NULL, NULL, &err), MCP_ERR_IO, err);
+    CHECK(err != NULL);
+    mcp_string_free(err);
+    err = NULL;
+    const char *quits[] = {"false", NULL};
+    CHECK_RC(mcp_client_connect_stdio(c, quits, NULL, NULL, NULL, &err), MCP_ERR_CLOSED, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, NULL, NULL, NULL, NULL, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    CHECK_RC(mcp_client_set_request_handler(c, "tools/call", answer_sampling, NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    mcp_client_free(c);
+    mcp_client_free(NULL);
+}
+
+int main(void) {
+    test_connect_failures();
+    test_everything_server();
+    test_sdk_server();
+    return harness_finish();
+}
