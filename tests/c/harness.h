@@ -32,6 +32,8 @@
 extern int harness_checks;
 extern int harness_failures;
 
+/* Counts one check (thread-safe: checks also run in engine callbacks). */
+void harness_count_check(void);
 void harness_fail(const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -40,14 +42,14 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
-        harness_checks++;                                                    \
+        harness_count_check();                                               \
         if (!(cond)) harness_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);   \
     } while (0)
 
 #define CHECK_EQ(a, b)                                                                       \
     do {                                                                                     \
         long long harness_a_ = (long long)(a), harness_b_ = (long long)(b);                  \
-        harness_checks++;                                                                    \
+        harness_count_check();                                                               \
         if (harness_a_ != harness_b_)                                                        \
             harness_fail(__FILE__, __LINE__, "CHECK_EQ(%s, %s): %lld != %lld", #a, #b,       \
                          harness_a_, harness_b_);                                            \
@@ -56,7 +58,7 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
 #define CHECK_STR(a, b)                                                                      \
     do {                                                                                     \
         const char *harness_a_ = (a), *harness_b_ = (b);                                     \
-        harness_checks++;                                                                    \
+        harness_count_check();                                                               \
         if (!harness_a_ || !harness_b_ || strcmp(harness_a_, harness_b_) != 0)               \
             harness_fail(__FILE__, __LINE__, "CHECK_STR(%s, %s): \"%s\" != \"%s\"", #a, #b,  \
                          harness_a_ ? harness_a_ : "(null)", harness_b_ ? harness_b_ : "(null)"); \
@@ -66,7 +68,7 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
 #define CHECK_RC(rc, expected, error)                                                         \
     do {                                                                                      \
         mcp_status harness_rc_ = (rc), harness_ex_ = (expected);                              \
-        harness_checks++;                                                                     \
+        harness_count_check();                                                                \
         if (harness_rc_ != harness_ex_)                                                       \
             harness_fail(__FILE__, __LINE__, "%s: got %d (%s), expected %d (%s): %s", #rc,    \
                          harness_rc_, mcp_status_string(harness_rc_), harness_ex_,           \

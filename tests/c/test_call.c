@@ -797,8 +797,9 @@ static void ask_fn(void *ud, mcp_status status, const char *result_json, const c
     asked.result = mcp_j_loads(result_json, NULL);
     asked.error = mcp_j_loads(error_json, NULL);
     asked.fn_thread = pthread_self();
-    mcp_call_return(call, OK_RESULT, NULL); /* dropped when the call was cancelled */
+    /* done before the answer: once the client has the response, nothing here writes any more. */
     __atomic_store_n(&asked.done, 1, __ATOMIC_SEQ_CST);
+    mcp_call_return(call, OK_RESULT, NULL); /* dropped when the call was cancelled */
 }
 
 static void tool_ask(void *ud, mcp_call_t *call, const char *arguments_json) {
@@ -807,12 +808,14 @@ static void tool_ask(void *ud, mcp_call_t *call, const char *arguments_json) {
     const char *method = json_string_value(json_object_get(args, "method"));
     json_t *params = json_object_get(args, "params");
     int timeout = (int)json_integer_value(json_object_get(args, "timeout"));
-    asked.sync_rc = mcp_j_call_request(call, method, params, timeout, ask_fn, call, NULL);
+    /* fn may run (and the test go on) before this returns: store only a failure. */
+    mcp_status rc = mcp_j_call_request(call, method, params, timeout, ask_fn, call, NULL);
     json_decref(args);
-    if (asked.sync_rc != MCP_OK) {
-        /* fn is not called: answer here. */
-        mcp_call_return(call, "{\"content\":[{\"type\":\"text\",\"text\":\"refused\"}]}", NULL);
+    if (rc != MCP_OK) {
+        asked.sync_rc = rc;
+        /* fn is not called: answer here (done first, as in ask_fn). */
         __atomic_store_n(&asked.done, 1, __ATOMIC_SEQ_CST);
+        mcp_call_return(call, "{\"content\":[{\"type\":\"text\",\"text\":\"refused\"}]}", NULL);
     }
 }
 
@@ -1011,6 +1014,9 @@ static void test_client_requests(void) {
     harness_close_session(h);
     CHECK(harness_wait_flag(&asked.done, HARNESS_TIMEOUT));
     CHECK(asked.status == MCP_ERR_CLOSED || asked.status == MCP_ERR_CANCELLED);
+    if (asked.status != MCP_ERR_CLOSED && asked.status != MCP_ERR_CANCELLED)
+        fprintf(stderr, "   status %d (%s), fn calls %d, sync %d\n", asked.status, mcp_status_string(asked.status),
+                asked.fn_calls, asked.sync_rc);
     CHECK_EQ(asked.fn_calls, 1);
     harness_free(h);
 
