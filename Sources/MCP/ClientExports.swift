@@ -96,7 +96,7 @@ public func mcp_client_set_request_handler(_ client: OpaquePointer?, _ method: U
         if let fn {
             let cb = HostCallback(fn: fn, userData: userData, free: freeFn)
             handler = { call, method, params in
-                let handle = CallTable.register(call)
+                let handle = CallTable.register(call, keepAlive: cb)
                 withJSONText(.object(params)) { cb.fn(cb.userData, handle, method, $0) }
             }
         }
@@ -161,10 +161,12 @@ private func waitFor<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) thr
     guard !WorkerPool.isWorkerThread else {
         throw .state("Blocking calls are not allowed inside a libmcp callback; use the _async variant")
     }
-    let box = LockedState<T?>(nil)
-    try start { v in box.withLockAndNotify { $0 = v } }
-    _ = box.wait(until: nil) { $0 != nil }
-    guard let v = box.withLock({ $0 }) else { throw ABIError(status: MCP_ERR_INTERNAL, message: "No outcome") }
+    // A separate flag, not `value != nil`: testing a multi-payload enum for nil
+    // reads spare bits that valgrind reports as uninitialised.
+    let box = LockedState<(done: Bool, value: T?)>((false, nil))
+    try start { v in box.withLockAndNotify { $0 = (true, v) } }
+    _ = box.wait(until: nil) { $0.done }
+    guard let v = box.withLock({ $0.value }) else { throw ABIError(status: MCP_ERR_INTERNAL, message: "No outcome") }
     return v
 }
 

@@ -112,7 +112,7 @@ public func mcp_server_add_tool(_ server: OpaquePointer?, _ toolJSON: UnsafePoin
 {
     addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
         try core.addTool(ToolEntry(definition: def) { call, args in
-            let handle = CallTable.register(call)
+            let handle = CallTable.register(call, keepAlive: cb)
             withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
         })
     }
@@ -127,7 +127,7 @@ public func mcp_server_remove_tool(_ server: OpaquePointer?, _ name: UnsafePoint
 
 private func resourceHandler(_ cb: HostCallback<mcp_resource_fn>) -> ResourceHandler {
     { call, uri, vars in
-        let handle = CallTable.register(call)
+        let handle = CallTable.register(call, keepAlive: cb)
         withJSONText(.object(vars)) { v in cb.fn(cb.userData, handle, uri, v) }
     }
 }
@@ -179,7 +179,7 @@ public func mcp_server_add_prompt(_ server: OpaquePointer?, _ promptJSON: Unsafe
 {
     addFeature(server, promptJSON, "prompt", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
         try core.addPrompt(PromptEntry(definition: def) { call, args in
-            let handle = CallTable.register(call)
+            let handle = CallTable.register(call, keepAlive: cb)
             withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
         })
     }

@@ -45,7 +45,7 @@ final class ServerHandle: Sendable {
     func free() {
         freed.withLock { $0 = true }
         stop()
-        core.closeAllSessions()
+        core.shutdown()
         pool.shutdown()
     }
 }

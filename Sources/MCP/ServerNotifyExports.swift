@@ -17,7 +17,7 @@ public func mcp_server_set_completion(_ server: OpaquePointer?, _ fn: mcp_comple
         }
         let cb = HostCallback(fn: fn, userData: userData, free: freeFn)
         handle.core.setCompletionHandler { call, ref, name, value, context in
-            let h = CallTable.register(call)
+            let h = CallTable.register(call, keepAlive: cb)
             withJSONText(.object(ref)) { r in
                 withJSONText(.object(context)) { c in cb.fn(cb.userData, h, r, name, value, c) }
             }

@@ -56,6 +56,15 @@ public final class ServerCore: Sendable {
         sessions.withLock { $0[ObjectIdentifier(session)] = nil }
     }
 
+    /// Ends the server: every session closes and every feature is dropped, so
+    /// host data is released as soon as no running call uses it, even while
+    /// sessions the host has not freed still point here.
+    public func shutdown() {
+        closeAllSessions()
+        features.withLock { $0 = FeatureSet() }
+        completion.withLock { $0 = nil }
+    }
+
     /// Closes every session (in-flight calls are cancelled).
     public func closeAllSessions() {
         let all = sessions.withLock { s -> [ServerSession] in

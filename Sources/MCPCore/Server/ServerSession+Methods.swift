@@ -1,5 +1,11 @@
 /// The server's method table: lifecycle, tools, resources, prompts, logging.
 extension ServerSession {
+    static let methodsAfterInitialize: Set<String> = [
+        "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
+        "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get", "logging/setLevel",
+        "completion/complete", "tasks/get", "tasks/result", "tasks/cancel", "tasks/list",
+    ]
+
     func handleRequest(id: RequestID, method: String, params: JSONObject, channel: MessageChannel) {
         switch method {
         case "initialize": return reply(id, channel, initialize(params))
@@ -7,6 +13,11 @@ extension ServerSession {
         default: break
         }
         guard state.withLock({ $0.phase == .initialized }) else {
+            // Unknown methods (a `server/discover` probe among them) get -32601
+            // at once, so probing clients fall back to initialize without delay.
+            guard Self.methodsAfterInitialize.contains(method) else {
+                return reply(id, channel, .failure(.methodNotFound(method)))
+            }
             return reply(id, channel, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
         }
         switch method {

@@ -18,6 +18,9 @@ public final class ChildProcess: Sendable {
     public init(argv: [String], env: [String]?, cwd: String?) throws(TransportError) {
         guard let first = argv.first, !first.isEmpty else { throw .io("The command is empty") }
         // posix_spawn has no portable chdir action; coreutils' env -C does it.
+        // Resolve the program first: posix_spawn reports a missing program only
+        // through the child's exit status on some systems (and under valgrind).
+        guard Self.resolve(first) != nil else { throw .io("Cannot start \(first): no such executable") }
         let argv = cwd.map { ["env", "-C", $0] + argv } ?? argv
         let program = argv[0]
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
@@ -69,6 +72,17 @@ public final class ChildProcess: Sendable {
         stdinFD = inPipe[1]
         stdoutFD = outPipe[0]
         stderrFD = errPipe[0]
+    }
+
+    /// The path of an executable as execvp would find it, or nil.
+    static func resolve(_ program: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 
     /// Non-blocking check; the exit status once the child is gone.
