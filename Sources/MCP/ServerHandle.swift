@@ -3,11 +3,13 @@ import MCPCore
 import MCPTransport
 
 /// What an mcp_server_t points to: the protocol server, its worker pool, and
-/// the serve in progress (if any).
+/// the serve in progress (if any), and its HTTP listener (if any).
 final class ServerHandle: Sendable {
     let core: ServerCore
     let pool: WorkerPool
     private let serving = LockedState<StopSignal?>(nil)
+    /// The HTTP listener; `.starting` holds the slot while one binds.
+    let http = LockedState<HTTPSlot>(.idle)
     private let freed = LockedState(false)
 
     init(core: ServerCore, pool: WorkerPool) {
@@ -45,6 +47,7 @@ final class ServerHandle: Sendable {
     func free() {
         freed.withLock { $0 = true }
         stop()
+        stopHTTP(timeoutMs: 0)
         core.shutdown()
         pool.shutdown()
     }

@@ -1,0 +1,215 @@
+internal import NIOCore
+internal import NIOHTTP1
+
+/// One HTTP connection: collects each request (head and a body up to the
+/// limit), hands it to the endpoint with a ResponseSink, and writes the parts
+/// that sink queues. It never reads the request's meaning. All of its methods
+/// run on the connection's event loop.
+final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let endpoint: HTTPEndpoint
+    private var context: ChannelHandlerContext?
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    /// The body went over the limit: a 413 was sent; the rest of the request is ignored.
+    private var refusing = false
+    private var current: ResponseSink?
+    private var keepAlive = true
+    private var quiescing = false
+    private var registration: ConnectionRegistry.Key?
+
+    init(endpoint: HTTPEndpoint) {
+        self.endpoint = endpoint
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        registration = endpoint.connections.add(
+            eventLoop: context.eventLoop,
+            quiesce: { bound.value.quiesce() },
+            close: { bound.value.context?.close(promise: nil) })
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed for a WebSocket upgrade, or at close: either way this
+        // handler's bookkeeping ends here (the WebSocket handler registers itself).
+        release()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    private func release() {
+        let sink = current
+        current = nil
+        sink?.complete()
+        if let registration {
+            endpoint.connections.remove(registration)
+            self.registration = nil
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { current?.drain() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = nil
+            refusing = false
+            keepAlive = h.isKeepAlive
+            if let declared = h.headers.first(name: "content-length").flatMap(Int.init),
+               declared > endpoint.config.maxBodyBytes
+            {
+                refuse(h)
+            }
+        case .body(var chunk):
+            guard !refusing else { return }
+            let have = body?.readableBytes ?? 0
+            if have + chunk.readableBytes > endpoint.config.maxBodyBytes {
+                if let h = head { refuse(h) }
+                body = nil
+                return
+            }
+            if body == nil {
+                body = chunk
+            } else {
+                body?.writeBuffer(&chunk)
+            }
+        case .end:
+            guard !refusing, let h = head else { return }
+            head = nil
+            let request = HTTPRequest(head: h, body: body ?? ByteBuffer())
+            body = nil
+            let sink = newSink(context)
+            endpoint.handle(request, sink: sink)
+        }
+    }
+
+    /// 413 with a JSON-RPC error body; the connection closes after it, since
+    /// the unread rest of the body cannot be skipped reliably.
+    private func refuse(_ h: HTTPRequestHead) {
+        guard let context else { return }
+        refusing = true
+        keepAlive = false
+        let sink = newSink(context)
+        sink.respond(status: .payloadTooLarge, headers: HTTPEndpoint.jsonHeaders,
+                     body: HTTPEndpoint.errorBody(code: -32600,
+                                                  "Request body larger than the \(endpoint.config.maxBodyBytes)-byte limit"),
+                     version: h.version)
+    }
+
+    private func newSink(_ context: ChannelHandlerContext) -> ResponseSink {
+        current?.complete()
+        let sink = ResponseSink(connection: self, eventLoop: context.eventLoop,
+                                maxQueued: endpoint.config.maxQueuedMessages)
+        current = sink
+        return sink
+    }
+
+    /// Writes parts queued by `sink` (ignored if that response is over).
+    func write(_ parts: [ResponseSink.Part], from sink: ResponseSink) {
+        guard let context, sink === current else { return }
+        var close = false
+        var ended = false
+        for part in parts {
+            switch part {
+            case .head(var h):
+                if !keepAlive || quiescing {
+                    h.headers.replaceOrAdd(name: "Connection", value: "close")
+                }
+                context.write(wrapOutboundOut(.head(h)), promise: nil)
+            case .body(let b):
+                context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+            case .end:
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
+                ended = true
+                close = !keepAlive || quiescing
+            case .abort:
+                close = true
+            }
+            if ended || close { break }
+        }
+        context.flush()
+        if ended || close {
+            current = nil
+            sink.complete()
+        }
+        if close { context.close(promise: nil) }
+    }
+
+    /// Graceful stop: an idle connection closes now; a long-lived stream (GET,
+    /// legacy SSE) ends now; a request in flight closes after its response.
+    func quiesce() {
+        quiescing = true
+        guard let current else {
+            context?.close(promise: nil)
+            return
+        }
+        if current.isLongLived { current.push(.end) }
+    }
+}
+
+/// A complete request as the endpoint sees it.
+struct HTTPRequest {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+
+    /// The path without the query string.
+    var path: Substring {
+        let uri = head.uri
+        if let q = uri.firstIndex(of: "?") { return uri[..<q] }
+        return uri[...]
+    }
+
+    /// A query parameter's (percent-decoded) value.
+    func query(_ name: String) -> String? {
+        guard let q = head.uri.firstIndex(of: "?") else { return nil }
+        for pair in head.uri[head.uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first == Substring(name) { return kv.count > 1 ? String(kv[1]).removingPercentEncoding() : "" }
+        }
+        return nil
+    }
+
+    func header(_ name: String) -> String? { head.headers.first(name: name) }
+}
+
+extension String {
+    /// Percent-decoding for query values; nil on a malformed escape.
+    func removingPercentEncoding() -> String? {
+        var out = [UInt8]()
+        var it = utf8.makeIterator()
+        while let c = it.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
+                out.append(hv << 4 | lv)
+            } else if c == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x41...0x46: return c - 0x41 + 10
+    case 0x61...0x66: return c - 0x61 + 10
+    default: return nil
+    }
+}

@@ -1,0 +1,182 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+import MCPCore
+
+// The Streamable HTTP endpoint of revision 2025-11-25: POST carries client
+// messages, GET opens (or resumes) a server stream, DELETE ends a session.
+extension HTTPEndpoint {
+    func streamable(_ request: HTTPRequest, sink: ResponseSink) {
+        switch request.head.method {
+        case .POST: post(request, sink: sink)
+        case .GET: get(request, sink: sink)
+        case .DELETE: delete(request, sink: sink)
+        default:
+            fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest, "Method not allowed",
+                 extra: [("Allow", config.stateless ? "POST" : "GET, POST, DELETE")])
+        }
+    }
+
+    /// The MCP-Protocol-Version header: nil when absent (2025-03-26 is then
+    /// assumed), a 400 already sent when unsupported.
+    private func protocolVersion(_ request: HTTPRequest, sink: ResponseSink) -> ProtocolVersion?? {
+        guard let text = request.header("mcp-protocol-version") else { return .some(nil) }
+        guard let v = ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
+            fail(sink, request, .badRequest, ErrorCode.invalidRequest,
+                 "Unsupported MCP-Protocol-Version: \(text) (supported: \(ProtocolVersion.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        return .some(v)
+    }
+
+    /// The session a request names in Mcp-Session-Id: 400 when missing, 404 when unknown.
+    private func session(_ request: HTTPRequest, sink: ResponseSink) -> HTTPSession? {
+        guard let id = request.header("mcp-session-id") else {
+            fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing Mcp-Session-Id header")
+            return nil
+        }
+        guard let s = sessions.get(id), s.streams != nil else {
+            fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
+            return nil
+        }
+        return s
+    }
+
+    // MARK: POST
+
+    private func post(_ request: HTTPRequest, sink: ResponseSink) {
+        guard checkContentType(request, sink: sink) else { return }
+        let accept = AcceptedTypes(request.header("accept"))
+        guard accept.json || accept.sse else {
+            return fail(sink, request, .notAcceptable, ErrorCode.invalidRequest,
+                        "Accept must include application/json or text/event-stream")
+        }
+        let json = accept.json && (config.jsonResponse || !accept.sse)
+        guard let headerVersion = protocolVersion(request, sink: sink) else { return }
+        guard let value = parseBody(request, sink: sink) else { return }
+        if value.arrayValue == nil {
+            do throws(MessageError) {
+                _ = try Message(json: value)
+            } catch {
+                return respond(sink, request, .badRequest, headers: Self.jsonHeaders,
+                               body: Message.errorResponse(id: error.id, error: error.error).serialized())
+            }
+        }
+        if config.stateless {
+            return postStateless(request, value, version: headerVersion ?? .v2025_03_26, json: json, sink: sink)
+        }
+        if Message.isInitializeRequest(value), request.header("mcp-session-id") == nil {
+            return initialize(request, value, json: json, sink: sink)
+        }
+        guard let s = session(request, sink: sink) else { return }
+        s.begin()
+        sink.onDone { s.end() }
+        let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
+                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() })
+        let answers = s.core.receive(value, channel: channel)
+        if answers == 0 {
+            respond(sink, request, .accepted)
+        } else if !json {
+            channel.openStream()
+        }
+    }
+
+    /// initialize without a session id opens a session; it is kept (and its
+    /// id sent in Mcp-Session-Id) only if the engine accepted the initialize.
+    private func initialize(_ request: HTTPRequest, _ value: JSONValue, json: Bool, sink: ResponseSink) {
+        guard sessions.reserve() else {
+            return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
+                        "Too many sessions (limit \(config.maxSessions)); try again later")
+        }
+        let s = HTTPSession(server: core, store: store, retryMs: config.sseRetryMs)
+        let kept = NIOLockedValueBox<Bool?>(nil)
+        let table = sessions
+        // Runs when the answer's head is written (or the response ends first).
+        let decide: @Sendable () -> HTTPHeaders = {
+            let keep = kept.withLockedValue { k -> Bool? in
+                if k != nil { return nil }
+                k = s.core.isInitialized
+                return k
+            }
+            guard let keep else { return HTTPHeaders() }
+            table.commit(keep ? s : nil)
+            return keep ? HTTPHeaders([("Mcp-Session-Id", s.id)]) : HTTPHeaders()
+        }
+        s.begin()
+        sink.onDone {
+            _ = decide()
+            s.end()
+            // A refused initialize leaves no session behind (closed only now,
+            // so its error answer was still written).
+            if kept.withLockedValue({ $0 }) == false { s.close() }
+        }
+        // The head waits for the answer (immediate for initialize), so it can carry the id.
+        let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
+                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: decide)
+        s.core.receive(value, channel: channel)
+    }
+
+    /// Stateless: a fresh engine session per POST, closed with the response.
+    private func postStateless(_ request: HTTPRequest, _ value: JSONValue, version: ProtocolVersion, json: Bool,
+                               sink: ResponseSink)
+    {
+        let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: json,
+                                  primes: { false }, extraHeaders: { HTTPHeaders() })
+        let session = core.makeStatelessSession(defaultChannel: channel, version: version)
+        // A client gone before its answer cannot come back for it: cancel.
+        sink.onDone { session.close() }
+        let answers = session.receive(value, channel: channel)
+        if answers == 0 {
+            respond(sink, request, .accepted)
+        } else if !json {
+            channel.openStream()
+        }
+    }
+
+    // MARK: GET
+
+    private func get(_ request: HTTPRequest, sink: ResponseSink) {
+        guard !config.stateless, config.enableGetStream else {
+            return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest,
+                        "This server offers no standalone GET stream", extra: [("Allow", config.stateless ? "POST" : "POST, DELETE")])
+        }
+        guard AcceptedTypes(request.header("accept")).sse else {
+            return fail(sink, request, .notAcceptable, ErrorCode.invalidRequest, "Accept must include text/event-stream")
+        }
+        guard protocolVersion(request, sink: sink) != nil, let s = session(request, sink: sink),
+              let streams = s.streams
+        else { return }
+        let head = HTTPResponseHead(version: request.head.version, status: .ok, headers: Self.sseHeaders)
+        s.begin()
+        sink.onDone { s.end() }
+        if let last = request.header("last-event-id") {
+            guard let id = EventID(last.trimmingCharacters(in: " \t")) else {
+                return fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Malformed Last-Event-ID: \(last)")
+            }
+            sink.isLongLived = id.stream == 0
+            if streams.resume(after: id, sink: sink, head: head) == .unknown {
+                fail(sink, request, .badRequest, ErrorCode.invalidRequest,
+                     "Cannot resume after event \(last): unknown, or no longer stored")
+            }
+            return
+        }
+        sink.isLongLived = true
+        let primes = s.core.protocolVersion >= .v2025_11_25
+        if !streams.attachStandalone(sink: sink, head: head, prime: primes) {
+            fail(sink, request, .conflict, ErrorCode.invalidRequest, "A GET stream is already open for this session")
+        }
+    }
+
+    // MARK: DELETE
+
+    private func delete(_ request: HTTPRequest, sink: ResponseSink) {
+        guard !config.stateless else {
+            return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest,
+                        "Stateless server: there is no session to end", extra: [("Allow", "POST")])
+        }
+        guard protocolVersion(request, sink: sink) != nil, let s = session(request, sink: sink) else { return }
+        _ = sessions.remove(s.id)
+        s.close()
+        respond(sink, request, .ok)
+    }
+}

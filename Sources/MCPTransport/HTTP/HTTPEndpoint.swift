@@ -1,0 +1,132 @@
+internal import NIOCore
+internal import NIOHTTP1
+import MCPCore
+
+/// What every connection of a listener shares: the configuration, the engine,
+/// the session table, the event store and the Host/Origin policy. `handle`
+/// routes one complete request by path; the routes live in the extensions
+/// (Streamable HTTP, legacy HTTP+SSE). Runs on event loops; never blocks.
+final class HTTPEndpoint: Sendable {
+    let config: HTTPServerConfig
+    let core: ServerCore
+    let sessions: SessionTable
+    let store: EventStore
+    let policy: OriginPolicy
+    let connections = ConnectionRegistry()
+
+    init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil) {
+        self.config = config
+        self.core = core
+        sessions = SessionTable(maxSessions: config.maxSessions)
+        self.store = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents)
+        policy = OriginPolicy(config: config)
+    }
+
+    func handle(_ request: HTTPRequest, sink: ResponseSink) {
+        if let refusal = policy.check(host: request.header("host"), origin: request.header("origin")) {
+            return fail(sink, request, .forbidden, ErrorCode.invalidRequest, refusal)
+        }
+        switch request.path {
+        case Substring(config.path):
+            streamable(request, sink: sink)
+        case Substring(config.ssePath) where !config.stateless:
+            legacyStream(request, sink: sink)
+        case Substring(config.messagesPath) where !config.stateless:
+            legacyPost(request, sink: sink)
+        case Substring(config.websocketPath):
+            // Upgrade requests never get here: the upgrader takes them first.
+            fail(sink, request, .upgradeRequired, ErrorCode.invalidRequest,
+                 "WebSocket endpoint: send an Upgrade request with subprotocol \"mcp\"",
+                 extra: [("Upgrade", "websocket"), ("Sec-WebSocket-Protocol", "mcp")])
+        default:
+            fail(sink, request, .notFound, ErrorCode.invalidRequest, "Not found: \(request.path)")
+        }
+    }
+
+    // MARK: shared pieces
+
+    static let jsonHeaders = HTTPHeaders([("Content-Type", "application/json")])
+    static let sseHeaders = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
+                                         ("X-Accel-Buffering", "no")])
+
+    /// A JSON-RPC error without id, the body of every refusal.
+    static func errorBody(code: Int64, _ message: String) -> [UInt8] {
+        Message.errorResponse(id: nil, error: JSONRPCError(code: code, message: message)).serialized()
+    }
+
+    func fail(_ sink: ResponseSink, _ request: HTTPRequest, _ status: HTTPResponseStatus, _ code: Int64,
+              _ message: String, extra: [(String, String)] = [])
+    {
+        var h = Self.jsonHeaders
+        for (k, v) in extra { h.add(name: k, value: v) }
+        sink.respond(status: status, headers: h, body: Self.errorBody(code: code, message), version: request.head.version)
+    }
+
+    func respond(_ sink: ResponseSink, _ request: HTTPRequest, _ status: HTTPResponseStatus,
+                 headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [])
+    {
+        sink.respond(status: status, headers: headers, body: body, version: request.head.version)
+    }
+
+    /// Parses a request body as JSON; on failure answers 400 with -32700.
+    func parseBody(_ request: HTTPRequest, sink: ResponseSink) -> JSONValue? {
+        let parsed = request.body.withUnsafeReadableBytes { bytes in
+            Result { () throws(JSONParseError) in try JSONParser.parse(bytes, maxDepth: core.options.maxDepth) }
+        }
+        switch parsed {
+        case .success(let v): return v
+        case .failure(let e):
+            fail(sink, request, .badRequest, ErrorCode.parseError, "Parse error: \(e)")
+            return nil
+        }
+    }
+
+    /// The Content-Type of a POST must be application/json (415 otherwise).
+    func checkContentType(_ request: HTTPRequest, sink: ResponseSink) -> Bool {
+        let type = request.header("content-type")?.split(separator: ";").first?
+            .trimmingCharacters(in: " \t").lowercased()
+        guard type == "application/json" else {
+            fail(sink, request, .unsupportedMediaType, ErrorCode.invalidRequest,
+                 "Content-Type must be application/json")
+            return false
+        }
+        return true
+    }
+}
+
+extension StringProtocol {
+    /// Trims leading and trailing characters of `set` (no Foundation here).
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// What an Accept header allows.
+struct AcceptedTypes {
+    var json: Bool
+    var sse: Bool
+
+    init(_ header: String?) {
+        guard let header, !header.isEmpty else {
+            json = true
+            sse = true
+            return
+        }
+        var j = false
+        var s = false
+        for item in header.split(separator: ",") {
+            let type = item.split(separator: ";").first?.trimmingCharacters(in: " \t").lowercased() ?? ""
+            switch type {
+            case "*/*": j = true; s = true
+            case "application/json", "application/*": j = true
+            case "text/event-stream", "text/*": s = true
+            default: break
+            }
+        }
+        json = j
+        sse = s
+    }
+}

@@ -1,0 +1,177 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+internal import NIOSSL
+internal import NIOWebSocket
+import MCPCore
+
+public enum HTTPServerError: Error, Sendable {
+    case invalidConfig(String)
+    case io(String)
+}
+
+/// The HTTP listener: Streamable HTTP, legacy HTTP+SSE and WebSocket on one
+/// port, optionally behind TLS, served by its own event loops. `start` returns
+/// once the socket is bound; `stop` refuses new connections, lets requests in
+/// flight finish (up to a timeout), then closes every session.
+public final class HTTPServerTransport: Sendable {
+    public let port: Int
+    private let endpoint: HTTPEndpoint
+    private let group: MultiThreadedEventLoopGroup
+    private let state: NIOLockedValueBox<Running?>
+
+    private struct Running {
+        let channel: Channel
+        let expiry: RepeatedTask
+    }
+
+    private init(port: Int, endpoint: HTTPEndpoint, group: MultiThreadedEventLoopGroup, running: Running) {
+        self.port = port
+        self.endpoint = endpoint
+        self.group = group
+        state = NIOLockedValueBox(running)
+    }
+
+    public var sessionCount: Int { endpoint.sessions.count }
+
+    public static func start(server: ServerCore, config: HTTPServerConfig) throws(HTTPServerError) -> HTTPServerTransport {
+        try validate(config)
+        let tls = try makeTLSContext(config)
+        let endpoint = HTTPEndpoint(config: config, core: server)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads)
+        SIGPIPEGuard.blockOnEventLoops(group)
+        let channel: Channel
+        do {
+            channel = try SIGPIPEGuard.preservingDisposition {
+                try makeBootstrap(group: group, endpoint: endpoint, tls: tls)
+                    .bind(host: config.host, port: config.port).wait()
+            }
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw .io("Cannot listen on \(config.host):\(config.port): \(error)")
+        }
+        let port = channel.localAddress?.port ?? config.port
+        let timeout = TimeAmount.milliseconds(Int64(config.sessionIdleTimeoutMs))
+        let every = TimeAmount.milliseconds(Int64(min(max(config.sessionIdleTimeoutMs / 4, 20), 30_000)))
+        let sessions = endpoint.sessions
+        let expiry = group.next().scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            for s in sessions.removeIdle(timeout: timeout) { s.close() }
+        }
+        return HTTPServerTransport(port: port, endpoint: endpoint, group: group,
+                                   running: Running(channel: channel, expiry: expiry))
+    }
+
+    /// Blocks until stopped. Must not be called on one of this listener's event loops.
+    public func stop(timeoutMs: Int) {
+        guard let running = state.withLockedValue({ r -> Running? in defer { r = nil }; return r }) else { return }
+        running.expiry.cancel()
+        try? running.channel.close().wait()
+        let connections = endpoint.connections
+        connections.quiesceAll()
+        let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, timeoutMs)))
+        while connections.count > 0, NIODeadline.now() < deadline { usleep(2000) }
+        if connections.count > 0 {
+            connections.closeAll()
+            let hard = NIODeadline.now() + .seconds(2)
+            while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
+        }
+        for s in endpoint.sessions.removeAll() { s.close() }
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: set-up
+
+    private static func validate(_ c: HTTPServerConfig) throws(HTTPServerError) {
+        let paths = [c.path, c.ssePath, c.messagesPath, c.websocketPath]
+        for p in paths where !p.hasPrefix("/") || p.contains("?") || p.contains(" ") {
+            throw .invalidConfig("endpoint paths must start with \"/\" and hold no query or spaces: \"\(p)\"")
+        }
+        guard Set(paths).count == paths.count else { throw .invalidConfig("endpoint paths must differ") }
+        guard (0...65535).contains(c.port) else { throw .invalidConfig("port must be in 0...65535") }
+        guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
+            throw .invalidConfig("tls_cert_file and tls_key_file go together")
+        }
+        guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
+              c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sessionIdleTimeoutMs >= 1
+        else { throw .invalidConfig("a limit is out of range") }
+    }
+
+    private static func makeTLSContext(_ c: HTTPServerConfig) throws(HTTPServerError) -> NIOSSLContext? {
+        guard let certFile = c.tlsCertFile, let keyFile = c.tlsKeyFile else { return nil }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw .io("Cannot load TLS certificate \(certFile) / key \(keyFile): \(error)")
+        }
+    }
+
+    private static func makeBootstrap(group: MultiThreadedEventLoopGroup, endpoint: HTTPEndpoint,
+                                      tls: NIOSSLContext?) -> ServerBootstrap
+    {
+        let config = endpoint.config
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = config.maxHeaderBytes
+        decoderLimits.maxHeaderListSize = config.maxHeaderBytes
+        let limits = decoderLimits
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+                        withDecoderLimitConfiguration: limits)
+                    try sync.addHandler(HTTPProtocolErrorHandler(maxHeaderBytes: config.maxHeaderBytes),
+                                        name: WebSocketUpgrade.errorHandlerName)
+                    try sync.addHandler(HTTPConnectionHandler(endpoint: endpoint), name: WebSocketUpgrade.httpHandlerName)
+                }
+            }
+    }
+}
+
+/// The WebSocket upgrade on websocket_path: Host/Origin checked as for HTTP,
+/// subprotocol "mcp" required; our HTTP handlers then make way for WebSocketHandler.
+enum WebSocketUpgrade {
+    static let httpHandlerName = "mcp.http"
+    static let errorHandlerName = "mcp.http-errors"
+
+    static func upgrader(endpoint: HTTPEndpoint) -> NIOWebSocketServerUpgrader {
+        let config = endpoint.config
+        return NIOWebSocketServerUpgrader(
+            maxFrameSize: min(config.maxBodyBytes, Int(UInt32.max)),
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                let protocols = head.headers[canonicalForm: "sec-websocket-protocol"].map { $0.lowercased() }
+                guard path == Substring(config.websocketPath), protocols.contains("mcp"),
+                      endpoint.policy.check(host: head.headers.first(name: "host"),
+                                            origin: head.headers.first(name: "origin")) == nil
+                else {
+                    // Not ours: served as plain HTTP (426, 403 or 404 with a reason).
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", "mcp")]))
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.pipeline.removeHandler(name: httpHandlerName)
+                    .flatMap { channel.pipeline.removeHandler(name: errorHandlerName) }
+                    .flatMapThrowing {
+                        try channel.pipeline.syncOperations.addHandler(WebSocketHandler(endpoint: endpoint))
+                    }
+            })
+    }
+}

@@ -1,0 +1,77 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+import MCPCore
+
+/// One session of the HTTP listener: the engine's ServerSession, its SSE
+/// streams, and when it was last used (for idle expiry). Legacy HTTP+SSE
+/// sessions have no streams of their own: everything goes to their one GET.
+final class HTTPSession: Sendable {
+    let id: String
+    let core: ServerSession
+    let streams: SessionStreams?
+    private let activity: NIOLockedValueBox<Activity>
+
+    private struct Activity {
+        var lastUsed: NIODeadline
+        /// Requests and streams of this session whose response is still open.
+        var busy = 0
+    }
+
+    /// A Streamable HTTP session: messages unrelated to a request go to the
+    /// standalone GET stream (stored until one is open).
+    /// The Mcp-Session-Id is the engine session's own id (128 CSPRNG bits as
+    /// hex), so hosts can name the session in calls that address one.
+    init(server: ServerCore, store: EventStore, retryMs: Int) {
+        let standalone = StandaloneChannel()
+        core = server.makeSession(defaultChannel: standalone)
+        id = core.id
+        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs)
+        standalone.attach(streams)
+        self.streams = streams
+        activity = NIOLockedValueBox(Activity(lastUsed: .now()))
+    }
+
+    /// A legacy HTTP+SSE (or WebSocket) session whose every message goes to `channel`.
+    init(server: ServerCore, legacyChannel: MessageChannel) {
+        core = server.makeSession(defaultChannel: legacyChannel)
+        id = core.id
+        streams = nil
+        activity = NIOLockedValueBox(Activity(lastUsed: .now()))
+    }
+
+    /// A request (or stream) of this session began; `end` when its response is over.
+    func begin() {
+        activity.withLockedValue {
+            $0.busy += 1
+            $0.lastUsed = .now()
+        }
+    }
+
+    func end() {
+        activity.withLockedValue {
+            $0.busy -= 1
+            $0.lastUsed = .now()
+        }
+    }
+
+    /// Idle: no open response, no call in flight, unused for `timeout`.
+    func isIdle(now: NIODeadline, timeout: TimeAmount) -> Bool {
+        let (last, busy) = activity.withLockedValue { ($0.lastUsed, $0.busy) }
+        return busy == 0 && core.inFlightCount == 0 && now - last >= timeout
+    }
+
+    /// Ends the session: calls in flight are cancelled, streams end, stored events go.
+    func close() {
+        core.close()
+        streams?.closeAll()
+    }
+}
+
+/// The default channel of a Streamable HTTP session: stream 0. Its streams
+/// are attached right after the engine session exists (they need its id).
+final class StandaloneChannel: MessageChannel {
+    private let streams = NIOLockedValueBox<SessionStreams?>(nil)
+    func attach(_ s: SessionStreams) { streams.withLockedValue { $0 = s } }
+    func send(_ message: [UInt8]) { streams.withLockedValue { $0 }?.emit(0, message) }
+    func finish(_ answer: [UInt8]?) { if let answer { send(answer) } }
+}

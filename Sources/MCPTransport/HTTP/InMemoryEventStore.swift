@@ -1,0 +1,63 @@
+import DequeModule
+import MCPCore
+
+/// The default event store: the last `maxEventsPerSession` events of each
+/// session, in memory. When a session is over its bound the oldest event of
+/// any of its streams goes first; a stream that lost events it still needs for
+/// a replay answers nil rather than a replay with a hole.
+public final class InMemoryEventStore: EventStore {
+    private let maxEventsPerSession: Int
+    private let sessions = LockedState([String: SessionLog]())
+
+    private struct StreamLog {
+        var events = Deque<StoredEvent>()
+        /// The highest seq dropped so far (a replay after an earlier seq is incomplete).
+        var droppedThrough: UInt64?
+        var lastSeq: UInt64 = 0
+    }
+
+    private struct SessionLog {
+        var order = Deque<EventID>()  // arrival order, for eviction
+        var streams: [UInt64: StreamLog] = [:]
+    }
+
+    public init(maxEventsPerSession: Int) {
+        self.maxEventsPerSession = max(1, maxEventsPerSession)
+    }
+
+    public func append(session: String, event: StoredEvent) {
+        let limit = maxEventsPerSession
+        sessions.withLock { all in
+            var log = all.removeValue(forKey: session) ?? SessionLog()
+            log.streams[event.id.stream, default: StreamLog()].events.append(event)
+            log.streams[event.id.stream]?.lastSeq = event.id.seq
+            log.order.append(event.id)
+            while log.order.count > limit, let old = log.order.popFirst() {
+                guard var s = log.streams[old.stream] else { continue }
+                _ = s.events.popFirst()
+                s.droppedThrough = old.seq
+                // A stream with nothing left is forgotten, so finished streams
+                // do not pile up in a long session.
+                log.streams[old.stream] = s.events.isEmpty ? nil : s
+            }
+            all[session] = log
+        }
+    }
+
+    public func events(session: String, stream: UInt64, after seq: UInt64) -> [StoredEvent]? {
+        sessions.withLock { all -> [StoredEvent]? in
+            guard let s = all[session]?.streams[stream], seq <= s.lastSeq else { return nil }
+            if let dropped = s.droppedThrough, dropped > seq { return nil }
+            return s.events.filter { $0.id.seq > seq }
+        }
+    }
+
+    public func removeSession(_ session: String) {
+        sessions.withLock { _ = $0.removeValue(forKey: session) }
+    }
+
+    /// How many events are kept for a session (for tests and diagnostics).
+    public func count(session: String) -> Int {
+        sessions.withLock { $0[session]?.order.count ?? 0 }
+    }
+}

@@ -1,0 +1,112 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+import MCPCore
+
+/// The engine's channel for one POST: where that request's answer and related
+/// messages (progress, logs, server-to-client requests) go.
+///
+/// The response's form is settled by the first message: in JSON mode an
+/// answer that comes first is sent as one `application/json` body, but a
+/// message that comes before the answer switches the response to an SSE
+/// stream, so nothing a call sends is ever lost. In SSE mode the stream opens
+/// at once (`openStream`). With `streams` (a stateful session) every event has
+/// an id and is kept for resumption; stateless streams have neither.
+final class PostChannel: MessageChannel {
+    private let sink: ResponseSink
+    private let streams: SessionStreams?
+    private let version: HTTPVersion
+    /// Whether streams open with a priming event (clients of 2025-11-25 and later).
+    private let primes: @Sendable () -> Bool
+    /// Extra response headers, computed when the head is written (the
+    /// Mcp-Session-Id of a just-initialized session).
+    private let extraHeaders: @Sendable () -> HTTPHeaders
+    private let state: NIOLockedValueBox<Mode>
+
+    private enum Mode {
+        case waiting(json: Bool)
+        case streaming(UInt64)  // 0 in stateless mode (no ids)
+        case done
+    }
+
+    init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
+         primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders)
+    {
+        self.sink = sink
+        self.streams = streams
+        self.version = version
+        self.primes = primes
+        self.extraHeaders = extraHeaders
+        state = NIOLockedValueBox(.waiting(json: json))
+    }
+
+    func send(_ message: [UInt8]) {
+        state.withLockedValue { mode in
+            switch mode {
+            case .waiting:
+                let n = startStream()
+                mode = .streaming(n)
+                emit(n, message, final: false)
+            case .streaming(let n):
+                emit(n, message, final: false)
+            case .done:
+                break
+            }
+        }
+    }
+
+    func finish(_ answer: [UInt8]?) {
+        state.withLockedValue { mode in
+            switch mode {
+            case .waiting(json: true):
+                if let answer {
+                    var h = HTTPEndpoint.jsonHeaders
+                    h.add(contentsOf: extraHeaders())
+                    sink.respond(status: .ok, headers: h, body: answer, version: version)
+                } else {
+                    // Cancelled before anything was sent: no answer will come.
+                    sink.respond(status: .accepted, headers: extraHeaders(), body: [], version: version)
+                }
+            case .waiting(json: false):
+                let n = startStream()
+                if let answer { emit(n, answer, final: true) } else { endStream(n) }
+            case .streaming(let n):
+                if let answer { emit(n, answer, final: true) } else { endStream(n) }
+            case .done:
+                break
+            }
+            mode = .done
+        }
+    }
+
+    /// SSE mode: opens the stream now (head and priming event), unless the
+    /// answer already went out.
+    func openStream() {
+        state.withLockedValue { mode in
+            if case .waiting(json: false) = mode { mode = .streaming(startStream()) }
+        }
+    }
+
+    // Called with the lock held.
+    private func startStream() -> UInt64 {
+        var h = HTTPEndpoint.sseHeaders
+        h.add(contentsOf: extraHeaders())
+        let head = HTTPResponseHead(version: version, status: .ok, headers: h)
+        if let streams { return streams.open(sink: sink, head: head, prime: primes()) }
+        sink.push(.head(head))
+        return 0
+    }
+
+    private func emit(_ n: UInt64, _ data: [UInt8], final: Bool) {
+        if let streams {
+            streams.emit(n, data, final: final)
+            return
+        }
+        let event = ByteBuffer(bytes: SSEEncoder.event(data: data))
+        if final { sink.push(.body(event), .end) } else { sink.push(.body(event)) }
+    }
+
+    private func endStream(_ n: UInt64) {
+        if let streams { streams.end(n) } else { sink.push(.end) }
+    }
+}

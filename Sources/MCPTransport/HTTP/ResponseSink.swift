@@ -1,0 +1,131 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+
+/// One HTTP response on its way out, writable from any thread. Parts pushed
+/// from engine worker threads are queued in order and written by the
+/// connection's event loop, several at a time and flushed once (head and body
+/// in one packet; TCP_NODELAY does the rest).
+///
+/// Backpressure: parts wait here while the socket is not writable; past
+/// `maxQueued` parts the connection is cut instead of growing memory (a
+/// resumable client reconnects with Last-Event-ID and loses nothing).
+///
+/// @unchecked Sendable: `queue`, `scheduled`, `ended`, `dead`, `doneHandlers`
+/// `longLived` are only touched with `lock` held; `connection` is loop-bound.
+final class ResponseSink: @unchecked Sendable {
+    enum Part {
+        case head(HTTPResponseHead)
+        case body(ByteBuffer)
+        /// The last part: ends the response (a keep-alive connection stays open).
+        case end
+        /// Cuts the connection (the response cannot be finished properly).
+        case abort
+    }
+
+    let eventLoop: EventLoop
+    private let connection: NIOLoopBound<HTTPConnectionHandler>
+    private let maxQueued: Int
+    private let lock = NIOLock()
+    private var queue: [Part] = []
+    private var scheduled = false
+    private var ended = false
+    private var dead = false
+    private var doneHandlers: [@Sendable () -> Void] = []
+    private var longLived = false
+
+    init(connection: HTTPConnectionHandler, eventLoop: EventLoop, maxQueued: Int) {
+        self.eventLoop = eventLoop
+        self.connection = NIOLoopBound(connection, eventLoop: eventLoop)
+        self.maxQueued = max(4, maxQueued)
+    }
+
+    /// Runs once when the response ended or its connection went away.
+    func onDone(_ body: @escaping @Sendable () -> Void) {
+        let runNow = lock.withLock { () -> Bool in
+            if dead { return true }
+            doneHandlers.append(body)
+            return false
+        }
+        if runNow { body() }
+    }
+
+    /// A stream with no natural end (standalone GET, legacy SSE): a graceful
+    /// stop ends it at once instead of waiting for it.
+    var isLongLived: Bool {
+        get { lock.withLock { longLived } }
+        set { lock.withLock { longLived = newValue } }
+    }
+
+    /// False once the response ended or the connection is gone.
+    var isOpen: Bool { lock.withLock { !ended && !dead } }
+
+    func push(_ parts: Part...) { push(parts) }
+
+    func push(_ parts: [Part]) {
+        let action = lock.withLock { () -> Int in  // 0 nothing, 1 schedule, 2 abort
+            if ended || dead { return 0 }
+            for p in parts {
+                switch p {
+                case .end, .abort: ended = true
+                default: break
+                }
+            }
+            queue.append(contentsOf: parts)
+            if queue.count > maxQueued {
+                queue = [.abort]
+                ended = true
+            }
+            if scheduled { return 0 }
+            scheduled = true
+            return 1
+        }
+        guard action == 1 else { return }
+        // Always a separate task, even on the event loop: callers may hold
+        // their locks, and writing ends responses whose done handlers take them.
+        eventLoop.execute { self.drain() }
+    }
+
+    // MARK: helpers for whole responses
+
+    func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8], version: HTTPVersion = .http1_1) {
+        var h = headers
+        h.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        let head = HTTPResponseHead(version: version, status: status, headers: h)
+        if body.isEmpty {
+            push(.head(head), .end)
+        } else {
+            push(.head(head), .body(ByteBuffer(bytes: body)), .end)
+        }
+    }
+
+    // MARK: event loop side
+
+    /// Writes what is queued, if the socket takes it. Runs on the event loop.
+    func drain() {
+        let handler = connection.value
+        let parts = lock.withLock { () -> [Part] in
+            guard handler.isWritable || dead else { scheduled = false; return [] }
+            let p = queue
+            queue = []
+            scheduled = false
+            return p
+        }
+        if !parts.isEmpty { handler.write(parts, from: self) }
+    }
+
+    /// The response ended or its connection closed: nothing more is written;
+    /// done handlers run (once).
+    func complete() {
+        let handlers = lock.withLock { () -> [@Sendable () -> Void] in
+            if dead { return [] }
+            dead = true
+            ended = true
+            queue = []
+            let h = doneHandlers
+            doneHandlers = []
+            return h
+        }
+        for h in handlers { h() }
+    }
+}

@@ -1,0 +1,180 @@
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOHTTP1
+
+/// The SSE streams of one Streamable HTTP session: stream 0 is the standalone
+/// GET stream, each POST answered with SSE opens the next number. Every event
+/// gets the id "<stream>-<seq>", is kept in the event store, and is written to
+/// the connection attached to its stream, if any. A client that lost a
+/// connection resumes with GET + Last-Event-ID and gets exactly the events of
+/// that stream it missed, then the rest live.
+///
+/// Lock order: a PostChannel's lock, then this one, then a ResponseSink's.
+final class SessionStreams: Sendable {
+    let sessionID: String
+    private let store: EventStore
+    private let retryMs: Int
+    private let state = NIOLockedValueBox(State())
+
+    private struct Live {
+        var nextSeq: UInt64 = 1
+        var sink: ResponseSink?
+    }
+
+    private struct State {
+        var nextStream: UInt64 = 1
+        var live: [UInt64: Live] = [0: Live()]
+        /// The last standalone event written to a connection; a new GET stream
+        /// starts with the ones after it (messages sent while no GET was open).
+        var standaloneDelivered: UInt64 = 0
+        var closed = false
+    }
+
+    init(sessionID: String, store: EventStore, retryMs: Int) {
+        self.sessionID = sessionID
+        self.store = store
+        self.retryMs = retryMs
+    }
+
+    /// Opens a POST's stream: writes `head`, then (when `prime`) an event with
+    /// an id, the retry interval and empty data, so the client can resume even
+    /// before the first real event. Returns the stream's number.
+    func open(sink: ResponseSink, head: HTTPResponseHead, prime: Bool) -> UInt64 {
+        let n = state.withLockedValue { s -> UInt64 in
+            let n = s.nextStream
+            s.nextStream += 1
+            if s.closed {
+                sink.push(.head(head), .end)
+                return n
+            }
+            s.live[n] = Live(nextSeq: 1, sink: sink)
+            store.append(session: sessionID, event: StoredEvent(id: EventID(stream: n, seq: 0), data: []))
+            if prime {
+                sink.push(.head(head), .body(ByteBuffer(bytes: primingEvent(EventID(stream: n, seq: 0)))))
+            } else {
+                sink.push(.head(head))
+            }
+            return n
+        }
+        sink.onDone { [weak self] in self?.detach(n, sink) }
+        return n
+    }
+
+    /// Adds an event to a stream; `final` ends the stream after it.
+    func emit(_ stream: UInt64, _ data: [UInt8], final: Bool = false) {
+        state.withLockedValue { s in
+            guard var l = s.live[stream] else { return }
+            let id = EventID(stream: stream, seq: l.nextSeq)
+            l.nextSeq += 1
+            store.append(session: sessionID, event: StoredEvent(id: id, data: data))
+            if let sink = l.sink, sink.isOpen {
+                let bytes = ByteBuffer(bytes: SSEEncoder.event(id: id.description, data: data))
+                if final { sink.push(.body(bytes), .end) } else { sink.push(.body(bytes)) }
+                if stream == 0 { s.standaloneDelivered = id.seq }
+            }
+            if final, stream != 0 {
+                s.live[stream] = nil
+            } else {
+                s.live[stream] = l
+            }
+        }
+    }
+
+    /// Ends a POST stream without a further event (its request was cancelled).
+    func end(_ stream: UInt64) {
+        state.withLockedValue { s in
+            guard stream != 0, let l = s.live.removeValue(forKey: stream) else { return }
+            l.sink?.push(.end)
+        }
+    }
+
+    enum ResumeOutcome { case resumed, unknown }
+
+    /// GET with Last-Event-ID: replays what followed `after` on its stream,
+    /// then stays attached if the stream is still live, else ends.
+    func resume(after: EventID, sink: ResponseSink, head: HTTPResponseHead) -> ResumeOutcome {
+        let outcome = state.withLockedValue { s -> ResumeOutcome in
+            guard !s.closed, let missed = store.events(session: sessionID, stream: after.stream, after: after.seq) else {
+                return .unknown
+            }
+            var parts: [ResponseSink.Part] = [.head(head)]
+            for e in missed where !e.data.isEmpty {
+                parts.append(.body(ByteBuffer(bytes: SSEEncoder.event(id: e.id.description, data: e.data))))
+            }
+            guard var l = s.live[after.stream] else {
+                parts.append(.end)
+                sink.push(parts)
+                return .resumed
+            }
+            if let old = l.sink, old !== sink { old.push(.end) }
+            l.sink = sink
+            s.live[after.stream] = l
+            if after.stream == 0 { s.standaloneDelivered = l.nextSeq - 1 }
+            sink.push(parts)
+            return .resumed
+        }
+        if outcome == .resumed {
+            let stream = after.stream
+            sink.onDone { [weak self] in self?.detach(stream, sink) }
+        }
+        return outcome
+    }
+
+    /// A fresh standalone GET stream. False when one is already open (409).
+    func attachStandalone(sink: ResponseSink, head: HTTPResponseHead, prime: Bool) -> Bool {
+        let attached = state.withLockedValue { s -> Bool in
+            guard !s.closed, var l = s.live[0] else { return false }
+            if let old = l.sink, old.isOpen { return false }
+            var parts: [ResponseSink.Part] = [.head(head)]
+            let pending = (store.events(session: sessionID, stream: 0, after: s.standaloneDelivered) ?? [])
+                .filter { !$0.data.isEmpty }
+            if pending.isEmpty {
+                if prime {
+                    let id = EventID(stream: 0, seq: l.nextSeq)
+                    l.nextSeq += 1
+                    store.append(session: sessionID, event: StoredEvent(id: id, data: []))
+                    parts.append(.body(ByteBuffer(bytes: primingEvent(id))))
+                }
+            } else {
+                for (i, e) in pending.enumerated() {
+                    parts.append(.body(ByteBuffer(bytes: SSEEncoder.event(
+                        id: e.id.description, retryMs: i == 0 ? retryMs : nil, data: e.data))))
+                }
+            }
+            s.standaloneDelivered = l.nextSeq - 1
+            l.sink = sink
+            s.live[0] = l
+            sink.push(parts)
+            return true
+        }
+        if attached { sink.onDone { [weak self] in self?.detach(0, sink) } }
+        return attached
+    }
+
+    private func detach(_ stream: UInt64, _ sink: ResponseSink) {
+        state.withLockedValue { s in
+            if s.live[stream]?.sink === sink { s.live[stream]?.sink = nil }
+        }
+    }
+
+    /// Whether any connection is attached to one of these streams.
+    var hasOpenStream: Bool {
+        state.withLockedValue { s in s.live.values.contains { $0.sink?.isOpen ?? false } }
+    }
+
+    /// The session ended: every open stream ends, the stored events go.
+    func closeAll() {
+        let sinks = state.withLockedValue { s -> [ResponseSink] in
+            s.closed = true
+            let sinks = s.live.values.compactMap(\.sink)
+            s.live = [:]
+            return sinks
+        }
+        for sink in sinks { sink.push(.end) }
+        store.removeSession(sessionID)
+    }
+
+    private func primingEvent(_ id: EventID) -> [UInt8] {
+        SSEEncoder.event(id: id.description, retryMs: retryMs, data: [])
+    }
+}
