@@ -1,13 +1,15 @@
 /*
 ** everything_server.c: mcp-everything-server, the MCP conformance fixtures on libmcp.
 **
-** Usage: mcp-everything-server [--stdio]
+** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
 ** (github.com/modelcontextprotocol/conformance) expects, with their exact
 ** names, plus a few of our own for the interop tests (test_echo, test_sleep,
-** test_cancel_count). It serves one client over stdin/stdout.
+** test_cancel_count). It serves one client over stdin/stdout, or any number
+** over HTTP (Streamable HTTP at /mcp, legacy SSE at /sse, WebSocket at /ws);
+** then it prints the bound URL to stderr and serves until SIGINT/SIGTERM.
 ** test_sampling and the test_elicitation* tools ask the client through
 ** mcp_call_request() and answer the call from the response callback; a
 ** client without the capability gets an isError result.
@@ -774,16 +776,54 @@ static void *signal_main(void *arg) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "Usage: " PROGRAM " [--stdio]\n"
+            "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
-            "  --http HOST:PORT   Streamable HTTP (not available yet)\n"
+            "  --http HOST:PORT   serve over HTTP (port 0: any free port; the URL goes to stderr)\n"
+            "  --stateless        HTTP without sessions: every request self-contained\n"
+            "  --json-response    answer HTTP POSTs with JSON bodies where nothing precedes the result\n"
             "  -h, --help         show this help\n",
             mcp_version());
 }
 
+/* Serves HTTP until SIGINT or SIGTERM (blocked in every thread, taken here
+** with sigwait), then stops gracefully. addr is HOST:PORT ([v6]:PORT too). */
+static int serve_http(mcp_server_t *server, const char *addr, int stateless, int json_response,
+                      const sigset_t *signals) {
+    const char *colon = strrchr(addr, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (colon == NULL || colon == addr || end == colon + 1 || *end != '\0' || port < 0 || port > 65535) {
+        fprintf(stderr, PROGRAM ": --http wants HOST:PORT, got '%s'\n", addr);
+        return 2;
+    }
+    int bracketed = addr[0] == '[' && colon[-1] == ']';
+    json_t *config = json_pack("{s:s%, s:I, s:b, s:b}", "host", addr + bracketed,
+                               (size_t)(colon - addr - 2 * bracketed), "port", (json_int_t)port, "stateless",
+                               stateless, "json_response", json_response);
+    char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+    json_decref(config);
+    uint16_t bound = 0;
+    char *error = NULL;
+    mcp_status rc = text ? mcp_server_start_http(server, text, &bound, &error) : MCP_ERR_NO_MEMORY;
+    free(text);
+    if (rc != MCP_OK) {
+        report("cannot serve HTTP", rc, error);
+        return 1;
+    }
+    fprintf(stderr, PROGRAM ": serving MCP on http://%.*s:%u/mcp\n", (int)(colon - addr), addr, (unsigned)bound);
+    int sig = 0;
+    sigwait(signals, &sig);
+    fprintf(stderr, PROGRAM ": signal %d: stopping\n", sig);
+    rc = mcp_server_stop_http(server, 10000, &error);
+    if (rc != MCP_OK) report("stopping HTTP", rc, error);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    const char *http_addr = NULL;
+    int stateless = 0, json_response = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--stdio")) continue;
@@ -791,9 +831,21 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--http") || !strncmp(a, "--http=", 7)) {
-            fprintf(stderr, PROGRAM ": --http is not available yet: this libmcp serves stdio only\n");
-            return 2;
+        if (!strncmp(a, "--http=", 7)) {
+            http_addr = a + 7;
+            continue;
+        }
+        if (!strcmp(a, "--http") && i + 1 < argc) {
+            http_addr = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--stateless")) {
+            stateless = 1;
+            continue;
+        }
+        if (!strcmp(a, "--json-response")) {
+            json_response = 1;
+            continue;
         }
         fprintf(stderr, PROGRAM ": unknown option '%s'\n", a);
         usage(stderr);
@@ -812,7 +864,7 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    json_t *options = json_pack("{s:s, s:s, s:s}", "title", "libmcp everything server", "description",
+    json_t *options = json_pack("{s:i, s:s, s:s, s:s}", "worker_threads", getenv("WT") ? atoi(getenv("WT")) : 64, "title", "libmcp everything server", "description",
                                 "The MCP conformance fixtures, served by libmcp from C.", "instructions",
                                 "A test server: every tool, resource and prompt here exists to exercise one MCP "
                                 "feature (content types, logging, progress, cancellation, errors). "
@@ -829,6 +881,12 @@ int main(int argc, char **argv) {
     if (!add_tools(server) || !add_resources(server) || !add_prompts(server)) {
         mcp_server_free(server);
         return 1;
+    }
+
+    if (http_addr != NULL) {
+        int status = serve_http(server, http_addr, stateless, json_response, &set);
+        mcp_server_free(server);
+        return status;
     }
 
     serving_server = server;
