@@ -1,0 +1,269 @@
+package mcp
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <mcp.h>
+
+// Go exports (exports.go); cgo emits them without const, hence the casts.
+extern void goResponse(void *, mcp_status, char *, char *);
+extern void goCallCancelled(void *);
+static mcp_status mcpgo_call_on_cancel(mcp_call_t *c, uintptr_t key, char **err) {
+	return mcp_call_on_cancel(c, goCallCancelled, (void *)key, err);
+}
+static mcp_status mcpgo_call_request(mcp_call_t *c, const char *method, const char *params,
+                                      int32_t timeout_ms, uintptr_t h, char **err) {
+	return mcp_call_request(c, method, params, timeout_ms, (mcp_response_fn)goResponse, (void *)h, err);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"time"
+)
+
+// Call is the request a handler is answering: one tools/call, resources/read,
+// prompts/get or completion/complete. Get it with CallFromContext inside a
+// handler. Through it the handler reports progress, logs to the client and
+// asks the client things (sampling, elicitation, roots) while it runs.
+//
+// Its methods are safe for concurrent use; once the handler has returned they
+// fail with ErrState.
+type Call struct {
+	ptr    *C.mcp_call_t
+	server *Server
+	method string
+}
+
+type callKey struct{}
+
+// CallFromContext returns the call a handler's context belongs to, or nil for
+// a context that is not a handler's.
+func CallFromContext(ctx context.Context) *Call {
+	c, _ := ctx.Value(callKey{}).(*Call)
+	return c
+}
+
+// Method is the request's method, e.g. "tools/call".
+func (c *Call) Method() string { return c.method }
+
+// Server is the server the call arrived on.
+func (c *Call) Server() *Server { return c.server }
+
+// Progress sends notifications/progress to the client. progress must grow
+// from one report to the next; total < 0 means unknown; message may be empty.
+// Nothing is sent (and nil returned) when the request carried no
+// progressToken.
+func (c *Call) Progress(progress, total float64, message string) error {
+	cmsg := cStringOrNil(message)
+	defer freeC(cmsg)
+	var cerr *C.char
+	return statusError("Progress", C.mcp_call_progress(c.ptr, C.double(progress), C.double(total), cmsg, &cerr), cerr)
+}
+
+// Log sends a log message (notifications/message) to this call's client, if
+// the level the client set (default "info") lets it through. data is any
+// value that marshals to JSON; logger may be empty.
+func (c *Call) Log(level LoggingLevel, logger string, data interface{}) error {
+	dataJSON, err := json.Marshal(data)
+	if err != nil {
+		return &Error{Op: "Log", Status: ErrInvalidJSON, Message: err.Error()}
+	}
+	clevel, clogger, cdata := cString(string(level)), cStringOrNil(logger), cString(string(dataJSON))
+	defer freeC(clevel)
+	defer freeC(clogger)
+	defer freeC(cdata)
+	var cerr *C.char
+	return statusError("Log", C.mcp_call_log(c.ptr, clevel, clogger, cdata, &cerr), cerr)
+}
+
+// SessionID is the id of the session the call belongs to, for addressing it
+// later (Server.NotifyElicitationComplete).
+func (c *Call) SessionID() (string, error) {
+	var out, cerr *C.char
+	if err := statusError("SessionID", C.mcp_call_session_id(c.ptr, &out, &cerr), cerr); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
+}
+
+// Meta is the request's "_meta" object (empty when absent).
+func (c *Call) Meta() (Meta, error) {
+	var out, cerr *C.char
+	if err := statusError("Meta", C.mcp_call_meta(c.ptr, &out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	m := Meta{}
+	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
+		return nil, &Error{Op: "Meta", Status: ErrInvalidJSON, Message: err.Error()}
+	}
+	return m, nil
+}
+
+// response is the outcome of a request the server sent to its client.
+type response struct {
+	status C.mcp_status
+	result json.RawMessage
+	err    json.RawMessage
+}
+
+// Request sends a request to the call's client and waits for the answer:
+// method is "sampling/createMessage", "elicitation/create", "roots/list" or
+// "ping"; params is any value that marshals to a JSON object, or nil.
+// It returns the result object, a *PeerError when the client answered with
+// an error, ctx.Err() when ctx is done first, or an *Error: ErrUnsupported
+// (the client did not declare the capability; nothing was sent), ErrTimeout,
+// ErrCancelled (the call was cancelled), ErrClosed.
+// ctx's deadline becomes the request's timeout; without one the engine waits
+// 60 s (extended by the client's progress).
+func (c *Call) Request(ctx context.Context, method string, params interface{}) (json.RawMessage, error) {
+	var cparams *C.char
+	if params != nil {
+		b, err := json.Marshal(params)
+		if err != nil {
+			return nil, &Error{Op: "Request", Status: ErrInvalidJSON, Message: err.Error()}
+		}
+		cparams = cString(string(b))
+		defer freeC(cparams)
+	}
+	timeout := int32(0)
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		ms := left.Milliseconds()
+		if ms < 1 {
+			ms = 1
+		}
+		if ms > math.MaxInt32 {
+			ms = math.MaxInt32
+		}
+		timeout = int32(ms)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cmethod := cString(method)
+	defer freeC(cmethod)
+	// The channel is buffered: goResponse never blocks, even when nobody waits.
+	ch := make(chan response, 1)
+	h := newHandle(ch)
+	var cerr *C.char
+	st := C.mcpgo_call_request(c.ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), &cerr)
+	if st != C.MCP_OK {
+		deleteHandle(h) // fn will not run: the handle is still ours
+		return nil, statusError("Request "+method, st, cerr)
+	}
+	select {
+	case r := <-ch:
+		switch r.status {
+		case C.MCP_OK:
+			return r.result, nil
+		case C.MCP_ERR_PEER:
+			var e RPCError
+			if err := json.Unmarshal(r.err, &e); err != nil {
+				return nil, &PeerError{Method: method, Code: CodeInternalError, Message: "unreadable error: " + string(r.err)}
+			}
+			return nil, &PeerError{Method: method, Code: e.Code, Message: e.Message, Data: e.Data}
+		default:
+			if r.status == C.MCP_ERR_CANCELLED && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &Error{Op: "Request " + method, Status: Status(r.status),
+				Message: fmt.Sprintf("%s: %s", method, Status(r.status).Error())}
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Ping sends a ping to the call's client and waits for its answer.
+func (c *Call) Ping(ctx context.Context) error {
+	_, err := c.Request(ctx, "ping", nil)
+	return err
+}
+
+// outcome is a handler's answer: a result to marshal, or a JSON-RPC error.
+type outcome struct {
+	result interface{}
+	rpcErr *RPCError
+}
+
+// startCall runs a handler for call c on a goroutine of its own. Its context
+// carries the Call and is cancelled when the client cancels the request, when
+// the session ends, or when the handler has returned. It runs on the engine
+// worker thread that delivered the call; whatever run uses must already be
+// copied out of the callback's borrowed strings.
+func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Context) outcome, onPanic func(interface{}) outcome) {
+	ctx, cancel := context.WithCancel(context.Background())
+	call := &Call{ptr: c, server: s, method: method}
+	ctx = context.WithValue(ctx, callKey{}, call)
+	key := registerCancel(cancel)
+	var cerr *C.char
+	if err := statusError("on_cancel", C.mcpgo_call_on_cancel(c, C.uintptr_t(key), &cerr), cerr); err != nil {
+		s.logf("mcp: %s: cannot watch for cancellation: %v", method, err)
+	}
+	go func() {
+		defer unregisterCancel(key)
+		defer cancel()
+		out := func() (out outcome) {
+			defer func() {
+				if v := recover(); v != nil {
+					s.logf("mcp: %s handler panicked: %v\n%s", method, v, debug.Stack())
+					out = onPanic(v)
+				}
+			}()
+			return run(ctx)
+		}()
+		call.answer(out)
+	}()
+}
+
+// answer sends the outcome; the engine checks its shape.
+func (c *Call) answer(out outcome) {
+	var cerr *C.char
+	if out.rpcErr == nil {
+		b, err := json.Marshal(out.result)
+		if err != nil {
+			c.server.logf("mcp: %s: result does not encode as JSON: %v", c.method, err)
+			out.rpcErr = &RPCError{Code: CodeInternalError, Message: "result does not encode as JSON: " + err.Error()}
+		} else {
+			cres := cString(string(b))
+			err := statusError("answer", C.mcp_call_return(c.ptr, cres, &cerr), cerr)
+			freeC(cres)
+			if err != nil {
+				// The client got a -32603 error; the host should learn why.
+				c.server.logf("mcp: %s: the engine refused the handler's result: %v", c.method, err)
+			}
+			return
+		}
+	}
+	e := out.rpcErr
+	cmsg := cStringOrNil(e.Message)
+	defer freeC(cmsg)
+	var cdata *C.char
+	if len(e.Data) > 0 {
+		cdata = cString(string(e.Data))
+		defer freeC(cdata)
+	}
+	if err := statusError("answer", C.mcp_call_error(c.ptr, C.int32_t(e.Code), cmsg, cdata, &cerr), cerr); err != nil {
+		c.server.logf("mcp: %s: cannot send error %d: %v", c.method, e.Code, err)
+	}
+}
+
+// rpcErrorFrom maps a handler's error to a JSON-RPC error: an *RPCError as
+// is, anything else as -32603 with the error's text.
+func rpcErrorFrom(err error) *RPCError {
+	var re *RPCError
+	if errors.As(err, &re) {
+		return re
+	}
+	return &RPCError{Code: CodeInternalError, Message: err.Error()}
+}

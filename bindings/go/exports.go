@@ -1,0 +1,142 @@
+package mcp
+
+// The Go functions libmcp calls. They run on engine threads that Go did not
+// create; each recovers any panic, since a panic cannot unwind through the
+// engine's frames (it would kill the process). user_data is a cgo.Handle
+// (registrations, responses, sessions) or a cancelRegistry key.
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <mcp.h>
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"runtime/cgo"
+	"runtime/debug"
+	"unsafe"
+)
+
+// trampolinePanic handles a panic in the binding itself (not in a handler:
+// those are recovered on their own goroutine). When the call was not handed
+// to a handler yet, it is answered with -32603 so the client is not left
+// waiting.
+func trampolinePanic(where string, v interface{}, call *C.mcp_call_t, handedOff bool) {
+	log.Printf("mcp: internal error in %s: %v\n%s", where, v, debug.Stack())
+	if call != nil && !handedOff {
+		msg := cString(fmt.Sprintf("internal error in the Go binding: %v", v))
+		defer freeC(msg)
+		C.mcp_call_error(call, C.MCP_JSONRPC_INTERNAL_ERROR, msg, nil, nil)
+	}
+}
+
+//export goToolCall
+func goToolCall(ud unsafe.Pointer, call *C.mcp_call_t, args *C.char) {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("tools/call", v, call, handedOff)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*toolReg)
+	a := C.GoString(args)
+	handedOff = true
+	r.call(call, a)
+}
+
+//export goResourceRead
+func goResourceRead(ud unsafe.Pointer, call *C.mcp_call_t, uri *C.char, vars *C.char) {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("resources/read", v, call, handedOff)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*resourceReg)
+	u, v := C.GoString(uri), C.GoString(vars)
+	handedOff = true
+	r.call(call, u, v)
+}
+
+//export goPromptGet
+func goPromptGet(ud unsafe.Pointer, call *C.mcp_call_t, args *C.char) {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("prompts/get", v, call, handedOff)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*promptReg)
+	a := C.GoString(args)
+	handedOff = true
+	r.call(call, a)
+}
+
+//export goComplete
+func goComplete(ud unsafe.Pointer, call *C.mcp_call_t, ref, name, value, context *C.char) {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("completion/complete", v, call, handedOff)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*completionReg)
+	rf, n, v, c := C.GoString(ref), C.GoString(name), C.GoString(value), C.GoString(context)
+	handedOff = true
+	r.call(call, rf, n, v, c)
+}
+
+//export goCallCancelled
+func goCallCancelled(ud unsafe.Pointer) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("cancel callback", v, nil, false)
+		}
+	}()
+	fireCancel(uintptr(ud))
+}
+
+//export goResponse
+func goResponse(ud unsafe.Pointer, status C.mcp_status, result *C.char, errJSON *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("response callback", v, nil, false)
+		}
+	}()
+	h := cgo.Handle(uintptr(ud))
+	ch := h.Value().(chan response)
+	r := response{status: status}
+	if result != nil {
+		r.result = json.RawMessage(C.GoString(result))
+	}
+	if errJSON != nil {
+		r.err = json.RawMessage(C.GoString(errJSON))
+	}
+	deleteHandle(h) // fn runs exactly once
+	ch <- r         // buffered: never blocks
+}
+
+//export goSessionSend
+func goSessionSend(ud unsafe.Pointer, msg *C.char, length C.size_t) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("session send", v, nil, false)
+		}
+	}()
+	s := cgo.Handle(uintptr(ud)).Value().(*sessionReg)
+	s.deliver(C.GoBytes(unsafe.Pointer(msg), C.int(length)))
+}
+
+//export goFree
+func goFree(ud unsafe.Pointer) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("free callback", v, nil, false)
+		}
+	}()
+	deleteHandle(cgo.Handle(uintptr(ud)))
+}

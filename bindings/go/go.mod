@@ -1,0 +1,3 @@
+module github.com/libmcp/libmcp/bindings/go
+
+go 1.19

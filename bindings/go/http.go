@@ -1,0 +1,208 @@
+package mcp
+
+/*
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <mcp.h>
+
+// Looked up at run time, so that this package links with (and reports
+// clearly against) a libmcp built without the HTTP transport.
+typedef mcp_status (*mcpgo_start_http_fn)(mcp_server_t *, const char *, uint16_t *, char **);
+typedef mcp_status (*mcpgo_stop_http_fn)(mcp_server_t *, int32_t, char **);
+static int mcpgo_has_http(void) {
+	return dlsym(RTLD_DEFAULT, "mcp_server_start_http") != NULL &&
+	       dlsym(RTLD_DEFAULT, "mcp_server_stop_http") != NULL;
+}
+static mcp_status mcpgo_start_http(mcp_server_t *s, const char *config, uint16_t *port, char **err) {
+	mcpgo_start_http_fn fn = (mcpgo_start_http_fn)dlsym(RTLD_DEFAULT, "mcp_server_start_http");
+	if (fn == NULL) return MCP_ERR_UNSUPPORTED;
+	return fn(s, config, port, err);
+}
+static mcp_status mcpgo_stop_http(mcp_server_t *s, int32_t timeout_ms, char **err) {
+	mcpgo_stop_http_fn fn = (mcpgo_stop_http_fn)dlsym(RTLD_DEFAULT, "mcp_server_stop_http");
+	if (fn == NULL) return MCP_ERR_UNSUPPORTED;
+	return fn(s, timeout_ms, err);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"time"
+)
+
+// HTTPOptions configure the HTTP listener (Streamable HTTP, legacy HTTP+SSE
+// and WebSocket on one port). Zero values mean the engine's defaults, given
+// in brackets.
+type HTTPOptions struct {
+	Path          string // the Streamable HTTP endpoint ["/mcp"]
+	SSEPath       string // legacy HTTP+SSE stream endpoint ["/sse"]
+	MessagesPath  string // legacy HTTP+SSE POST endpoint ["/messages"]
+	WebSocketPath string // WebSocket endpoint, subprotocol "mcp" ["/ws"]
+	// JSONResponse answers POSTs with a JSON body when the call sends nothing
+	// before its result [SSE].
+	JSONResponse bool
+	// Stateless serves without sessions, every request self-contained.
+	Stateless bool
+	// DisableGetStream refuses the standalone GET SSE stream (405).
+	DisableGetStream    bool
+	MaxBodyBytes        int64         // request body cap; larger gets 413 [16 MiB]
+	MaxHeaderBytes      int           // request head cap; larger gets 431 [16 KiB]
+	MaxSessions         int           // beyond it initialize gets 503 [10000]
+	SessionIdleTimeout  time.Duration // idle sessions expire [30 min]
+	MaxQueuedMessages   int           // per-stream outgoing queue bound [1024]
+	EventStoreMaxEvents int           // events kept per session for resumption [1024]
+	SSERetry            time.Duration // the SSE retry field [1 s]
+	AllowedHosts        []string      // Host header values accepted [loopback names, bound address]
+	AllowedOrigins      []string      // Origin header values accepted [localhost origins]
+	TLSCertFile         string        // PEM; with TLSKeyFile, serve HTTPS
+	TLSKeyFile          string
+	IOThreads           int // event-loop threads [1]
+	// ShutdownTimeout bounds how long ServeHTTP waits, once ctx is done, for
+	// requests in flight before closing connections [5 s].
+	ShutdownTimeout time.Duration
+	// OnListen, if set, is called by ServeHTTP with the bound port once the
+	// listener accepts connections (useful with port 0).
+	OnListen func(port int)
+}
+
+// httpConfig builds config_json from addr ("host:port"; empty host means the
+// engine's default 127.0.0.1, port 0 picks a free port) and opts.
+func httpConfig(addr string, o *HTTPOptions) (string, error) {
+	if o == nil {
+		o = &HTTPOptions{}
+	}
+	w := map[string]interface{}{}
+	if addr != "" {
+		host, portText, err := net.SplitHostPort(addr)
+		if err != nil {
+			return "", fmt.Errorf("address %q: %v", addr, err)
+		}
+		if host != "" {
+			w["host"] = host
+		}
+		if portText != "" {
+			port, err := strconv.Atoi(portText)
+			if err != nil || port < 0 || port > 65535 {
+				return "", fmt.Errorf("address %q: port must be a number 0..65535", addr)
+			}
+			w["port"] = port
+		}
+	}
+	set := func(key string, v interface{}, zero bool) {
+		if !zero {
+			w[key] = v
+		}
+	}
+	set("path", o.Path, o.Path == "")
+	set("sse_path", o.SSEPath, o.SSEPath == "")
+	set("messages_path", o.MessagesPath, o.MessagesPath == "")
+	set("websocket_path", o.WebSocketPath, o.WebSocketPath == "")
+	set("json_response", true, !o.JSONResponse)
+	set("stateless", true, !o.Stateless)
+	set("enable_get_stream", false, !o.DisableGetStream)
+	set("max_body_bytes", o.MaxBodyBytes, o.MaxBodyBytes == 0)
+	set("max_header_bytes", o.MaxHeaderBytes, o.MaxHeaderBytes == 0)
+	set("max_sessions", o.MaxSessions, o.MaxSessions == 0)
+	set("session_idle_timeout_ms", o.SessionIdleTimeout.Milliseconds(), o.SessionIdleTimeout == 0)
+	set("max_queued_messages", o.MaxQueuedMessages, o.MaxQueuedMessages == 0)
+	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
+	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
+	set("allowed_hosts", o.AllowedHosts, o.AllowedHosts == nil)
+	set("allowed_origins", o.AllowedOrigins, o.AllowedOrigins == nil)
+	set("tls_cert_file", o.TLSCertFile, o.TLSCertFile == "")
+	set("tls_key_file", o.TLSKeyFile, o.TLSKeyFile == "")
+	set("io_threads", o.IOThreads, o.IOThreads == 0)
+	b, err := json.Marshal(w)
+	return string(b), err
+}
+
+// HTTPAvailable reports whether the loaded libmcp exports the HTTP listener
+// (mcp_server_start_http and mcp_server_stop_http).
+func HTTPAvailable() bool { return C.mcpgo_has_http() != 0 }
+
+func errNoHTTP(op string) error {
+	return &Error{Op: op, Status: ErrUnsupported, Message: fmt.Sprintf(
+		"the loaded libmcp (release %s) does not export mcp_server_start_http/mcp_server_stop_http: "+
+			"it was built without the HTTP transport", Version())}
+}
+
+// StartHTTP starts serving over HTTP in the background and returns the bound
+// port once the socket listens. addr is "host:port" (":0" or "" for
+// 127.0.0.1 on a free port). ErrState when already listening; ErrIO when the
+// bind fails; ErrUnsupported when the loaded libmcp has no HTTP transport.
+func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
+	config, err := httpConfig(addr, opts)
+	if err != nil {
+		return 0, &Error{Op: "StartHTTP", Status: ErrInvalidArg, Message: err.Error()}
+	}
+	if !HTTPAvailable() {
+		return 0, errNoHTTP("StartHTTP")
+	}
+	ptr, err := s.acquire("StartHTTP")
+	if err != nil {
+		return 0, err
+	}
+	defer s.release()
+	cconfig := cString(config)
+	defer freeC(cconfig)
+	var port C.uint16_t
+	var cerr *C.char
+	if err := statusError("StartHTTP", C.mcpgo_start_http(ptr, cconfig, &port, &cerr), cerr); err != nil {
+		return 0, err
+	}
+	return int(port), nil
+}
+
+// StopHTTP stops the HTTP listener: new connections are refused, requests in
+// flight get their answers (up to timeout, then connections close), then
+// every HTTP session closes. A no-op when not listening.
+func (s *Server) StopHTTP(timeout time.Duration) error {
+	if !HTTPAvailable() {
+		return errNoHTTP("StopHTTP")
+	}
+	ptr, err := s.acquire("StopHTTP")
+	if err != nil {
+		return err
+	}
+	defer s.release()
+	ms := timeout.Milliseconds()
+	if ms > math.MaxInt32 {
+		ms = math.MaxInt32
+	}
+	var cerr *C.char
+	return statusError("StopHTTP", C.mcpgo_stop_http(ptr, C.int32_t(ms), &cerr), cerr)
+}
+
+// ServeHTTP serves over HTTP on addr (see StartHTTP) until ctx is done or the
+// server closes, then stops the listener gracefully (opts.ShutdownTimeout)
+// and returns ctx.Err(). It is not an http.Handler: the engine runs its own
+// listener.
+func (s *Server) ServeHTTP(ctx context.Context, addr string, opts *HTTPOptions) error {
+	port, err := s.StartHTTP(addr, opts)
+	if err != nil {
+		return err
+	}
+	if opts != nil && opts.OnListen != nil {
+		opts.OnListen(port)
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+		return errServerClosed("ServeHTTP") // mcp_server_free stops the listener
+	}
+	timeout := 5 * time.Second
+	if opts != nil && opts.ShutdownTimeout > 0 {
+		timeout = opts.ShutdownTimeout
+	}
+	if err := s.StopHTTP(timeout); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
