@@ -1,0 +1,162 @@
+"""The C callbacks (thunks) the engine calls, and the objects they reach.
+
+One thunk per callback type, created once and kept for the life of the process,
+so the engine can never call a collected CFUNCTYPE. The `user_data` the engine
+gets is an integer key into `_objects`; `free_thunk` (the free_fn) removes it
+when the engine says it no longer needs it.
+
+Every thunk catches every exception: a Python exception must never unwind into
+Swift. A handler that fails is answered with an error so the call is never left
+unanswered.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import logging
+from ctypes import byref, c_void_p
+from typing import Any
+
+from . import _ffi, errors
+
+log = logging.getLogger("libmcp")
+
+_objects: dict[int, Any] = {}
+_ids = itertools.count(1)
+
+
+def keep(obj: Any) -> int:
+    """Registers obj and returns the key to pass as user_data (never 0)."""
+    key = next(_ids)
+    _objects[key] = obj
+    return key
+
+
+def drop(key: int | None) -> None:
+    if key is not None:
+        _objects.pop(key, None)
+
+
+def live_count() -> int:
+    """How many objects the engine may still call back (for leak checks)."""
+    return len(_objects)
+
+
+# ---------------------------------------------------------------- answering
+
+def encode(result: Any) -> bytes:
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def answer(lib: _ffi.Library, call: int, result: Any) -> bool:
+    """mcp_call_return; a result that cannot be encoded becomes a -32603 error. True if accepted."""
+    try:
+        data = encode(result)
+    except (TypeError, ValueError) as e:  # NaN, lone surrogates, ...
+        return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
+    err = c_void_p()
+    status = lib.mcp_call_return(call, data, byref(err))
+    if status != errors.OK:
+        message = _ffi.take_string(lib, err)
+        if status != errors.ERR_STATE:  # STATE: answered already (e.g. after a cancel race)
+            log.warning("libmcp refused a handler's result (%s): %s", status, message)
+        return False
+    return True
+
+
+def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
+    err = c_void_p()
+    payload = None
+    if data is not None:
+        try:
+            payload = encode(data)
+        except (TypeError, ValueError):
+            payload = None
+    status = lib.mcp_call_error(call, code, message.encode("utf-8", "replace"), payload, byref(err))
+    if status != errors.OK:
+        _ffi.take_string(lib, err)
+        return False
+    return True
+
+
+def _last_resort(call: Any, exc: BaseException) -> None:
+    """Answers a call whose handler machinery itself failed. Never raises."""
+    try:
+        log.error("libmcp: callback failed: %r", exc, exc_info=exc)
+        if call:
+            answer_error(_ffi.load(), call, -32603, f"internal error in the Python handler: {exc!r}")
+    except BaseException:  # noqa: BLE001 - nothing may escape into the engine
+        pass
+
+
+# ---------------------------------------------------------------- thunks
+
+@_ffi.FREE_FN
+def free_thunk(user_data):
+    try:
+        _objects.pop(user_data, None)
+    except BaseException:  # noqa: BLE001
+        pass
+
+
+@_ffi.TOOL_FN
+def tool_thunk(user_data, call, arguments_json):
+    try:
+        _objects[user_data].on_call(call, arguments_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(call, e)
+
+
+@_ffi.PROMPT_FN
+def prompt_thunk(user_data, call, arguments_json):
+    try:
+        _objects[user_data].on_call(call, arguments_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(call, e)
+
+
+@_ffi.RESOURCE_FN
+def resource_thunk(user_data, call, uri, variables_json):
+    try:
+        _objects[user_data].on_read(call, uri, variables_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(call, e)
+
+
+@_ffi.COMPLETION_FN
+def completion_thunk(user_data, call, ref_json, argument_name, argument_value, context_json):
+    try:
+        _objects[user_data].on_complete(call, ref_json, argument_name, argument_value, context_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(call, e)
+
+
+@_ffi.CANCEL_FN
+def cancel_thunk(user_data):
+    try:
+        target = _objects.get(user_data)
+        if target is not None:
+            target.on_engine_cancel()
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)
+
+
+@_ffi.RESPONSE_FN
+def response_thunk(user_data, status, result_json, error_json):
+    try:
+        target = _objects.pop(user_data, None)  # runs exactly once: the key is done
+        if target is not None:
+            target.on_response(status, result_json, error_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)
+
+
+@_ffi.SEND_FN
+def send_thunk(user_data, message, length):
+    try:
+        target = _objects.get(user_data)
+        if target is not None:
+            target.on_send(ctypes.string_at(message, length))
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)

@@ -1,0 +1,539 @@
+"""Tools, resources, resource templates and prompts: from a Python function to a
+registration, and from an engine call back to the function.
+
+Each feature object is the `user_data` of its registration (see _callbacks):
+`on_call` / `on_read` run on an engine worker thread, convert the JSON input
+to the function's parameters, run it (sync functions right there, coroutines on
+the server's asyncio loop) and answer the call exactly once.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import re
+import typing
+from typing import Any, Callable
+
+from . import _callbacks, errors
+from ._types import ArgumentError, Node, TypeCompiler, from_string, to_jsonable
+from .content import Completion, Content, ToolResult, prompt_messages, resource_contents, tool_content
+from .context import Context
+
+log = logging.getLogger("libmcp")
+
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+RESOURCE_NOT_FOUND = -32002
+_empty = inspect.Parameter.empty
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def _clean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def is_async_callable(fn: Any) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)
+    return call is not None and not inspect.isfunction(fn) and inspect.iscoroutinefunction(call)
+
+
+def _is_context(annotation: Any) -> bool:
+    if annotation is Context or (isinstance(annotation, type) and issubclass(annotation, Context)):
+        return True
+    return any(_is_context(a) for a in typing.get_args(annotation)) if typing.get_origin(annotation) else False
+
+
+def describe_exception(e: BaseException) -> str:
+    text = str(e)
+    return text if text else type(e).__name__
+
+
+# ---------------------------------------------------------------- signatures
+
+class Signature:
+    """A handler's parameters as JSON-facing arguments (the Context parameter left out)."""
+
+    def __init__(self, fn: Callable, what: str, compiler: TypeCompiler):
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{what}: cannot read its signature: {e}") from None
+        try:
+            hints = typing.get_type_hints(fn, include_extras=True)
+        except Exception as e:
+            raise TypeError(f"{what}: cannot resolve its type hints: {e}") from None
+        self.what = what
+        self.ctx_name: str | None = None
+        self.var_keyword = False
+        self.params: list[tuple[str, Node, bool, Any]] = []
+        for p in sig.parameters.values():
+            annotation = hints.get(p.name, p.annotation)
+            if _is_context(annotation) or (p.name == "ctx" and annotation is _empty):
+                self.ctx_name = p.name
+                continue
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                self.var_keyword = True
+                continue
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                raise TypeError(f"{what}: *{p.name} cannot be passed by name; use a list parameter")
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY:
+                raise TypeError(f"{what}: positional-only parameter {p.name!r} cannot be passed by name")
+            node = compiler.node(annotation, f"{what}, parameter {p.name!r}")
+            self.params.append((p.name, node, p.default is _empty, p.default))
+        self.names = {name for name, *_ in self.params}
+        self.return_annotation = hints.get("return", sig.return_annotation)
+
+    def json_schema(self, compiler: TypeCompiler) -> dict:
+        props, required = {}, []
+        for name, node, req, default in self.params:
+            prop = dict(node.schema)
+            if req:
+                required.append(name)
+            else:
+                try:
+                    value = to_jsonable(default)
+                    json.dumps(value, allow_nan=False)
+                    prop["default"] = value
+                except (TypeError, ValueError):
+                    pass
+            props[name] = prop
+        schema: dict = {"type": "object", "properties": props}
+        if required:
+            schema["required"] = required
+        if not self.var_keyword:
+            schema["additionalProperties"] = False
+        return compiler.attach_defs(schema)
+
+    def convert(self, args: Any, from_strings: bool = False) -> dict:
+        """Keyword arguments for the function; ArgumentError listing every problem."""
+        if not isinstance(args, dict):
+            raise ArgumentError("", "arguments must be a JSON object")
+        kwargs, problems = {}, []
+        for name, node, required, _ in self.params:
+            if name in args:
+                try:
+                    value = args[name]
+                    if from_strings and isinstance(value, str):
+                        kwargs[name] = from_string(node, value, name)
+                    else:
+                        kwargs[name] = node.convert(value, name)
+                except ArgumentError as e:
+                    problems.append(str(e))
+            elif required:
+                problems.append(f"{name}: missing required argument")
+        extra = [k for k in args if k not in self.names]
+        if extra:
+            if self.var_keyword:
+                for k in extra:
+                    kwargs[k] = args[k]
+            else:
+                problems.append("unexpected argument" + ("s " if len(extra) > 1 else " ")
+                                + ", ".join(repr(k) for k in extra))
+        if problems:
+            raise ArgumentError("", "; ".join(problems))
+        return kwargs
+
+
+# ---------------------------------------------------------------- running a handler
+
+class Feature:
+    """What tools, resources and prompts share: running the function and answering."""
+
+    kind = "feature"
+
+    def __init__(self, core: Any, fn: Callable, label: str):
+        if not callable(fn):
+            raise TypeError(f"{label}: {fn!r} is not callable")
+        self.core = core
+        self.fn = fn
+        self.label = label
+        self.is_async = is_async_callable(fn)
+
+    # Subclasses: result(value) -> dict, failed(call, exc) answers.
+    def result(self, value: Any) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def failed(self, call: int, exc: BaseException) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, call: int, kwargs: dict, ctx_name: str | None) -> None:
+        """Runs fn(**kwargs) for a call and answers it (now, or later on the loop)."""
+        if self.is_async:
+            self._schedule(call, kwargs, ctx_name, None)
+            return
+        ctx = None
+        if ctx_name is not None:
+            ctx = Context(self.core, call)
+            kwargs[ctx_name] = ctx
+        try:
+            value = self.fn(**kwargs)
+            if inspect.isawaitable(value):
+                self._schedule(call, kwargs, ctx_name, value, ctx)
+                ctx = None  # the coroutine owns it now
+                return
+            self._answer(call, value)
+        except Exception as e:  # noqa: BLE001 - every failure is an answer
+            self.failed(call, e)
+        finally:
+            if ctx is not None:
+                ctx._finish()
+
+    def _answer(self, call: int, value: Any) -> None:
+        try:
+            result = self.result(value)
+        except Exception as e:  # noqa: BLE001
+            self.failed(call, e)
+            return
+        _callbacks.answer(self.core.lib, call, result)
+
+    def _schedule(self, call: int, kwargs: dict, ctx_name: str | None, awaitable: Any,
+                  ctx: Context | None = None) -> None:
+        if ctx is None:
+            ctx = Context(self.core, call)
+            if ctx_name is not None:
+                kwargs[ctx_name] = ctx
+        loop = self.core.loop()
+
+        async def runner() -> None:
+            try:
+                ctx._watch_task(asyncio.current_task(), loop)
+                value = await (awaitable if awaitable is not None else self.fn(**kwargs))
+            except asyncio.CancelledError:
+                _callbacks.answer_error(self.core.lib, call, INTERNAL_ERROR, "cancelled")
+                return
+            except Exception as e:  # noqa: BLE001
+                self.failed(call, e)
+                return
+            finally:
+                ctx._finish()
+            self._answer(call, value)
+
+        try:
+            asyncio.run_coroutine_threadsafe(runner(), loop)
+        except RuntimeError as e:  # the loop is closed
+            if awaitable is not None and inspect.iscoroutine(awaitable):
+                awaitable.close()
+            ctx._finish()
+            self.failed(call, RuntimeError(f"the server's event loop is not running: {e}"))
+
+
+# ---------------------------------------------------------------- tools
+
+class Tool(Feature):
+    kind = "tool"
+
+    def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, annotations: dict | None = None, icons: list | None = None,
+                 meta: dict | None = None, structured_output: bool | None = None, execution: dict | None = None):
+        self.name = name or getattr(fn, "__name__", None) or ""
+        if not self.name or self.name == "<lambda>":
+            raise ValueError("a tool needs a name: pass name= for lambdas and callables without __name__")
+        super().__init__(core, fn, f"tool {self.name!r}")
+        compiler = TypeCompiler("input")
+        self.sig = Signature(fn, self.label, compiler)
+        self.output: Node | None = None
+        self.wrap = False
+        ret = self.sig.return_annotation
+        out_schema = None
+        if structured_output is not False and ret is not _empty and not _is_content_type(ret):
+            out = TypeCompiler("output")
+            self.output = out.node(ret, f"{self.label}, return annotation")
+            self.wrap = not self.output.is_object
+            schema = self.output.schema
+            if self.wrap:
+                schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+            out_schema = out.attach_defs(schema)
+        elif structured_output is True:
+            raise TypeError(f"{self.label}: structured_output=True needs a return annotation that is not "
+                            f"a content type")
+        doc = description if description is not None else inspect.getdoc(fn)
+        self.definition = _clean({
+            "name": self.name, "title": title, "description": doc,
+            "inputSchema": self.sig.json_schema(compiler), "outputSchema": out_schema,
+            "annotations": {_camel(k): v for k, v in annotations.items()} if annotations else None,
+            "icons": icons, "_meta": meta, "execution": execution,
+        })
+
+    def on_call(self, call: int, arguments_json: bytes) -> None:
+        try:
+            kwargs = self.sig.convert(json.loads(arguments_json) if arguments_json else {})
+        except (ArgumentError, ValueError) as e:
+            _callbacks.answer(self.core.lib, call, error_result(f"Invalid arguments for tool {self.name}: {e}"))
+            return
+        self.run(call, kwargs, self.sig.ctx_name)
+
+    def result(self, value: Any) -> dict:
+        if isinstance(value, ToolResult):
+            return value.to_json()
+        if self.output is None:
+            return {"content": tool_content(value)}
+        if isinstance(value, Content) or (isinstance(value, (list, tuple)) and
+                                          any(isinstance(v, Content) for v in value)):
+            raise errors.ToolError(f"tool {self.name} returned content blocks, but its return annotation "
+                                   f"promises structured data; annotate it with a content type "
+                                   f"(e.g. -> list[Content]) or pass structured_output=False")
+        data = to_jsonable(value)
+        try:
+            self.output.convert(data, "result")
+        except ArgumentError as e:
+            raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
+                                   f"annotation: {e}") from None
+        text = value if isinstance(value, str) else json.dumps(data, ensure_ascii=False, allow_nan=False)
+        return {"content": [{"type": "text", "text": text}],
+                "structuredContent": {"result": data} if self.wrap else data}
+
+    def failed(self, call: int, exc: BaseException) -> None:
+        if not isinstance(exc, errors.ToolError):
+            log.info("libmcp: tool %s raised %s", self.name, type(exc).__name__, exc_info=exc)
+        _callbacks.answer(self.core.lib, call, error_result(describe_exception(exc)))
+
+
+def error_result(message: str) -> dict:
+    return {"content": [{"type": "text", "text": message}], "isError": True}
+
+
+def _is_content_type(annotation: Any) -> bool:
+    """Return annotations that mean "content blocks", not structured data."""
+    from .content import Content
+    if annotation is None or annotation is type(None):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, (Content, ToolResult)):
+        return True
+    args = typing.get_args(annotation)
+    return bool(args) and all(_is_content_type(a) or a is str for a in args) and any(
+        _is_content_type(a) for a in args)
+
+
+# ---------------------------------------------------------------- resources
+
+def _resource_failed(feature: Feature, call: int, exc: BaseException, uri: str) -> None:
+    if isinstance(exc, (errors.ResourceNotFound, FileNotFoundError)):
+        _callbacks.answer_error(feature.core.lib, call, RESOURCE_NOT_FOUND,
+                                describe_exception(exc) if str(exc) else f"Resource not found: {uri}", {"uri": uri})
+    elif isinstance(exc, ArgumentError):
+        _callbacks.answer_error(feature.core.lib, call, INVALID_PARAMS, f"{uri}: {exc}")
+    else:
+        log.info("libmcp: resource %s raised %s", uri, type(exc).__name__, exc_info=exc)
+        _callbacks.answer_error(feature.core.lib, call, INTERNAL_ERROR, describe_exception(exc))
+
+
+class Resource(Feature):
+    kind = "resource"
+
+    def __init__(self, core: Any, fn: Callable, uri: str, *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, mime_type: str | None = None, size: int | None = None,
+                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None):
+        self.uri = uri
+        super().__init__(core, fn, f"resource {uri!r}")
+        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        required = [n for n, _, req, _ in self.sig.params if req]
+        if required:
+            raise TypeError(f"{self.label}: a fixed resource takes no arguments, but {fn.__name__}() requires "
+                            f"{', '.join(required)} (use {{name}} in the URI for a template)")
+        self.mime_type = mime_type
+        self.definition = _clean({
+            "uri": uri, "name": name or getattr(fn, "__name__", uri), "title": title,
+            "description": description if description is not None else inspect.getdoc(fn),
+            "mimeType": mime_type, "size": size,
+            "annotations": {_camel(k): v for k, v in annotations.items()} if annotations else None,
+            "icons": icons, "_meta": meta,
+        })
+
+    def on_read(self, call: int, uri: bytes, variables_json: bytes) -> None:
+        self.run(call, {}, self.sig.ctx_name)
+
+    def result(self, value: Any) -> dict:
+        return resource_contents(value, self.uri, self.mime_type)
+
+    def failed(self, call: int, exc: BaseException) -> None:
+        _resource_failed(self, call, exc, self.uri)
+
+
+_VARIABLE = re.compile(r"\{([^{}]*)\}")
+
+
+class _ReadOf(Feature):
+    """One resources/read of a template: knows its URI for the answer."""
+
+    def __init__(self, template: "ResourceTemplate", uri: str):
+        self.core, self.fn, self.label, self.is_async = template.core, template.fn, template.label, template.is_async
+        self.template, self.uri = template, uri
+
+    def result(self, value: Any) -> dict:
+        return resource_contents(value, self.uri, self.template.mime_type)
+
+    def failed(self, call: int, exc: BaseException) -> None:
+        _resource_failed(self, call, exc, self.uri)
+
+
+class ResourceTemplate(Feature):
+    kind = "resource template"
+
+    def __init__(self, core: Any, fn: Callable, uri_template: str, *, name: str | None = None,
+                 title: str | None = None, description: str | None = None, mime_type: str | None = None,
+                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None):
+        self.uri_template = uri_template
+        super().__init__(core, fn, f"resource template {uri_template!r}")
+        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        variables = _VARIABLE.findall(uri_template)
+        bad = [v for v in variables if not re.fullmatch(r"[A-Za-z0-9_]+", v)]
+        if bad:
+            raise ValueError(f"{self.label}: variable names must be letters, digits or _ (got {bad})")
+        names = [n for n, *_ in self.sig.params]
+        if set(variables) != set(names) and not (self.sig.var_keyword and set(names) <= set(variables)):
+            raise TypeError(f"{self.label}: the URI's variables {sorted(set(variables))} must match the "
+                            f"parameters of {getattr(fn, '__name__', 'the function')}() {sorted(names)}")
+        self.mime_type = mime_type
+        self.definition = _clean({
+            "uriTemplate": uri_template, "name": name or getattr(fn, "__name__", uri_template), "title": title,
+            "description": description if description is not None else inspect.getdoc(fn),
+            "mimeType": mime_type,
+            "annotations": {_camel(k): v for k, v in annotations.items()} if annotations else None,
+            "icons": icons, "_meta": meta,
+        })
+
+    def on_read(self, call: int, uri: bytes, variables_json: bytes) -> None:
+        read = _ReadOf(self, uri.decode())
+        try:
+            kwargs = self.sig.convert(json.loads(variables_json) if variables_json else {}, from_strings=True)
+        except (ArgumentError, ValueError) as e:
+            read.failed(call, e if isinstance(e, ArgumentError) else ArgumentError("", str(e)))
+            return
+        read.run(call, kwargs, self.sig.ctx_name)
+
+
+# ---------------------------------------------------------------- prompts
+
+class Prompt(Feature):
+    kind = "prompt"
+
+    def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, icons: list | None = None, meta: dict | None = None):
+        self.name = name or getattr(fn, "__name__", None) or ""
+        if not self.name or self.name == "<lambda>":
+            raise ValueError("a prompt needs a name: pass name= for lambdas and callables without __name__")
+        super().__init__(core, fn, f"prompt {self.name!r}")
+        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        arguments = []
+        for pname, node, required, _ in self.sig.params:
+            arguments.append(_clean({"name": pname, "description": node.schema.get("description"),
+                                     "title": node.schema.get("title"), "required": required}))
+        self.definition = _clean({
+            "name": self.name, "title": title,
+            "description": description if description is not None else inspect.getdoc(fn),
+            "arguments": arguments or None, "icons": icons, "_meta": meta,
+        })
+
+    def on_call(self, call: int, arguments_json: bytes) -> None:
+        try:
+            kwargs = self.sig.convert(json.loads(arguments_json) if arguments_json else {}, from_strings=True)
+        except (ArgumentError, ValueError) as e:
+            _callbacks.answer_error(self.core.lib, call, INVALID_PARAMS, f"Invalid arguments for prompt "
+                                                                         f"{self.name}: {e}")
+            return
+        self.run(call, kwargs, self.sig.ctx_name)
+
+    def result(self, value: Any) -> dict:
+        return prompt_messages(value)
+
+    def failed(self, call: int, exc: BaseException) -> None:
+        code = INVALID_PARAMS if isinstance(exc, (ValueError, ArgumentError)) else INTERNAL_ERROR
+        if code == INTERNAL_ERROR:
+            log.info("libmcp: prompt %s raised %s", self.name, type(exc).__name__, exc_info=exc)
+        _callbacks.answer_error(self.core.lib, call, code, describe_exception(exc))
+
+
+# ---------------------------------------------------------------- completion
+
+class CompletionRef(typing.NamedTuple):
+    """What is being completed: type "ref/prompt" (name) or "ref/resource" (uri, a template)."""
+
+    type: str
+    name: str | None = None
+    uri: str | None = None
+
+
+class CompletionArgument(typing.NamedTuple):
+    name: str
+    value: str
+
+
+def completion_values(value: Any) -> dict:
+    if value is None:
+        return Completion().to_json()
+    if isinstance(value, Completion):
+        return value.to_json()
+    if isinstance(value, str):
+        return Completion([value]).to_json()
+    return Completion(list(value)).to_json()
+
+
+class Completer(Feature):
+    """The server's completion handler: per-argument completers first, then a global one."""
+
+    kind = "completion"
+
+    def __init__(self, core: Any):
+        self.core, self.fn, self.label, self.is_async = core, None, "completion", False
+        self.by_prompt: dict[str, dict[str, Any]] = {}
+        self.by_template: dict[str, dict[str, Any]] = {}
+        self.handler: Callable | None = None
+
+    def on_complete(self, call: int, ref_json: bytes, name: bytes, value: bytes, context_json: bytes) -> None:
+        ref_obj = json.loads(ref_json) if ref_json else {}
+        ref = CompletionRef(ref_obj.get("type", ""), ref_obj.get("name"), ref_obj.get("uri"))
+        arg = CompletionArgument(name.decode() if name else "", value.decode() if value else "")
+        context = json.loads(context_json) if context_json else {}
+        table = self.by_prompt.get(ref.name or "") if ref.type == "ref/prompt" else \
+            self.by_template.get(ref.uri or "")
+        source = (table or {}).get(arg.name)
+        if source is not None:
+            job = _CompletionJob(self.core, source, arg.value, context)
+            job.run(call, {}, None)
+        elif self.handler is not None:
+            job = _CompletionJob(self.core, self.handler, None, context, (ref, arg, context))
+            job.run(call, {}, None)
+        else:
+            _callbacks.answer(self.core.lib, call, Completion().to_json())
+
+
+class _CompletionJob(Feature):
+    def __init__(self, core: Any, source: Any, value: str | None, context: dict, args: tuple | None = None):
+        self.core, self.label = core, "completion"
+        if callable(source):
+            if args is None:
+                args = (value, context) if _positional_count(source) >= 2 else (value,)
+            call_args = args
+            self.fn = lambda: source(*call_args)
+            self.is_async = is_async_callable(source)
+        else:
+            prefix = (value or "").lower()
+            values = [str(v) for v in source if str(v).lower().startswith(prefix)]
+            self.fn = lambda: values
+            self.is_async = False
+
+    def result(self, value: Any) -> dict:
+        return completion_values(value)
+
+    def failed(self, call: int, exc: BaseException) -> None:
+        log.info("libmcp: completion raised %s", type(exc).__name__, exc_info=exc)
+        _callbacks.answer_error(self.core.lib, call, INTERNAL_ERROR, describe_exception(exc))
+
+
+def _positional_count(fn: Callable) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(1 for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                               inspect.Parameter.POSITIONAL_OR_KEYWORD))

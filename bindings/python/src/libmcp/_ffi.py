@@ -1,0 +1,224 @@
+"""Finding, loading and declaring libmcp (include/mcp.h) for ctypes.
+
+Rules kept here (see shared/notes/C_ABI_NOTES.md section 4):
+- CDLL, never PyDLL: every foreign call releases the GIL, so engine threads
+  can run Python callbacks while a host thread blocks in the engine.
+- Strings the library hands out are declared c_void_p, read with string_at and
+  released with mcp_string_free (c_char_p would copy and leak them).
+- Callback types are declared once here; the thunks live in _callbacks.py for
+  the life of the process.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import CFUNCTYPE, POINTER, byref, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint16, c_uint32, c_void_p
+from pathlib import Path
+
+from . import errors
+
+ABI_MAJOR = 1
+ENV_VAR = "LIBMCP_PATH"
+SONAME = "libmcp.so.1"
+PACKAGE_LIB_DIR = Path(__file__).resolve().parent / "_lib"
+
+# Callback types, as typedef'd in mcp.h.
+FREE_FN = CFUNCTYPE(None, c_void_p)
+TOOL_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p)
+RESOURCE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p)
+PROMPT_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p)
+CANCEL_FN = CFUNCTYPE(None, c_void_p)
+RESPONSE_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p, c_char_p)
+COMPLETION_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p, c_char_p, c_char_p)
+SEND_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
+
+_ERR = POINTER(c_void_p)
+_OUT = POINTER(c_void_p)
+
+# name: (restype, argtypes). Every function the binding calls.
+_PROTOTYPES: dict[str, tuple] = {
+    "mcp_abi_version": (c_uint32, ()),
+    "mcp_version": (c_char_p, ()),
+    "mcp_status_string": (c_char_p, (c_int32,)),
+    "mcp_string_free": (None, (c_void_p,)),
+    "mcp_server_new": (c_int32, (c_char_p, c_char_p, c_char_p, _OUT, _ERR)),
+    "mcp_server_free": (None, (c_void_p,)),
+    "mcp_server_add_tool": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_remove_tool": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_server_add_resource": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_remove_resource": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_server_add_resource_template": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_remove_resource_template": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_server_add_prompt": (c_int32, (c_void_p, c_char_p, PROMPT_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_remove_prompt": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_call_return": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_call_error": (c_int32, (c_void_p, c_int32, c_char_p, c_char_p, _ERR)),
+    "mcp_call_is_cancelled": (c_int, (c_void_p,)),
+    "mcp_call_progress": (c_int32, (c_void_p, c_double, c_double, c_char_p, _ERR)),
+    "mcp_call_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
+    "mcp_call_on_cancel": (c_int32, (c_void_p, CANCEL_FN, c_void_p, _ERR)),
+    "mcp_call_request": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, RESPONSE_FN, c_void_p, _ERR)),
+    "mcp_call_session_id": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_call_meta": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_server_set_completion": (c_int32, (c_void_p, COMPLETION_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_notify_resource_updated": (c_int32, (c_void_p, c_char_p, POINTER(c_int32), _ERR)),
+    "mcp_server_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
+    "mcp_server_notify_elicitation_complete": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
+    "mcp_server_serve_stdio": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_server_serve_fds": (c_int32, (c_void_p, c_int, c_int, c_char_p, _ERR)),
+    "mcp_server_stop": (None, (c_void_p,)),
+    "mcp_server_start_http": (c_int32, (c_void_p, c_char_p, POINTER(c_uint16), _ERR)),
+    "mcp_server_stop_http": (c_int32, (c_void_p, c_int32, _ERR)),
+    "mcp_server_session_new": (c_int32, (c_void_p, SEND_FN, c_void_p, FREE_FN, _OUT, _ERR)),
+    "mcp_session_receive": (c_int32, (c_void_p, c_char_p, c_size_t, _ERR)),
+    "mcp_session_free": (None, (c_void_p,)),
+}
+
+# Declared in mcp.h but allowed to be absent from the loaded library (a build
+# that predates them): calling one raises errors.Unsupported with its name.
+OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http"})
+
+
+class Library:
+    """The loaded libmcp: its path, versions and declared functions as attributes."""
+
+    def __init__(self, cdll: ctypes.CDLL, path: str):
+        self.cdll = cdll
+        self.path = path
+        self.missing: set[str] = set()
+        try:
+            abi = cdll.mcp_abi_version
+        except AttributeError:
+            raise errors.LibraryError(f"{path} is not libmcp: it has no mcp_abi_version()") from None
+        abi.restype, abi.argtypes = c_uint32, ()
+        self.abi_version = int(abi())
+        major, minor = self.abi_version >> 16, self.abi_version & 0xFFFF
+        if major != ABI_MAJOR:
+            raise errors.LibraryError(
+                f"{path} has libmcp ABI {major}.{minor}, but this libmcp Python package needs ABI "
+                f"{ABI_MAJOR}.x; install the matching library or package (or point {ENV_VAR} at it)")
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            try:
+                fn = getattr(cdll, name)
+            except AttributeError:
+                if name in OPTIONAL:
+                    self.missing.add(name)
+                    setattr(self, name, _absent(name, path))
+                    continue
+                raise errors.LibraryError(f"{path} (ABI {major}.{minor}) does not export {name}()") from None
+            fn.restype, fn.argtypes = restype, argtypes
+            setattr(self, name, fn)
+        self.version = cdll.mcp_version().decode()
+
+    def has(self, name: str) -> bool:
+        return name not in self.missing and name in _PROTOTYPES
+
+
+def _absent(name: str, path: str):
+    def missing(*_args):
+        raise errors.Unsupported(f"{path} does not export {name}(): this libmcp build predates it")
+    return missing
+
+
+_lock = threading.Lock()
+_library: Library | None = None
+
+
+def candidates() -> list[tuple[str, str]]:
+    """Where the library is looked for, in order, as (how, path-or-name)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        p = Path(env)
+        if p.is_dir():
+            p = p / SONAME
+        return [(f"${ENV_VAR}", str(p))]
+    out = []
+    if PACKAGE_LIB_DIR.is_dir():
+        for name in (SONAME, "libmcp.so"):
+            if (PACKAGE_LIB_DIR / name).exists():
+                out.append(("bundled copy", str(PACKAGE_LIB_DIR / name)))
+                break
+    out.append(("system library path", SONAME))
+    found = ctypes.util.find_library("mcp")
+    if found and found != SONAME:
+        out.append(("system library path", found))
+    return out
+
+
+def load() -> Library:
+    """The library, loaded on first use. Raises errors.LibraryError with every place tried."""
+    global _library
+    if _library is not None:
+        return _library
+    with _lock:
+        if _library is not None:
+            return _library
+        tried = []
+        for how, where in candidates():
+            if how == f"${ENV_VAR}" and not Path(where).exists():
+                raise errors.LibraryError(f"{ENV_VAR}={os.environ[ENV_VAR]!r}: no such file ({where})")
+            try:
+                cdll = ctypes.CDLL(where)
+            except OSError as e:
+                tried.append(f"{how}: {e}")
+                if how == f"${ENV_VAR}":
+                    raise errors.LibraryError(f"cannot load {where} (from {ENV_VAR}): {e}") from None
+                continue
+            path = where if os.sep in where else _loaded_path(cdll) or where
+            _library = Library(cdll, path)
+            return _library
+        raise errors.LibraryError(
+            "libmcp not found. Build it (cmake --build build) and set "
+            f"{ENV_VAR}=/path/to/{SONAME}, or install it on the system library path. Tried:\n  "
+            + "\n  ".join(tried))
+
+
+def _loaded_path(cdll: ctypes.CDLL) -> str | None:
+    """The file a library loaded by name came from (from /proc/self/maps)."""
+    try:
+        addr = ctypes.cast(cdll.mcp_abi_version, c_void_p).value
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                if lo <= addr < hi and len(parts) >= 6:
+                    return parts[5]
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return None
+
+
+# ------------------------------------------------------------------ helpers
+
+def take_string(lib: Library, ptr: c_void_p) -> str | None:
+    """Copies a library-owned string and frees it."""
+    if not ptr.value:
+        return None
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8", "replace")
+    finally:
+        lib.mcp_string_free(ptr.value)
+
+
+def check(lib: Library, status: int, err: c_void_p, what: str) -> None:
+    """Raises the exception for a failed status, with the engine's message."""
+    if status == errors.OK:
+        return
+    message = take_string(lib, err) or lib.mcp_status_string(status).decode()
+    raise errors.error_for(status, f"{what}: {message}")
+
+
+def cstr(value: str | None, what: str) -> bytes | None:
+    """UTF-8 bytes for a C string argument; refuses NUL, which C would cut the string at."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError(f"{what} must not contain NUL characters")
+    return value.encode("utf-8")
+
+
+__all__ = ["Library", "load", "check", "take_string", "cstr", "byref", "c_void_p", "c_int32", "c_uint16"]

@@ -1,0 +1,536 @@
+"""`Server`: an MCP server on the libmcp engine, with decorators for its features.
+
+    srv = Server("demo", "1.0")
+
+    @srv.tool()
+    def add(a: int, b: int) -> int:
+        "Add two numbers."
+        return a + b
+
+    srv.run_stdio()
+
+Lifecycle: create, register (also later, while serving: clients see the change
+at once), serve (run_stdio / run_http block; start_http / start_stdio do not),
+close (or let the interpreter exit: the engine is closed then).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import threading
+import weakref
+from ctypes import byref, c_int32, c_uint16, c_void_p
+from typing import Any, Callable, Iterator, TypeVar
+
+from . import _callbacks, _ffi, errors
+from ._features import Completer, Prompt, Resource, ResourceTemplate, Tool
+from ._loop import LoopThread
+from .session import Session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Core:
+    """What registrations need of their server, without keeping the Server alive."""
+
+    def __init__(self, lib: _ffi.Library, handle: int, server: "Server", loop: asyncio.AbstractEventLoop | None):
+        self.lib = lib
+        self.handle: int | None = handle
+        self.server = weakref.ref(server)
+        self.user_loop = loop
+        self.own_loop = LoopThread()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.user_loop if self.user_loop is not None else self.own_loop.get()
+
+    def live(self) -> int:
+        if self.handle is None:
+            raise errors.StateError("the server is closed")
+        return self.handle
+
+    def close(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            self.lib.mcp_server_free(handle)
+        self.own_loop.stop()
+
+
+def _clean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+class Server:
+    """An MCP server. Features are shared by every session it serves."""
+
+    def __init__(self, name: str, version: str = "0.1.0", *, instructions: str | None = None,
+                 title: str | None = None, description: str | None = None, website_url: str | None = None,
+                 icons: list | None = None, page_size: int | None = None, worker_threads: int | None = None,
+                 max_depth: int | None = None, loop: asyncio.AbstractEventLoop | None = None):
+        """name, version: the serverInfo clients see. worker_threads bounds how many handlers run at
+        once (default 64). loop: run `async def` handlers there instead of on a loop of the binding's own."""
+        lib = _ffi.load()
+        options = _clean({"instructions": instructions, "title": title, "description": description,
+                          "website_url": website_url, "icons": icons, "page_size": page_size,
+                          "worker_threads": worker_threads, "max_depth": max_depth})
+        out, err = c_void_p(), c_void_p()
+        status = lib.mcp_server_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
+                                    _callbacks.encode(options) if options else None, byref(out), byref(err))
+        _ffi.check(lib, status, err, "Server")
+        self.name, self.version = name, version
+        self._lib = lib
+        self._core = _Core(lib, out.value, self, loop)
+        self._finalizer = weakref.finalize(self, self._core.close)
+        self._lock = threading.RLock()
+        self._tools: dict[str, Tool] = {}
+        self._resources: dict[str, Resource] = {}
+        self._templates: dict[str, ResourceTemplate] = {}
+        self._prompts: dict[str, Prompt] = {}
+        self._completer = Completer(self._core)
+        self._completion_set = False
+        self._stop_event = threading.Event()
+        self._background: threading.Thread | None = None
+        self._background_error: BaseException | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The user-supplied loop for async handlers (None: the binding's own)."""
+        return self._core.user_loop
+
+    @loop.setter
+    def loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._core.user_loop = loop
+
+    @property
+    def closed(self) -> bool:
+        return self._core.handle is None
+
+    def close(self) -> None:
+        """Stops serving, closes every session and releases the engine. Idempotent."""
+        self._stop_event.set()
+        self._finalizer()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._tools)} tools"
+        return f"<libmcp.Server {self.name!r} {self.version!r} ({state})>"
+
+    # ------------------------------------------------------------ registration
+    def _register(self, function: str, feature: Any, thunk: Any, what: str) -> None:
+        handle = self._core.live()
+        key = _callbacks.keep(feature)
+        err = c_void_p()
+        status = getattr(self._lib, function)(handle, _callbacks.encode(feature.definition), thunk, key,
+                                              _callbacks.free_thunk, byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)  # on failure the engine does not call free_fn
+            _ffi.check(self._lib, status, err, what)
+
+    def _remove(self, function: str, key: str, what: str) -> None:
+        err = c_void_p()
+        status = getattr(self._lib, function)(self._core.live(), _ffi.cstr(key, what), byref(err))
+        _ffi.check(self._lib, status, err, f"remove {what} {key!r}")
+
+    def tool(self, name: str | Callable | None = None, *, title: str | None = None,
+             description: str | None = None, annotations: dict | None = None, icons: list | None = None,
+             meta: dict | None = None, structured_output: bool | None = None,
+             execution: dict | None = None) -> Callable[[F], F]:
+        """Decorator: offer a function as a tool.
+
+        The input schema comes from the parameters' type hints, the description
+        from the docstring, an outputSchema (and structuredContent) from the
+        return annotation (structured_output=False turns that off). An exception
+        gives an isError result with its message. A parameter annotated
+        `Context` (or named ctx) gets the call's Context. annotations takes
+        snake_case or camelCase keys (read_only_hint=...).
+        """
+        if callable(name):
+            self.add_tool(name)
+            return name  # type: ignore[return-value]
+
+        def decorate(fn: F) -> F:
+            self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+                          icons=icons, meta=meta, structured_output=structured_output, execution=execution)
+            return fn
+        return decorate
+
+    def add_tool(self, fn: Callable, **options: Any) -> dict:
+        """Registers fn as a tool (options as for tool()); returns its definition."""
+        with self._lock:
+            tool = Tool(self._core, fn, **options)
+            self._register("mcp_server_add_tool", tool, _callbacks.tool_thunk, f"add tool {tool.name!r}")
+            self._tools[tool.name] = tool
+        return tool.definition
+
+    def remove_tool(self, name: str) -> None:
+        with self._lock:
+            self._remove("mcp_server_remove_tool", name, "tool")
+            self._tools.pop(name, None)
+
+    def resource(self, uri: str, *, name: str | None = None, title: str | None = None,
+                 description: str | None = None, mime_type: str | None = None, size: int | None = None,
+                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None,
+                 completions: dict[str, Any] | None = None) -> Callable[[F], F]:
+        """Decorator: offer a resource. A URI with {name} parts is a template whose variables
+        are the function's parameters (converted to their annotated types).
+
+        The function returns str (text), bytes (blob), ResourceContents (or a list of them),
+        or any JSON-able value (sent as application/json text). Raise ResourceNotFound for
+        -32002. completions maps a template variable to a list of values or a function
+        (value[, context]) -> list.
+        """
+        def decorate(fn: F) -> F:
+            self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
+                              size=size, annotations=annotations, icons=icons, meta=meta, completions=completions)
+            return fn
+        return decorate
+
+    def add_resource(self, fn: Callable, uri: str, *, completions: dict[str, Any] | None = None,
+                     size: int | None = None, **options: Any) -> dict:
+        with self._lock:
+            if "{" in uri:
+                feature: Any = ResourceTemplate(self._core, fn, uri, **options)
+                unknown = set(completions or {}) - {n for n, *_ in feature.sig.params}
+                if unknown:
+                    raise ValueError(f"completions for unknown variables {sorted(unknown)} of {uri!r}")
+                self._register("mcp_server_add_resource_template", feature, _callbacks.resource_thunk,
+                               f"add resource template {uri!r}")
+                self._templates[uri] = feature
+                if completions:
+                    self._completer.by_template[uri] = dict(completions)
+                    self._ensure_completion()
+            else:
+                if completions:
+                    raise ValueError(f"completions apply to template variables; {uri!r} has none")
+                feature = Resource(self._core, fn, uri, size=size, **options)
+                self._register("mcp_server_add_resource", feature, _callbacks.resource_thunk,
+                               f"add resource {uri!r}")
+                self._resources[uri] = feature
+        return feature.definition
+
+    def remove_resource(self, uri: str) -> None:
+        """Withdraws a resource or a resource template (by its URI template text)."""
+        with self._lock:
+            if uri in self._templates:
+                self._remove("mcp_server_remove_resource_template", uri, "resource template")
+                self._templates.pop(uri, None)
+                self._completer.by_template.pop(uri, None)
+            else:
+                self._remove("mcp_server_remove_resource", uri, "resource")
+                self._resources.pop(uri, None)
+
+    def prompt(self, name: str | Callable | None = None, *, title: str | None = None,
+               description: str | None = None, icons: list | None = None, meta: dict | None = None,
+               completions: dict[str, Any] | None = None) -> Callable[[F], F]:
+        """Decorator: offer a prompt. Its arguments are the function's parameters (required when
+        they have no default); it returns str (one user message), Message, a list of them, or
+        PromptResult. completions maps an argument to a list of values or a function."""
+        if callable(name):
+            self.add_prompt(name)
+            return name  # type: ignore[return-value]
+
+        def decorate(fn: F) -> F:
+            self.add_prompt(fn, name=name, title=title, description=description, icons=icons, meta=meta,
+                            completions=completions)
+            return fn
+        return decorate
+
+    def add_prompt(self, fn: Callable, *, completions: dict[str, Any] | None = None, **options: Any) -> dict:
+        with self._lock:
+            prompt = Prompt(self._core, fn, **options)
+            unknown = set(completions or {}) - {n for n, *_ in prompt.sig.params}
+            if unknown:
+                raise ValueError(f"completions for unknown arguments {sorted(unknown)} of prompt {prompt.name!r}")
+            self._register("mcp_server_add_prompt", prompt, _callbacks.prompt_thunk, f"add prompt {prompt.name!r}")
+            self._prompts[prompt.name] = prompt
+            if completions:
+                self._completer.by_prompt[prompt.name] = dict(completions)
+                self._ensure_completion()
+        return prompt.definition
+
+    def remove_prompt(self, name: str) -> None:
+        with self._lock:
+            self._remove("mcp_server_remove_prompt", name, "prompt")
+            self._prompts.pop(name, None)
+            self._completer.by_prompt.pop(name, None)
+
+    def completion(self) -> Callable[[F], F]:
+        """Decorator: the fallback for completion/complete, fn(ref, argument, context) returning a
+        list of str, a Completion or None. ref.type is "ref/prompt" (ref.name) or "ref/resource"
+        (ref.uri); argument has .name and .value; context holds the arguments given so far.
+        Register completers before serving: earlier sessions do not see the capability."""
+        def decorate(fn: F) -> F:
+            with self._lock:
+                self._completer.handler = fn
+                self._ensure_completion()
+            return fn
+        return decorate
+
+    def _ensure_completion(self) -> None:
+        if self._completion_set:
+            return
+        key = _callbacks.keep(self._completer)
+        err = c_void_p()
+        status = self._lib.mcp_server_set_completion(self._core.live(), _callbacks.completion_thunk, key,
+                                                     _callbacks.free_thunk, byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)
+            _ffi.check(self._lib, status, err, "set completion")
+        self._completion_set = True
+
+    @property
+    def tools(self) -> dict[str, dict]:
+        """Registered tools: name -> definition."""
+        return {k: v.definition for k, v in self._tools.items()}
+
+    @property
+    def resources(self) -> dict[str, dict]:
+        return {k: v.definition for k, v in self._resources.items()}
+
+    @property
+    def resource_templates(self) -> dict[str, dict]:
+        return {k: v.definition for k, v in self._templates.items()}
+
+    @property
+    def prompts(self) -> dict[str, dict]:
+        return {k: v.definition for k, v in self._prompts.items()}
+
+    # ------------------------------------------------------------ notifications
+    def notify_resource_updated(self, uri: str) -> int:
+        """Tells the sessions subscribed to uri that it changed; returns how many were told."""
+        count, err = c_int32(0), c_void_p()
+        status = self._lib.mcp_server_notify_resource_updated(self._core.live(), _ffi.cstr(uri, "uri"),
+                                                              byref(count), byref(err))
+        _ffi.check(self._lib, status, err, "notify_resource_updated")
+        return count.value
+
+    def log(self, level: str, data: Any, logger: str | None = None) -> None:
+        """A log message to every session (each drops it below the level it set; default info)."""
+        from ._types import to_jsonable
+        err = c_void_p()
+        status = self._lib.mcp_server_log(self._core.live(), _ffi.cstr(level, "level"), _ffi.cstr(logger, "logger"),
+                                          _callbacks.encode(to_jsonable(data)), byref(err))
+        _ffi.check(self._lib, status, err, "log")
+
+    def notify_elicitation_complete(self, session_id: str, elicitation_id: str) -> None:
+        """Finishes a URL-mode elicitation (see Context.elicit_url) on that session only."""
+        err = c_void_p()
+        status = self._lib.mcp_server_notify_elicitation_complete(
+            self._core.live(), _ffi.cstr(session_id, "session_id"), _ffi.cstr(elicitation_id, "elicitation_id"),
+            byref(err))
+        _ffi.check(self._lib, status, err, "notify_elicitation_complete")
+
+    # ------------------------------------------------------------ serving
+    def connect(self, send: Callable[[str], Any] | None = None) -> Session:
+        """A session on a transport of your own: feed it client messages with
+        session.receive(); the engine calls send(message) for each outgoing one.
+        Without send, messages queue on the session (session.request() for tests)."""
+        return Session(self._core, send)
+
+    def _serve(self, start: Callable[[c_void_p], int], what: str) -> None:
+        """Runs a blocking serve function; in the main thread Ctrl-C and SIGTERM stop it."""
+        self._stop_event.clear()
+        if threading.current_thread() is not threading.main_thread():
+            err = c_void_p()
+            _ffi.check(self._lib, start(err), err, what)
+            return
+        outcome: list = []
+
+        def body() -> None:
+            err = c_void_p()
+            try:
+                outcome.append((start(err), err))
+            except BaseException as e:  # noqa: BLE001
+                outcome.append((None, e))
+
+        thread = threading.Thread(target=body, name=f"libmcp-{what}", daemon=True)
+        with self._stop_on_signals():
+            thread.start()
+            try:
+                while thread.is_alive():
+                    thread.join(0.25)
+            except KeyboardInterrupt:
+                self.stop()
+                thread.join()
+        status, err = outcome[0]
+        if status is None:
+            raise err
+        _ffi.check(self._lib, status, err, what)
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        except (ValueError, OSError):  # not the main thread, or no signals here
+            previous = None
+        try:
+            yield
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def run_stdio(self, **options: Any) -> None:
+        """Serves one client over stdin/stdout until EOF, stop(), Ctrl-C or SIGTERM.
+
+        options: max_message_bytes, drain_timeout_ms, redirect_stdout (default True:
+        while serving, print() goes to stderr and cannot corrupt the protocol).
+        """
+        payload = _callbacks.encode(options) if options else None
+        redirect = options.get("redirect_stdout", True)
+        with _python_stdout_to_stderr(redirect):
+            self._serve(lambda err: self._lib.mcp_server_serve_stdio(self._core.live(), payload, byref(err)),
+                        "run_stdio")
+
+    def serve_fds(self, in_fd: int, out_fd: int, **options: Any) -> None:
+        """As run_stdio, reading in_fd and writing out_fd (neither is closed)."""
+        payload = _callbacks.encode(options) if options else None
+        self._serve(lambda err: self._lib.mcp_server_serve_fds(self._core.live(), int(in_fd), int(out_fd),
+                                                               payload, byref(err)), "serve_fds")
+
+    def start_stdio(self, **options: Any) -> None:
+        """run_stdio in a background thread; stop() ends it, wait() joins it."""
+        payload = _callbacks.encode(options) if options else None
+        self._start_background(lambda err: self._lib.mcp_server_serve_stdio(self._core.live(), payload, byref(err)),
+                               "stdio")
+
+    def start_fds(self, in_fd: int, out_fd: int, **options: Any) -> None:
+        """serve_fds in a background thread; stop() ends it, wait() joins it."""
+        payload = _callbacks.encode(options) if options else None
+        self._start_background(lambda err: self._lib.mcp_server_serve_fds(self._core.live(), int(in_fd),
+                                                                          int(out_fd), payload, byref(err)), "fds")
+
+    def _start_background(self, start: Callable[[c_void_p], int], what: str) -> None:
+        with self._lock:
+            if self._background is not None and self._background.is_alive():
+                raise errors.StateError("the server is already serving in the background")
+            self._background_error = None
+            self._core.live()
+
+            def body() -> None:
+                err = c_void_p()
+                try:
+                    _ffi.check(self._lib, start(err), err, f"serve {what}")
+                except BaseException as e:  # noqa: BLE001 - reported by wait()
+                    self._background_error = e
+
+            self._background = threading.Thread(target=body, name=f"libmcp-serve-{what}", daemon=True)
+            self._background.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Joins a background serve; True once it has ended. Raises what it failed with."""
+        thread = self._background
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
+        if self._background_error is not None:
+            e, self._background_error = self._background_error, None
+            raise e
+        return True
+
+    def stop(self) -> None:
+        """Makes run_stdio / serve_fds / a background serve / run_http return (in-flight calls drain)."""
+        self._stop_event.set()
+        handle = self._core.handle
+        if handle is not None:
+            self._lib.mcp_server_stop(handle)
+
+    def start_http(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> int:
+        """Serves Streamable HTTP (and legacy SSE, WebSocket) in the background; returns the port.
+
+        options are the engine's HTTP settings: path, json_response, stateless,
+        max_body_bytes, max_sessions, allowed_hosts, allowed_origins, tls_cert_file, ...
+        """
+        config = {"host": host, "port": int(port), **options}
+        bound, err = c_uint16(0), c_void_p()
+        status = self._lib.mcp_server_start_http(self._core.live(), _callbacks.encode(config), byref(bound),
+                                                 byref(err))
+        _ffi.check(self._lib, status, err, "start_http")
+        return bound.value
+
+    def stop_http(self, timeout: float = 5.0) -> None:
+        """Stops the HTTP listener: requests in flight get up to timeout seconds to finish."""
+        err = c_void_p()
+        status = self._lib.mcp_server_stop_http(self._core.live(), int(timeout * 1000), byref(err))
+        _ffi.check(self._lib, status, err, "stop_http")
+
+    def run_http(self, host: str = "127.0.0.1", port: int = 8000, *, drain_timeout: float = 5.0,
+                 on_ready: Callable[[int], Any] | None = None, **options: Any) -> None:
+        """Serves HTTP until stop(), Ctrl-C or SIGTERM. on_ready(port) runs once listening."""
+        bound = self.start_http(host, port, **options)
+        self._stop_event.clear()
+        try:
+            if on_ready is not None:
+                on_ready(bound)
+            with self._stop_on_signals() if threading.current_thread() is threading.main_thread() \
+                    else contextlib.nullcontext():
+                try:
+                    while not self._stop_event.wait(0.25):
+                        pass
+                except KeyboardInterrupt:
+                    pass
+        finally:
+            if not self.closed:
+                self.stop_http(drain_timeout)
+
+    async def run_stdio_async(self, **options: Any) -> None:
+        """run_stdio from asyncio: async handlers run on the calling loop (unless one was given)."""
+        await self._run_async(lambda: self.run_stdio(**options))
+
+    async def run_http_async(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+        await self._run_async(lambda: self.run_http(host, port, **options))
+
+    async def _run_async(self, blocking: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        adopted = self._core.user_loop is None
+        if adopted:
+            self._core.user_loop = loop
+        done = threading.Event()
+
+        def body() -> None:
+            try:
+                blocking()
+            finally:
+                done.set()
+        try:
+            await loop.run_in_executor(None, body)
+        except asyncio.CancelledError:
+            self.stop()
+            await loop.run_in_executor(None, done.wait)
+            raise
+        finally:
+            if adopted:
+                self._core.user_loop = None
+
+
+@contextlib.contextmanager
+def _python_stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """While serving stdio, Python's own print() goes to stderr too (its buffer could
+    otherwise reach the protocol stream after serving ends)."""
+    if not enabled:
+        yield
+        return
+    saved = sys.stdout
+    try:
+        if saved is not None:
+            saved.flush()
+    except (OSError, ValueError):
+        pass
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout = saved
