@@ -67,9 +67,9 @@ final class WebSocketHandler: ChannelInboundHandler {
             var data = frame.unmaskedData
             if (message?.readableBytes ?? 0) + data.readableBytes > endpoint.config.maxBodyBytes {
                 message = nil
-                writer?.send(HTTPEndpoint.errorBody(
-                    code: ErrorCode.invalidRequest,
-                    "Message larger than the \(endpoint.config.maxBodyBytes)-byte limit"))
+                // Written here, not through the writer, so it precedes the close frame.
+                write([HTTPEndpoint.errorBody(code: ErrorCode.invalidRequest,
+                                              "Message larger than the \(endpoint.config.maxBodyBytes)-byte limit")])
                 close(context, .messageTooLarge, reason: "Message too large")
                 return
             }
