@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import DequeModule
+import Synchronization
 
 /// Where host callbacks run. The engine never calls host code on a thread that
 /// reads or writes a transport, so a slow or blocking callback delays no one.
@@ -17,23 +18,34 @@ public struct InlineExecutor: HandlerExecutor {
     public func execute(_ work: @escaping @Sendable () -> Void) { work() }
 }
 
-/// An elastic pool of POSIX threads. Threads are started on demand up to
-/// `maxThreads` (a blocked callback must not starve the others, which a fixed
-/// pool such as NIOThreadPool would do) and exit after `idleTimeoutMs` idle.
-/// Its threads block SIGPIPE so that writes to closed pipes return EPIPE.
+/// An elastic pool of POSIX threads. Up to `softThreads` (the core count)
+/// start on demand; beyond that a new thread starts only when queued work has
+/// waited `stallMs`, which means the running callbacks block (sleep, I/O, a
+/// GIL). So quick callbacks run on about one thread per core without context-
+/// switch storms, and slow ones never starve the rest, up to `maxThreads` (a
+/// fixed pool such as NIOThreadPool would starve). Idle threads exit after
+/// `idleTimeoutMs`. Threads block SIGPIPE so writes to closed pipes give EPIPE.
 public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     // @unchecked: all mutable state below is only touched with `cond` locked.
     private let cond = ConditionLock()
-    private var queue = Deque<@Sendable () -> Void>()
+    private var queue = Deque<(enqueued: MonotonicInstant, work: @Sendable () -> Void)>()
     private var threads = 0
     private var idle = 0
     private var stopping = false
+    private var monitoring = false
+    private let queued = Atomic<Int>(0)
+    /// About 20-50 us of polling on current hardware.
+    private static let spinLimit = 4096
     public let maxThreads: Int
+    private let softThreads: Int
     private let idleTimeoutMs: Int
+    private let stallMs: Int
 
-    public init(maxThreads: Int, idleTimeoutMs: Int = 10_000) {
+    public init(maxThreads: Int, idleTimeoutMs: Int = 10_000, stallMs: Int = 2) {
         self.maxThreads = max(1, maxThreads)
+        self.softThreads = min(self.maxThreads, max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
         self.idleTimeoutMs = idleTimeoutMs
+        self.stallMs = stallMs
     }
 
     /// True on a thread of any WorkerPool (used to refuse blocking re-entry).
@@ -48,21 +60,52 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             if !Self.spawn({ work() }) { work() }
             return
         }
-        queue.append(work)
-        let spawn = queue.count > idle && threads < maxThreads
+        queue.append((.now(), work))
+        queued.store(queue.count, ordering: .relaxed)
+        let spawn = queue.count > idle && threads < softThreads
         if spawn { threads += 1 }
+        let monitor = !spawn && queue.count > idle && threads < maxThreads && !monitoring
+        if monitor { monitoring = true }
         cond.signal()
         cond.unlock()
+        if monitor { Self.detach { [self] in self.watchForStalls() } }
         if spawn, !Self.spawn({ [self] in self.run() }) {
             // No thread could be started: if none is left, run the queue here
             // rather than strand it.
             cond.lock()
             threads -= 1
-            let orphaned = threads == 0 ? Array(queue) : []
+            let orphaned = threads == 0 ? queue.map(\.work) : []
             if threads == 0 { queue.removeAll() }
             cond.unlock()
             for work in orphaned { work() }
         }
+    }
+
+    /// While work is queued and every thread is busy, adds a thread whenever
+    /// the oldest item has waited `stallMs` (its callbacks must be blocking).
+    private func watchForStalls() {
+        cond.lock()
+        while !stopping, let oldest = queue.first, threads < maxThreads {
+            let waited = Int((MonotonicInstant.now().nanoseconds &- oldest.enqueued.nanoseconds) / 1_000_000)
+            if idle == 0 && waited >= stallMs {
+                threads += 1
+                cond.unlock()
+                if !Self.spawn({ [self] in self.run() }) {
+                    cond.lock()
+                    threads -= 1
+                    break
+                }
+                // Give the new thread time to take work before judging again.
+                usleep(UInt32(stallMs * 1000))
+                cond.lock()
+                continue
+            }
+            cond.unlock()
+            usleep(UInt32(max(500, stallMs * 500)))
+            cond.lock()
+        }
+        monitoring = false
+        cond.unlock()
     }
 
     /// Lets idle threads exit; queued work still runs. Does not wait.
@@ -76,13 +119,25 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     private func run() {
         cond.lock()
         while true {
-            if let work = queue.popFirst() {
+            if let item = queue.popFirst() {
+                queued.store(queue.count, ordering: .relaxed)
                 cond.unlock()
-                work()
+                item.work()
                 cond.lock()
                 continue
             }
             if stopping { break }
+            // Spin briefly before sleeping: in request/response traffic the
+            // next call usually arrives within microseconds, and a futex wake-up
+            // costs more than that. `queued` mirrors queue.count without the lock.
+            cond.unlock()
+            var spins = 0
+            while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit {
+                spins += 1
+                if spins & 63 == 0 { sched_yield() }
+            }
+            cond.lock()
+            if !queue.isEmpty { continue }
             idle += 1
             let woke = cond.wait(until: MonotonicInstant.now().adding(milliseconds: idleTimeoutMs))
             idle -= 1
