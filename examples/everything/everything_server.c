@@ -864,7 +864,7 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    json_t *options = json_pack("{s:i, s:s, s:s, s:s}", "worker_threads", getenv("WT") ? atoi(getenv("WT")) : 64, "title", "libmcp everything server", "description",
+    json_t *options = json_pack("{s:s, s:s, s:s}", "title", "libmcp everything server", "description",
                                 "The MCP conformance fixtures, served by libmcp from C.", "instructions",
                                 "A test server: every tool, resource and prompt here exists to exercise one MCP "
                                 "feature (content types, logging, progress, cancellation, errors). "
