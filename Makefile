@@ -1,5 +1,5 @@
 # libmcp: set-up, build, demo and tests on a fresh Debian machine.
-#   make demo   build, then run a real MCP exchange against the everything server
+#   make demo   build, then run a real MCP exchange against the everything server (stdio, then HTTP)
 #   make test   build, then run every test (C, Swift, Python interop, ABI checks)
 #   make        build only: build/lib/libmcp.so.1, build/bin/*
 #   make bench  benchmarks (not tests)
@@ -39,6 +39,7 @@ build: deps $(BUILD)/CMakeCache.txt
 
 demo: build
 	python3 scripts/demo.py $(BUILD)/bin/mcp-everything-server
+	python3 scripts/demo_http.py $(BUILD)/bin/mcp-everything-server
 
 test: build venv
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
