@@ -490,6 +490,79 @@ static const char SCHEMA_2020_12[] =
     "\"else\":{\"required\":[\"email\"]},"
     "\"additionalProperties\":false}";
 
+/* The server, for tools that notify every session (resource updates). */
+static mcp_server_t *the_server;
+static atomic_long watched_version;
+
+/* test_update_watched_resource: changes test://watched-resource and tells the
+** sessions that subscribed to it (notifications/resources/updated). */
+static void tool_update_watched(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    long v = atomic_fetch_add(&watched_version, 1) + 1;
+    int32_t told = 0;
+    char *error = NULL;
+    mcp_status rc = mcp_server_notify_resource_updated(the_server, "test://watched-resource", &told, &error);
+    if (rc != MCP_OK) {
+        tool_failed(call, "test_update_watched_resource", "Could not notify: %s", error ? error : "");
+        mcp_string_free(error);
+        return;
+    }
+    char text[128];
+    snprintf(text, sizeof text, "Watched resource is now version %ld; %d subscribed session(s) told", v, (int)told);
+    answer(call, mcp_j_tool_result_text(text, 0), "test_update_watched_resource");
+}
+
+/* test_url_elicitation: answers -32042 (URL elicitation required) and, a moment
+** later, finishes that elicitation with notifications/elicitation/complete to
+** this session only. */
+struct url_elicitation {
+    char *session_id;
+    char elicitation_id[64];
+};
+
+static void *finish_url_elicitation(void *arg) {
+    struct url_elicitation *u = arg;
+    sleep_ms(100);
+    char *error = NULL;
+    mcp_status rc = mcp_server_notify_elicitation_complete(the_server, u->session_id, u->elicitation_id, &error);
+    if (rc != MCP_OK && rc != MCP_ERR_NOT_FOUND) report("elicitation complete", rc, error);
+    mcp_string_free(error);
+    mcp_string_free(u->session_id);
+    free(u);
+    return NULL;
+}
+
+static void tool_url_elicitation(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    static atomic_long next_id;
+    struct url_elicitation *u = calloc(1, sizeof *u);
+    char *error = NULL;
+    if (u == NULL || mcp_call_session_id(call, &u->session_id, &error) != MCP_OK) {
+        tool_failed(call, "test_url_elicitation", "No session id: %s", error ? error : "out of memory");
+        mcp_string_free(error);
+        free(u);
+        return;
+    }
+    snprintf(u->elicitation_id, sizeof u->elicitation_id, "elicitation-%ld", atomic_fetch_add(&next_id, 1) + 1);
+    json_t *data = json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "elicitations", "mode", "url", "elicitationId",
+                             u->elicitation_id, "url", "https://example.com/authorize", "message",
+                             "Authorize access in your browser");
+    char *text = json_dumps(data, JSON_COMPACT);
+    mcp_status rc = mcp_call_error(call, MCP_JSONRPC_URL_ELICITATION_REQUIRED, "This request requires authorization",
+                                   text, &error);
+    if (rc != MCP_OK) report("test_url_elicitation", rc, error);
+    mcp_string_free(error);
+    free(text);
+    json_decref(data);
+    pthread_t t;
+    if (pthread_create(&t, NULL, finish_url_elicitation, u) == 0) {
+        pthread_detach(t);
+    } else {
+        mcp_string_free(u->session_id);
+        free(u);
+    }
+}
+
 struct tool_spec {
     const char *name, *title, *description;
     const char *input_schema;  /* JSON text; NULL: no arguments */
@@ -539,6 +612,11 @@ static const struct tool_spec TOOLS[] = {
     {"test_elicitation_sep1330_enums", "Elicitation with enums",
      "Asks the user for a form with every enum shape: untitled, titled, legacy, multi-select (SEP-1330).", NULL, NULL,
      tool_elicitation_enums},
+    {"test_update_watched_resource", "Update watched resource",
+     "Changes test://watched-resource and notifies the sessions subscribed to it.", NULL, NULL, tool_update_watched},
+    {"test_url_elicitation", "URL elicitation",
+     "Fails with -32042 (URL elicitation required), then completes that elicitation a moment later.", NULL, NULL,
+     tool_url_elicitation},
     {"test_cancel_count", "Cancel count", "Returns how many test_sleep calls saw their cancellation.", NULL,
      "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
      tool_cancel_count},
@@ -564,7 +642,11 @@ static void resource_static_binary(void *ud, mcp_call_t *call, const char *uri, 
 
 static void resource_watched(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
     (void)ud, (void)vars;
-    read_text(call, uri, "text/plain", "Watched resource content");
+    char text[96];
+    long v = atomic_load(&watched_version);
+    if (v == 0) snprintf(text, sizeof text, "Watched resource content");
+    else snprintf(text, sizeof text, "Watched resource content (version %ld)", v);
+    read_text(call, uri, "text/plain", text);
 }
 
 static void resource_template_data(void *ud, mcp_call_t *call, const char *uri, const char *variables_json) {
@@ -681,6 +763,9 @@ static int add_tools(mcp_server_t *server) {
                                 t->input_schema ? parse_or_die(t->input_schema) : json_pack("{s:s}", "type", "object"));
         if (def == NULL) return 0;
         if (t->output_schema) json_object_set_new(def, "outputSchema", parse_or_die(t->output_schema));
+        /* test_sleep may run as a task (2025-11-25): tasks/get, tasks/result. */
+        if (strcmp(t->name, "test_sleep") == 0)
+            json_object_set_new(def, "execution", json_pack("{s:s}", "taskSupport", "optional"));
         char *error = NULL;
         mcp_status rc = mcp_j_server_add_tool(server, def, t->fn, NULL, NULL, &error);
         if (!check_add("tool", "name", def, rc, error)) return 0;
@@ -746,6 +831,30 @@ static int add_prompts(mcp_server_t *server) {
         if (!check_add("prompt", "name", def, rc, error)) return 0;
     }
     return 1;
+}
+
+/* ---------------------------------------------------------------- completion */
+
+/* completion/complete for test_prompt_with_arguments (arg1, arg2) and the
+** template test://template/{id}/data (id): the candidates that start with
+** what the user typed so far. */
+static void complete(void *ud, mcp_call_t *call, const char *ref_json, const char *name, const char *value,
+                     const char *context_json) {
+    (void)ud, (void)ref_json, (void)context_json;
+    static const char *const arg1[] = {"paris", "park", "party", "python", "pytest"};
+    static const char *const arg2[] = {"alpha", "beta", "gamma", "delta"};
+    static const char *const ids[] = {"1", "2", "3", "42", "100"};
+    const char *const *list = arg2;
+    size_t n = 4;
+    if (strcmp(name, "arg1") == 0) list = arg1, n = 5;
+    else if (strcmp(name, "id") == 0) list = ids, n = 5;
+    json_t *values = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(list[i], value, strlen(value)) == 0) json_array_append_new(values, json_string(list[i]));
+    size_t total = json_array_size(values);
+    answer(call, json_pack("{s:{s:o, s:I, s:b}}", "completion", "values", values, "total", (json_int_t)total,
+                           "hasMore", 0),
+           "completion");
 }
 
 /* ------------------------------------------------------------------- signals */
@@ -876,6 +985,13 @@ int main(int argc, char **argv) {
     json_decref(options);
     if (rc != MCP_OK) {
         report("cannot create the server", rc, error);
+        return 1;
+    }
+    the_server = server;
+    rc = mcp_server_set_completion(server, complete, NULL, NULL, &error);
+    if (rc != MCP_OK) {
+        report("cannot set the completion handler", rc, error);
+        mcp_server_free(server);
         return 1;
     }
     if (!add_tools(server) || !add_resources(server) || !add_prompts(server)) {
