@@ -67,7 +67,7 @@ class Signature:
         except (TypeError, ValueError) as e:
             raise TypeError(f"{what}: cannot read its signature: {e}") from None
         try:
-            hints = typing.get_type_hints(fn, include_extras=True)
+            hints = compiler.hints(fn)
         except Exception as e:
             raise TypeError(f"{what}: cannot resolve its type hints: {e}") from None
         self.what = what
@@ -212,6 +212,10 @@ class Feature:
             except Exception as e:  # noqa: BLE001
                 self.failed(call, e)
                 return
+            except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: the loop must live on
+                _callbacks.answer_error(self.core.lib, call, INTERNAL_ERROR,
+                                        f"internal error in the Python handler: {e!r}")
+                return
             finally:
                 ctx._finish()
             self._answer(call, value)
@@ -232,19 +236,20 @@ class Tool(Feature):
 
     def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: dict | None = None, icons: list | None = None,
-                 meta: dict | None = None, structured_output: bool | None = None, execution: dict | None = None):
+                 meta: dict | None = None, structured_output: bool | None = None, execution: dict | None = None,
+                 frame: Any = None):
         self.name = name or getattr(fn, "__name__", None) or ""
         if not self.name or self.name == "<lambda>":
             raise ValueError("a tool needs a name: pass name= for lambdas and callables without __name__")
         super().__init__(core, fn, f"tool {self.name!r}")
-        compiler = TypeCompiler("input")
+        compiler = TypeCompiler("input", frame)
         self.sig = Signature(fn, self.label, compiler)
         self.output: Node | None = None
         self.wrap = False
         ret = self.sig.return_annotation
         out_schema = None
         if structured_output is not False and ret is not _empty and not _is_content_type(ret):
-            out = TypeCompiler("output")
+            out = TypeCompiler("output", frame)
             self.output = out.node(ret, f"{self.label}, return annotation")
             self.wrap = not self.output.is_object
             schema = self.output.schema
@@ -330,10 +335,11 @@ class Resource(Feature):
 
     def __init__(self, core: Any, fn: Callable, uri: str, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, mime_type: str | None = None, size: int | None = None,
-                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None):
+                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None,
+                 frame: Any = None):
         self.uri = uri
         super().__init__(core, fn, f"resource {uri!r}")
-        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        self.sig = Signature(fn, self.label, TypeCompiler("input", frame))
         required = [n for n, _, req, _ in self.sig.params if req]
         if required:
             raise TypeError(f"{self.label}: a fixed resource takes no arguments, but {fn.__name__}() requires "
@@ -379,10 +385,11 @@ class ResourceTemplate(Feature):
 
     def __init__(self, core: Any, fn: Callable, uri_template: str, *, name: str | None = None,
                  title: str | None = None, description: str | None = None, mime_type: str | None = None,
-                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None):
+                 annotations: dict | None = None, icons: list | None = None, meta: dict | None = None,
+                 frame: Any = None):
         self.uri_template = uri_template
         super().__init__(core, fn, f"resource template {uri_template!r}")
-        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        self.sig = Signature(fn, self.label, TypeCompiler("input", frame))
         variables = _VARIABLE.findall(uri_template)
         bad = [v for v in variables if not re.fullmatch(r"[A-Za-z0-9_]+", v)]
         if bad:
@@ -416,12 +423,13 @@ class Prompt(Feature):
     kind = "prompt"
 
     def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
-                 description: str | None = None, icons: list | None = None, meta: dict | None = None):
+                 description: str | None = None, icons: list | None = None, meta: dict | None = None,
+                 frame: Any = None):
         self.name = name or getattr(fn, "__name__", None) or ""
         if not self.name or self.name == "<lambda>":
             raise ValueError("a prompt needs a name: pass name= for lambdas and callables without __name__")
         super().__init__(core, fn, f"prompt {self.name!r}")
-        self.sig = Signature(fn, self.label, TypeCompiler("input"))
+        self.sig = Signature(fn, self.label, TypeCompiler("input", frame))
         arguments = []
         for pname, node, required, _ in self.sig.params:
             arguments.append(_clean({"name": pname, "description": node.schema.get("description"),

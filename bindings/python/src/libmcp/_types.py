@@ -250,8 +250,9 @@ class TypeCompiler:
     serialization schema, unknown keys tolerated).
     """
 
-    def __init__(self, mode: str = "input"):
+    def __init__(self, mode: str = "input", frame: Any = None):
         self.mode = mode
+        self.frame = frame  # where forward references to locally defined classes resolve
         self.defs: dict[str, dict] = {}
         self._active: dict[type, str] = {}
         self._recursive: set[type] = set()
@@ -468,9 +469,19 @@ class TypeCompiler:
         self._done[cls] = node
         return node
 
+    def hints(self, obj: Any) -> dict:
+        """typing.get_type_hints, falling back to the registering frame's locals for names
+        defined inside a function (read only then: reading f_locals pins them to the frame)."""
+        try:
+            return typing.get_type_hints(obj, include_extras=True)
+        except NameError:
+            if self.frame is None or self.frame.f_code.co_name == "<module>":
+                raise
+            return typing.get_type_hints(obj, localns=dict(self.frame.f_locals), include_extras=True)
+
     def _hints(self, cls: type) -> dict:
         try:
-            return typing.get_type_hints(cls, include_extras=True)
+            return self.hints(cls)
         except Exception as e:
             raise TypeError(f"cannot resolve the annotations of {cls.__name__}: {e}") from None
 
@@ -513,7 +524,9 @@ class TypeCompiler:
                 default = _json_default(f.default)
                 if default is not _NO_DEFAULT:
                     prop["default"] = default
-            elif f.default_factory is dataclasses.MISSING or output:  # type: ignore[misc]
+            # Output: every field is always serialized. Input: those without a default are needed.
+            if output or (f.default is dataclasses.MISSING and
+                          f.default_factory is dataclasses.MISSING):  # type: ignore[misc]
                 required.append(f.name)
             props[f.name] = prop
         schema: dict = {"type": "object", "properties": props}

@@ -152,17 +152,19 @@ class Server:
         snake_case or camelCase keys (read_only_hint=...).
         """
         if callable(name):
-            self.add_tool(name)
+            self.add_tool(name, frame=_caller_frame())
             return name  # type: ignore[return-value]
 
         def decorate(fn: F) -> F:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
-                          icons=icons, meta=meta, structured_output=structured_output, execution=execution)
+                          icons=icons, meta=meta, structured_output=structured_output, execution=execution,
+                          frame=_caller_frame())
             return fn
         return decorate
 
     def add_tool(self, fn: Callable, **options: Any) -> dict:
         """Registers fn as a tool (options as for tool()); returns its definition."""
+        options.setdefault("frame", _caller_frame())
         with self._lock:
             tool = Tool(self._core, fn, **options)
             self._register("mcp_server_add_tool", tool, _callbacks.tool_thunk, f"add tool {tool.name!r}")
@@ -188,12 +190,14 @@ class Server:
         """
         def decorate(fn: F) -> F:
             self.add_resource(fn, uri, name=name, title=title, description=description, mime_type=mime_type,
-                              size=size, annotations=annotations, icons=icons, meta=meta, completions=completions)
+                              size=size, annotations=annotations, icons=icons, meta=meta, completions=completions,
+                              frame=_caller_frame())
             return fn
         return decorate
 
     def add_resource(self, fn: Callable, uri: str, *, completions: dict[str, Any] | None = None,
                      size: int | None = None, **options: Any) -> dict:
+        options.setdefault("frame", _caller_frame())
         with self._lock:
             if "{" in uri:
                 feature: Any = ResourceTemplate(self._core, fn, uri, **options)
@@ -233,16 +237,17 @@ class Server:
         they have no default); it returns str (one user message), Message, a list of them, or
         PromptResult. completions maps an argument to a list of values or a function."""
         if callable(name):
-            self.add_prompt(name)
+            self.add_prompt(name, frame=_caller_frame())
             return name  # type: ignore[return-value]
 
         def decorate(fn: F) -> F:
             self.add_prompt(fn, name=name, title=title, description=description, icons=icons, meta=meta,
-                            completions=completions)
+                            completions=completions, frame=_caller_frame())
             return fn
         return decorate
 
     def add_prompt(self, fn: Callable, *, completions: dict[str, Any] | None = None, **options: Any) -> dict:
+        options.setdefault("frame", _caller_frame())
         with self._lock:
             prompt = Prompt(self._core, fn, **options)
             unknown = set(completions or {}) - {n for n, *_ in prompt.sig.params}
@@ -510,6 +515,13 @@ class Server:
         finally:
             if adopted:
                 self._core.user_loop = None
+
+
+def _caller_frame() -> Any:
+    """The frame where the decorator was applied (or add_* called): annotations naming classes
+    defined inside a function resolve there (`from __future__ import annotations`). Only read
+    when resolving without it fails, and dropped once the feature is registered."""
+    return sys._getframe(2)
 
 
 @contextlib.contextmanager

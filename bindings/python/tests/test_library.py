@@ -1,0 +1,208 @@
+"""Finding and loading libmcp, the ABI check, packaging, and the FFI's lifetime rules."""
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import libmcp
+from libmcp import _callbacks, _ffi, errors
+
+from conftest import LIBRARY, PACKAGE_ROOT, SRC, child_env
+
+
+def python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def fake_library(tmp_path: Path, body: str, name: str = "libfake.so") -> Path:
+    src = tmp_path / "fake.c"
+    src.write_text(body)
+    out = tmp_path / name
+    cc = os.environ.get("CC", "cc")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(out), str(src)], check=True, capture_output=True)
+    return out
+
+
+def test_versions_and_path():
+    assert libmcp.abi_version()[0] == _ffi.ABI_MAJOR == 1
+    assert libmcp.engine_version() == "0.1.0"
+    assert Path(libmcp.library_path()).resolve() == LIBRARY.resolve()
+
+
+def test_a_library_of_another_abi_major_is_refused(tmp_path):
+    lib = fake_library(tmp_path, "unsigned mcp_abi_version(void) { return (2u << 16) | 3u; }\n")
+    with pytest.raises(errors.LibraryError) as e:
+        _ffi.Library(ctypes.CDLL(str(lib)), str(lib))
+    assert str(e.value) == (f"{lib} has libmcp ABI 2.3, but this libmcp Python package needs ABI 1.x; install "
+                            f"the matching library or package (or point LIBMCP_PATH at it)")
+    # The same through the public API in a fresh interpreter.
+    r = python("import libmcp; libmcp.Server('x', '1')", child_env(LIBMCP_PATH=str(lib)))
+    assert r.returncode != 0 and "libmcp.errors.LibraryError" in r.stderr and "has libmcp ABI 2.3" in r.stderr
+
+
+def test_a_library_that_is_not_libmcp_or_lacks_functions_is_refused(tmp_path):
+    other = fake_library(tmp_path, "int something_else(void) { return 0; }\n", "libother.so")
+    with pytest.raises(errors.LibraryError, match="is not libmcp: it has no mcp_abi_version"):
+        _ffi.Library(ctypes.CDLL(str(other)), str(other))
+    partial = fake_library(tmp_path, "unsigned mcp_abi_version(void) { return 1u << 16; }\n", "libpartial.so")
+    with pytest.raises(errors.LibraryError, match=r"\(ABI 1.0\) does not export mcp_version\(\)"):
+        _ffi.Library(ctypes.CDLL(str(partial)), str(partial))
+
+
+def test_libmcp_path_errors(tmp_path):
+    r = python("import libmcp; libmcp.Server('x', '1')", child_env(LIBMCP_PATH=str(tmp_path / "missing.so")))
+    assert r.returncode != 0 and "LIBMCP_PATH=" in r.stderr and "no such file" in r.stderr
+    junk = tmp_path / "junk.so"
+    junk.write_text("not a library")
+    r = python("import libmcp; libmcp.Server('x', '1')", child_env(LIBMCP_PATH=str(junk)))
+    assert r.returncode != 0 and f"cannot load {junk} (from LIBMCP_PATH)" in r.stderr
+    # A directory holding libmcp.so.1 is accepted too.
+    r = python("import libmcp; print(libmcp.library_path())", child_env(LIBMCP_PATH=str(LIBRARY.parent)))
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()).resolve() == LIBRARY.resolve()
+
+
+def test_importing_needs_no_library():
+    env = child_env()
+    env.pop("LIBMCP_PATH")
+    env["LD_LIBRARY_PATH"] = ""
+    r = python("""
+        import libmcp
+        try:
+            libmcp.Server('x', '1')
+        except libmcp.LibraryError as e:
+            print('refused:', e)
+    """, env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("refused: libmcp not found. Build it") and "system library path" in r.stdout
+
+
+def test_found_on_the_system_library_path():
+    env = child_env(LD_LIBRARY_PATH=str(LIBRARY.parent))
+    env.pop("LIBMCP_PATH")
+    r = python("import libmcp; print(libmcp.library_path()); print(libmcp.Server('x', '1'))", env)
+    assert r.returncode == 0, r.stderr
+    path, server = r.stdout.split("\n")[:2]
+    assert Path(path).resolve() == LIBRARY.resolve() and server == "<libmcp.Server 'x' '1' (0 tools)>"
+
+
+def test_pip_install_with_a_bundled_library(tmp_path):
+    """pip installs the package (offline: the build backend needs nothing) and the bundled copy is used."""
+    target = tmp_path / "site"
+    env = child_env(LIBMCP_BUNDLE=str(LIBRARY), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                        str(PACKAGE_ROOT)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bundled = target / "libmcp" / "_lib" / "libmcp.so.1"
+    assert bundled.is_file() and bundled.stat().st_size == LIBRARY.resolve().stat().st_size
+    wheel_tag = next(target.glob("libmcp-0.1.0.dist-info")) / "WHEEL"
+    assert "Tag: py3-none-linux_" in wheel_tag.read_text()
+    env = {k: v for k, v in os.environ.items() if k not in ("LIBMCP_PATH", "LD_LIBRARY_PATH", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(target)
+    r = python("""
+        import libmcp
+        srv = libmcp.Server('x', '1')
+        @srv.tool()
+        def hi() -> str:
+            return 'hi'
+        s = srv.connect(); s.initialize()
+        print(libmcp.__file__); print(libmcp.library_path())
+        print(s.request('tools/call', {'name': 'hi'})['structuredContent'])
+    """, env)
+    assert r.returncode == 0, r.stderr
+    module, path, result = r.stdout.splitlines()
+    assert module.startswith(str(target)) and path == str(bundled) and result == "{'result': 'hi'}"
+
+
+def test_pure_wheel_without_bundle(tmp_path):
+    env = child_env(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("LIBMCP_BUNDLE", None)
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path),
+                        str(PACKAGE_ROOT)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    wheels = [p.name for p in tmp_path.glob("*.whl")]
+    assert wheels == ["libmcp-0.1.0-py3-none-any.whl"]
+    import zipfile
+    names = zipfile.ZipFile(tmp_path / wheels[0]).namelist()
+    assert "libmcp/server.py" in names and not any("_lib/" in n for n in names)
+    assert "libmcp-0.1.0.dist-info/RECORD" in names
+
+
+# ------------------------------------------------------------------ FFI lifetime
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_callbacks_survive_garbage_collection_and_are_released():
+    baseline = _callbacks.live_count()
+    srv = libmcp.Server("gc", "1")
+    for i in range(50):
+        srv.add_tool(lambda i=i: f"tool {i}", name=f"t{i}")
+    gc.collect()
+    junk = [ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 0) for _ in range(1000)]  # reuse freed memory, if any
+    s = srv.connect()
+    s.initialize()
+    for i in range(50):
+        assert s.request("tools/call", {"name": f"t{i}"})["content"][0]["text"] == f"tool {i}"
+    del junk
+    assert _callbacks.live_count() >= baseline + 50
+    for i in range(25):
+        srv.remove_tool(f"t{i}")
+    assert wait_for(lambda: _callbacks.live_count() <= baseline + 25 + 1), "free_fn ran for removed tools"
+    s.close()
+    srv.close()
+    assert wait_for(lambda: _callbacks.live_count() == baseline), "the engine released every registration"
+
+
+def test_a_server_is_freed_when_collected():
+    baseline = _callbacks.live_count()
+    srv = libmcp.Server("collected", "1")
+    srv.add_tool(lambda: 1, name="one")
+    core = srv._core
+    del srv
+    gc.collect()
+    assert core.handle is None, "the finalizer freed the engine server"
+    assert wait_for(lambda: _callbacks.live_count() == baseline)
+
+
+def test_interpreter_exit_with_calls_in_flight_is_clean():
+    """No close(): at exit the servers are freed while async and sync handlers still run."""
+    r = python("""
+        import asyncio, threading, time, libmcp
+        srv = libmcp.Server('exit', '1')
+        started = threading.Event()
+        @srv.tool()
+        async def forever() -> str:
+            started.set()
+            await asyncio.sleep(60)
+            return 'never'
+        @srv.tool()
+        def blocking(ctx: libmcp.Context) -> str:
+            started.set()
+            ctx.wait_cancelled(60)
+            return 'cancelled'
+        s = srv.connect(); s.initialize()
+        s.send_request('tools/call', {'name': 'forever'})
+        s.send_request('tools/call', {'name': 'blocking'})
+        started.wait(5); time.sleep(0.2)
+        print('exiting', flush=True)
+    """, child_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "exiting\n"
+    assert "Fatal" not in r.stderr and "Segmentation" not in r.stderr and "Exception ignored" not in r.stderr

@@ -1,0 +1,408 @@
+"""Server registration and behaviour, driven in-process through Server.connect() sessions."""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import libmcp
+from libmcp import Context, Server, errors
+
+
+def call(session, name: str, arguments: dict | None = None, **params: Any) -> dict:
+    return session.request("tools/call", {"name": name, "arguments": arguments or {}, **params})
+
+
+def text(result: dict) -> str:
+    return "".join(c["text"] for c in result["content"] if c["type"] == "text")
+
+
+@pytest.fixture
+def session(server):
+    s = server.connect()
+    s.initialize()
+    yield s
+    s.close()
+
+
+def test_definitions_from_decorators(server, session):
+    @server.tool(title="Adder", annotations={"read_only_hint": True, "idempotentHint": True},
+                 meta={"k": "v"}, icons=[{"src": "https://example.com/i.png"}])
+    def add(a: int, b: int = 1) -> int:
+        """Add.
+
+        More words."""
+        return a + b
+
+    @server.tool
+    def bare(x: str):
+        return x
+
+    assert add(2, 3) == 5, "the decorator returns the function unchanged"
+    tools = {t["name"]: t for t in session.request("tools/list")["tools"]}
+    assert tools["add"] == {
+        "name": "add", "title": "Adder", "description": "Add.\n\nMore words.",
+        "inputSchema": {"type": "object", "properties": {"a": {"type": "integer"},
+                                                         "b": {"type": "integer", "default": 1}},
+                        "required": ["a"], "additionalProperties": False},
+        "outputSchema": {"type": "object", "properties": {"result": {"type": "integer"}}, "required": ["result"]},
+        "annotations": {"readOnlyHint": True, "idempotentHint": True},
+        "icons": [{"src": "https://example.com/i.png"}], "_meta": {"k": "v"}}
+    assert tools["bare"]["inputSchema"]["properties"] == {"x": {"type": "string"}}
+    assert "outputSchema" not in tools["bare"] and "description" not in tools["bare"]
+    assert server.tools["add"]["title"] == "Adder"
+    assert call(session, "bare", {"x": "hi"}) == {"content": [{"type": "text", "text": "hi"}]}
+
+
+def test_kwargs_parameter_accepts_extra_arguments(server, session):
+    @server.tool()
+    def anything(a: int, **rest) -> dict:
+        return {"a": a, "rest": rest}
+
+    assert "additionalProperties" not in server.tools["anything"]["inputSchema"]
+    assert call(session, "anything", {"a": 1, "z": [2]})["structuredContent"] == {"a": 1, "rest": {"z": [2]}}
+
+
+def test_registration_errors_are_clear(server):
+    with pytest.raises(ValueError, match="a tool needs a name"):
+        server.add_tool(lambda: 1)
+    with pytest.raises(TypeError, match=r"tool 'f', parameter 'x': cannot map annotation <class 'complex'>"):
+        @server.tool()
+        def f(x: complex): ...
+    with pytest.raises(TypeError, match=r"\*args cannot be passed by name"):
+        @server.tool()
+        def g(*args: int): ...
+    with pytest.raises(TypeError, match=r"the URI's variables \['id'\] must match the parameters of h\(\) \['key'\]"):
+        @server.resource("x://{id}")
+        def h(key: str): ...
+    with pytest.raises(TypeError, match="a fixed resource takes no arguments"):
+        @server.resource("x://fixed")
+        def i(key: str): ...
+    with pytest.raises(ValueError, match=r"completions for unknown arguments \['nope'\]"):
+        @server.prompt(completions={"nope": []})
+        def j(a: str): ...
+
+    @server.tool()
+    def dup() -> None: ...
+    with pytest.raises(libmcp.AlreadyExists, match="add tool 'dup'.*"):
+        server.add_tool(dup)
+    with pytest.raises(libmcp.NotFound):
+        server.remove_tool("never-registered")
+    with pytest.raises(libmcp.InvalidArgument, match="add resource 'no-scheme'"):
+        server.add_resource(lambda: "", "no-scheme", name="n")
+
+
+def test_server_options_are_checked_by_the_engine():
+    with pytest.raises(libmcp.InvalidArgument):
+        Server("", "1.0")
+    with pytest.raises(libmcp.InvalidArgument, match="page_size"):
+        Server("x", "1.0", page_size=0)
+    with pytest.raises(ValueError, match="NUL"):
+        Server("a\0b", "1.0")
+    srv = Server("x", "1.0", page_size=2, instructions="Use it.", website_url="https://example.com")
+    try:
+        for i in range(5):
+            srv.add_tool(lambda i=i: i, name=f"t{i}")
+        s = srv.connect()
+        init = s.initialize()
+        assert init["instructions"] == "Use it." and init["serverInfo"]["websiteUrl"] == "https://example.com"
+        page = s.request("tools/list")
+        assert [t["name"] for t in page["tools"]] == ["t0", "t1"] and page["nextCursor"]
+    finally:
+        srv.close()
+
+
+def test_closed_server_refuses_use(server):
+    server.close()
+    assert server.closed
+    with pytest.raises(libmcp.StateError, match="closed"):
+        server.add_tool(lambda: 1, name="x")
+    with pytest.raises(libmcp.StateError):
+        server.connect()
+    server.close()  # idempotent
+
+
+def test_structured_output_kinds(server, session):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Out:
+        n: int
+
+    @server.tool()
+    def obj() -> Out:
+        return Out(3)
+
+    @server.tool()
+    def none() -> None:
+        return None
+
+    @server.tool()
+    def maybe() -> int | None:
+        return None
+
+    @server.tool(structured_output=False)
+    def off() -> dict:
+        return {"a": 1}
+
+    assert call(session, "obj") == {"content": [{"type": "text", "text": '{"n": 3}'}], "structuredContent": {"n": 3}}
+    assert call(session, "none") == {"content": []}
+    assert call(session, "maybe")["structuredContent"] == {"result": None}
+    assert call(session, "off") == {"content": [{"type": "text", "text": '{"a": 1}'}]}
+    assert "outputSchema" not in server.tools["none"] and "outputSchema" not in server.tools["off"]
+
+
+def test_results_that_are_not_json_become_errors(server, session):
+    @server.tool()
+    def nan() -> float:
+        return float("nan")
+
+    @server.tool()
+    def opaque():
+        return object()
+
+    @server.tool()
+    def raw_bytes():
+        return b"\x00"
+
+    assert call(session, "nan")["isError"] and "no JSON form" in text(call(session, "nan"))
+    assert "cannot turn a object into JSON" in text(call(session, "opaque"))
+    assert "return Image(data=...)" in text(call(session, "raw_bytes"))
+
+
+def test_base_exceptions_never_reach_the_engine(server, session, capfd):
+    @server.tool()
+    def interrupt():
+        raise KeyboardInterrupt
+
+    @server.tool()
+    async def interrupt_async():
+        raise KeyboardInterrupt
+
+    for name in ("interrupt", "interrupt_async"):
+        answer = session.response(session.send_request("tools/call", {"name": name, "arguments": {}}))
+        assert answer["error"]["code"] == -32603 and "KeyboardInterrupt" in answer["error"]["message"], answer
+    assert "Exception ignored" not in capfd.readouterr().err
+
+
+def test_async_handlers_run_on_a_user_loop():
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        srv = Server("x", "1", loop=loop)
+        seen = {}
+
+        @srv.tool()
+        async def where() -> str:
+            seen["loop"] = asyncio.get_running_loop()
+            return threading.current_thread().name
+
+        s = srv.connect()
+        s.initialize()
+        assert text(call(s, "where")) == thread.name
+        assert seen["loop"] is loop
+        srv.close()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_async_handlers_on_the_binding_loop_and_sync_returning_awaitables(server, session):
+    @server.tool()
+    async def a() -> str:
+        await asyncio.sleep(0)
+        return threading.current_thread().name
+
+    async def coro():
+        return "from a coroutine"
+
+    @server.tool()
+    def b() -> str:
+        return coro()
+
+    assert text(call(session, "a")) == "libmcp-asyncio"
+    assert text(call(session, "b")) == "from a coroutine"
+
+
+def test_context_outside_its_call_raises_state_error(server, session):
+    kept = []
+
+    @server.tool()
+    def keep(ctx: Context) -> str:
+        kept.append(ctx)
+        return ctx.session_id
+
+    sid = text(call(session, "keep"))
+    assert sid, "the session has an id"
+    with pytest.raises(libmcp.StateError):
+        kept[0].report_progress(1)
+    with pytest.raises(libmcp.StateError):
+        kept[0].info("late")
+
+
+def test_context_errors_from_the_engine(server, session):
+    @server.tool()
+    def bad_progress(ctx: Context) -> str:
+        ctx.report_progress(2)
+        try:
+            ctx.report_progress(1)
+        except libmcp.InvalidArgument as e:
+            return f"refused: {e}"
+        return "accepted"
+
+    @server.tool()
+    def bad_level(ctx: Context) -> str:
+        ctx.log("loud", "x")
+        return "logged"
+
+    @server.tool()
+    def meta(ctx: Context) -> dict:
+        return ctx.meta
+
+    r = call(session, "bad_progress", _meta={"progressToken": "p"})
+    assert text(r).startswith("refused: report_progress: ")
+    assert session.next_message(lambda m: m.get("method") == "notifications/progress")["params"]["progress"] == 2
+    r = call(session, "bad_level")
+    assert r["isError"] and text(r).startswith("log: ")
+    assert call(session, "meta", _meta={"progressToken": 7, "x": 1})["structuredContent"] == {"progressToken": 7,
+                                                                                              "x": 1}
+
+
+def test_requests_to_the_client_in_process(server):
+    @server.tool()
+    async def ask(ctx: Context) -> str:
+        try:
+            r = await ctx.sample("hi", timeout=5)
+        except libmcp.Unsupported as e:
+            return f"unsupported: {e}"
+        except libmcp.RequestTimeout:
+            return "timeout"
+        except libmcp.PeerError as e:
+            return f"peer: {e.code} {e.message}"
+        return r.text
+
+    plain = server.connect()
+    plain.initialize()
+    assert text(call(plain, "ask")).startswith("unsupported: sampling/createMessage: ")
+
+    s = server.connect()
+    s.initialize(capabilities={"sampling": {}})
+    for reply, expected in (
+        ({"result": {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"}}, "hello"),
+        ({"error": {"code": -1, "message": "nope"}}, "peer: -1 nope"),
+    ):
+        msg_id = s.send_request("tools/call", {"name": "ask", "arguments": {}})
+        request = s.next_message(lambda m: m.get("method") == "sampling/createMessage")
+        assert request["params"]["messages"] == [{"role": "user", "content": {"type": "text", "text": "hi"}}]
+        s.receive({"jsonrpc": "2.0", "id": request["id"], **reply})
+        assert text(s.response(msg_id)["result"]) == expected
+
+
+def test_request_timeout(server):
+    @server.tool()
+    def ask(ctx: Context) -> str:
+        try:
+            ctx.sample("hi", timeout=0.2).result(10)
+        except libmcp.RequestTimeout as e:
+            return f"timeout: {e}"
+        return "answered"
+
+    s = server.connect()
+    s.initialize(capabilities={"sampling": {}})
+    assert text(call(s, "ask")).startswith("timeout: ")
+
+
+def test_closing_a_session_cancels_its_calls(server):
+    released = threading.Event()
+    seen = []
+
+    @server.tool()
+    def hold(ctx: Context) -> str:
+        seen.append(ctx.wait_cancelled(10))
+        released.set()
+        return "done"
+
+    s = server.connect()
+    s.initialize()
+    s.send_request("tools/call", {"name": "hold", "arguments": {}})
+    time.sleep(0.2)
+    s.close()
+    assert released.wait(10) and seen == [True]
+    with pytest.raises(libmcp.StateError):
+        s.receive({"jsonrpc": "2.0", "method": "ping", "id": 1})
+
+
+def test_invalid_json_is_answered_on_the_wire(session):
+    session.receive("{not json")
+    assert session.next_message()["error"]["code"] == -32700
+
+
+def test_serve_fds_from_a_thread_releases_the_gil(server):
+    """A Python handler runs while another Python thread is blocked inside the engine."""
+    @server.tool()
+    def ping() -> str:
+        return "pong"
+
+    c2s_r, c2s_w = os.pipe()
+    s2c_r, s2c_w = os.pipe()
+    t = threading.Thread(target=server.serve_fds, args=(c2s_r, s2c_w))
+    t.start()
+    try:
+        import json
+        msgs = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                 "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                            "clientInfo": {"name": "t", "version": "0"}}},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ping", "arguments": {}}}]
+        os.write(c2s_w, b"".join(json.dumps(m).encode() + b"\n" for m in msgs))
+        with os.fdopen(os.dup(s2c_r), "rb", buffering=0) as reader:
+            lines = [json.loads(reader.readline()), json.loads(reader.readline())]
+        assert lines[1]["id"] == 2 and lines[1]["result"]["content"][0]["text"] == "pong"
+    finally:
+        os.close(c2s_w)  # EOF: serve_fds returns
+        t.join(10)
+        assert not t.is_alive()
+        for fd in (c2s_r, s2c_r, s2c_w):
+            os.close(fd)
+
+
+def test_bad_serve_options_raise(server):
+    r, w = os.pipe()
+    try:
+        with pytest.raises(libmcp.InvalidArgument, match="max_message_bytes"):
+            server.serve_fds(r, w, max_message_bytes=1)
+        with pytest.raises(libmcp.InvalidArgument, match="no_such_option"):
+            server.serve_fds(r, w, no_such_option=True)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_background_serving_and_stop(server):
+    r, w = os.pipe()
+    out_r, out_w = os.pipe()
+    try:
+        server.start_fds(r, out_w)
+        with pytest.raises(errors.StateError, match="already serving"):
+            server.start_fds(r, out_w)
+        assert not server.wait(0.2)
+        server.stop()
+        assert server.wait(10)
+    finally:
+        for fd in (r, w, out_r, out_w):
+            os.close(fd)
+
+
+def test_server_log_and_notify_without_sessions(server):
+    assert server.notify_resource_updated("x://nothing") == 0
+    server.log("info", {"any": "json"})
+    with pytest.raises(libmcp.InvalidArgument):
+        server.log("shouting", "x")
+    with pytest.raises(libmcp.NotFound):
+        server.notify_elicitation_complete("no-such-session", "e1")
