@@ -24,6 +24,9 @@ type Server struct {
 	ptr    *C.mcp_server_t // valid while g admits entries
 	done   chan struct{}   // closed when Close begins
 	logger *log.Logger
+
+	inline      int64 // handlers running on engine worker threads (atomic)
+	inlineLimit int64 // most handlers run inline (see startCall)
 }
 
 // ServerOptions configure a server. The zero value of each field means the
@@ -35,8 +38,10 @@ type ServerOptions struct {
 	Icons        []Icon // serverInfo.icons
 	Instructions string // sent in the initialize result
 	PageSize     int    // items per list page, 1..10000 (default 100)
-	// WorkerThreads bounds the engine threads that start handlers (1..1024,
-	// default 64). Go handlers run on goroutines, so it does not bound them.
+	// WorkerThreads bounds the engine threads that run handlers (1..1024,
+	// default 64). Up to three quarters of them (all but at least 4) run Go
+	// handlers; beyond that, handlers run on goroutines of their own, so the
+	// number of handlers running at once is not bounded by it.
 	WorkerThreads int
 	MaxDepth      int // deepest JSON nesting accepted, 16..10000 (default 512)
 	// ErrorLog receives what cannot be reported to a caller, such as a handler
@@ -82,7 +87,25 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 	if err := statusError("NewServer", C.mcp_server_new(cname, cversion, copts, &ptr, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	return &Server{ptr: ptr, done: make(chan struct{}), logger: opts.ErrorLog}, nil
+	return &Server{ptr: ptr, done: make(chan struct{}), logger: opts.ErrorLog,
+		inlineLimit: inlineLimit(opts.WorkerThreads)}, nil
+}
+
+// inlineLimit is how many handlers may run on the engine's worker threads at
+// once: all but a quarter of them (at least 4), which stay free to deliver
+// cancellations and the client's answers to the handlers that wait for them.
+func inlineLimit(workerThreads int) int64 {
+	if workerThreads == 0 {
+		workerThreads = 64 // the engine's default
+	}
+	reserve := workerThreads / 4
+	if reserve < 4 {
+		reserve = 4
+	}
+	if workerThreads <= reserve {
+		return 0
+	}
+	return int64(workerThreads - reserve)
 }
 
 // acquire returns the server pointer for one call into libmcp, or an error

@@ -206,7 +206,13 @@ func TestRegistrationHandlesAreReleased(t *testing.T) {
 // answered").
 func TestRemovedToolDataLivesUntilLastCallAnswered(t *testing.T) {
 	before := atomic.LoadInt64(&liveHandles)
-	s := newTestServer(t)
+	// WorkerThreads 4: every handler runs on a goroutine, after the engine's
+	// callback has returned.
+	s, err := NewServer("s", "1", &ServerOptions{WorkerThreads: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	release := make(chan struct{})
 	started := make(chan struct{})
 	s.AddTool(&Tool{Name: "slow"}, func(ctx context.Context, _ json.RawMessage) (*ToolResult, error) {
@@ -543,5 +549,64 @@ func TestClosedServerDataLivesUntilLastCallAnswered(t *testing.T) {
 	if stillLive != 2 { // the tool and the session's send function
 		t.Fatalf("ENGINE: free_fn of a tool ran after mcp_server_free while a call of it was unanswered "+
 			"(%d live registrations, want 2)", stillLive)
+	}
+}
+
+func TestInlineLimit(t *testing.T) {
+	for workers, want := range map[int]int64{0: 48, 64: 48, 1024: 768, 16: 12, 8: 4, 5: 1, 4: 0, 1: 0} {
+		if got := inlineLimit(workers); got != want {
+			t.Errorf("inlineLimit(%d) = %d, want %d", workers, got, want)
+		}
+	}
+}
+
+// Handlers that block until cancelled, more of them than the engine has
+// worker threads: the cancellations must still reach every one (the engine
+// delivers them on its worker threads, so handlers must not take them all).
+func TestManyBlockedHandlersStillGetCancelled(t *testing.T) {
+	s, err := NewServer("s", "1", &ServerOptions{WorkerThreads: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const calls = 24
+	started := make(chan struct{}, calls)
+	cancelled := make(chan struct{}, calls)
+	s.AddTool(&Tool{Name: "block"}, func(ctx context.Context, _ json.RawMessage) (*ToolResult, error) {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			cancelled <- struct{}{}
+		case <-time.After(30 * time.Second):
+		}
+		return nil, nil
+	})
+	s.AddTool(&Tool{Name: "quick"}, func(context.Context, json.RawMessage) (*ToolResult, error) { return TextResult("quick"), nil })
+	c := newTestClient(t, s)
+	c.initialize(nil)
+	ids := make([]int64, calls)
+	for i := range ids {
+		ids[i], _ = c.start("tools/call", map[string]interface{}{"name": "block"})
+	}
+	for i := 0; i < calls; i++ {
+		select {
+		case <-started:
+		case <-time.After(testWait):
+			t.Fatalf("only %d of %d handlers started", i, calls)
+		}
+	}
+	// Other calls still get answered.
+	if r := c.callTool("quick", nil); r.text() != "quick" {
+		t.Fatalf("quick: %+v", r)
+	}
+	for _, id := range ids {
+		c.notify("notifications/cancelled", map[string]interface{}{"requestId": id})
+	}
+	for i := 0; i < calls; i++ {
+		select {
+		case <-cancelled:
+		case <-time.After(testWait):
+			t.Fatalf("only %d of %d blocked handlers saw their cancellation", i, calls)
+		}
 	}
 }
