@@ -1,11 +1,16 @@
 package mcp_test
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,21 +34,91 @@ func pythonPath(t *testing.T) string {
 	return p
 }
 
-// buildTestServer builds internal/testserver (with -race when the tests run
-// with it) and returns its path.
+var (
+	buildOnce sync.Once
+	binDir    string // removed by TestMain
+	builtBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildTestServer builds internal/testserver once (with -race when the tests
+// run with it) and returns its path.
 func buildTestServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "testserver")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "mcp-go-test"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(binDir, "testserver")
+		args := []string{"build", "-o", builtBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "./internal/testserver")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	args = append(args, "./internal/testserver")
-	cmd := exec.Command("go", args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	return builtBin
+}
+
+// The fixture server on stdio answers, and exits 0 at end of input with
+// nothing but protocol on stdout; over HTTP it exits 0 on SIGTERM.
+func TestTestServerExits(t *testing.T) {
+	bin := buildTestServer(t)
+	cmd := exec.Command(bin)
+	cmd.Stdin = strings.NewReader(strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"test_echo","arguments":{"text":"bye"}}}`,
+	}, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := runWithin(cmd, 20*time.Second); err != nil {
+		t.Fatalf("stdio server at EOF: %v\n%s", err, stderr.String())
 	}
-	return bin
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"id":1`) || !strings.Contains(lines[1], `"text":"bye"`) {
+		t.Fatalf("stdout: %q", stdout.String())
+	}
+
+	cmd = exec.Command(bin, "-http", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	url, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		cmd.Process.Kill()
+		t.Fatalf("-http printed %q (%v)", url, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("HTTP server after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("HTTP server did not exit within 20 s of SIGTERM")
+	}
 }
 
 type junitCase struct {

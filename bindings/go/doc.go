@@ -1,0 +1,65 @@
+// Package mcp runs Model Context Protocol servers in Go on libmcp, the
+// project's engine, through its C ABI (mcp.h). The engine does the JSON-RPC
+// framing, the lifecycle and version negotiation, pagination, validation and
+// the transports (stdio, Streamable HTTP, legacy HTTP+SSE, WebSocket); this
+// package gives it Go handlers.
+//
+// A server registers tools, resources, resource templates and prompts, then
+// serves:
+//
+//	s, err := mcp.NewServer("weather", "1.0.0", nil)
+//	...
+//	type Args struct {
+//		City string `json:"city" jsonschema:"the city to forecast"`
+//		Days int    `json:"days,omitempty"`
+//	}
+//	mcp.AddTypedTool(s, &mcp.Tool{Name: "forecast"}, func(ctx context.Context, in Args) (*mcp.ToolResult, error) {
+//		return mcp.TextResult("sunny in " + in.City), nil
+//	})
+//	err = s.ServeStdio(ctx) // or s.ServeHTTP(ctx, "127.0.0.1:8080", nil)
+//
+// # Handlers and their context
+//
+// Every handler gets a context that is cancelled when the client cancels the
+// request (notifications/cancelled), when its session ends or when the
+// handler returns. CallFromContext(ctx) gives the Call, through which the
+// handler reports progress, logs to the client and asks the client for
+// sampling (CreateMessage), elicitation (Elicit) and roots (ListRoots); those
+// requests block until the answer, ctx's end or the engine's timeout.
+//
+// A tool handler's error becomes a result with IsError (so the model reads
+// it); an *RPCError becomes a JSON-RPC error. A panic in any handler is
+// recovered: a tool answers IsError, the other handlers -32603.
+//
+// Handlers run on the engine worker thread that received the request, as C
+// callbacks do, while three quarters of the server's worker threads
+// (ServerOptions.WorkerThreads) are free; beyond that on goroutines of their
+// own. Either way many run at once and may block.
+//
+// # Typed tools
+//
+// AddTypedTool derives a tool's input schema from a Go struct (see SchemaFor
+// for the rules: json tags for names, omitempty for optional fields,
+// mcp:"required" and mcp:"optional" to override, jsonschema:"..." for
+// descriptions), checks each call's arguments against it and decodes them.
+//
+// # Building
+//
+// The package links libmcp (libmcp.so.1) with cgo. Point cgo at the header
+// and the library:
+//
+//	CGO_CFLAGS=-I/path/to/include CGO_LDFLAGS="-L/path/to/lib -Wl,-rpath,/path/to/lib" go build
+//
+// or, with libmcp installed and its libmcp.pc on PKG_CONFIG_PATH, build with
+// -tags libmcp_pkgconfig. At start-up the package checks that the loaded
+// library has the ABI major version of the header it was compiled with and
+// panics, naming both, if not.
+//
+// # Memory and threads
+//
+// C never holds a Go pointer: each registration is a cgo.Handle released
+// when the engine drops the registration (after removal, once its last call
+// is answered, or after Server.Close). Strings cross as copies. The engine
+// calls Go on threads of its own; the package works under go test -race and
+// GODEBUG=cgocheck=2.
+package mcp
