@@ -46,6 +46,7 @@ test: build venv
 
 bench: build venv
 	$(VENV)/bin/python bench/run.py --build $(BUILD)
+	$(VENV)/bin/python bench/http_bench.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -56,6 +56,16 @@ let package = Package(
             dependencies: ["CMCP", "MCPCore", "MCPTransport"],
             linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
         ),
+        // Benchmark only (bench/http_bench.py): the raw SwiftNIO ceiling for the HTTP figures.
+        .executableTarget(
+            name: "mcp-bench-nio-echo",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/NIOEcho"
+        ),
         .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"]),
         .testTarget(
             name: "MCPTransportTests",

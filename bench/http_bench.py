@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""HTTP benchmark (not a test): tools/call of test_echo over Streamable HTTP in
+JSON-response mode, side by side in one run:
+
+  ours     the everything server (libmcp, C host) with --http --json-response
+  nio-echo a raw SwiftNIO HTTP server answering a fixed body: the ceiling
+  python   the official Python SDK's MCPServer, run("streamable-http", json_response=True)
+
+The load comes from bench/http_driver.c (C, epoll, keep-alive): 1, 16 and 64
+sessions, each on its own connection with one call in flight. For each server
+and load it reports calls/s, p50/p99 latency, and calls per server-CPU-second
+(utime+stime of the server process from /proc/<pid>/stat over the measured
+window). Then --wide sessions (2,000) at once, each on its own connection, with
+the server's open files and memory. Then idle-session memory: the server's RSS growth per session after
+--idle-sessions sessions are created (spread over 16 connections, so the open
+files stay far below any limit).
+
+Usage: python3 bench/http_bench.py --build build [--seconds 3] [--idle-sessions 10000] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def start_ours(build: Path) -> tuple[subprocess.Popen, int]:
+    env = dict(os.environ, LD_LIBRARY_PATH=str(build / "lib"))
+    proc = subprocess.Popen([str(build / "bin" / "mcp-everything-server"), "--http", "127.0.0.1:0", "--json-response"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    line = proc.stderr.readline().decode()
+    m = re.search(r":(\d+)/mcp", line)
+    if not m:
+        raise SystemExit(f"everything server: {line}")
+    return proc, int(m.group(1))
+
+
+def start_nio_echo(binary: Path) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    line = proc.stdout.readline().decode()
+    if not line.startswith("PORT "):
+        raise SystemExit(f"nio echo: {line!r}")
+    return proc, int(line.split()[1])
+
+
+def start_python() -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "http_sdk_server.py"), str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, port
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup: float = 0.5) -> dict:
+    p = subprocess.Popen([str(driver), "--port", str(port), "--conns", str(conns), "--seconds", str(seconds),
+                          "--warmup", str(warmup)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cpu0 = cpu1 = 0.0
+    result: dict = {}
+    for raw in p.stdout:
+        line = raw.decode().strip()
+        if line == "START":
+            cpu0 = cpu_seconds(pid)
+        elif line == "END":
+            cpu1 = cpu_seconds(pid)
+        elif line.startswith("{"):
+            result = json.loads(line)
+    p.wait()
+    if p.returncode != 0 or not result:
+        raise SystemExit(f"driver failed: {p.stderr.read().decode()[-1000:]}")
+    cpu = max(cpu1 - cpu0, 1.0 / CLK_TCK)
+    result["server_cpu_s"] = round(cpu, 2)
+    result["calls_per_cpu_s"] = round(result["calls"] / cpu)
+    return result
+
+
+def idle_sessions(driver: Path, pid: int, port: int, count: int) -> dict:
+    before = rss_kib(pid)
+    p = subprocess.Popen([str(driver), "--port", str(port), "--conns", "16", "--sessions", str(count)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started = time.monotonic()
+    ready, _, _ = select.select([p.stdout], [], [], 600)
+    line = p.stdout.readline().decode().strip() if ready else ""
+    took = time.monotonic() - started
+    time.sleep(0.5)
+    after = rss_kib(pid)
+    p.stdin.close()
+    p.wait(30)
+    if not line.startswith(f"SESSIONS {count} ERRORS 0"):
+        raise SystemExit(f"session driver: {line!r} {p.stderr.read().decode()[-500:]}")
+    return {"sessions": count, "rss_before_kib": before, "rss_after_kib": after,
+            "kib_per_session": round((after - before) / count, 2), "create_s": round(took, 2)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--loads", default="1,16,64")
+    ap.add_argument("--idle-sessions", type=int, default=9999)  # + the warm-up one: the 10,000 limit
+    ap.add_argument("--wide", type=int, default=2000, help="sessions on their own connections at once (0: skip)")
+    ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    build = Path(args.build).resolve()
+    scratch = build / "swiftpm"
+    if not scratch.is_dir():  # the CMake cache knows where SwiftPM builds
+        cache = (build / "CMakeCache.txt").read_text()
+        scratch = Path(re.search(r"MCP_SWIFT_SCRATCH:PATH=(.*)", cache).group(1))
+
+    driver = build / "http_driver"
+    subprocess.run(["cc", "-O2", "-o", str(driver), str(REPO / "bench" / "http_driver.c")], check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "mcp-bench-nio-echo", "--package-path", str(REPO),
+                    "--scratch-path", str(scratch)], check=True, stdout=subprocess.DEVNULL)
+    nio_binary = scratch / "release" / "mcp-bench-nio-echo"
+
+    servers = {"ours": lambda: start_ours(build), "nio-echo": lambda: start_nio_echo(nio_binary)}
+    if not args.skip_python:
+        servers["python"] = start_python
+    loads = [int(x) for x in args.loads.split(",")]
+    results: dict = {"throughput": {}, "idle": {}, "wide": {}}
+    for name, start in servers.items():
+        proc, port = start()
+        try:
+            for conns in loads:
+                r = drive(driver, proc.pid, port, conns, args.seconds)
+                results["throughput"].setdefault(name, {})[conns] = r
+                print(f"{name:9} {conns:3} sessions: {r['calls_per_s']:9.0f} calls/s  p50 {r['p50_us']:6} us  "
+                      f"p99 {r['p99_us']:6} us  {r['calls_per_cpu_s']:7} calls/CPU-s", flush=True)
+        finally:
+            stop(proc)
+    if args.wide:
+        proc, port = start_ours(build)
+        try:
+            r = results["wide"] = drive(driver, proc.pid, port, args.wide, args.seconds, warmup=2.0)
+            r["server_fds"] = len(os.listdir(f"/proc/{proc.pid}/fd"))
+            r["server_rss_kib"] = rss_kib(proc.pid)
+            print(f"ours    {args.wide} sessions, one connection each: {r['calls_per_s']:.0f} calls/s  "
+                  f"p50 {r['p50_us']} us  p99 {r['p99_us']} us  {r['calls_per_cpu_s']} calls/CPU-s  "
+                  f"server fds {r['server_fds']}  RSS {r['server_rss_kib']} KiB  errors {r['errors']}", flush=True)
+        finally:
+            stop(proc)
+    if args.idle_sessions:
+        proc, port = start_ours(build)  # a fresh server: the runs above left sessions behind
+        try:
+            drive(driver, proc.pid, port, 1, 0.5)  # warm: code paths and allocator arenas
+            i = results["idle"]["ours"] = idle_sessions(driver, proc.pid, port, args.idle_sessions)
+            print(f"ours      {i['sessions']} idle sessions: RSS {i['rss_before_kib']} -> {i['rss_after_kib']} KiB, "
+                  f"{i['kib_per_session']} KiB/session (created in {i['create_s']} s)", flush=True)
+        finally:
+            stop(proc)
+
+    t = results["throughput"]
+    print("\nper server-CPU-second, ours vs:")
+    for conns in loads:
+        ours = t["ours"][conns]["calls_per_cpu_s"]
+        line = f"  {conns:3} sessions: nio-echo ceiling {ours / t['nio-echo'][conns]['calls_per_cpu_s']:.2f}x"
+        if "python" in t:
+            line += f", python SDK {ours / t['python'][conns]['calls_per_cpu_s']:.1f}x"
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
