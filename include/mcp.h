@@ -626,15 +626,24 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
 **   "sse_retry_ms"            integer, the SSE retry field [1000]
 **   "allowed_hosts"           array of strings (host or host:port) accepted in the
-**                             Host header [loopback names and the bound address]
+**                             Host header [loopback names and the bound address;
+**                             no Host check when bound to 0.0.0.0 or :: without a list]
 **   "allowed_origins"         array of origins accepted in the Origin header
 **                             [http(s)://localhost, 127.0.0.1, [::1] on any port]
+**                             ("*" in either list accepts anything)
 **   "tls_cert_file", "tls_key_file"  PEM files; both given means HTTPS
 **   "io_threads"              integer, event-loop threads [1]
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
+** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
+** calls. ^Every refusal (400, 403, 404, 405, 406, 409, 413, 415, 431, 503) carries
+** a JSON-RPC error object without id as its body. ^A call that sends progress,
+** logs or requests before its result is answered as an SSE stream even in
+** "json_response" mode, so nothing it sends is lost. ^Legacy SSE sessions and
+** WebSocket connections count toward "max_sessions" and end with their connection.
 ** Threads: any; one HTTP listener per server at a time.
-** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE
-**         (already listening, server freed) | MCP_ERR_IO (bind failed, TLS files unreadable).
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown key, bad value, colliding paths) |
+**         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already listening, server freed) |
+**         MCP_ERR_IO (bind failed, TLS files unreadable).
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
