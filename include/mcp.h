@@ -624,6 +624,7 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "session_idle_timeout_ms" integer; idle sessions expire, active ones never [1800000]
 **   "max_queued_messages"     integer, per-stream outgoing queue bound [1024]
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
+**   "event_store_max_bytes"   integer, bytes of those events kept per session [16 MiB]
 **   "sse_retry_ms"            integer, the SSE retry field [1000]
 **   "allowed_hosts"           array of strings (host or host:port) accepted in the
 **                             Host header [loopback names and the bound address;

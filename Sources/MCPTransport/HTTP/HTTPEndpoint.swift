@@ -18,7 +18,8 @@ final class HTTPEndpoint: Sendable {
         self.config = config
         self.core = core
         sessions = SessionTable(maxSessions: config.maxSessions)
-        self.store = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents)
+        self.store = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
+                                                      maxBytesPerSession: config.eventStoreMaxBytes)
         policy = OriginPolicy(config: config)
     }
 

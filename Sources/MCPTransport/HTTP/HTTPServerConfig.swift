@@ -25,6 +25,8 @@ public struct HTTPServerConfig: Sendable {
     public var maxQueuedMessages = 1024
     /// Events kept per session for resumption with Last-Event-ID.
     public var eventStoreMaxEvents = 1024
+    /// Bytes of event data kept per session (the newest event is always kept).
+    public var eventStoreMaxBytes = 16 << 20
     public var sseRetryMs = 1000
     /// Host header values accepted; nil means loopback names plus the bound address.
     public var allowedHosts: [String]?

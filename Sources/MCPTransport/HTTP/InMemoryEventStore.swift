@@ -2,11 +2,13 @@ import DequeModule
 import MCPCore
 
 /// The default event store: the last `maxEventsPerSession` events of each
-/// session, in memory. When a session is over its bound the oldest event of
-/// any of its streams goes first; a stream that lost events it still needs for
+/// session, at most `maxBytesPerSession` of data (the newest event is always
+/// kept), in memory. When a session is over a bound the oldest event of any of
+/// its streams goes first; a stream that lost events it still needs for
 /// a replay answers nil rather than a replay with a hole.
 public final class InMemoryEventStore: EventStore {
     private let maxEventsPerSession: Int
+    private let maxBytesPerSession: Int
     private let sessions = LockedState([String: SessionLog]())
 
     private struct StreamLog {
@@ -19,22 +21,28 @@ public final class InMemoryEventStore: EventStore {
     private struct SessionLog {
         var order = Deque<EventID>()  // arrival order, for eviction
         var streams: [UInt64: StreamLog] = [:]
+        var bytes = 0
     }
 
-    public init(maxEventsPerSession: Int) {
+    public init(maxEventsPerSession: Int, maxBytesPerSession: Int = 16 << 20) {
         self.maxEventsPerSession = max(1, maxEventsPerSession)
+        self.maxBytesPerSession = max(1, maxBytesPerSession)
     }
 
     public func append(session: String, event: StoredEvent) {
         let limit = maxEventsPerSession
+        let byteLimit = maxBytesPerSession
         sessions.withLock { all in
             var log = all.removeValue(forKey: session) ?? SessionLog()
             log.streams[event.id.stream, default: StreamLog()].events.append(event)
             log.streams[event.id.stream]?.lastSeq = event.id.seq
             log.order.append(event.id)
-            while log.order.count > limit, let old = log.order.popFirst() {
+            log.bytes += event.data.count
+            while log.order.count > limit || (log.bytes > byteLimit && log.order.count > 1),
+                  let old = log.order.popFirst()
+            {
                 guard var s = log.streams[old.stream] else { continue }
-                _ = s.events.popFirst()
+                if let dropped = s.events.popFirst() { log.bytes -= dropped.data.count }
                 s.droppedThrough = old.seq
                 // A stream with nothing left is forgotten, so finished streams
                 // do not pile up in a long session.

@@ -51,3 +51,16 @@ import Testing
         }
     }
 }
+
+@Suite struct InMemoryEventStoreByteBoundTests {
+    @Test func evictsByBytesButKeepsTheNewestEvent() {
+        let store = InMemoryEventStore(maxEventsPerSession: 100, maxBytesPerSession: 10)
+        for seq in 0..<4 {
+            store.append(session: "s", event: StoredEvent(id: EventID(stream: 1, seq: UInt64(seq)), data: Array(repeating: 0x61, count: 4)))
+        }
+        #expect(store.count(session: "s") == 2)  // 8 bytes fit, 12 would not
+        store.append(session: "s", event: StoredEvent(id: EventID(stream: 1, seq: 4), data: Array(repeating: 0x61, count: 50)))
+        #expect(store.count(session: "s") == 1)
+        #expect(store.events(session: "s", stream: 1, after: 3)?.map(\.id.seq) == [4])
+    }
+}
