@@ -100,9 +100,11 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup: float = 0.5) -> dict:
+def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup: float = 0.5,
+          ping: bool = False) -> dict:
     p = subprocess.Popen([str(driver), "--port", str(port), "--conns", str(conns), "--seconds", str(seconds),
-                          "--warmup", str(warmup)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                          "--warmup", str(warmup)] + (["--ping"] if ping else []),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cpu0 = cpu1 = 0.0
     result: dict = {}
     for raw in p.stdout:
@@ -162,7 +164,10 @@ def main() -> int:
                     "--scratch-path", str(scratch)], check=True, stdout=subprocess.DEVNULL)
     nio_binary = scratch / "release" / "mcp-bench-nio-echo"
 
-    servers = {"ours": lambda: start_ours(build), "nio-echo": lambda: start_nio_echo(nio_binary)}
+    # "ours/ping": ping instead of tools/call, answered on the I/O thread with no
+    # host callback: the transport's and JSON-RPC layer's own cost.
+    servers = {"ours": lambda: start_ours(build), "ours/ping": lambda: start_ours(build),
+               "nio-echo": lambda: start_nio_echo(nio_binary)}
     if not args.skip_python:
         servers["python"] = start_python
     loads = [int(x) for x in args.loads.split(",")]
@@ -171,7 +176,7 @@ def main() -> int:
         proc, port = start()
         try:
             for conns in loads:
-                r = drive(driver, proc.pid, port, conns, args.seconds)
+                r = drive(driver, proc.pid, port, conns, args.seconds, ping=name == "ours/ping")
                 results["throughput"].setdefault(name, {})[conns] = r
                 print(f"{name:9} {conns:3} sessions: {r['calls_per_s']:9.0f} calls/s  p50 {r['p50_us']:6} us  "
                       f"p99 {r['p99_us']:6} us  {r['calls_per_cpu_s']:7} calls/CPU-s", flush=True)
@@ -202,7 +207,8 @@ def main() -> int:
     print("\nper server-CPU-second, ours vs:")
     for conns in loads:
         ours = t["ours"][conns]["calls_per_cpu_s"]
-        line = f"  {conns:3} sessions: nio-echo ceiling {ours / t['nio-echo'][conns]['calls_per_cpu_s']:.2f}x"
+        echo = t['nio-echo'][conns]['calls_per_cpu_s']
+        line = f"  {conns:3} sessions: nio-echo ceiling {ours / echo:.2f}x (ping {t['ours/ping'][conns]['calls_per_cpu_s'] / echo:.2f}x)"
         if "python" in t:
             line += f", python SDK {ours / t['python'][conns]['calls_per_cpu_s']:.1f}x"
         print(line)

@@ -3,13 +3,14 @@
 ** client; the official Python client costs more per call than our server).
 **
 **   http_driver --port P [--host 127.0.0.1] [--path /mcp] [--conns N]
-**               [--warmup S] [--seconds S] [--sessions N] [--text STR]
+**               [--warmup S] [--seconds S] [--sessions N] [--text STR] [--ping]
 **
 ** Each connection is one MCP session on one keep-alive TCP connection: POST
 ** initialize (reading Mcp-Session-Id), POST notifications/initialized, then
 ** POST tools/call test_echo {"text": STR} one after another, each sent when the
 ** previous answer is complete (Content-Length or chunked, so JSON and SSE
-** answers both work). --conns N runs N such sessions at once on one thread (epoll).
+** answers both work). --ping sends `ping` instead: answered by the engine on
+** the I/O thread, no host callback, so it isolates the transport's own cost. --conns N runs N such sessions at once on one thread (epoll).
 ** After --warmup seconds it prints "START" and measures for --seconds, prints
 ** "END", then one JSON line: calls, seconds, calls_per_s, p50_us, p99_us,
 ** max_us, errors (an answer without "result" counts as an error).
@@ -48,7 +49,7 @@ struct conn {
 };
 
 static const char *host = "127.0.0.1", *path = "/mcp", *text = "hello";
-static int port = 0;
+static int port = 0, ping = 0;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -85,6 +86,10 @@ static void next_request(struct conn *c) {
         snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
         break;
     case CALLING:
+        if (ping) {
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"ping\"}", ++c->next_id);
+            break;
+        }
         snprintf(body, sizeof body,
                  "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\",\"params\":{\"name\":\"test_echo\","
                  "\"arguments\":{\"text\":\"%s\"}}}",
@@ -161,6 +166,10 @@ int main(int argc, char **argv) {
     double warmup = 0.5, seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--ping")) {
+            ping = 1;
+            continue;
+        }
         if (!v) break;
         if (!strcmp(a, "--port")) port = atoi(v);
         else if (!strcmp(a, "--host")) host = v;
