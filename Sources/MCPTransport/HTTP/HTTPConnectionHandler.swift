@@ -133,20 +133,25 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             case .body(let b):
                 context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             case .end:
-                context.write(wrapOutboundOut(.end(nil)), promise: nil)
                 ended = true
                 close = !keepAlive || quiescing
+                // Retire this response before writing its end: the pipelining
+                // handler delivers the next buffered request from inside that
+                // write, and its new sink must not be mistaken for this one.
+                current = nil
+                sink.complete()
+                context.write(wrapOutboundOut(.end(nil)), promise: nil)
             case .abort:
                 close = true
             }
             if ended || close { break }
         }
         context.flush()
-        if ended || close {
-            current = nil
+        if close {
+            if current === sink { current = nil }
             sink.complete()
+            context.close(promise: nil)
         }
-        if close { context.close(promise: nil) }
     }
 
     /// Graceful stop: an idle connection closes now; a long-lived stream (GET,

@@ -20,7 +20,8 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parseError = error as? HTTPParserError else {
-            context.fireErrorCaught(error)
+            // Anything else (a TLS failure, a reset) ends the connection quietly.
+            context.close(promise: nil)
             return
         }
         let status: HTTPResponseStatus
@@ -35,7 +36,7 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
         // The decoder closes the connection after this; a response that has
         // already started cannot be replaced by another.
         guard !responding else {
-            context.fireErrorCaught(error)
+            context.close(promise: nil)
             return
         }
         let body = HTTPEndpoint.errorBody(code: -32600, message)
@@ -45,7 +46,8 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
                       promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireErrorCaught(error)
+        // The parser cannot resynchronise: nothing more can be read on this connection.
+        context.close(promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

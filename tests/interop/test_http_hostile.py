@@ -1,0 +1,95 @@
+"""Hostile and odd HTTP input: the server answers with a clear status and a
+JSON-RPC error body, never hangs or crashes, and keeps serving others."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from conftest import LATEST
+from http_support import EverythingHTTP, call, error_of, init_body, initialize, post, read_event, request
+
+
+@pytest.fixture(scope="module")
+def server():
+    with EverythingHTTP() as s:
+        yield s
+
+
+def address(server) -> tuple[str, int]:
+    host, port = server.base.split("//")[1].split(":")
+    return host, int(port)
+
+
+def exchange(server, raw: bytes) -> bytes:
+    """Sends raw bytes, returns everything until the server closes (or 10 s)."""
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(raw)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except socket.timeout:
+            pass
+        return out
+
+
+def test_garbage_request_line_is_400_and_closes(server):
+    reply = exchange(server, b"HELLO THERE\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+    assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["error"]["code"] == -32600
+
+
+def test_broken_chunked_body_is_400(server):
+    host, port = address(server)
+    reply = exchange(server, f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                             f"Transfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    sid = initialize(server.url)
+    host, port = address(server)
+    raw = b""
+    for i in range(5):
+        body = json.dumps(call(i, "test_echo", {"text": f"n{i}"})).encode()
+        raw += (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Accept: application/json\r\nMcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {LATEST}\r\n"
+                f"Content-Length: {len(body)}\r\n" + ("Connection: close\r\n" if i == 4 else "") + "\r\n").encode() + body
+    reply = exchange(server, raw)
+    assert reply.count(b"HTTP/1.1 200") == 5
+    positions = [reply.index(f'"text":"n{i}"'.encode()) for i in range(5)]
+    assert positions == sorted(positions)
+
+
+def test_client_vanishing_mid_body_harms_no_one(server):
+    host, port = address(server)
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 1000\r\n\r\n{{\"jsonrpc\":".encode())
+    resp = post(server.url, init_body())
+    assert resp.status == 200
+    resp.read()
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b"\xff\xfe{}", b"", b"null", b"[]"])
+def test_unusable_bodies_get_an_error(server, body):
+    resp = post(server.url, raw=body)
+    assert resp.status in (200, 400)
+    if resp.status == 400:
+        assert error_of(resp)["code"] in (-32700, -32600)
+    else:  # an empty batch is a JSON-RPC matter: answered with an error object
+        assert "error" in json.loads(resp.read().split(b"data: ")[-1])
+
+
+def test_delete_ends_an_open_get_stream(server):
+    sid = initialize(server.url)
+    headers = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST}
+    stream = request(server.url, "GET", headers={**headers, "Accept": "text/event-stream"})
+    assert stream.status == 200
+    assert read_event(stream)["id"].startswith("0-")  # the priming event of stream 0
+    resp = request(server.url, "DELETE", headers=headers)
+    assert resp.status == 200
+    resp.read()
+    assert read_event(stream) is None  # the stream ended with the session
