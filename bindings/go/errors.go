@@ -4,6 +4,7 @@ package mcp
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,13 @@ func (e *Error) Error() string {
 
 // Unwrap gives the Status, for errors.Is.
 func (e *Error) Unwrap() error { return e.Status }
+
+// Is makes an ErrCancelled error match context.Canceled too: a request the
+// engine cancelled because its call was cancelled reads like the context's
+// end, whichever of the two a handler sees first.
+func (e *Error) Is(target error) bool {
+	return target == context.Canceled && e.Status == ErrCancelled
+}
 
 // statusError turns a status and its out_error into an error (nil for MCP_OK);
 // it releases out_error.

@@ -12,15 +12,31 @@ import (
 )
 
 // liveHandles counts the cgo.Handles this package created and has not
-// deleted, so tests can see that the engine released a registration.
+// deleted; Server.handles counts those of one server's registrations and
+// sessions. Tests use them to see that the engine released a registration.
 var liveHandles int64
+
+// owned is a handle value that belongs to a server.
+type owned interface{ owner() *Server }
+
+func (r *toolReg) owner() *Server       { return r.server }
+func (r *resourceReg) owner() *Server   { return r.server }
+func (r *promptReg) owner() *Server     { return r.server }
+func (r *completionReg) owner() *Server { return r.server }
+func (r *sessionReg) owner() *Server    { return r.server }
 
 func newHandle(v interface{}) cgo.Handle {
 	atomic.AddInt64(&liveHandles, 1)
+	if o, ok := v.(owned); ok {
+		atomic.AddInt64(&o.owner().handles, 1)
+	}
 	return cgo.NewHandle(v)
 }
 
 func deleteHandle(h cgo.Handle) {
+	if o, ok := h.Value().(owned); ok {
+		atomic.AddInt64(&o.owner().handles, -1)
+	}
 	h.Delete()
 	atomic.AddInt64(&liveHandles, -1)
 }

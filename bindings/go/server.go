@@ -27,6 +27,7 @@ type Server struct {
 
 	inline      int64 // handlers running on engine worker threads (atomic)
 	inlineLimit int64 // most handlers run inline (see startCall)
+	handles     int64 // live cgo.Handles of registrations and sessions (atomic)
 }
 
 // ServerOptions configure a server. The zero value of each field means the

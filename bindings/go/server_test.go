@@ -158,7 +158,6 @@ func TestToolErrorsAndPanics(t *testing.T) {
 }
 
 func TestRegistrationHandlesAreReleased(t *testing.T) {
-	before := atomic.LoadInt64(&liveHandles)
 	s, err := NewServer("s", "1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +173,7 @@ func TestRegistrationHandlesAreReleased(t *testing.T) {
 	if err := s.AddTool(&Tool{Name: "other"}, nop); !errors.Is(err, ErrExists) {
 		t.Fatal(err)
 	}
-	live := func() int64 { return atomic.LoadInt64(&liveHandles) - before }
+	live := func() int64 { return atomic.LoadInt64(&s.handles) }
 	if got := live(); got != 6 {
 		t.Fatalf("%d live handles after 6 registrations", got)
 	}
@@ -205,7 +204,6 @@ func TestRegistrationHandlesAreReleased(t *testing.T) {
 // answered, as mcp_server_free promises ("released when the last of them is
 // answered").
 func TestRemovedToolDataLivesUntilLastCallAnswered(t *testing.T) {
-	before := atomic.LoadInt64(&liveHandles)
 	// WorkerThreads 4: every handler runs on a goroutine, after the engine's
 	// callback has returned.
 	s, err := NewServer("s", "1", &ServerOptions{WorkerThreads: 4})
@@ -222,7 +220,7 @@ func TestRemovedToolDataLivesUntilLastCallAnswered(t *testing.T) {
 	})
 	c := newTestClient(t, s)
 	c.initialize(nil)
-	live := func() int64 { return atomic.LoadInt64(&liveHandles) - before }
+	live := func() int64 { return atomic.LoadInt64(&s.handles) }
 	_, ch := c.start("tools/call", map[string]interface{}{"name": "slow"})
 	<-started
 	if err := s.RemoveTool("slow"); err != nil {
@@ -516,7 +514,6 @@ func TestConcurrentCalls(t *testing.T) {
 // mcp.h, mcp_server_free: "the server's memory and the free_fn of each
 // registration are released when the last of them is answered".
 func TestClosedServerDataLivesUntilLastCallAnswered(t *testing.T) {
-	before := atomic.LoadInt64(&liveHandles)
 	s, err := NewServer("s", "1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -542,10 +539,10 @@ func TestClosedServerDataLivesUntilLastCallAnswered(t *testing.T) {
 		t.Fatal("Close did not cancel the handler's context")
 	}
 	time.Sleep(100 * time.Millisecond)
-	stillLive := atomic.LoadInt64(&liveHandles) - before
+	stillLive := atomic.LoadInt64(&s.handles)
 	close(release)
 	c.sess.Close()
-	eventually(t, "every handle to be released", func() bool { return atomic.LoadInt64(&liveHandles) == before })
+	eventually(t, "every handle to be released", func() bool { return atomic.LoadInt64(&s.handles) == 0 })
 	if stillLive != 2 { // the tool and the session's send function
 		t.Fatalf("ENGINE: free_fn of a tool ran after mcp_server_free while a call of it was unanswered "+
 			"(%d live registrations, want 2)", stillLive)
@@ -608,5 +605,26 @@ func TestManyBlockedHandlersStillGetCancelled(t *testing.T) {
 		case <-time.After(testWait):
 			t.Fatalf("only %d of %d blocked handlers saw their cancellation", i, calls)
 		}
+	}
+}
+
+func TestErrorMatching(t *testing.T) {
+	err := error(&Error{Op: "Request", Status: ErrCancelled})
+	if !errors.Is(err, ErrCancelled) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+		t.Errorf("ErrCancelled matching: %v", err)
+	}
+	if errors.Is(&Error{Status: ErrTimeout}, context.Canceled) {
+		t.Error("ErrTimeout matches context.Canceled")
+	}
+	pe := error(&PeerError{Method: "roots/list", Code: -1, Message: "no"})
+	var re *RPCError
+	if !errors.Is(pe, ErrPeer) || errors.As(pe, &re) {
+		t.Errorf("PeerError matching: %v", pe)
+	}
+	if pe.Error() != "mcp: the client answered roots/list with error -1: no" {
+		t.Errorf("PeerError text %q", pe)
+	}
+	if ErrExists.Error() == "" || Status(999).Error() != "unknown status" {
+		t.Errorf("status strings: %q %q", ErrExists.Error(), Status(999).Error())
 	}
 }

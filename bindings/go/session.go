@@ -26,7 +26,8 @@ type Session struct {
 }
 
 type sessionReg struct {
-	send func(msg []byte)
+	server *Server
+	send   func(msg []byte)
 }
 
 func (r *sessionReg) deliver(msg []byte) { r.send(msg) }
@@ -45,7 +46,7 @@ func (s *Server) NewSession(send func(msg []byte)) (*Session, error) {
 		return nil, err
 	}
 	defer s.release()
-	h := newHandle(&sessionReg{send: send})
+	h := newHandle(&sessionReg{server: s, send: send})
 	var out *C.mcp_session_t
 	var cerr *C.char
 	if err := statusError("NewSession", C.mcpgo_session_new(ptr, C.uintptr_t(h), &out, &cerr), cerr); err != nil {
