@@ -33,6 +33,26 @@ def test_small_body_limit_is_413_with_a_jsonrpc_error():
         assert resp.status == 200 and tool_text(json.loads(resp.read())) == "fits"
 
 
+def test_413_arrives_while_the_client_is_still_sending():
+    """The refusal goes out before the body is read, and the connection is
+    half-closed, not reset, so the client can read it."""
+    with HostHTTP({"max_body_bytes": 2048}) as h:
+        with socket.create_connection(("127.0.0.1", h.port), timeout=10) as sock:
+            size = 8 << 20
+            sock.sendall(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\nContent-Type: application/json\r\n"
+                         f"Transfer-Encoding: chunked\r\n\r\n".encode())
+            reply = b""
+            try:
+                for _ in range(size // 65536):
+                    sock.sendall(b"10000\r\n" + b" " * 65536 + b"\r\n")
+            except OSError:
+                pass  # the server stopped reading: expected
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+        assert b'"code":-32600' in reply
+
+
 def test_max_sessions_gives_503():
     with HostHTTP({"max_sessions": 2}) as h:
         initialize(h.url())

@@ -13,7 +13,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var context: ChannelHandlerContext?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// The body went over the limit: a 413 was sent; the rest of the request is ignored.
+    /// The body went over the limit: a 413 was sent; the connection closes after it.
     private var refusing = false
     private var current: ResponseSink?
     private var keepAlive = true
@@ -63,11 +63,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After a 413 nothing more is read from this connection.
+        guard !refusing else { return }
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
             body = nil
-            refusing = false
             keepAlive = h.isKeepAlive
             if let declared = h.headers.first(name: "content-length").flatMap(Int.init),
                declared > endpoint.config.maxBodyBytes
@@ -75,7 +76,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 refuse(h)
             }
         case .body(var chunk):
-            guard !refusing else { return }
             let have = body?.readableBytes ?? 0
             if have + chunk.readableBytes > endpoint.config.maxBodyBytes {
                 if let h = head { refuse(h) }
@@ -88,7 +88,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 body?.writeBuffer(&chunk)
             }
         case .end:
-            guard !refusing, let h = head else { return }
+            guard let h = head else { return }
             head = nil
             let request = HTTPRequest(head: h, body: body ?? ByteBuffer())
             body = nil
@@ -150,7 +150,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if close {
             if current === sink { current = nil }
             sink.complete()
-            context.close(promise: nil)
+            if refusing {
+                // The client may still be sending the refused body: closing now
+                // would reset the connection under the 413. FIN first; the full
+                // close when the client closes, or 2 s later.
+                let channel = context.channel
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
 

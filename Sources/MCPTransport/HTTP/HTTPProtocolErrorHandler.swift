@@ -20,8 +20,9 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parseError = error as? HTTPParserError else {
-            // Anything else (a TLS failure, a reset) ends the connection quietly.
-            context.close(promise: nil)
+            // Not a parse error (e.g. an upgrader that declined: the request then
+            // goes on as plain HTTP): not ours to act on. NIO closes on I/O errors.
+            context.fireErrorCaught(error)
             return
         }
         let status: HTTPResponseStatus
@@ -36,7 +37,7 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
         // The decoder closes the connection after this; a response that has
         // already started cannot be replaced by another.
         guard !responding else {
-            context.close(promise: nil)
+            lingeringClose(context)
             return
         }
         let body = HTTPEndpoint.errorBody(code: -32600, message)
@@ -46,8 +47,17 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
                       promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        // The parser cannot resynchronise: nothing more can be read on this connection.
-        context.close(promise: nil)
+        lingeringClose(context)
+    }
+
+    /// The parser cannot resynchronise, so the connection must go; but closing
+    /// at once with the client still sending (a huge head) makes the kernel
+    /// reset the connection, and the client may lose the response. So: FIN
+    /// after the response, and the full close when the client closes, or 2 s later.
+    private func lingeringClose(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.close(mode: .output, promise: nil)
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
