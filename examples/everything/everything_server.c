@@ -316,6 +316,21 @@ static void tool_sleep(void *ud, mcp_call_t *call, const char *arguments_json) {
     }
 }
 
+/* test_reconnection: over Streamable HTTP the server ends the call's SSE
+** connection mid-call (mcp_call_close_stream) and answers while the client is
+** away; the client resumes with Last-Event-ID and still gets the answer. Other
+** transports cannot resume, so there it simply answers. */
+static void tool_reconnection(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    sleep_ms(50);
+    char *error = NULL;
+    mcp_status rc = mcp_call_close_stream(call, &error);
+    if (rc != MCP_OK && rc != MCP_ERR_UNSUPPORTED) report("test_reconnection: close stream", rc, error);
+    else mcp_string_free(error);
+    sleep_ms(100);
+    answer(call, mcp_j_tool_result_text("Reconnection test completed", 0), "test_reconnection");
+}
+
 static void tool_cancel_count(void *ud, mcp_call_t *call, const char *args) {
     (void)ud, (void)args;
     long n = atomic_load(&cancelled_calls);
@@ -620,6 +635,9 @@ static const struct tool_spec TOOLS[] = {
     {"test_cancel_count", "Cancel count", "Returns how many test_sleep calls saw their cancellation.", NULL,
      "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
      tool_cancel_count},
+    {"test_reconnection", "Reconnection",
+     "Closes its SSE stream mid-call (HTTP); the client resumes with Last-Event-ID and gets the result.", NULL, NULL,
+     tool_reconnection},
 };
 
 /* ---------------------------------------------------------------- resources */

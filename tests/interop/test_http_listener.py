@@ -239,6 +239,9 @@ def test_websocket_session():
         assert tool_text(ws.recv()) == "frag"
         ws.send(None, raw=b"{nope")
         assert ws.recv()["error"]["code"] == -32700
+        # A WebSocket cannot resume a stream: mcp_call_close_stream refuses, the call just answers.
+        ws.send(call(3, "test_reconnection"))
+        assert tool_text(ws.recv()) == "Reconnection test completed"
 
 
 def test_websocket_needs_the_mcp_subprotocol():

@@ -129,6 +129,17 @@ def test_sampling_travels_on_the_call_stream(mode):
         run(body)
 
 
+@pytest.mark.parametrize("mode", ["sse", "json"])
+def test_reconnection_after_the_server_closes_the_stream(mode):
+    """The SDK resumes with Last-Event-ID after the server's retry time (SEP-1699)."""
+    async def body():
+        async with connect(server.url) as (s, _):
+            r = await s.call_tool("test_reconnection", {})
+            assert not r.is_error and texts(r) == "Reconnection test completed"
+    with EverythingHTTP(*MODES[mode]) as server:
+        run(body)
+
+
 def test_concurrent_calls_on_one_session(server):
     async def body():
         async with connect(server.url) as (s, _):

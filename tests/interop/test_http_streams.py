@@ -123,3 +123,30 @@ def test_cancelled_call_ends_its_stream_without_an_answer(server):
     started = time.monotonic()
     assert [e for e in events(resp) if e.get("data")] == []
     assert time.monotonic() - started < 4  # ended by the cancel, not by the 5 s sleep
+
+
+@pytest.mark.parametrize("flags", [(), ("--json-response",)])
+def test_server_closed_stream_is_resumed_with_last_event_id(flags):
+    """test_reconnection ends its SSE connection mid-call (mcp_call_close_stream)
+    and answers while the client is away: the stream ends after the priming
+    event, and a GET with that event's id delivers the answer."""
+    with EverythingHTTP(*flags) as s:
+        sid = initialize(s.url)
+        resp = post(s.url, call(3, "test_reconnection"), session=sid, version=LATEST)
+        assert resp.status == 200 and resp.getheader("Content-Type") == "text/event-stream"
+        got = list(events(resp))
+        assert len(got) == 1 and got[0].get("data", "") == "" and got[0]["retry"] == "1000"  # priming only
+        time.sleep(0.3)
+        resumed = request(s.url, "GET", headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST,
+                                                 "Accept": "text/event-stream", "Last-Event-ID": got[0]["id"]})
+        answers = [json.loads(e["data"]) for e in events(resumed)]
+        assert [a["id"] for a in answers] == [3]
+        assert answers[0]["result"]["content"][0]["text"] == "Reconnection test completed"
+
+
+def test_closing_the_stream_is_refused_where_it_cannot_resume():
+    """Stateless: no session to resume in, so the call simply answers on its stream."""
+    with EverythingHTTP("--stateless") as s:
+        resp = post(s.url, call(4, "test_reconnection"), version=LATEST)
+        answers = [json.loads(e["data"]) for e in events(resp) if e.get("data")]
+        assert [a["id"] for a in answers] == [4]

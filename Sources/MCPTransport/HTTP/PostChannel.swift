@@ -12,7 +12,7 @@ import MCPCore
 /// stream, so nothing a call sends is ever lost. In SSE mode the stream opens
 /// at once (`openStream`). With `streams` (a stateful session) every event has
 /// an id and is kept for resumption; stateless streams have neither.
-final class PostChannel: MessageChannel {
+final class PostChannel: ResumableChannel {
     private let sink: ResponseSink
     private let streams: SessionStreams?
     private let version: HTTPVersion
@@ -76,6 +76,26 @@ final class PostChannel: MessageChannel {
                 break
             }
             mode = .done
+        }
+    }
+
+    /// Ends this POST's connection while the call goes on (the host asked,
+    /// through mcp_call_close_stream); the client resumes with GET and
+    /// Last-Event-ID. Only for session streams whose client knows how to
+    /// resume (it got a priming event, 2025-11-25 and later).
+    func closeConnection() -> Bool {
+        guard let streams, primes() else { return false }
+        return state.withLockedValue { mode -> Bool in
+            switch mode {
+            case .waiting:
+                let n = startStream()  // an SSE stream, so the client has an event id to resume from
+                mode = .streaming(n)
+                return streams.dropConnection(n)
+            case .streaming(let n):
+                return streams.dropConnection(n)
+            case .done:
+                return false
+            }
         }
     }
 

@@ -88,6 +88,18 @@ final class SessionStreams: Sendable {
         }
     }
 
+    /// Ends the response now carrying a live POST stream, keeping the stream:
+    /// what follows is stored until the client resumes it.
+    func dropConnection(_ stream: UInt64) -> Bool {
+        state.withLockedValue { s -> Bool in
+            guard stream != 0, var l = s.live[stream] else { return false }
+            l.sink?.push(.end)
+            l.sink = nil
+            s.live[stream] = l
+            return true
+        }
+    }
+
     enum ResumeOutcome { case resumed, unknown }
 
     /// GET with Last-Event-ID: replays what followed `after` on its stream,
