@@ -139,6 +139,19 @@ public final class ClientSession: Sendable {
         outgoing.cancel(id, reason: reason)
     }
 
+    /// Whether a request we sent still waits for its answer (a transport that
+    /// resumes a broken answer stream stops once it has arrived elsewhere or
+    /// the request timed out).
+    public func isAwaiting(_ id: RequestID) -> Bool {
+        outgoing.isPending(id)
+    }
+
+    /// The transport lost a request or its answer stream for good: it fails
+    /// now with .closed instead of waiting for its timeout.
+    public func transportLost(_ id: RequestID) {
+        outgoing.fail(id, with: .closed)
+    }
+
     func send(_ message: Message) {
         if isClosed { return }
         output(message.serialized())

@@ -149,6 +149,20 @@ public final class OutgoingRequests: Sendable {
         p.completion(.failure(.cancelled))
     }
 
+    /// Whether `id` is a request still waiting for its answer.
+    public func isPending(_ id: RequestID) -> Bool {
+        state.withLock { $0.pending[id] != nil }
+    }
+
+    /// Fails one request without telling the peer: the transport lost it (the
+    /// connection carrying it or its answer broke). False when not pending.
+    @discardableResult
+    public func fail(_ id: RequestID, with failure: RequestFailure) -> Bool {
+        guard let p = take(id) else { return false }
+        p.completion(.failure(failure))
+        return true
+    }
+
     /// Fails every waiter (the table is swapped out first, so completions may re-enter).
     public func closeAll() {
         let all = state.withLock { s -> [Pending] in
