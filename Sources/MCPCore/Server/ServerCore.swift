@@ -23,7 +23,11 @@ public final class ServerCore: Sendable {
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
     let tasks = TaskStore()
-    private let sessions = LockedState([ObjectIdentifier: WeakSession]())
+    /// Live sessions, held strongly until they close (every transport closes
+    /// its sessions; mcp_session_free does too). Strong rather than weak: Swift's
+    /// weak side tables are reached through a tagged pointer, which leak
+    /// checkers report as lost memory.
+    private let sessions = LockedState([ObjectIdentifier: ServerSession]())
     private let completion = LockedState<CompletionHandler?>(nil)
 
     public init(options: ServerOptions, executor: HandlerExecutor) {
@@ -35,7 +39,7 @@ public final class ServerCore: Sendable {
     /// A session whose messages unrelated to any request go to `defaultChannel`.
     public func makeSession(defaultChannel: MessageChannel) -> ServerSession {
         let session = ServerSession(server: self, defaultChannel: defaultChannel)
-        sessions.withLock { $0[ObjectIdentifier(session)] = WeakSession(session) }
+        sessions.withLock { $0[ObjectIdentifier(session)] = session }
         return session
     }
 
@@ -68,7 +72,7 @@ public final class ServerCore: Sendable {
     /// Closes every session (in-flight calls are cancelled).
     public func closeAllSessions() {
         let all = sessions.withLock { s -> [ServerSession] in
-            let live = s.values.compactMap(\.session)
+            let live = Array(s.values)
             s.removeAll()
             return live
         }
@@ -138,7 +142,7 @@ public final class ServerCore: Sendable {
         for s in liveSessions where s.isInitialized { s.send(message) }
     }
 
-    var liveSessions: [ServerSession] { sessions.withLock { $0.values.compactMap(\.session) } }
+    var liveSessions: [ServerSession] { sessions.withLock { Array($0.values) } }
 
     // MARK: completion
 
@@ -153,8 +157,3 @@ public final class ServerCore: Sendable {
 
 import OrderedCollections
 typealias OrderedDictionaryOf<E> = OrderedDictionary<String, E>
-
-final class WeakSession: Sendable {
-    weak let session: ServerSession?
-    init(_ s: ServerSession) { session = s }
-}
