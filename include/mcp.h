@@ -745,6 +745,7 @@ MCP_API void mcp_session_free(mcp_session_t *session);
 **                                              (sampling, elicitation, roots); each
 **                                              one declares its capability
 **   3. mcp_client_connect_stdio()              start the server, run initialize
+**      or mcp_client_connect_http()            reach it by URL, run initialize
 **   4. mcp_client_request() / _async() ...     talk to the server
 **   5. mcp_client_close() / mcp_client_free()  shut down
 **
@@ -866,10 +867,64 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
                                             char **out_result_json, char **out_error);
 
 /*
+** mcp_client_connect_http: connect to a server by URL and initialize a session.
+** METHOD: mcp_client_t
+**
+** url: "http://host[:port]/path" or "https://..." (copied; no user info).
+** The client speaks Streamable HTTP (2025-11-25): each message is POSTed
+** (Accept: application/json, text/event-stream); an answer comes as a JSON body
+** or an SSE stream, and ^a stream that breaks before its answer is resumed by
+** GET with Last-Event-ID after the server's retry time. ^The Mcp-Session-Id of
+** the initialize answer and the negotiated MCP-Protocol-Version go on every
+** later request. ^When the server answers 404 for that session, the client
+** initializes a new one by itself and sends the message once more. Once
+** initialized, the standalone GET stream is opened, and the first requests wait
+** (up to 1 s) for its answer, so the server has it before they arrive (a 405
+** means the server has none). mcp_client_close ends the session with DELETE.
+** ^With "transport"
+** "auto", a server that answers the initialize POST with 400, 404 or 405 is
+** spoken to with the legacy HTTP+SSE transport (2024-11-05) instead.
+** options_json: NULL or an object with any of (defaults in brackets):
+**   "headers"          object of string values sent on every request, e.g.
+**                      {"Authorization":"Bearer ..."}; the headers libmcp sets
+**                      itself (Host, Accept, Content-Type, Content-Length,
+**                      Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID,
+**                      Connection, Transfer-Encoding) are refused
+**   "timeout_ms"       integer > 0, for the initialize handshake [request_timeout_ms]
+**   "tls_ca_file"      string, PEM file of the certificates that verify an
+**                      https server [the system's trust store]
+**   "tls_verify"       bool: verify the server's certificate and name [true]
+**   "transport"        "auto" | "streamable" | "legacy_sse" ["auto"]
+**   "open_get_stream"  bool: open the standalone GET stream [true]
+** Unknown keys are an error. Blocks until initialize is answered.
+** *out_result_json (may be NULL) receives the InitializeResult (caller frees
+** with mcp_string_free). Later, a request the server refuses with an HTTP error
+** status completes with MCP_ERR_PEER and an error object whose data holds
+** {"httpStatus": N}; one whose connection or answer stream is lost for good
+** completes with MCP_ERR_CLOSED.
+** Threads: any host thread. Each connected client runs one libmcp I/O thread;
+** host callbacks run on worker threads as for stdio.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL or bad url, bad option) |
+**         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already connected, or inside a
+**         callback) | MCP_ERR_IO (cannot connect, TLS failure, unreadable
+**         tls_ca_file, the server closed the connection, no usable legacy
+**         stream; *out_error says which) | MCP_ERR_TIMEOUT | MCP_ERR_PEER
+**         (initialize refused by a JSON-RPC error or an HTTP error status;
+**         *out_error holds the error object) | MCP_ERR_UNSUPPORTED (the server
+**         chose a revision this library does not speak).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_client_connect_http(mcp_client_t *client, const char *url,
+                                           const char *options_json, char **out_result_json,
+                                           char **out_error);
+
+/*
 ** mcp_client_close: end the session and the connection.
 ** METHOD: mcp_client_t
 ** For stdio: the server's stdin is closed, then it gets close_timeout_ms to exit,
-** then SIGTERM, then SIGKILL. Waiting requests complete with MCP_ERR_CLOSED.
+** then SIGTERM, then SIGKILL. For HTTP: the session is ended with DELETE (its
+** answer awaited up to 2 s) and the connections are closed. Waiting requests
+** complete with MCP_ERR_CLOSED.
 ** A no-op when not connected. Threads: any host thread.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (inside a callback).
 ** Since: 1.0

@@ -157,7 +157,7 @@ private func stringVector(_ v: UnsafePointer<UnsafePointer<CChar>?>?) -> [String
 }
 
 /// Waits for an asynchronous outcome on a host thread.
-private func waitFor<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) throws(ABIError) -> Void) throws(ABIError) -> T {
+func waitFor<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) throws(ABIError) -> Void) throws(ABIError) -> T {
     guard !WorkerPool.isWorkerThread else {
         throw .state("Blocking calls are not allowed inside a libmcp callback; use the _async variant")
     }
@@ -171,7 +171,7 @@ private func waitFor<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) thr
 }
 
 /// Turns a request failure into a status; JSON-RPC errors become their JSON text.
-private func failureError(_ f: RequestFailure) -> ABIError {
+func failureError(_ f: RequestFailure) -> ABIError {
     switch f {
     case .peer(let e): return ABIError(status: MCP_ERR_PEER, message: JSONSerializer.string(e.json))
     case .timeout: return ABIError(status: MCP_ERR_TIMEOUT, message: "The request timed out")
@@ -309,7 +309,7 @@ private func blockingRequest(_ h: ClientHandle, _ method: String, _ params: JSON
     let t = timing(h, timeoutMs)
     let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONValue, RequestFailure>) -> Void) throws(ABIError) in
         do throws(CallFailure) {
-            try session.request(method: method, params: params, timing: t) { done($0) }
+            try session.request(method: method, params: params, timing: t, inline: true) { done($0) }
         } catch { throw ABIError(error) }
     }
     switch outcome {

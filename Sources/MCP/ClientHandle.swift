@@ -20,6 +20,7 @@ final class ClientHandle: Sendable {
         var stderrHandler: HostCallback<mcp_stderr_fn>?
         var session: ClientSession?
         var stdio: StdioClientTransport?
+        var http: HTTPClientTransport?
         var connecting = false
     }
 
@@ -57,14 +58,16 @@ final class ClientHandle: Sendable {
     }
 
     func close() {
-        let (session, stdio) = state.withLock { s -> (ClientSession?, StdioClientTransport?) in
+        let (session, stdio, http) = state.withLock { s -> (ClientSession?, StdioClientTransport?, HTTPClientTransport?) in
             defer {
                 s.session = nil
                 s.stdio = nil
+                s.http = nil
             }
-            return (s.session, s.stdio)
+            return (s.session, s.stdio, s.http)
         }
         session?.close()
         stdio?.close()
+        http?.close()
     }
 }

@@ -11,6 +11,9 @@
 ** Options: --timeout MS   per-request timeout (default 30000)
 **          --all          for list methods (tools/list, ...): follow nextCursor, print every item
 **          --header K:V   extra HTTP header (repeatable)
+**          --cacert FILE  PEM certificates that verify an https server
+**          --insecure     do not verify the https server's certificate
+**          --transport T  auto (default), streamable or legacy_sse
 **          --verbose      print the server's notifications and stderr to stderr
 **
 ** The client answers the server's requests itself: elicitation is accepted
@@ -30,7 +33,8 @@ static int verbose = 0;
 static void usage(FILE *f) {
     fprintf(f,
             "usage: mcp-client [--timeout MS] [--all] [--verbose] METHOD [PARAMS_JSON] -- COMMAND [ARGS...]\n"
-            "       mcp-client [--timeout MS] [--all] [--header K:V] --http URL METHOD [PARAMS_JSON]\n");
+            "       mcp-client [--timeout MS] [--all] [--header K:V] [--cacert FILE] [--insecure]\n"
+            "                  [--transport auto|streamable|legacy_sse] --http URL METHOD [PARAMS_JSON]\n");
 }
 
 /* Elicitation: accept, filling each field that declares a default. */
@@ -97,6 +101,7 @@ int main(int argc, char **argv) {
     int timeout = 30000, all = 0, i = 1;
     const char *url = NULL;
     json_t *headers = json_object();
+    json_t *http_options = json_object();
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atoi(argv[++i]);
         else if (strcmp(argv[i], "--all") == 0) all = 1;
@@ -109,6 +114,12 @@ int main(int argc, char **argv) {
             const char *v = colon + 1;
             while (*v == ' ') v++;
             json_object_set_new(headers, kv, json_string(v));
+        } else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc) {
+            json_object_set_new(http_options, "tls_ca_file", json_string(argv[++i]));
+        } else if (strcmp(argv[i], "--insecure") == 0) {
+            json_object_set_new(http_options, "tls_verify", json_false());
+        } else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc) {
+            json_object_set_new(http_options, "transport", json_string(argv[++i]));
         } else if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
     }
@@ -138,18 +149,20 @@ int main(int argc, char **argv) {
 
     mcp_status rc;
     if (url) {
-        char *opts = json_dumps(json_pack("{s:O}", "headers", headers), JSON_COMPACT);
-        (void)opts;
-        fprintf(stderr, "mcp-client: --http is not available in this build yet\n");
+        json_object_set(http_options, "headers", headers);
+        json_object_set_new(http_options, "timeout_ms", json_integer(timeout > 0 ? timeout : 30000));
+        char *opts = json_dumps(http_options, JSON_COMPACT);
+        rc = mcp_client_connect_http(client, url, opts, NULL, &err);
         free(opts);
-        mcp_client_free(client);
-        return 3;
+    } else {
+        rc = mcp_client_connect_stdio(client, (const char *const *)command, NULL, NULL, NULL, &err);
     }
-    rc = mcp_client_connect_stdio(client, (const char *const *)command, NULL, NULL, NULL, &err);
     if (rc != MCP_OK) {
         fprintf(stderr, "mcp-client: cannot connect (%s): %s\n", mcp_status_string(rc), err ? err : "");
         mcp_string_free(err);
         mcp_client_free(client);
+        json_decref(headers);
+        json_decref(http_options);
         return 3;
     }
     int is_list = strlen(method) > 5 && strcmp(method + strlen(method) - 5, "/list") == 0;
@@ -169,5 +182,6 @@ int main(int argc, char **argv) {
     mcp_string_free(err);
     mcp_client_free(client);
     json_decref(headers);
+    json_decref(http_options);
     return exit_code;
 }
