@@ -114,8 +114,11 @@ public final class ClientSession: Sendable {
     /// Sends a request; `completion` runs once on a worker thread. Returns the
     /// request id, or throws when the server did not declare the capability.
     @discardableResult
+    /// `inline`: the completion only hands the outcome on (it never blocks), so
+    /// it may run on the thread that read the answer, saving a thread hop; host
+    /// callbacks always run on a worker instead.
     public func request(method: String, params: JSONObject?, timing: RequestTiming? = nil,
-                        progress: OutgoingRequests.ProgressHandler? = nil,
+                        progress: OutgoingRequests.ProgressHandler? = nil, inline: Bool = false,
                         completion: @escaping OutgoingRequests.Completion) throws(CallFailure) -> RequestID?
     {
         try ServerCapabilityCheck.check(method: method, capabilities: state.withLock { $0.serverCapabilities },
@@ -123,7 +126,7 @@ public final class ClientSession: Sendable {
         let executor = self.executor
         let message = outgoing.start(method: method, params: params, timing: timing ?? options.timing,
                                      progress: progress) { outcome in
-            executor.execute { completion(outcome) }
+            if inline { completion(outcome) } else { executor.execute { completion(outcome) } }
         }
         guard let message, case .request(let id, _, _) = message else { return nil }
         send(message)
