@@ -22,11 +22,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
+	"log"
 	"runtime/debug"
 	"sync/atomic"
-	"time"
 )
 
 // Call is the request a handler is answering: one tools/call, resources/read,
@@ -38,7 +36,8 @@ import (
 // fail with ErrState.
 type Call struct {
 	ptr    *C.mcp_call_t
-	server *Server
+	server *Server // nil for a request a Client answers
+	d      *dispatcher
 	method string
 }
 
@@ -54,7 +53,8 @@ func CallFromContext(ctx context.Context) *Call {
 // Method is the request's method, e.g. "tools/call".
 func (c *Call) Method() string { return c.method }
 
-// Server is the server the call arrived on.
+// Server is the server the call arrived on (nil for a request from a server
+// to a Client).
 func (c *Call) Server() *Server { return c.server }
 
 // Progress sends notifications/progress to the client. progress must grow
@@ -107,11 +107,18 @@ func (c *Call) Meta() (Meta, error) {
 	return m, nil
 }
 
-// response is the outcome of a request the server sent to its client.
+// response is the outcome of a request sent to the peer.
 type response struct {
 	status C.mcp_status
 	result json.RawMessage
 	err    json.RawMessage
+}
+
+// pending is a request in flight, as goResponse and goProgress see it: the
+// channel is buffered, so delivering never blocks even when nobody waits.
+type pending struct {
+	ch       chan response
+	progress func(params json.RawMessage) // nil: no progress wanted
 }
 
 // Request sends a request to the call's client and waits for the answer:
@@ -121,8 +128,8 @@ type response struct {
 // an error, ctx.Err() when ctx is done first, or an *Error: ErrUnsupported
 // (the client did not declare the capability; nothing was sent), ErrTimeout,
 // ErrCancelled (the call was cancelled), ErrClosed.
-// ctx's deadline becomes the request's timeout; without one the engine waits
-// 60 s (extended by the client's progress).
+// ctx's deadline bounds the wait; without one the engine waits 60 s
+// (extended by the client's progress).
 func (c *Call) Request(ctx context.Context, method string, params interface{}) (json.RawMessage, error) {
 	var cparams *C.char
 	if params != nil {
@@ -133,29 +140,14 @@ func (c *Call) Request(ctx context.Context, method string, params interface{}) (
 		cparams = cString(string(b))
 		defer freeC(cparams)
 	}
-	timeout := int32(0)
-	if d, ok := ctx.Deadline(); ok {
-		left := time.Until(d)
-		if left <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-		ms := left.Milliseconds()
-		if ms < 1 {
-			ms = 1
-		}
-		if ms > math.MaxInt32 {
-			ms = math.MaxInt32
-		}
-		timeout = int32(ms)
-	}
-	if err := ctx.Err(); err != nil {
+	timeout, err := requestTimeout(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cmethod := cString(method)
 	defer freeC(cmethod)
-	// The channel is buffered: goResponse never blocks, even when nobody waits.
-	ch := make(chan response, 1)
-	h := newHandle(ch)
+	p := &pending{ch: make(chan response, 1)}
+	h := newHandle(p)
 	var cerr *C.char
 	st := C.mcpgo_call_request(c.ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), &cerr)
 	if st != C.MCP_OK {
@@ -163,23 +155,8 @@ func (c *Call) Request(ctx context.Context, method string, params interface{}) (
 		return nil, statusError("Request "+method, st, cerr)
 	}
 	select {
-	case r := <-ch:
-		switch r.status {
-		case C.MCP_OK:
-			return r.result, nil
-		case C.MCP_ERR_PEER:
-			var e RPCError
-			if err := json.Unmarshal(r.err, &e); err != nil {
-				return nil, &PeerError{Method: method, Code: CodeInternalError, Message: "unreadable error: " + string(r.err)}
-			}
-			return nil, &PeerError{Method: method, Code: e.Code, Message: e.Message, Data: e.Data}
-		default:
-			if r.status == C.MCP_ERR_CANCELLED && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, &Error{Op: "Request " + method, Status: Status(r.status),
-				Message: fmt.Sprintf("%s: %s", method, Status(r.status).Error())}
-		}
+	case r := <-p.ch:
+		return r.decode(method, ctx)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -211,13 +188,33 @@ type outcome struct {
 // blocked handlers wait for (cancellations, the client's answers), which the
 // engine runs on the same worker pool.
 func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Context) outcome, onPanic func(interface{}) outcome) {
+	s.d.startCall(&Call{ptr: c, server: s, d: &s.d, method: method}, run, onPanic)
+}
+
+// dispatcher runs the handlers of one Server or Client (see
+// Server.startCall); each has its own engine worker pool.
+type dispatcher struct {
+	inline      int64 // handlers running on engine worker threads (atomic)
+	inlineLimit int64 // most handlers run inline
+	logger      *log.Logger
+}
+
+func (d *dispatcher) logf(format string, args ...interface{}) {
+	if d.logger != nil {
+		d.logger.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+func (d *dispatcher) startCall(call *Call, run func(context.Context) outcome, onPanic func(interface{}) outcome) {
+	c, method := call.ptr, call.method
 	ctx, cancel := context.WithCancel(context.Background())
-	call := &Call{ptr: c, server: s, method: method}
 	ctx = context.WithValue(ctx, callKey{}, call)
 	key := registerCancel(cancel)
 	var cerr *C.char
 	if err := statusError("on_cancel", C.mcpgo_call_on_cancel(c, C.uintptr_t(key), &cerr), cerr); err != nil {
-		s.logf("mcp: %s: cannot watch for cancellation: %v", method, err)
+		d.logf("mcp: %s: cannot watch for cancellation: %v", method, err)
 	}
 	handle := func() {
 		defer unregisterCancel(key)
@@ -225,7 +222,7 @@ func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Cont
 		out := func() (out outcome) {
 			defer func() {
 				if v := recover(); v != nil {
-					s.logf("mcp: %s handler panicked: %v\n%s", method, v, debug.Stack())
+					d.logf("mcp: %s handler panicked: %v\n%s", method, v, debug.Stack())
 					out = onPanic(v)
 				}
 			}()
@@ -233,12 +230,12 @@ func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Cont
 		}()
 		call.answer(out)
 	}
-	if atomic.AddInt64(&s.inline, 1) <= s.inlineLimit {
-		defer atomic.AddInt64(&s.inline, -1)
+	if atomic.AddInt64(&d.inline, 1) <= d.inlineLimit {
+		defer atomic.AddInt64(&d.inline, -1)
 		handle()
 		return
 	}
-	atomic.AddInt64(&s.inline, -1)
+	atomic.AddInt64(&d.inline, -1)
 	go handle()
 }
 
@@ -248,7 +245,7 @@ func (c *Call) answer(out outcome) {
 	if out.rpcErr == nil {
 		b, err := json.Marshal(out.result)
 		if err != nil {
-			c.server.logf("mcp: %s: result does not encode as JSON: %v", c.method, err)
+			c.d.logf("mcp: %s: result does not encode as JSON: %v", c.method, err)
 			out.rpcErr = &RPCError{Code: CodeInternalError, Message: "result does not encode as JSON: " + err.Error()}
 		} else {
 			cres := cString(string(b))
@@ -256,7 +253,7 @@ func (c *Call) answer(out outcome) {
 			freeC(cres)
 			if err != nil {
 				// The client got a -32603 error; the host should learn why.
-				c.server.logf("mcp: %s: the engine refused the handler's result: %v", c.method, err)
+				c.d.logf("mcp: %s: the engine refused the handler's result: %v", c.method, err)
 			}
 			return
 		}
@@ -270,7 +267,7 @@ func (c *Call) answer(out outcome) {
 		defer freeC(cdata)
 	}
 	if err := statusError("answer", C.mcp_call_error(c.ptr, C.int32_t(e.Code), cmsg, cdata, &cerr), cerr); err != nil {
-		c.server.logf("mcp: %s: cannot send error %d: %v", c.method, e.Code, err)
+		c.d.logf("mcp: %s: cannot send error %d: %v", c.method, e.Code, err)
 	}
 }
 

@@ -15,6 +15,27 @@ type SamplingMessage struct {
 	Content Content `json:"content"`
 }
 
+// UnmarshalJSON reads a sampling message (for a Client's
+// CreateMessageHandler); content that is an array of blocks is kept as a
+// *RawContent of type "array".
+func (m *SamplingMessage) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Role    Role            `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	m.Role = w.Role
+	if len(w.Content) > 0 && w.Content[0] == '[' {
+		m.Content = &RawContent{Type: "array", JSON: append(json.RawMessage(nil), w.Content...)}
+		return nil
+	}
+	c, err := decodeContent(w.Content)
+	m.Content = c
+	return err
+}
+
 // ModelHint names a model (or family) the server would like.
 type ModelHint struct {
 	Name string `json:"name,omitempty"`
@@ -49,6 +70,20 @@ type CreateMessageResult struct {
 	Model      string
 	StopReason string
 	Meta       Meta
+}
+
+// MarshalJSON writes the result (for a Client's CreateMessageHandler).
+func (r *CreateMessageResult) MarshalJSON() ([]byte, error) {
+	if r.Content == nil {
+		return nil, fmt.Errorf("mcp: CreateMessageResult without Content")
+	}
+	return json.Marshal(struct {
+		Role       Role    `json:"role"`
+		Content    Content `json:"content"`
+		Model      string  `json:"model"`
+		StopReason string  `json:"stopReason,omitempty"`
+		Meta       Meta    `json:"_meta,omitempty"`
+	}{r.Role, r.Content, r.Model, r.StopReason, r.Meta})
 }
 
 // UnmarshalJSON reads a CreateMessageResult whose content is one block (or

@@ -1,8 +1,8 @@
-// Package mcp runs Model Context Protocol servers in Go on libmcp, the
-// project's engine, through its C ABI (mcp.h). The engine does the JSON-RPC
-// framing, the lifecycle and version negotiation, pagination, validation and
-// the transports (stdio, Streamable HTTP, legacy HTTP+SSE, WebSocket); this
-// package gives it Go handlers.
+// Package mcp runs Model Context Protocol servers and clients in Go on
+// libmcp, the project's engine, through its C ABI (mcp.h). The engine does
+// the JSON-RPC framing, the lifecycle and version negotiation, pagination,
+// validation and the transports (stdio, Streamable HTTP, legacy HTTP+SSE,
+// WebSocket); this package gives it Go handlers and Go calls.
 //
 // A server registers tools, resources, resource templates and prompts, then
 // serves:
@@ -35,6 +35,21 @@
 // callbacks do, while three quarters of the server's worker threads
 // (ServerOptions.WorkerThreads) are free; beyond that on goroutines of their
 // own. Either way many run at once and may block.
+//
+// # Clients
+//
+// A Client starts a server program and talks to it over stdio:
+//
+//	c, err := mcp.NewClient("my-app", "1.0.0", &mcp.ClientOptions{
+//		CreateMessageHandler: answerWithMyModel, // declares sampling
+//	})
+//	defer c.Close()
+//	_, err = c.ConnectStdio(ctx, []string{"weather-server"}, nil)
+//	res, err := c.CallTool(ctx, &mcp.CallToolParams{Name: "forecast", Arguments: map[string]string{"city": "Oslo"}})
+//
+// Every request takes a context: its deadline bounds the request, and when
+// it is done first the server gets notifications/cancelled and the call
+// returns ctx.Err().
 //
 // # Typed tools
 //

@@ -108,7 +108,7 @@ func goResponse(ud unsafe.Pointer, status C.mcp_status, result *C.char, errJSON 
 		}
 	}()
 	h := cgo.Handle(uintptr(ud))
-	ch := h.Value().(chan response)
+	p := h.Value().(*pending)
 	r := response{status: status}
 	if result != nil {
 		r.result = json.RawMessage(C.GoString(result))
@@ -117,7 +117,56 @@ func goResponse(ud unsafe.Pointer, status C.mcp_status, result *C.char, errJSON 
 		r.err = json.RawMessage(C.GoString(errJSON))
 	}
 	deleteHandle(h) // fn runs exactly once
-	ch <- r         // buffered: never blocks
+	p.ch <- r       // buffered: never blocks
+}
+
+//export goProgress
+func goProgress(ud unsafe.Pointer, params *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("progress callback", v, nil, false)
+		}
+	}()
+	p := cgo.Handle(uintptr(ud)).Value().(*pending)
+	if p.progress != nil {
+		p.progress(json.RawMessage(C.GoString(params)))
+	}
+}
+
+//export goClientRequest
+func goClientRequest(ud unsafe.Pointer, call *C.mcp_call_t, method, params *C.char) {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("client request", v, call, handedOff)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*clientHandler)
+	m, p := C.GoString(method), C.GoString(params)
+	handedOff = true
+	r.call(call, m, p)
+}
+
+//export goClientNotification
+func goClientNotification(ud unsafe.Pointer, method, params *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: the notification handler panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*clientNotify)
+	r.fn(C.GoString(method), json.RawMessage(C.GoString(params)))
+}
+
+//export goClientStderr
+func goClientStderr(ud unsafe.Pointer, line *C.char, length C.size_t) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: the stderr handler panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*clientStderr)
+	r.fn(string(C.GoBytes(unsafe.Pointer(line), C.int(length))))
 }
 
 //export goSessionSend

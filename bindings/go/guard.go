@@ -8,10 +8,11 @@ import "sync"
 // freed. Entries are never blocked by a pending close (a mutex held across
 // the C call would deadlock when a handler calls back in).
 type guard struct {
-	mu     sync.Mutex
-	idle   sync.Cond
-	users  int
-	closed bool
+	mu       sync.Mutex
+	idle     sync.Cond
+	users    int
+	closed   bool
+	finalize func() // closeThen's, run by the last exit
 }
 
 func (g *guard) enter() bool {
@@ -27,10 +28,40 @@ func (g *guard) enter() bool {
 func (g *guard) exit() {
 	g.mu.Lock()
 	g.users--
-	if g.users == 0 && g.idle.L != nil {
-		g.idle.Broadcast()
+	var fin func()
+	if g.users == 0 {
+		if g.idle.L != nil {
+			g.idle.Broadcast()
+		}
+		fin, g.finalize = g.finalize, nil
 	}
 	g.mu.Unlock()
+	if fin != nil {
+		fin()
+	}
+}
+
+// closeThen refuses new entries and runs finalize once no entry is left:
+// now, or when the last current entry exits (on that goroutine). It does
+// not wait. It reports whether this was the first close.
+func (g *guard) closeThen(before, finalize func()) bool {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return false
+	}
+	g.closed = true
+	if before != nil {
+		before()
+	}
+	if g.users > 0 {
+		g.finalize = finalize
+		g.mu.Unlock()
+		return true
+	}
+	g.mu.Unlock()
+	finalize()
+	return true
 }
 
 // close reports whether this was the first close; it returns once no entry

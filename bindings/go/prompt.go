@@ -110,3 +110,20 @@ func (r *promptReg) call(c *C.mcp_call_t, argsJSON string) {
 		return outcome{rpcErr: &RPCError{Code: CodeInternalError, Message: fmt.Sprintf("prompt %q failed: panic: %v", r.name, v)}}
 	})
 }
+
+// UnmarshalJSON reads a prompt message (for Client.GetPrompt).
+func (m *PromptMessage) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Role    Role            `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	c, err := decodeContent(w.Content)
+	if err != nil {
+		return err
+	}
+	*m = PromptMessage{Role: w.Role, Content: c}
+	return nil
+}

@@ -20,14 +20,11 @@ import (
 // All methods are safe for concurrent use. Handlers run on goroutines of
 // their own, one per request.
 type Server struct {
-	g      guard
-	ptr    *C.mcp_server_t // valid while g admits entries
-	done   chan struct{}   // closed when Close begins
-	logger *log.Logger
-
-	inline      int64 // handlers running on engine worker threads (atomic)
-	inlineLimit int64 // most handlers run inline (see startCall)
-	handles     int64 // live cgo.Handles of registrations and sessions (atomic)
+	g       guard
+	ptr     *C.mcp_server_t // valid while g admits entries
+	done    chan struct{}   // closed when Close begins
+	d       dispatcher
+	handles int64 // live cgo.Handles of registrations and sessions (atomic)
 }
 
 // ServerOptions configure a server. The zero value of each field means the
@@ -88,16 +85,16 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 	if err := statusError("NewServer", C.mcp_server_new(cname, cversion, copts, &ptr, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	return &Server{ptr: ptr, done: make(chan struct{}), logger: opts.ErrorLog,
-		inlineLimit: inlineLimit(opts.WorkerThreads)}, nil
+	return &Server{ptr: ptr, done: make(chan struct{}),
+		d: dispatcher{logger: opts.ErrorLog, inlineLimit: inlineLimit(opts.WorkerThreads, 64)}}, nil
 }
 
 // inlineLimit is how many handlers may run on the engine's worker threads at
 // once: all but a quarter of them (at least 4), which stay free to deliver
 // cancellations and the client's answers to the handlers that wait for them.
-func inlineLimit(workerThreads int) int64 {
+func inlineLimit(workerThreads, engineDefault int) int64 {
 	if workerThreads == 0 {
-		workerThreads = 64 // the engine's default
+		workerThreads = engineDefault
 	}
 	reserve := workerThreads / 4
 	if reserve < 4 {
@@ -145,13 +142,7 @@ func (s *Server) Handle() unsafe.Pointer {
 	}
 }
 
-func (s *Server) logf(format string, args ...interface{}) {
-	if s.logger != nil {
-		s.logger.Printf(format, args...)
-	} else {
-		log.Printf(format, args...)
-	}
-}
+func (s *Server) logf(format string, args ...interface{}) { s.d.logf(format, args...) }
 
 // LoggingLevel is the severity of a log message (RFC 5424 names).
 type LoggingLevel string

@@ -187,3 +187,25 @@ func (r *toolReg) call(c *C.mcp_call_t, args string) {
 		return outcome{result: ErrorResult(fmt.Sprintf("tool %q failed: panic: %v", r.name, v))}
 	})
 }
+
+// UnmarshalJSON reads a CallToolResult (for Client.CallTool).
+func (r *ToolResult) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Content           []json.RawMessage `json:"content"`
+		StructuredContent interface{}       `json:"structuredContent"`
+		IsError           bool              `json:"isError"`
+		Meta              Meta              `json:"_meta"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = ToolResult{StructuredContent: w.StructuredContent, IsError: w.IsError, Meta: w.Meta}
+	for _, raw := range w.Content {
+		c, err := decodeContent(raw)
+		if err != nil {
+			return err
+		}
+		r.Content = append(r.Content, c)
+	}
+	return nil
+}
