@@ -12,7 +12,7 @@ internal import NIOHTTP1
 /// resumable client reconnects with Last-Event-ID and loses nothing).
 ///
 /// @unchecked Sendable: `queue`, `scheduled`, `ended`, `dead`, `doneHandlers`
-/// `longLived` are only touched with `lock` held; `connection` is loop-bound.
+/// `longLived`, `aborting` are only touched with `lock` held; `connection` is loop-bound.
 final class ResponseSink: @unchecked Sendable {
     enum Part {
         case head(HTTPResponseHead)
@@ -33,6 +33,8 @@ final class ResponseSink: @unchecked Sendable {
     private var dead = false
     private var doneHandlers: [@Sendable () -> Void] = []
     private var longLived = false
+    /// The queue overflowed: the connection is cut even though it is not writable.
+    private var aborting = false
 
     init(connection: HTTPConnectionHandler, eventLoop: EventLoop, maxQueued: Int) {
         self.eventLoop = eventLoop
@@ -75,6 +77,7 @@ final class ResponseSink: @unchecked Sendable {
             if queue.count > maxQueued {
                 queue = [.abort]
                 ended = true
+                aborting = true
             }
             if scheduled { return 0 }
             scheduled = true
@@ -105,7 +108,7 @@ final class ResponseSink: @unchecked Sendable {
     func drain() {
         let handler = connection.value
         let parts = lock.withLock { () -> [Part] in
-            guard handler.isWritable || dead else { scheduled = false; return [] }
+            guard handler.isWritable || dead || aborting else { scheduled = false; return [] }
             let p = queue
             queue = []
             scheduled = false

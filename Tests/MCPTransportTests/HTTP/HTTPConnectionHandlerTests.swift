@@ -116,6 +116,11 @@ import Testing
         #expect(head.status == .payloadTooLarge)
         #expect(body.contains(#""code":-32600"#) && body.contains("1024"))
         #expect(head.headers.first(name: "Connection") == "close")
+        // A lingering close: the rest of the body is ignored, the connection
+        // goes when the client closes or after 2 s.
+        try h.channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "more")))
+        #expect(try h.channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
         #expect(!h.channel.isActive)
     }
 
@@ -145,6 +150,25 @@ import Testing
             throw Failure("no live event")
         }
         #expect(String(buffer: live).hasPrefix("id: 0-2\n"))
+    }
+}
+
+extension HTTPConnectionHandlerTests {
+    @Test func aSlowReaderIsCutOffNotBuffered() throws {
+        let h = try Harness { $0.maxQueuedMessages = 4 }
+        let sid = try h.initialize()
+        let headers = HTTPHeaders([("Host", "localhost"), ("Accept", "text/event-stream"), ("Mcp-Session-Id", sid)])
+        try h.channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET,
+                                                                              uri: "/mcp", headers: headers)))
+        try h.channel.writeInbound(HTTPServerRequestPart.end(nil))
+        h.channel.embeddedEventLoop.run()
+        while try h.channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+        h.channel.isWritable = false  // the client stopped reading
+        for _ in 0..<10 {
+            h.core.broadcast(.notification(method: "notifications/tools/list_changed", params: nil))
+        }
+        h.channel.embeddedEventLoop.run()
+        #expect(!h.channel.isActive)  // over 4 queued messages: cut (the events stay in the store)
     }
 }
 
