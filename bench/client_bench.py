@@ -2,7 +2,7 @@
 """Client benchmark: sequential tools/call round trips per second, our client
 (libmcp's C ABI, bench/client_driver.c) beside the official Python SDK client
 (ClientSession), against two servers: our everything server and the SDK's own
-MCPServer fixture, over stdio, all in one run.
+MCPServer fixture, over stdio and over Streamable HTTP, all in one run.
 
 Usage: python bench/client_bench.py [--build build] [--calls 2000] [--repeat 3]
 """
@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import statistics
+import socket
 import subprocess
 import sys
 import time
@@ -34,29 +35,55 @@ def build_driver(build: Path) -> Path:
     return out
 
 
-def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str]) -> float:
-    r = subprocess.run([str(driver), str(calls), tool, json.dumps(args), "--", *server],
+def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str] | str) -> float:
+    target = ["--http", server] if isinstance(server, str) else ["--", *server]
+    r = subprocess.run([str(driver), str(calls), tool, json.dumps(args), *target],
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         sys.exit(f"bench: client_driver failed: {r.stderr}")
     return json.loads(r.stdout)["calls_per_s"]
 
 
-def python_client(calls: int, tool: str, args: dict, server: list[str]) -> float:
+def python_client(calls: int, tool: str, args: dict, server: list[str] | str) -> float:
     from mcp import ClientSession, StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run(read, write) -> float:
+        async with ClientSession(read, write) as s:
+            await s.initialize()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                await s.call_tool(tool, args)
+            return calls / (time.perf_counter() - t0)
 
     async def main() -> float:
+        if isinstance(server, str):
+            async with streamable_http_client(server) as (read, write):
+                return await run(read, write)
         params = StdioServerParameters(command=server[0], args=server[1:], env=dict(os.environ))
         with open(os.devnull, "w") as devnull:
             async with stdio_client(params, errlog=devnull) as (read, write):
-                async with ClientSession(read, write) as s:
-                    await s.initialize()
-                    t0 = time.perf_counter()
-                    for _ in range(calls):
-                        await s.call_tool(tool, args)
-                    return calls / (time.perf_counter() - t0)
+                return await run(read, write)
 
     return asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_http(cmd: list[str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"bench: {cmd[0]} did not listen on {port}")
 
 
 def main() -> None:
@@ -73,13 +100,24 @@ def main() -> None:
         "MCPServer (official SDK)": ([python, str(REPO / "tests/interop/fixtures/sdk_server.py"), "stdio"],
                                      "echo", {"text": "hello"}),
     }
-    print(f"sequential tools/call round trips over stdio; median of {a.repeat} runs of {a.calls} calls")
-    print(f"{'server':28} {'our client':>12} {'Python client':>14} {'ratio':>8}")
-    for name, (cmd, tool, args) in servers.items():
-        ours_runs = [ours(driver, a.calls, tool, args, cmd) for _ in range(a.repeat)]
-        py_runs = [python_client(max(200, a.calls // 4), tool, args, cmd) for _ in range(a.repeat)]
-        o, p = statistics.median(ours_runs), statistics.median(py_runs)
-        print(f"{name:28} {o:>10,.0f}/s {p:>12,.0f}/s {o / p:>7.1f}x")
+    procs = []
+    p1, p2 = free_port(), free_port()
+    procs.append(start_http([str(build / "bin" / "mcp-everything-server"), "--http", f"127.0.0.1:{p1}"], p1))
+    procs.append(start_http([python, str(REPO / "tests/interop/fixtures/sdk_server.py"), "streamable-http", str(p2)], p2))
+    servers["everything server (ours), HTTP"] = (f"http://127.0.0.1:{p1}/mcp", "test_echo", {"text": "hello"})
+    servers["MCPServer (official SDK), HTTP"] = (f"http://127.0.0.1:{p2}/mcp", "echo", {"text": "hello"})
+    print(f"sequential tools/call round trips; median of {a.repeat} runs of {a.calls} calls (ours)")
+    print(f"{'server':32} {'our client':>12} {'Python client':>14} {'ratio':>8}")
+    try:
+        for name, (cmd, tool, args) in servers.items():
+            ours_runs = [ours(driver, a.calls, tool, args, cmd) for _ in range(a.repeat)]
+            py_runs = [python_client(max(200, a.calls // 4), tool, args, cmd) for _ in range(a.repeat)]
+            o, p = statistics.median(ours_runs), statistics.median(py_runs)
+            print(f"{name:32} {o:>10,.0f}/s {p:>12,.0f}/s {o / p:>7.1f}x")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 ** client_driver: sequential tools/call round trips through libmcp's client ABI.
 **
 **   client_driver CALLS TOOL ARGS_JSON -- COMMAND [ARGS...]     (stdio)
+**   client_driver CALLS TOOL ARGS_JSON --http URL                (Streamable HTTP)
 **
 ** Connects (initialize), runs CALLS blocking mcp_client_call_tool calls one
 ** after the other, and prints {"calls":N,"seconds":S,"calls_per_s":R} on stdout.
@@ -20,8 +21,9 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6 || strcmp(argv[4], "--") != 0) {
-        fprintf(stderr, "usage: client_driver CALLS TOOL ARGS_JSON -- COMMAND [ARGS...]\n");
+    int http = argc == 6 && strcmp(argv[4], "--http") == 0;
+    if (argc < 6 || (!http && strcmp(argv[4], "--") != 0)) {
+        fprintf(stderr, "usage: client_driver CALLS TOOL ARGS_JSON (-- COMMAND [ARGS...] | --http URL)\n");
         return 2;
     }
     long calls = atol(argv[1]);
@@ -29,7 +31,8 @@ int main(int argc, char **argv) {
     mcp_client_t *c = NULL;
     char *err = NULL, *out = NULL;
     if (mcp_client_new("client-driver", "1.0", NULL, &c, &err) != MCP_OK ||
-        mcp_client_connect_stdio(c, (const char *const *)&argv[5], NULL, NULL, NULL, &err) != MCP_OK) {
+        (http ? mcp_client_connect_http(c, argv[5], NULL, NULL, &err)
+              : mcp_client_connect_stdio(c, (const char *const *)&argv[5], NULL, NULL, NULL, &err)) != MCP_OK) {
         fprintf(stderr, "client_driver: %s\n", err ? err : "cannot start");
         return 1;
     }
