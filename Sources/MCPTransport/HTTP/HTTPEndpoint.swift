@@ -84,9 +84,7 @@ final class HTTPEndpoint: Sendable {
 
     /// The Content-Type of a POST must be application/json (415 otherwise).
     func checkContentType(_ request: HTTPRequest, sink: ResponseSink) -> Bool {
-        let type = request.header("content-type")?.split(separator: ";").first?
-            .trimmingCharacters(in: " \t").lowercased()
-        guard type == "application/json" else {
+        guard let type = request.header("content-type"), MediaType.first(of: type) == "application/json" else {
             fail(sink, request, .unsupportedMediaType, ErrorCode.invalidRequest,
                  "Content-Type must be application/json")
             return false
@@ -118,8 +116,7 @@ struct AcceptedTypes {
         }
         var j = false
         var s = false
-        for item in header.split(separator: ",") {
-            let type = item.split(separator: ";").first?.trimmingCharacters(in: " \t").lowercased() ?? ""
+        MediaType.each(in: header) { type in
             switch type {
             case "*/*": j = true; s = true
             case "application/json", "application/*": j = true
@@ -129,5 +126,35 @@ struct AcceptedTypes {
         }
         json = j
         sse = s
+    }
+}
+
+/// Media types in header values, lowercased, without parameters. Byte-level:
+/// these run for every request, so they avoid String splitting.
+enum MediaType {
+    /// Calls `body` with each comma-separated type of a list (Accept).
+    static func each(in header: String, _ body: (String) -> Void) {
+        var utf8 = header.utf8[...]
+        while !utf8.isEmpty {
+            let item = utf8.prefix { $0 != UInt8(ascii: ",") }
+            utf8 = utf8.dropFirst(item.count + 1)
+            body(type(of: item))
+        }
+    }
+
+    /// The first type of a header value (Content-Type).
+    static func first(of header: String) -> String {
+        type(of: header.utf8.prefix { $0 != UInt8(ascii: ",") })
+    }
+
+    private static func type(of item: Substring.UTF8View) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        for b in item {
+            if b == UInt8(ascii: ";") { break }
+            if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { continue }
+            bytes.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

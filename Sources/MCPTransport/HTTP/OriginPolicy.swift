@@ -8,64 +8,83 @@
 /// any port and "scheme://name:port" only that one. Comparison ignores case.
 struct OriginPolicy: Sendable {
     /// nil: no Host check (bound to a wildcard address and no list given).
-    let hosts: [String]?
-    let origins: [String]
+    let hosts: AllowList?
+    let origins: AllowList
 
     static let loopbackNames = ["localhost", "127.0.0.1", "[::1]"]
 
     init(config: HTTPServerConfig) {
         if let h = config.allowedHosts {
-            hosts = h.map { $0.lowercased() }
+            hosts = AllowList(h, hasScheme: false)
         } else if ["0.0.0.0", "::", "[::]", ""].contains(config.host) {
             hosts = nil
         } else {
             var names = Self.loopbackNames
             let bound = config.host.contains(":") && !config.host.hasPrefix("[") ? "[\(config.host)]" : config.host
             if !names.contains(bound.lowercased()) { names.append(bound.lowercased()) }
-            hosts = names
+            hosts = AllowList(names, hasScheme: false)
         }
-        origins = (config.allowedOrigins ?? Self.loopbackNames.flatMap { ["http://\($0)", "https://\($0)"] })
-            .map { $0.lowercased() }
+        origins = AllowList(config.allowedOrigins ?? Self.loopbackNames.flatMap { ["http://\($0)", "https://\($0)"] },
+                            hasScheme: true)
     }
 
     init(hosts: [String]?, origins: [String]) {
-        self.hosts = hosts?.map { $0.lowercased() }
-        self.origins = origins.map { $0.lowercased() }
+        self.hosts = hosts.map { AllowList($0, hasScheme: false) }
+        self.origins = AllowList(origins, hasScheme: true)
     }
 
     /// nil when allowed, else the reason (sent in the 403 body).
     func check(host: String?, origin: String?) -> String? {
         if let hosts {
             guard let host, !host.isEmpty else { return "Missing Host header" }
-            if !Self.matches(host.lowercased(), hosts, hasScheme: false) { return "Host not allowed: \(host)" }
+            if !hosts.allows(host) { return "Host not allowed: \(host)" }
         }
-        if let origin {
-            if !Self.matches(origin.lowercased(), origins, hasScheme: true) { return "Origin not allowed: \(origin)" }
-        }
+        if let origin, !origins.allows(origin) { return "Origin not allowed: \(origin)" }
         return nil
     }
 
-    /// `value` is "name[:port]" or, with a scheme, "scheme://name[:port]".
-    private static func matches(_ value: String, _ entries: [String], hasScheme: Bool) -> Bool {
-        let (base, _) = splitPort(value, hasScheme: hasScheme)
-        for e in entries {
-            if e == "*" || e == value { return true }
-            let (eBase, ePort) = splitPort(e, hasScheme: hasScheme)
-            if ePort == nil, eBase == base { return true }
+    /// Entries split once into "any port" names and exact "name:port" values,
+    /// so a check is two set lookups (it runs for every request).
+    struct AllowList: Sendable {
+        let any: Bool
+        let anyPort: Set<String>
+        let exact: Set<String>
+        let hasScheme: Bool
+
+        init(_ entries: [String], hasScheme: Bool) {
+            self.hasScheme = hasScheme
+            var anyPort = Set<String>()
+            var exact = Set<String>()
+            for e in entries.map({ $0.lowercased() }) {
+                let (base, port) = OriginPolicy.splitPort(e, hasScheme: hasScheme)
+                if port == nil { anyPort.insert(base) } else { exact.insert(e) }
+            }
+            any = entries.contains("*")
+            self.anyPort = anyPort
+            self.exact = exact
         }
-        return false
+
+        func allows(_ raw: String) -> Bool {
+            if any { return true }
+            let value = raw.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? raw.lowercased() : raw
+            if exact.contains(value) { return true }
+            return anyPort.contains(OriginPolicy.splitPort(value, hasScheme: hasScheme).0)
+        }
     }
 
     /// Splits a trailing ":digits" port off; IPv6 brackets are respected.
     static func splitPort(_ s: String, hasScheme: Bool) -> (String, String?) {
-        var authorityStart = s.startIndex
-        if hasScheme, let colon = s.firstIndex(of: ":"), s[colon...].hasPrefix("://") {
-            authorityStart = s.index(colon, offsetBy: 3)
+        let u = s.utf8
+        var authorityStart = u.startIndex
+        if hasScheme, let colon = u.firstIndex(of: UInt8(ascii: ":")),
+           u[colon...].starts(with: "://".utf8)
+        {
+            authorityStart = u.index(colon, offsetBy: 3)
         }
-        guard let colon = s.lastIndex(of: ":"), colon >= authorityStart else { return (s, nil) }
-        let port = s[s.index(after: colon)...]
-        if let close = s.lastIndex(of: "]"), close > colon { return (s, nil) }
-        guard !port.isEmpty, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return (s, nil) }
-        return (String(s[..<colon]), String(port))
+        guard let colon = u.lastIndex(of: UInt8(ascii: ":")), colon >= authorityStart else { return (s, nil) }
+        let port = u[u.index(after: colon)...]
+        if let close = u.lastIndex(of: UInt8(ascii: "]")), close > colon { return (s, nil) }
+        guard !port.isEmpty, port.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return (s, nil) }
+        return (String(s[..<colon]) , String(s[u.index(after: colon)...]))
     }
 }

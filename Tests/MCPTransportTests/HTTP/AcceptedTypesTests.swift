@@ -1,0 +1,24 @@
+import Testing
+@testable import MCPTransport
+
+@Suite struct AcceptedTypesTests {
+    @Test(arguments: [
+        (nil, true, true),
+        ("application/json, text/event-stream", true, true),
+        ("Application/JSON;q=0.9", true, false),
+        ("text/event-stream", false, true),
+        ("*/*", true, true),
+        ("text/html, image/png", false, false),
+        ("application/*,text/*", true, true),
+    ] as [(String?, Bool, Bool)])
+    func readsAcceptHeaders(header: String?, json: Bool, sse: Bool) {
+        let a = AcceptedTypes(header)
+        #expect(a.json == json && a.sse == sse)
+    }
+
+    @Test func contentTypeIgnoresParametersCaseAndSpaces() {
+        #expect(MediaType.first(of: "Application/Json; charset=utf-8") == "application/json")
+        #expect(MediaType.first(of: " application/json") == "application/json")
+        #expect(MediaType.first(of: "application/jsonx") != "application/json")
+    }
+}
