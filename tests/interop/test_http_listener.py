@@ -53,6 +53,36 @@ def test_413_arrives_while_the_client_is_still_sending():
         assert b'"code":-32600' in reply
 
 
+def test_several_io_threads_serve_one_session_from_many_connections():
+    with HostHTTP({"io_threads": 3, "json_response": True}) as h:
+        sid = initialize(h.url())
+        results: dict[int, str] = {}
+
+        def one(i: int) -> None:
+            resp = post(h.url(), call(i, "sleep", {"ms": 100}), session=sid, version=LATEST)
+            results[i] = tool_text(json.loads(resp.read()))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        assert results == {i: "slept 100" for i in range(12)}
+
+
+def test_event_store_bound_refuses_a_resume_it_cannot_honour():
+    from http_support import events
+    with HostHTTP({"event_store_max_events": 4}) as h:
+        sid = initialize(h.url())
+        first = None
+        for i in range(3):  # each call: a priming event and its answer
+            evs = list(events(post(h.url(), call(i, "echo", {"text": "e"}), session=sid, version=LATEST)))
+            first = first or evs[0]["id"]
+        resp = request(h.url(), "GET", headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST,
+                                                "Accept": "text/event-stream", "Last-Event-ID": first})
+        assert resp.status == 400 and "no longer stored" in error_of(resp)["message"]
+
+
 def test_max_sessions_gives_503():
     with HostHTTP({"max_sessions": 2}) as h:
         initialize(h.url())
