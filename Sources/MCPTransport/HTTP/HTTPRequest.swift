@@ -1,0 +1,55 @@
+internal import NIOCore
+internal import NIOHTTP1
+
+/// A complete request as the endpoint sees it.
+struct HTTPRequest {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+
+    /// The path without the query string.
+    var path: Substring {
+        let uri = head.uri
+        if let q = uri.firstIndex(of: "?") { return uri[..<q] }
+        return uri[...]
+    }
+
+    /// A query parameter's (percent-decoded) value.
+    func query(_ name: String) -> String? {
+        guard let q = head.uri.firstIndex(of: "?") else { return nil }
+        for pair in head.uri[head.uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first == Substring(name) { return kv.count > 1 ? String(kv[1]).removingPercentEncoding() : "" }
+        }
+        return nil
+    }
+
+    func header(_ name: String) -> String? { head.headers.first(name: name) }
+}
+
+extension String {
+    /// Percent-decoding for query values; nil on a malformed escape.
+    func removingPercentEncoding() -> String? {
+        var out = [UInt8]()
+        var it = utf8.makeIterator()
+        while let c = it.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
+                out.append(hv << 4 | lv)
+            } else if c == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x41...0x46: return c - 0x41 + 10
+    case 0x61...0x66: return c - 0x61 + 10
+    default: return nil
+    }
+}
