@@ -342,22 +342,7 @@ func (c *Client) ConnectStdio(ctx context.Context, argv []string, opts *ConnectO
 		return nil, err
 	}
 	optJSON, _ := json.Marshal(wire)
-	ptr, err := c.acquire("ConnectStdio")
-	if err != nil {
-		return nil, err
-	}
-	// The handshake blocks in libmcp, which cannot abandon it before its
-	// timeout; so it runs on a goroutine of its own, and a cancelled ctx
-	// returns at once while that goroutine closes the connection if the
-	// handshake still succeeds.
-	type result struct {
-		st        C.mcp_status
-		out, cerr *C.char
-	}
-	done := make(chan result)
-	abandon := make(chan struct{})
-	go func() {
-		defer c.g.exit()
+	return c.connect(ctx, "ConnectStdio", func(ptr *C.mcp_client_t, out, cerr **C.char) C.mcp_status {
 		cargv := cStrv(argv)
 		defer C.mcpgo_strv_free(cargv)
 		var cenv **C.char
@@ -367,8 +352,92 @@ func (c *Client) ConnectStdio(ctx context.Context, argv []string, opts *ConnectO
 		}
 		copts := cString(string(optJSON))
 		defer freeC(copts)
+		return C.mcpgo_client_connect_stdio(ptr, cargv, cenv, copts, out, cerr)
+	})
+}
+
+// HTTPConnectOptions tune ConnectHTTP. Zero values mean the defaults.
+type HTTPConnectOptions struct {
+	// Headers are sent on every request (e.g. Authorization); the headers
+	// libmcp sets itself are refused.
+	Headers map[string]string
+	// TLSCAFile is a PEM file of the certificates that verify an https
+	// server (default: the system's trust store).
+	TLSCAFile string
+	// InsecureSkipVerify turns off the verification of the server's
+	// certificate and name.
+	InsecureSkipVerify bool
+	// Transport is "auto" (default: Streamable HTTP, falling back to the
+	// legacy HTTP+SSE transport when initialize gets 400, 404 or 405),
+	// "streamable" or "legacy_sse".
+	Transport string
+	// NoGetStream leaves the standalone GET stream closed.
+	NoGetStream bool
+}
+
+// ConnectHTTP connects to a server by URL ("http://host:port/mcp" or
+// https) and runs the initialize handshake, as ConnectStdio does for a
+// program. A server that refuses initialize gives a *PeerError (with
+// {"httpStatus": N} in Data for an HTTP error status); ErrIO when it cannot
+// be reached.
+func (c *Client) ConnectHTTP(ctx context.Context, url string, opts *HTTPConnectOptions) (*InitializeResult, error) {
+	if opts == nil {
+		opts = &HTTPConnectOptions{}
+	}
+	wire := map[string]interface{}{}
+	if opts.Headers != nil {
+		wire["headers"] = opts.Headers
+	}
+	if opts.TLSCAFile != "" {
+		wire["tls_ca_file"] = opts.TLSCAFile
+	}
+	if opts.InsecureSkipVerify {
+		wire["tls_verify"] = false
+	}
+	if opts.Transport != "" {
+		wire["transport"] = opts.Transport
+	}
+	if opts.NoGetStream {
+		wire["open_get_stream"] = false
+	}
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		wire["timeout_ms"] = clampMs(left)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	optJSON, _ := json.Marshal(wire)
+	return c.connect(ctx, "ConnectHTTP", func(ptr *C.mcp_client_t, out, cerr **C.char) C.mcp_status {
+		curl, copts := cString(url), cString(string(optJSON))
+		defer freeC(curl)
+		defer freeC(copts)
+		return C.mcp_client_connect_http(ptr, curl, copts, out, cerr)
+	})
+}
+
+// connect runs a blocking connect function. libmcp cannot abandon a
+// handshake before its timeout, so it runs on a goroutine of its own: a
+// cancelled ctx returns at once, and that goroutine closes the connection if
+// the handshake still succeeds.
+func (c *Client) connect(ctx context.Context, op string, run func(ptr *C.mcp_client_t, out, cerr **C.char) C.mcp_status) (*InitializeResult, error) {
+	ptr, err := c.acquire(op)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		st        C.mcp_status
+		out, cerr *C.char
+	}
+	done := make(chan result)
+	abandon := make(chan struct{})
+	go func() {
+		defer c.g.exit()
 		var r result
-		r.st = C.mcpgo_client_connect_stdio(ptr, cargv, cenv, copts, &r.out, &r.cerr)
+		r.st = run(ptr, &r.out, &r.cerr)
 		select {
 		case done <- r:
 		case <-abandon:
@@ -386,26 +455,25 @@ func (c *Client) ConnectStdio(ctx context.Context, argv []string, opts *ConnectO
 		close(abandon)
 		return nil, ctx.Err()
 	}
-	st, out, cerr := r.st, r.out, r.cerr
-	if st == C.MCP_ERR_PEER {
-		C.mcp_string_free(out)
-		msg := takeString(cerr)
+	if r.st == C.MCP_ERR_PEER {
+		C.mcp_string_free(r.out)
+		msg := takeString(r.cerr)
 		var e RPCError
 		if json.Unmarshal([]byte(msg), &e) == nil {
 			return nil, &PeerError{Method: "initialize", Code: e.Code, Message: e.Message, Data: e.Data}
 		}
-		return nil, &Error{Op: "ConnectStdio", Status: ErrPeer, Message: msg}
+		return nil, &Error{Op: op, Status: ErrPeer, Message: msg}
 	}
-	if err := statusError("ConnectStdio", st, cerr); err != nil {
-		C.mcp_string_free(out)
+	if err := statusError(op, r.st, r.cerr); err != nil {
+		C.mcp_string_free(r.out)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
 	}
 	res := &InitializeResult{}
-	if err := json.Unmarshal([]byte(takeString(out)), res); err != nil {
-		return nil, &Error{Op: "ConnectStdio", Status: ErrPeer, Message: "unreadable initialize result: " + err.Error()}
+	if err := json.Unmarshal([]byte(takeString(r.out)), res); err != nil {
+		return nil, &Error{Op: op, Status: ErrPeer, Message: "unreadable initialize result: " + err.Error()}
 	}
 	return res, nil
 }

@@ -4,18 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mcp "github.com/libmcp/libmcp/bindings/go"
+	"github.com/libmcp/libmcp/bindings/go/internal/fixture"
 )
 
 // notes collects a client's notifications.
@@ -84,9 +88,39 @@ func within(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// The Go client against the Go fixture server over stdio: every feature.
+// connectors connect a client to the Go fixture server: over stdio (the
+// testserver program) and over Streamable HTTP (a fixture server in this
+// process).
+func connectors(t *testing.T) map[string]func(context.Context, *mcp.Client) (*mcp.InitializeResult, error) {
+	return map[string]func(context.Context, *mcp.Client) (*mcp.InitializeResult, error){
+		"stdio": func(ctx context.Context, c *mcp.Client) (*mcp.InitializeResult, error) {
+			return c.ConnectStdio(ctx, []string{buildTestServer(t)}, nil)
+		},
+		"http": func(ctx context.Context, c *mcp.Client) (*mcp.InitializeResult, error) {
+			s, err := fixture.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			port, err := s.StartHTTP("127.0.0.1:0", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.ConnectHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/mcp", port), nil)
+		},
+	}
+}
+
+// The Go client against the Go fixture server, over stdio and HTTP: every
+// feature.
 func TestClientAgainstGoServer(t *testing.T) {
-	bin := buildTestServer(t)
+	for name, connect := range connectors(t) {
+		connect := connect
+		t.Run(name, func(t *testing.T) { clientAgainstGoServer(t, connect) })
+	}
+}
+
+func clientAgainstGoServer(t *testing.T, connect func(context.Context, *mcp.Client) (*mcp.InitializeResult, error)) {
 	n := newNotes()
 	var sampled []*mcp.CreateMessageParams
 	var mu sync.Mutex
@@ -115,7 +149,7 @@ func TestClientAgainstGoServer(t *testing.T) {
 		NotificationHandler: n.add,
 	})
 	ctx := within(t, 60*time.Second)
-	init, err := c.ConnectStdio(ctx, []string{bin}, nil)
+	init, err := connect(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,24 +293,32 @@ func TestClientAgainstGoServer(t *testing.T) {
 // A context's deadline and its cancellation both reach the server as
 // notifications/cancelled, and the server's handler context sees them.
 func TestClientContextCancelsTheCall(t *testing.T) {
-	bin := buildTestServer(t)
+	for name, connect := range connectors(t) {
+		connect := connect
+		t.Run(name, func(t *testing.T) { clientContextCancelsTheCall(t, connect) })
+	}
+}
+
+func clientContextCancelsTheCall(t *testing.T, connect func(context.Context, *mcp.Client) (*mcp.InitializeResult, error)) {
 	c := newClient(t, nil)
 	ctx := within(t, 60*time.Second)
-	if _, err := c.ConnectStdio(ctx, []string{bin}, nil); err != nil {
+	if _, err := connect(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	count := func() string {
+	count := func() int {
 		r, err := c.CallTool(ctx, &mcp.CallToolParams{Name: "test_cancel_count"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return text(r)
+		n, _ := strconv.Atoi(text(r))
+		return n
 	}
-	waitCount := func(want string) {
+	base := count() // the in-process fixture's counter is shared
+	waitCount := func(more int) {
 		deadline := time.Now().Add(10 * time.Second)
-		for count() != want {
+		for count() != base+more {
 			if time.Now().After(deadline) {
-				t.Fatalf("test_cancel_count stayed below %s", want)
+				t.Fatalf("test_cancel_count stayed below %d+%d", base, more)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -292,7 +334,7 @@ func TestClientContextCancelsTheCall(t *testing.T) {
 	if d := time.Since(t0); d > 5*time.Second {
 		t.Fatalf("the deadline took %v to end the call", d)
 	}
-	waitCount("1")
+	waitCount(1)
 
 	cctx, cancel2 := context.WithCancel(ctx)
 	time.AfterFunc(200*time.Millisecond, cancel2)
@@ -300,7 +342,7 @@ func TestClientContextCancelsTheCall(t *testing.T) {
 	if err != context.Canceled {
 		t.Fatalf("CallTool cancelled: %v, want context.Canceled", err)
 	}
-	waitCount("2")
+	waitCount(2)
 	// A context already done sends nothing.
 	if _, err := c.CallTool(cctx, &mcp.CallToolParams{Name: "test_echo", Arguments: map[string]string{"text": "x"}}); err != context.Canceled {
 		t.Fatalf("a done context: %v", err)
@@ -348,6 +390,23 @@ func TestClientErrors(t *testing.T) {
 	}
 	if d := time.Since(t0); d > 10*time.Second {
 		t.Errorf("cancelling the handshake took %v", d)
+	}
+
+	c4 := newClient(t, nil)
+	if _, err := c4.ConnectHTTP(ctx, "ftp://127.0.0.1/mcp", nil); !errors.Is(err, mcp.ErrInvalidArg) {
+		t.Errorf("an ftp URL: %v, want ErrInvalidArg", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := l.Addr().String()
+	l.Close()
+	if _, err := c4.ConnectHTTP(ctx, "http://"+closedPort+"/mcp", nil); !errors.Is(err, mcp.ErrIO) {
+		t.Errorf("a closed port: %v, want ErrIO", err)
+	}
+	if _, err := c4.ConnectHTTP(ctx, "http://127.0.0.1:1/mcp", &mcp.HTTPConnectOptions{Transport: "carrier-pigeon"}); !errors.Is(err, mcp.ErrInvalidArg) {
+		t.Errorf("an unknown transport: %v, want ErrInvalidArg", err)
 	}
 
 	c.Close()

@@ -38,7 +38,8 @@
 //
 // # Clients
 //
-// A Client starts a server program and talks to it over stdio:
+// A Client starts a server program and talks to it over stdio
+// (ConnectStdio), or reaches one by URL (ConnectHTTP):
 //
 //	c, err := mcp.NewClient("my-app", "1.0.0", &mcp.ClientOptions{
 //		CreateMessageHandler: answerWithMyModel, // declares sampling
