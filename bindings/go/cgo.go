@@ -6,7 +6,7 @@ package mcp
 // are visible only to its own file, and a file with //export may only declare.
 
 /*
-#cgo LDFLAGS: -lmcp -ldl
+#cgo LDFLAGS: -lmcp
 #include <stdint.h>
 #include <stdlib.h>
 #include <mcp.h>

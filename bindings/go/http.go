@@ -1,29 +1,9 @@
 package mcp
 
 /*
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <mcp.h>
-
-// Looked up at run time, so that this package links with (and reports
-// clearly against) a libmcp built without the HTTP transport.
-typedef mcp_status (*mcpgo_start_http_fn)(mcp_server_t *, const char *, uint16_t *, char **);
-typedef mcp_status (*mcpgo_stop_http_fn)(mcp_server_t *, int32_t, char **);
-static int mcpgo_has_http(void) {
-	return dlsym(RTLD_DEFAULT, "mcp_server_start_http") != NULL &&
-	       dlsym(RTLD_DEFAULT, "mcp_server_stop_http") != NULL;
-}
-static mcp_status mcpgo_start_http(mcp_server_t *s, const char *config, uint16_t *port, char **err) {
-	mcpgo_start_http_fn fn = (mcpgo_start_http_fn)dlsym(RTLD_DEFAULT, "mcp_server_start_http");
-	if (fn == NULL) return MCP_ERR_UNSUPPORTED;
-	return fn(s, config, port, err);
-}
-static mcp_status mcpgo_stop_http(mcp_server_t *s, int32_t timeout_ms, char **err) {
-	mcpgo_stop_http_fn fn = (mcpgo_stop_http_fn)dlsym(RTLD_DEFAULT, "mcp_server_stop_http");
-	if (fn == NULL) return MCP_ERR_UNSUPPORTED;
-	return fn(s, timeout_ms, err);
-}
 */
 import "C"
 
@@ -123,27 +103,14 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	return string(b), err
 }
 
-// HTTPAvailable reports whether the loaded libmcp exports the HTTP listener
-// (mcp_server_start_http and mcp_server_stop_http).
-func HTTPAvailable() bool { return C.mcpgo_has_http() != 0 }
-
-func errNoHTTP(op string) error {
-	return &Error{Op: op, Status: ErrUnsupported, Message: fmt.Sprintf(
-		"the loaded libmcp (release %s) does not export mcp_server_start_http/mcp_server_stop_http: "+
-			"it was built without the HTTP transport", Version())}
-}
-
 // StartHTTP starts serving over HTTP in the background and returns the bound
 // port once the socket listens. addr is "host:port" (":0" or "" for
 // 127.0.0.1 on a free port). ErrState when already listening; ErrIO when the
-// bind fails; ErrUnsupported when the loaded libmcp has no HTTP transport.
+// bind fails.
 func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
 	config, err := httpConfig(addr, opts)
 	if err != nil {
 		return 0, &Error{Op: "StartHTTP", Status: ErrInvalidArg, Message: err.Error()}
-	}
-	if !HTTPAvailable() {
-		return 0, errNoHTTP("StartHTTP")
 	}
 	ptr, err := s.acquire("StartHTTP")
 	if err != nil {
@@ -154,7 +121,7 @@ func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
 	defer freeC(cconfig)
 	var port C.uint16_t
 	var cerr *C.char
-	if err := statusError("StartHTTP", C.mcpgo_start_http(ptr, cconfig, &port, &cerr), cerr); err != nil {
+	if err := statusError("StartHTTP", C.mcp_server_start_http(ptr, cconfig, &port, &cerr), cerr); err != nil {
 		return 0, err
 	}
 	return int(port), nil
@@ -164,9 +131,6 @@ func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
 // flight get their answers (up to timeout, then connections close), then
 // every HTTP session closes. A no-op when not listening.
 func (s *Server) StopHTTP(timeout time.Duration) error {
-	if !HTTPAvailable() {
-		return errNoHTTP("StopHTTP")
-	}
 	ptr, err := s.acquire("StopHTTP")
 	if err != nil {
 		return err
@@ -177,7 +141,7 @@ func (s *Server) StopHTTP(timeout time.Duration) error {
 		ms = math.MaxInt32
 	}
 	var cerr *C.char
-	return statusError("StopHTTP", C.mcpgo_stop_http(ptr, C.int32_t(ms), &cerr), cerr)
+	return statusError("StopHTTP", C.mcp_server_stop_http(ptr, C.int32_t(ms), &cerr), cerr)
 }
 
 // ServeHTTP serves over HTTP on addr (see StartHTTP) until ctx is done or the

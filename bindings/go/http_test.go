@@ -25,13 +25,6 @@ func postInitialize(url string) (*http.Response, string, error) {
 	return resp, string(body), err
 }
 
-func TestHTTPAvailable(t *testing.T) {
-	if !HTTPAvailable() {
-		t.Fatalf("the loaded libmcp (release %s) does not export mcp_server_start_http: "+
-			"ServeHTTP, StartHTTP and StopHTTP wait on the HTTP transport", Version())
-	}
-}
-
 func TestStartStopHTTP(t *testing.T) {
 	s := newTestServer(t)
 	port, err := s.StartHTTP("127.0.0.1:0", &HTTPOptions{JSONResponse: true, Path: "/rpc"})
