@@ -12,8 +12,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -76,6 +79,89 @@ async def connect(script: str | Path, *args: str, env: dict[str, str] | None = N
             if err.strip():
                 print(f"--- server stderr ---\n{err[-4000:]}")
             raise
+
+
+@asynccontextmanager
+async def connect_http(url: str, **session_kwargs: Any):
+    """An initialized official ClientSession over Streamable HTTP."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with streamable_http_client(url) as (read, write):
+        async with ClientSession(read, write, **session_kwargs) as session:
+            init = await session.initialize()
+            yield session, init
+
+
+class HTTPServerProcess:
+    """A server script run as `script http PORTFILE` (Server.run_http on port 0).
+
+    Stopping it with SIGTERM must end it cleanly (exit status 0): run_http drains
+    and stops the listener.
+    """
+
+    def __init__(self, script: str | Path, timeout: float = 30.0):
+        self.dir = tempfile.TemporaryDirectory()
+        portfile = Path(self.dir.name) / "port"
+        self.log = open(Path(self.dir.name) / "stderr", "w+")
+        self.proc = subprocess.Popen([sys.executable, str(script), "http", str(portfile)], env=child_env(),
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not portfile.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"{script} did not start listening (exit {self.proc.returncode}):\n{self.output()}",
+                            pytrace=False)
+            time.sleep(0.02)
+        self.port = int(portfile.read_text())
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-4000:]
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def close(self) -> None:
+        status = self.stop()
+        output = self.output()
+        self.log.close()
+        self.dir.cleanup()
+        assert status == 0, f"the HTTP server did not exit cleanly on SIGTERM (status {status}):\n{output}"
+
+
+def registered(core: Any) -> int:
+    """How many objects of one server (features, its completer, contexts' cancel hooks) the
+    engine may still call back. Other tests' servers may release theirs at any time, so leak
+    checks count per server rather than the whole registry."""
+    from libmcp import _callbacks
+    return sum(1 for o in list(_callbacks._objects.values())
+               if getattr(o, "core", None) is core or getattr(o, "_core", None) is core)
+
+
+def pending_requests() -> int:
+    """Requests to clients (sampling, ...) whose outcome the engine has not reported yet."""
+    from libmcp import _callbacks
+    from libmcp.context import _Response
+    return sum(1 for o in list(_callbacks._objects.values()) if isinstance(o, _Response))
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
 
 
 def texts(result: Any) -> str:

@@ -10,15 +10,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import libmcp
-from libmcp import Context, _callbacks
+from libmcp import Context
 
-from conftest import SERVERS, child_env
+from conftest import SERVERS, child_env, pending_requests, registered, wait_for
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -69,8 +68,8 @@ def one_round(s: libmcp.Session, i: int) -> None:
 
 
 def test_many_calls_in_process():
-    baseline = _callbacks.live_count()
     srv = build_server()
+    core = srv._core
     s = srv.connect()
     s.initialize()
     for i in range(1500):
@@ -83,10 +82,8 @@ def test_many_calls_in_process():
     s.close()
     srv.close()
     assert grown < 3072, f"RSS grew by {grown} KiB over 36,000 requests"
-    deadline = time.monotonic() + 10
-    while _callbacks.live_count() != baseline and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _callbacks.live_count() == baseline, "registrations, cancel hooks or requests left in the registry"
+    assert wait_for(lambda: registered(core) == 0), "registrations or cancel hooks left in the registry"
+    assert pending_requests() == 0
 
 
 def test_completions_do_not_leak():
@@ -132,7 +129,6 @@ def test_many_sessions_and_servers_in_process():
 def test_error_strings_are_freed():
     srv = libmcp.Server("errors", "1")
     srv.add_tool(lambda: 1, name="taken")
-    baseline = _callbacks.live_count()
     try:
         def fail_many(n: int) -> None:
             for _ in range(n):
@@ -148,7 +144,7 @@ def test_error_strings_are_freed():
         grown = rss_kib() - before
         print(f"RSS growth: {grown} KiB")
         assert grown < 2048, f"RSS grew by {grown} KiB over 150,000 failed calls"
-        assert _callbacks.live_count() == baseline, "a refused registration stayed in the registry"
+        assert registered(srv._core) == 1, "a refused registration stayed in the registry"
     finally:
         srv.close()
 

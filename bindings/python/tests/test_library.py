@@ -4,19 +4,17 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 import libmcp
-from libmcp import _callbacks, _ffi, errors
+from libmcp import _ffi, errors
 
-from conftest import LIBRARY, PACKAGE_ROOT, SRC, child_env
+from conftest import LIBRARY, PACKAGE_ROOT, child_env, registered, wait_for
 
 
 def python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -140,18 +138,9 @@ def test_pure_wheel_without_bundle(tmp_path):
 
 # ------------------------------------------------------------------ FFI lifetime
 
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 def test_callbacks_survive_garbage_collection_and_are_released():
-    baseline = _callbacks.live_count()
     srv = libmcp.Server("gc", "1")
+    core = srv._core
     for i in range(50):
         srv.add_tool(lambda i=i: f"tool {i}", name=f"t{i}")
     gc.collect()
@@ -161,24 +150,23 @@ def test_callbacks_survive_garbage_collection_and_are_released():
     for i in range(50):
         assert s.request("tools/call", {"name": f"t{i}"})["content"][0]["text"] == f"tool {i}"
     del junk
-    assert _callbacks.live_count() >= baseline + 50
+    assert registered(core) == 50
     for i in range(25):
         srv.remove_tool(f"t{i}")
-    assert wait_for(lambda: _callbacks.live_count() <= baseline + 25 + 1), "free_fn ran for removed tools"
+    assert wait_for(lambda: registered(core) == 25), "free_fn ran for removed tools"
     s.close()
     srv.close()
-    assert wait_for(lambda: _callbacks.live_count() == baseline), "the engine released every registration"
+    assert wait_for(lambda: registered(core) == 0), "the engine released every registration"
 
 
 def test_a_server_is_freed_when_collected():
-    baseline = _callbacks.live_count()
     srv = libmcp.Server("collected", "1")
     srv.add_tool(lambda: 1, name="one")
     core = srv._core
     del srv
     gc.collect()
     assert core.handle is None, "the finalizer freed the engine server"
-    assert wait_for(lambda: _callbacks.live_count() == baseline)
+    assert wait_for(lambda: registered(core) == 0)
 
 
 def test_interpreter_exit_with_calls_in_flight_is_clean():

@@ -1,4 +1,5 @@
-"""The official SDK client (mcp==2.3.0) drives servers/kitchen.py, written with the binding, over stdio."""
+"""The official SDK client (mcp==2.3.0) drives servers/kitchen.py, written with the binding,
+over stdio and over Streamable HTTP (Server.run_http); every test runs on both."""
 from __future__ import annotations
 
 import base64
@@ -9,17 +10,26 @@ import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import SERVERS, connect, run, texts
+from conftest import SERVERS, HTTPServerProcess, connect, connect_http, run, texts
 
 KITCHEN = SERVERS / "kitchen.py"
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 
 
-def kitchen(**kwargs):
-    return connect(KITCHEN, **kwargs)
+@pytest.fixture(params=["stdio", "http"])
+def kitchen(request):
+    """kitchen(**session_kwargs): an async context manager giving (session, init) on a fresh server."""
+    if request.param == "stdio":
+        yield lambda **kwargs: connect(KITCHEN, **kwargs)
+        return
+    server = HTTPServerProcess(KITCHEN)
+    try:
+        yield lambda **kwargs: connect_http(server.url, **kwargs)
+    finally:
+        server.close()
 
 
-def test_handshake_and_listing():
+def test_handshake_and_listing(kitchen):
     async def body():
         async with kitchen() as (s, init):
             assert init.server_info.name == "kitchen" and init.server_info.version == "2.0"
@@ -72,7 +82,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,args,text,structured", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_type_hint_kinds(name, args, text, structured):
+def test_type_hint_kinds(kitchen, name, args, text, structured):
     async def body():
         async with kitchen() as (s, _):
             await s.list_tools()  # the SDK validates structured content against the output schema
@@ -98,7 +108,7 @@ BAD = [
 ]
 
 
-def test_bad_arguments_are_tool_errors_naming_the_problem():
+def test_bad_arguments_are_tool_errors_naming_the_problem(kitchen):
     async def body():
         async with kitchen() as (s, _):
             for name, args, expected in BAD:
@@ -111,7 +121,7 @@ def test_bad_arguments_are_tool_errors_naming_the_problem():
     run(body)
 
 
-def test_exceptions_become_is_error_results():
+def test_exceptions_become_is_error_results(kitchen):
     async def body():
         async with kitchen() as (s, _):
             r = await s.call_tool("fail", {})
@@ -135,7 +145,7 @@ def test_exceptions_become_is_error_results():
     run(body)
 
 
-def test_content_types():
+def test_content_types(kitchen):
     async def body():
         async with kitchen() as (s, _):
             r = await s.call_tool("picture", {})
@@ -149,7 +159,7 @@ def test_content_types():
     run(body)
 
 
-def test_async_tools_run_concurrently():
+def test_async_tools_run_concurrently(kitchen):
     async def body():
         async with kitchen() as (s, _):
             results = []
@@ -165,7 +175,7 @@ def test_async_tools_run_concurrently():
     run(body)
 
 
-def test_progress_async_and_sync():
+def test_progress_async_and_sync(kitchen):
     async def body():
         async with kitchen() as (s, _):
             for tool in ("steps", "sync_steps"):
@@ -181,7 +191,7 @@ def test_progress_async_and_sync():
     run(body)
 
 
-def test_logging_to_the_calling_client():
+def test_logging_to_the_calling_client(kitchen):
     async def body():
         logs = []
 
@@ -204,7 +214,7 @@ def test_logging_to_the_calling_client():
 
 @pytest.mark.parametrize("tool,event", [("wait_forever", "async-cancelled"), ("await_cancel", "await-cancelled"),
                                         ("sync_wait", "sync-cancelled:True:callback")])
-def test_cancellation_reaches_the_handler(tool, event):
+def test_cancellation_reaches_the_handler(kitchen, tool, event):
     """The SDK gives up on the call and sends notifications/cancelled; the handler sees it."""
     async def body():
         async with kitchen() as (s, _):
@@ -222,7 +232,7 @@ def test_cancellation_reaches_the_handler(tool, event):
     run(body)
 
 
-def test_sampling_async_and_sync():
+def test_sampling_async_and_sync(kitchen):
     async def on_sampling(context, params):
         text = params.messages[0].content.text
         assert params.max_tokens == 50
@@ -236,7 +246,7 @@ def test_sampling_async_and_sync():
     run(body)
 
 
-def test_sampling_refused_by_the_client_is_a_tool_error():
+def test_sampling_refused_by_the_client_is_a_tool_error(kitchen):
     async def on_sampling(context, params):
         return types.ErrorData(code=-32600, message="no model here")
 
@@ -247,7 +257,7 @@ def test_sampling_refused_by_the_client_is_a_tool_error():
     run(body)
 
 
-def test_elicitation_with_a_dataclass_schema():
+def test_elicitation_with_a_dataclass_schema(kitchen):
     answers = [types.ElicitResult(action="accept", content={"email": "a@b.c", "subscribe": True}),
                types.ElicitResult(action="decline")]
     asked = []
@@ -266,7 +276,7 @@ def test_elicitation_with_a_dataclass_schema():
     run(body)
 
 
-def test_roots():
+def test_roots(kitchen):
     async def on_roots(context):
         return types.ListRootsResult(roots=[types.Root(uri="file:///work", name="work")])
 
@@ -277,7 +287,7 @@ def test_roots():
     run(body)
 
 
-def test_resources_and_templates():
+def test_resources_and_templates(kitchen):
     async def body():
         async with kitchen() as (s, _):
             r = await s.read_resource("memo://static")
@@ -310,7 +320,7 @@ def test_resources_and_templates():
     run(body)
 
 
-def test_prompts():
+def test_prompts(kitchen):
     async def body():
         async with kitchen() as (s, _):
             r = await s.get_prompt("simple")
@@ -330,7 +340,7 @@ def test_prompts():
     run(body)
 
 
-def test_completion():
+def test_completion(kitchen):
     async def body():
         async with kitchen() as (s, _):
             ref = types.PromptReference(type="ref/prompt", name="review")
@@ -348,7 +358,7 @@ def test_completion():
     run(body)
 
 
-def test_changes_while_serving_are_announced():
+def test_changes_while_serving_are_announced(kitchen):
     async def body():
         notes = []
 
@@ -377,7 +387,7 @@ def test_changes_while_serving_are_announced():
     run(body)
 
 
-def test_resource_updated_reaches_subscribers_only():
+def test_resource_updated_reaches_subscribers_only(kitchen):
     async def body():
         updates = []
 
