@@ -225,6 +225,9 @@ static void test_sdk_server(int json_mode) {
     CHECK_STR(json_string_value(json_object_get(ir, "protocolVersion")), "2025-11-25");
     json_decref(ir);
     mcp_string_free(init);
+    /* Connecting made sockets: the host's SIGPIPE disposition is still its own. */
+    struct sigaction sa;
+    CHECK(sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL);
     CHECK_RC(mcp_client_connect_http(c, srv.url, NULL, NULL, &err), MCP_ERR_STATE, err);
     mcp_string_free(err);
     err = NULL;
