@@ -71,6 +71,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_stop": (None, (c_void_p,)),
     "mcp_server_start_http": (c_int32, (c_void_p, c_char_p, POINTER(c_uint16), _ERR)),
     "mcp_server_stop_http": (c_int32, (c_void_p, c_int32, _ERR)),
+    "mcp_call_close_stream": (c_int32, (c_void_p, _ERR)),
     "mcp_server_session_new": (c_int32, (c_void_p, SEND_FN, c_void_p, FREE_FN, _OUT, _ERR)),
     "mcp_session_receive": (c_int32, (c_void_p, c_char_p, c_size_t, _ERR)),
     "mcp_session_free": (None, (c_void_p,)),
@@ -78,7 +79,7 @@ _PROTOTYPES: dict[str, tuple] = {
 
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
-OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http"})
+OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream"})
 
 
 class Library:

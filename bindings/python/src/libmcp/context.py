@@ -171,6 +171,13 @@ class Context:
         _ffi.check(self._lib, self._lib.mcp_call_session_id(self._call, byref(out), byref(err)), err, "session_id")
         return _ffi.take_string(self._lib, out) or ""
 
+    def close_stream(self) -> None:
+        """Ends the HTTP connection carrying this call's answer while the call goes on (SSE
+        polling): the client resumes later and gets everything sent meanwhile. For long calls.
+        Raises libmcp.Unsupported where the client cannot resume (stdio, stateless, ...)."""
+        err = c_void_p()
+        _ffi.check(self._lib, self._lib.mcp_call_close_stream(self._call, byref(err)), err, "close_stream")
+
     # ------------------------------------------------------------ progress and logs
     def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> _Done:
         """notifications/progress, when the client asked for progress (else nothing is sent).
