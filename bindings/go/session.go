@@ -36,7 +36,7 @@ func (r *sessionReg) deliver(msg []byte) { r.send(msg) }
 // each outgoing JSON-RPC message (no trailing newline; the slice is the
 // callee's). Calls of send for one session never overlap and come in order,
 // from engine threads or from inside Receive, so send must not wait for
-// Receive to return.
+// Receive to return, nor call Close.
 func (s *Server) NewSession(send func(msg []byte)) (*Session, error) {
 	if send == nil {
 		return nil, &Error{Op: "NewSession", Status: ErrInvalidArg, Message: "nil send function"}
