@@ -32,7 +32,13 @@
 **
 ** Threads: every function may be called from any thread unless its block says
 ** otherwise. Host callbacks run on engine worker threads, never on an I/O
-** thread, and may block; a slow callback delays no other request.
+** thread, and may block; a slow callback delays no other request. ^The pool
+** keeps about one thread per core busy and adds threads (up to the
+** "worker_threads" option) when queued work waits, so blocking callbacks do
+** not starve quick ones. A callback that blocks until its own cancel callback
+** or request answer arrives needs a free worker to deliver it: keep
+** "worker_threads" above the number of callbacks that may block at once, or
+** poll mcp_call_is_cancelled, which is set without any worker.
 **
 ** SIGPIPE: libmcp never raises SIGPIPE in the host; writes to closed pipes and
 ** sockets are reported as errors instead (MSG_NOSIGNAL / a blocked signal).
