@@ -16,7 +16,8 @@ cmake --build "$work/consumer" > /dev/null
 LD_LIBRARY_PATH="$libdir" "$work/consumer/consumer"
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc -o "$work/pc" "$src_dir/consumer/main.c" $(pkg-config --cflags --libs libmcp)
+# --define-prefix: the .pc names the configured prefix; this install went elsewhere.
+cc -o "$work/pc" "$src_dir/consumer/main.c" $(pkg-config --define-prefix --cflags --libs libmcp)
 LD_LIBRARY_PATH="$libdir" "$work/pc"
 # The installed everything server finds the library through its RUNPATH.
 "$work/prefix/bin/mcp-everything-server" --help > /dev/null
