@@ -137,23 +137,19 @@ def test_port_in_use_is_an_io_error():
 
 
 def test_graceful_stop_finishes_the_call_in_flight_and_keeps_sigpipe():
-    h = HostHTTP({"json_response": True})
+    from http_support import events, read_event
+    h = HostHTTP({})
     with h:
         sid = initialize(h.url())
-        result: dict = {}
-
-        def slow() -> None:
-            resp = post(h.url(), call(1, "sleep", {"ms": 600}), session=sid, version=LATEST)
-            result["status"] = resp.status
-            result["body"] = json.loads(resp.read())
-
-        t = threading.Thread(target=slow)
-        t.start()
-        time.sleep(0.2)
-        report = h.stop()  # mcp_server_stop_http while the call runs
-        t.join(10)
-        assert result["status"] == 200 and tool_text(result["body"]) == "slept 600"
-        status, sigpipe = report.split()[1:]
+        resp = post(h.url(), call(1, "sleep", {"ms": 600}), session=sid, version=LATEST)
+        assert read_event(resp)  # the priming event: the call is in flight
+        report: list[str] = []
+        stopper = threading.Thread(target=lambda: report.append(h.stop()))  # mcp_server_stop_http
+        stopper.start()
+        answers = [json.loads(e["data"]) for e in events(resp) if e.get("data")]
+        stopper.join(15)
+        assert [a["id"] for a in answers] == [1] and tool_text(answers[0]) == "slept 600"
+        status, sigpipe = report[0].split()[1:]
         assert status == "0"
         assert sigpipe == "0", "libmcp changed the host's SIGPIPE disposition (0 is SIG_DFL)"
         with pytest.raises(OSError):  # new connections are refused
