@@ -194,3 +194,37 @@ def test_body_too_large_is_413(server):
     assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
     body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
     assert body["error"]["code"] == -32600 and "limit" in body["error"]["message"]
+
+
+def test_legacy_endpoints_refuse_clearly(server):
+    resp = post(server.base + "/messages?sessionId=" + "0" * 32, {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert resp.status == 404
+    error_of(resp)
+    resp = post(server.base + "/messages", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert resp.status == 400 and "sessionId" in error_of(resp)["message"]
+    resp = request(server.base + "/sse", "GET", headers={"Accept": "application/json"})
+    assert resp.status == 406
+    error_of(resp)
+
+
+def test_legacy_stream_carries_the_answers(server):
+    from http_support import read_event
+    stream = request(server.base + "/sse", "GET", headers={"Accept": "text/event-stream"})
+    endpoint = read_event(stream)
+    assert endpoint["event"] == "endpoint" and endpoint["data"].startswith("/messages?sessionId=")
+    target = server.base + endpoint["data"]
+    resp = post(target, init_body("2024-11-05"))
+    assert resp.status == 202
+    resp.read()
+    answer = read_event(stream)
+    assert answer["event"] == "message"
+    assert json.loads(answer["data"])["result"]["protocolVersion"] == "2024-11-05"
+    stream.close()  # the session ends with its stream
+    import time
+    for _ in range(50):
+        resp = post(target, {"jsonrpc": "2.0", "id": 2, "method": "ping"})
+        resp.read()
+        if resp.status == 404:
+            break
+        time.sleep(0.05)
+    assert resp.status == 404
