@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 import anyio
 import mcp_types as types
 import pytest
-from mcp import ClientSession
+from mcp import Client, ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -165,4 +165,14 @@ def test_legacy_sse_client():
                     assert {t.name for t in (await s.list_tools()).tools} >= TOOLS
                     assert texts(await s.call_tool("test_echo", {"text": "legacy"})) == "legacy"
                     assert (await s.read_resource("test://static-text")).contents[0].text == STATIC_TEXT
+    run(body)
+
+
+def test_high_level_client_over_http(server):
+    """mcp.Client ('auto' mode) probes with `server/discover` first; the refusal
+    (400: no session) makes it fall back to initialize."""
+    async def body():
+        async with Client(server.url) as client:
+            assert client.protocol_version == LATEST
+            assert texts(await client.call_tool("test_simple_text", {})) == SIMPLE_TEXT
     run(body)
