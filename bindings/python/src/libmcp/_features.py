@@ -27,6 +27,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
 _empty = inspect.Parameter.empty
+_TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def _camel(key: str) -> str:
@@ -291,7 +292,7 @@ class Tool(Feature):
         except ArgumentError as e:
             raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
                                    f"annotation: {e}") from None
-        text = value if isinstance(value, str) else json.dumps(data, ensure_ascii=False, allow_nan=False)
+        text = value if isinstance(value, str) else _TEXT_ENCODER.encode(data)
         return {"content": [{"type": "text", "text": text}],
                 "structuredContent": {"result": data} if self.wrap else data}
 
