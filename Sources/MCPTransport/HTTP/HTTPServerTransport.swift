@@ -128,11 +128,14 @@ public final class HTTPServerTransport: Sendable {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
+                    // No outbound header validation: every header this listener
+                    // writes is its own (fixed names and values, hex session ids,
+                    // digits), never text from a client or host.
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
                         withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
+                        withOutboundHeaderValidation: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
                         withDecoderLimitConfiguration: limits)
                     try sync.addHandler(HTTPProtocolErrorHandler(maxHeaderBytes: config.maxHeaderBytes),
