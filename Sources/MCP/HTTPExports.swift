@@ -93,6 +93,7 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         case "max_header_bytes": c.maxHeaderBytes = try int(v, m.key, 1024...(1 << 20))
         case "max_sessions": c.maxSessions = try int(v, m.key, 1...10_000_000)
         case "session_idle_timeout_ms": c.sessionIdleTimeoutMs = try int(v, m.key, 1...big)
+        case "connection_idle_timeout_ms": c.connectionIdleTimeoutMs = try int(v, m.key, 1...big)
         case "max_queued_messages": c.maxQueuedMessages = try int(v, m.key, 1...1_000_000)
         case "event_store_max_events": c.eventStoreMaxEvents = try int(v, m.key, 1...1_000_000)
         case "event_store_max_bytes": c.eventStoreMaxBytes = try int(v, m.key, 1024...(1 << 40))

@@ -83,6 +83,25 @@ def test_event_store_bound_refuses_a_resume_it_cannot_honour():
         assert resp.status == 400 and "no longer stored" in error_of(resp)["message"]
 
 
+def test_idle_connections_close_but_open_streams_stay():
+    from http_support import read_event
+    with HostHTTP({"connection_idle_timeout_ms": 300}) as h:
+        # A head that never finishes (slowloris) is dropped.
+        with socket.create_connection(("127.0.0.1", h.port), timeout=10) as sock:
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert sock.recv(100) == b""  # closed by the server
+        # A GET stream with nothing to say for longer stays open until its session ends.
+        sid = initialize(h.url())
+        headers = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST}
+        stream = request(h.url(), "GET", headers={**headers, "Accept": "text/event-stream"})
+        assert read_event(stream)  # priming
+        time.sleep(0.8)
+        resp = request(h.url(), "DELETE", headers=headers)
+        assert resp.status == 200
+        resp.read()
+        assert read_event(stream) is None  # a clean end (terminating chunk), not a cut
+
+
 def test_max_sessions_gives_503():
     with HostHTTP({"max_sessions": 2}) as h:
         initialize(h.url())

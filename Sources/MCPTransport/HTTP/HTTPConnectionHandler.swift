@@ -57,6 +57,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    /// Nothing read for the idle timeout: with no response open (an idle
+    /// keep-alive connection, or a head or body that stopped arriving) the
+    /// connection goes. A response still open (a stream, a call) keeps it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if current == nil || head != nil { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { current?.drain() }
         context.fireChannelWritabilityChanged()

@@ -20,6 +20,9 @@ public struct HTTPServerConfig: Sendable {
     public var maxHeaderBytes = 16 << 10
     public var maxSessions = 10_000
     public var sessionIdleTimeoutMs = 1_800_000
+    /// A connection with no response open that sends nothing for this long is
+    /// closed (idle keep-alive connections, and heads that never finish).
+    public var connectionIdleTimeoutMs = 60_000
     /// Messages waiting to be written on one connection before it is cut (the
     /// client may resume from the event store).
     public var maxQueuedMessages = 1024

@@ -93,7 +93,8 @@ public final class HTTPServerTransport: Sendable {
             throw .invalidConfig("tls_cert_file and tls_key_file go together")
         }
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
-              c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sessionIdleTimeoutMs >= 1
+              c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sessionIdleTimeoutMs >= 1,
+              c.connectionIdleTimeoutMs >= 1
         else { throw .invalidConfig("a limit is out of range") }
     }
 
@@ -127,6 +128,8 @@ public final class HTTPServerTransport: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try sync.addHandler(IdleStateHandler(
+                        readTimeout: .milliseconds(Int64(config.connectionIdleTimeoutMs))))
                     let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
                     // No outbound header validation: every header this listener
                     // writes is its own (fixed names and values, hex session ids,
