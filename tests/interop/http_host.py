@@ -2,8 +2,9 @@
 configuration the everything server does not take (small limits, TLS, origin
 lists, short idle expiry).
 
-Run as a script: `http_host.py LIBMCP_SO CONFIG_JSON`. It registers two tools
-(`echo` {text}, `sleep` {ms}, the latter answered from a thread of its own),
+Run as a script: `http_host.py LIBMCP_SO CONFIG_JSON`. It registers three tools
+(`echo` {text}; `sleep` {ms}, answered from a thread of its own; `grow` {name},
+which registers one more tool, so every session hears tools/list_changed),
 starts the HTTP listener, prints `PORT <n>` (or `ERROR <status> <message>`),
 then serves until stdin closes, stops gracefully and prints
 `STOPPED <status> <sigpipe>`, where <sigpipe> is the process's SIGPIPE
@@ -61,11 +62,17 @@ def main() -> int:
             answer(call, f"slept {ms}")
         threading.Thread(target=later, daemon=True).start()
 
-    keep = [TOOL_FN(echo), TOOL_FN(sleep)]  # must outlive the server
     server = ctypes.c_void_p()
+
+    def grow(_ud, call, args):
+        tool = json.dumps({"name": json.loads(args).get("name", "grown"), "inputSchema": {"type": "object"}})
+        rc = lib.mcp_server_add_tool(server, tool.encode(), keep[0], None, None, None)
+        answer(call, f"added {rc}")
+
+    keep = [TOOL_FN(echo), TOOL_FN(sleep), TOOL_FN(grow)]  # must outlive the server
     rc = lib.mcp_server_new(b"http-host", b"1.0", None, ctypes.byref(server), None)
     assert rc == 0, rc
-    for name, fn in (("echo", keep[0]), ("sleep", keep[1])):
+    for name, fn in (("echo", keep[0]), ("sleep", keep[1]), ("grow", keep[2])):
         tool = json.dumps({"name": name, "inputSchema": {"type": "object"}}).encode()
         assert lib.mcp_server_add_tool(server, tool, fn, None, None, None) == 0
 

@@ -22,7 +22,7 @@ from conftest import (
     EMBEDDED_TEXT, ERROR_TEXT, LATEST, MIXED_TEXT, PNG_MAGIC, PROMPTS, RESOURCES, SIMPLE_PROMPT_TEXT,
     SIMPLE_TEXT, STATIC_TEXT, TEMPLATES, TOOLS,
 )
-from http_support import EverythingHTTP
+from http_support import EverythingHTTP, HostHTTP
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 
@@ -176,3 +176,26 @@ def test_high_level_client_over_http(server):
             assert client.protocol_version == LATEST
             assert texts(await client.call_tool("test_simple_text", {})) == SIMPLE_TEXT
     run(body)
+
+
+def test_list_changed_reaches_the_sdk_on_the_get_stream():
+    """A notification unrelated to any request travels on the standalone GET
+    stream, which the SDK opens after initialize."""
+    seen: list[str] = []
+    changed = anyio.Event()
+
+    async def on_message(message) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            seen.append("tools")
+            changed.set()
+
+    async def body():
+        async with connect(host.url(), message_handler=on_message) as (s, _):
+            r = await s.call_tool("grow", {"name": "newcomer"})
+            assert texts(r) == "added 0"
+            with anyio.fail_after(10):
+                await changed.wait()
+            assert seen == ["tools"]
+            assert "newcomer" in {t.name for t in (await s.list_tools()).tools}
+    with HostHTTP({}) as host:
+        run(body)
