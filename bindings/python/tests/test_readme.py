@@ -37,7 +37,7 @@ def test_every_block_runs_in_order():
         assert srv.tools["describe"]["inputSchema"]["properties"]["repeat"] == {
             "type": "integer", "description": "how many times", "default": 1}
         assert set(srv.resource_templates) == {"notes://{note_id}"}
-        assert callable(namespace["embed"])
+        assert callable(namespace["embed"]) and callable(namespace["list_demo_tools"])
     finally:
         if "srv" in namespace:
             namespace["srv"].close()
@@ -56,3 +56,17 @@ def test_the_first_example_serves_the_official_client(tmp_path):
             r = await s.call_tool("add", {"a": 2, "b": 3})
             assert texts(r) == "5" and r.structured_content == {"result": 5}
     run(body)
+
+
+def test_the_async_client_example_lists_the_first_examples_tools(tmp_path, monkeypatch):
+    (tmp_path / "demo.py").write_text(blocks()[0])
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("readme_client")
+    sys.modules[module.__name__] = module
+    try:
+        client_block = next(b for b in blocks() if "async def list_demo_tools" in b)
+        exec(compile(client_block, "README.md (AsyncClient block)", "exec"), module.__dict__)
+        import asyncio
+        assert asyncio.run(module.list_demo_tools()) == ["add"]
+    finally:
+        del sys.modules[module.__name__]

@@ -1,4 +1,4 @@
-"""libmcp: MCP servers in Python on the libmcp engine (a shared library, through ctypes).
+"""libmcp: MCP servers and clients in Python on the libmcp engine (a shared library, through ctypes).
 
     from libmcp import Server
 
@@ -12,6 +12,8 @@
     if __name__ == "__main__":
         srv.run_stdio()
 
+Client / AsyncClient talk to any MCP server over stdio or HTTP.
+
 The library is found through $LIBMCP_PATH, a copy bundled in this package, or
 the system library path (see library_path()). A library of another ABI major
 version is refused.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from . import errors
 from ._ffi import ABI_MAJOR
 from ._features import CompletionArgument, CompletionRef
+from .client import AsyncClient, Client, ClientRequest
 from .content import (
     AssistantMessage, Audio, Completion, Content, EmbeddedResource, Image, Message, PromptResult, ResourceContents,
     ResourceLink, Text, ToolResult, UserMessage,
@@ -56,7 +59,7 @@ def engine_version() -> str:
 
 
 __all__ = [
-    "Server", "Session", "Context", "Pending", "SamplingResult", "ElicitResult",
+    "Server", "Session", "Context", "Client", "AsyncClient", "ClientRequest", "Pending", "SamplingResult", "ElicitResult",
     "Content", "Text", "Image", "Audio", "ResourceLink", "EmbeddedResource", "ResourceContents", "ToolResult",
     "Message", "UserMessage", "AssistantMessage", "PromptResult", "Completion", "CompletionRef",
     "CompletionArgument",

@@ -163,3 +163,41 @@ def send_thunk(user_data, message, length):
             target.on_send(ctypes.string_at(message, length))
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
+
+
+@_ffi.REQUEST_FN
+def client_request_thunk(user_data, call, method, params_json):
+    try:
+        _objects[user_data].on_request(call, method, params_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(call, e)
+
+
+@_ffi.NOTIFICATION_FN
+def client_notification_thunk(user_data, method, params_json):
+    try:
+        target = _objects.get(user_data)
+        if target is not None:
+            target.on_notification(method, params_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)
+
+
+@_ffi.STDERR_FN
+def client_stderr_thunk(user_data, line, length):
+    try:
+        target = _objects.get(user_data)
+        if target is not None:
+            target.on_stderr(ctypes.string_at(line, length))
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)
+
+
+@_ffi.PROGRESS_FN
+def client_progress_thunk(user_data, params_json):
+    try:
+        target = _objects.get(user_data)  # not popped: the response comes after
+        if target is not None:
+            target.on_progress(params_json)
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)

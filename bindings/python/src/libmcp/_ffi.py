@@ -14,7 +14,8 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from ctypes import CFUNCTYPE, POINTER, byref, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint16, c_uint32, c_void_p
+from ctypes import (CFUNCTYPE, POINTER, byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint16,
+                    c_uint32, c_void_p)
 from pathlib import Path
 
 from . import errors
@@ -33,6 +34,10 @@ CANCEL_FN = CFUNCTYPE(None, c_void_p)
 RESPONSE_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p, c_char_p)
 COMPLETION_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p, c_char_p, c_char_p)
 SEND_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
+REQUEST_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p)
+NOTIFICATION_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
+STDERR_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
+PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -75,11 +80,29 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_session_new": (c_int32, (c_void_p, SEND_FN, c_void_p, FREE_FN, _OUT, _ERR)),
     "mcp_session_receive": (c_int32, (c_void_p, c_char_p, c_size_t, _ERR)),
     "mcp_session_free": (None, (c_void_p,)),
+    # the client
+    "mcp_client_new": (c_int32, (c_char_p, c_char_p, c_char_p, _OUT, _ERR)),
+    "mcp_client_free": (None, (c_void_p,)),
+    "mcp_client_set_request_handler": (c_int32, (c_void_p, c_char_p, REQUEST_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_client_set_notification_handler": (c_int32, (c_void_p, NOTIFICATION_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_client_set_stderr_handler": (c_int32, (c_void_p, STDERR_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_client_connect_stdio": (c_int32, (c_void_p, POINTER(c_char_p), POINTER(c_char_p), c_char_p, _OUT, _ERR)),
+    "mcp_client_connect_http": (c_int32, (c_void_p, c_char_p, c_char_p, _OUT, _ERR)),
+    "mcp_client_close": (c_int32, (c_void_p, _ERR)),
+    "mcp_client_server_info": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_client_request": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, _OUT, _ERR)),
+    "mcp_client_request_async": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, RESPONSE_FN, PROGRESS_FN,
+                                           c_void_p, POINTER(c_int64), _ERR)),
+    "mcp_client_cancel": (c_int32, (c_void_p, c_int64, c_char_p, _ERR)),
+    "mcp_client_notify": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
+    "mcp_client_call_tool": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, _OUT, _ERR)),
+    "mcp_client_list": (c_int32, (c_void_p, c_char_p, c_int32, _OUT, _ERR)),
 }
 
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
-OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream"})
+OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream"}
+                     | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 
 class Library:

@@ -1,0 +1,630 @@
+"""`Client` and `AsyncClient`: talk to an MCP server through the libmcp engine.
+
+    with Client.stdio("python", "server.py") as client:
+        print(client.call_tool("add", {"a": 1, "b": 2})["structuredContent"])
+
+    async with AsyncClient.http("http://127.0.0.1:8000/mcp") as client:
+        tools = await client.list_tools()
+
+Results are the protocol's JSON objects as dicts (camelCase keys, as on the
+wire). A JSON-RPC error from the server raises PeerError (with .code and .data);
+a tool that fails is a result with "isError": true, not an exception.
+
+What the server may ask of the client is answered by the handlers given to the
+constructor (they declare the capabilities): sampling(params) -> result,
+elicitation(params) -> result, roots() -> list of roots. Each may be a plain or
+an `async def` function (run on the client's loop, see `loop=`); params are the
+request's params as a dict. on_notification(method, params) sees every
+notification; on_stderr(line) the server process's stderr (else it is copied to
+ours).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import logging
+import weakref
+from ctypes import byref, c_char_p, c_int64, c_void_p
+from typing import Any, Callable
+
+from . import _callbacks, _ffi, errors
+from ._loop import LoopThread
+from .context import ElicitResult, SamplingResult
+
+log = logging.getLogger("libmcp")
+
+_NO_PROGRESS = _ffi.PROGRESS_FN()  # a NULL mcp_progress_fn
+LIST_METHODS = ("tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/list")
+
+
+def _ms(seconds: float | None) -> int:
+    return 0 if seconds is None else max(1, int(seconds * 1000))
+
+
+def _clean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _check(lib: _ffi.Library, status: int, err: c_void_p, what: str) -> None:
+    """As _ffi.check, but MCP_ERR_PEER carries the server's JSON-RPC error object."""
+    if status == errors.ERR_PEER:
+        text = _ffi.take_string(lib, err) or "{}"
+        try:
+            e = json.loads(text)
+        except ValueError:
+            raise errors.PeerError(text) from None
+        raise errors.PeerError(str(e.get("message", "")), int(e.get("code", 0)), e.get("data"))
+    _ffi.check(lib, status, err, what)
+
+
+def _take_json(lib: _ffi.Library, out: c_void_p) -> Any:
+    text = _ffi.take_string(lib, out)
+    return json.loads(text) if text else None
+
+
+class _ClientCore:
+    def __init__(self, lib: _ffi.Library, handle: int, loop: asyncio.AbstractEventLoop | None):
+        self.lib = lib
+        self.handle: int | None = handle
+        self.user_loop = loop
+        self.own_loop = LoopThread("libmcp-client-asyncio")
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.user_loop if self.user_loop is not None else self.own_loop.get()
+
+    def live(self) -> int:
+        if self.handle is None:
+            raise errors.StateError("the client is closed")
+        return self.handle
+
+    def close(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            self.lib.mcp_client_free(handle)
+        self.own_loop.stop()
+
+
+def _run(core: _ClientCore, fn: Callable, args: tuple, done: Callable[[Any, BaseException | None], None]) -> None:
+    """Runs fn(*args) (a coroutine function on the loop), then done(value, error)."""
+    if inspect.iscoroutinefunction(fn):
+        async def runner() -> None:
+            try:
+                value = await fn(*args)
+            except BaseException as e:  # noqa: BLE001 - reported through done
+                done(None, e)
+                return
+            done(value, None)
+        try:
+            asyncio.run_coroutine_threadsafe(runner(), core.loop())
+        except RuntimeError as e:
+            done(None, e)
+        return
+    try:
+        value = fn(*args)
+    except BaseException as e:  # noqa: BLE001
+        done(None, e)
+        return
+    if inspect.isawaitable(value):
+        async def await_it() -> Any:
+            return await value
+        _run(core, await_it, (), done)
+        return
+    done(value, None)
+
+
+# ------------------------------------------------------------------ server-to-client requests
+
+def _sampling_result(value: Any) -> dict:
+    if isinstance(value, SamplingResult):
+        return value.raw
+    if isinstance(value, str):
+        return {"role": "assistant", "content": {"type": "text", "text": value}, "model": "unknown"}
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"a sampling handler returns a dict, a str or SamplingResult, not {type(value).__name__}")
+
+
+def _elicitation_result(value: Any) -> dict:
+    if isinstance(value, ElicitResult):
+        out: dict = {"action": value.action}
+        if value.content is not None:
+            out["content"] = value.content
+        return out
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"an elicitation handler returns a dict or ElicitResult, not {type(value).__name__}")
+
+
+def _roots_result(value: Any) -> dict:
+    if isinstance(value, dict) and "roots" in value:
+        return value
+    roots = [{"uri": r} if isinstance(r, str) else r for r in (value or [])]
+    return {"roots": roots}
+
+
+_HANDLERS = {
+    "sampling/createMessage": ("sampling", _sampling_result),
+    "elicitation/create": ("elicitation", _elicitation_result),
+    "roots/list": ("roots", _roots_result),
+}
+
+
+class _RequestHandler:
+    """user_data of one mcp_client_set_request_handler: runs the handler, answers the call."""
+
+    def __init__(self, core: _ClientCore, method: str, fn: Callable):
+        self.core, self.method, self.fn = core, method, fn
+        self.shape = _HANDLERS[method][1]
+
+    def on_request(self, call: int, method: bytes, params_json: bytes) -> None:
+        params = json.loads(params_json) if params_json else {}
+        args = () if self.method == "roots/list" else (params,)
+
+        def done(value: Any, error: BaseException | None) -> None:
+            lib = self.core.lib
+            if error is None:
+                try:
+                    _callbacks.answer(lib, call, self.shape(value))
+                    return
+                except Exception as e:  # noqa: BLE001
+                    error = e
+            if isinstance(error, errors.PeerError):
+                _callbacks.answer_error(lib, call, error.code, error.message, error.data)
+            else:
+                log.info("libmcp: the %s handler raised %s", self.method, type(error).__name__, exc_info=error)
+                _callbacks.answer_error(lib, call, -32603, str(error) or type(error).__name__)
+        _run(self.core, self.fn, args, done)
+
+
+class _Listener:
+    """user_data of the notification and stderr handlers."""
+
+    def __init__(self, core: _ClientCore, fn: Callable):
+        self.core, self.fn = core, fn
+
+    def on_notification(self, method: bytes, params_json: bytes) -> None:
+        params = json.loads(params_json) if params_json else {}
+        _run(self.core, self.fn, (method.decode(), params), self._report)
+
+    def on_stderr(self, line: bytes) -> None:
+        _run(self.core, self.fn, (line.decode("utf-8", "replace"),), self._report)
+
+    @staticmethod
+    def _report(_value: Any, error: BaseException | None) -> None:
+        if error is not None:
+            log.warning("libmcp: a client notification/stderr handler raised %r", error)
+
+
+# ------------------------------------------------------------------ requests
+
+class _Outcome:
+    """user_data of one mcp_client_request_async: progress, then the outcome, exactly once."""
+
+    __slots__ = ("future", "progress", "core")
+
+    def __init__(self, core: _ClientCore, progress: Callable | None):
+        self.core = core
+        self.future: concurrent.futures.Future = concurrent.futures.Future()
+        self.progress = progress
+
+    def on_progress(self, params_json: bytes) -> None:
+        if self.progress is None:
+            return
+        p = json.loads(params_json) if params_json else {}
+        _run(self.core, self.progress, (p.get("progress"), p.get("total"), p.get("message")),
+             _Listener._report)
+
+    def on_response(self, status: int, result_json: bytes | None, error_json: bytes | None) -> None:
+        if self.future.done():
+            return
+        try:
+            if status == errors.OK:
+                self.future.set_result(json.loads(result_json) if result_json else {})
+            elif status == errors.ERR_PEER:
+                e = json.loads(error_json) if error_json else {}
+                self.future.set_exception(errors.PeerError(str(e.get("message", "")), int(e.get("code", 0)),
+                                                           e.get("data")))
+            else:
+                name = self.core.lib.mcp_status_string(status).decode()
+                self.future.set_exception(errors.error_for(status, f"request failed: {name}"))
+        except concurrent.futures.InvalidStateError:
+            pass
+
+
+class ClientRequest:
+    """A request in flight: `await` it, or `.result(timeout)`; `.cancel(reason)` cancels it."""
+
+    def __init__(self, client: "Client", request_id: int, outcome: _Outcome):
+        self._client = client
+        self.id = request_id
+        self._future = outcome.future
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> dict:
+        return self._future.result(timeout)
+
+    def cancel(self, reason: str | None = None) -> None:
+        """The server gets notifications/cancelled; waiting raises libmcp.Cancelled."""
+        core = self._client._core
+        err = c_void_p()
+        _ffi.check(core.lib, core.lib.mcp_client_cancel(core.live(), self.id, _ffi.cstr(reason, "reason"),
+                                                        byref(err)), err, "cancel")
+
+    def __await__(self):
+        return asyncio.wrap_future(self._future).__await__()
+
+
+# ------------------------------------------------------------------ the client
+
+class Client:
+    """An MCP client (blocking calls; see AsyncClient for asyncio)."""
+
+    def __init__(self, name: str = "libmcp-python", version: str = "0.1.0", *, title: str | None = None,
+                 protocol_version: str | None = None, request_timeout: float | None = None,
+                 max_total_timeout: float | None = None, capabilities: dict | None = None,
+                 worker_threads: int | None = None, max_message_bytes: int | None = None,
+                 sampling: Callable | None = None, elicitation: Callable | None = None,
+                 roots: Callable | None = None, on_notification: Callable | None = None,
+                 on_stderr: Callable | None = None, loop: asyncio.AbstractEventLoop | None = None):
+        lib = _ffi.load()
+        if not lib.has("mcp_client_new"):
+            raise errors.Unsupported(f"{lib.path} has no client functions (mcp_client_*): it predates them")
+        options = _clean({"title": title, "protocol_version": protocol_version,
+                          "request_timeout_ms": _ms(request_timeout) if request_timeout is not None else None,
+                          "max_total_timeout_ms": _ms(max_total_timeout) if max_total_timeout is not None else None,
+                          "capabilities": capabilities, "worker_threads": worker_threads,
+                          "max_message_bytes": max_message_bytes})
+        out, err = c_void_p(), c_void_p()
+        status = lib.mcp_client_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
+                                    _callbacks.encode(options) if options else None, byref(out), byref(err))
+        _ffi.check(lib, status, err, "Client")
+        self._lib = lib
+        self._core = _ClientCore(lib, out.value, loop)
+        self._finalizer = weakref.finalize(self, self._core.close)
+        for method, fn in (("sampling/createMessage", sampling), ("elicitation/create", elicitation),
+                           ("roots/list", roots)):
+            if fn is not None:
+                self._register(lib.mcp_client_set_request_handler, (_ffi.cstr(method, "method"),),
+                               _callbacks.client_request_thunk, _RequestHandler(self._core, method, fn), method)
+        if on_notification is not None:
+            self._register(lib.mcp_client_set_notification_handler, (), _callbacks.client_notification_thunk,
+                           _Listener(self._core, on_notification), "on_notification")
+        if on_stderr is not None:
+            self._register(lib.mcp_client_set_stderr_handler, (), _callbacks.client_stderr_thunk,
+                           _Listener(self._core, on_stderr), "on_stderr")
+
+    def _register(self, fn: Any, leading: tuple, thunk: Any, target: Any, what: str) -> None:
+        key = _callbacks.keep(target)
+        err = c_void_p()
+        status = fn(self._core.live(), *leading, thunk, key, _callbacks.free_thunk, byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)
+            _ffi.check(self._lib, status, err, what)
+
+    # ------------------------------------------------------------ connecting
+    @classmethod
+    def stdio(cls, command: str, *args: str, env: dict[str, str] | None = None, cwd: str | None = None,
+              timeout: float | None = None, close_timeout: float | None = None, **options: Any) -> "Client":
+        """A client connected to a server process it starts (options as for Client())."""
+        client = cls(**options)
+        try:
+            client.connect_stdio(command, *args, env=env, cwd=cwd, timeout=timeout, close_timeout=close_timeout)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    @classmethod
+    def http(cls, url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None,
+             transport: str | None = None, tls_ca_file: str | None = None, tls_verify: bool | None = None,
+             open_get_stream: bool | None = None, **options: Any) -> "Client":
+        """A client connected to a server by URL (Streamable HTTP; legacy SSE with transport="auto")."""
+        client = cls(**options)
+        try:
+            client.connect_http(url, headers=headers, timeout=timeout, transport=transport,
+                                tls_ca_file=tls_ca_file, tls_verify=tls_verify, open_get_stream=open_get_stream)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def connect_stdio(self, command: str, *args: str, env: dict[str, str] | None = None, cwd: str | None = None,
+                      timeout: float | None = None, close_timeout: float | None = None) -> dict:
+        """Starts `command args...` (looked up on PATH) and initializes; returns the InitializeResult.
+        env: the whole environment of the server (None: inherit ours)."""
+        argv = [_ffi.cstr(a, "argument") for a in (command, *args)]
+        argv_c = (c_char_p * (len(argv) + 1))(*argv, None)
+        envp_c = None
+        if env is not None:
+            pairs = [_ffi.cstr(f"{k}={v}", "environment entry") for k, v in env.items()]
+            envp_c = (c_char_p * (len(pairs) + 1))(*pairs, None)
+        options = _clean({"cwd": cwd, "timeout_ms": _ms(timeout) if timeout is not None else None,
+                          "close_timeout_ms": _ms(close_timeout) if close_timeout is not None else None})
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_client_connect_stdio(self._core.live(), argv_c, envp_c,
+                                                    _callbacks.encode(options) if options else None,
+                                                    byref(out), byref(err))
+        _check(self._lib, status, err, f"connect_stdio {command}")
+        return _take_json(self._lib, out)
+
+    def connect_http(self, url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None,
+                     transport: str | None = None, tls_ca_file: str | None = None, tls_verify: bool | None = None,
+                     open_get_stream: bool | None = None) -> dict:
+        """Connects to url and initializes; returns the InitializeResult."""
+        options = _clean({"headers": headers, "timeout_ms": _ms(timeout) if timeout is not None else None,
+                          "transport": transport, "tls_ca_file": tls_ca_file, "tls_verify": tls_verify,
+                          "open_get_stream": open_get_stream})
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_client_connect_http(self._core.live(), _ffi.cstr(url, "url"),
+                                                   _callbacks.encode(options) if options else None,
+                                                   byref(out), byref(err))
+        _check(self._lib, status, err, f"connect_http {url}")
+        return _take_json(self._lib, out)
+
+    @property
+    def server_info(self) -> dict:
+        """The server's InitializeResult: protocolVersion, capabilities, serverInfo, instructions."""
+        out, err = c_void_p(), c_void_p()
+        _check(self._lib, self._lib.mcp_client_server_info(self._core.live(), byref(out), byref(err)), err,
+               "server_info")
+        return _take_json(self._lib, out)
+
+    def close(self) -> None:
+        """Ends the session (for stdio: the server gets EOF, then SIGTERM, then SIGKILL) and frees
+        the client; requests still waiting fail with libmcp.Closed. Idempotent."""
+        handle = self._core.handle
+        if handle is not None:
+            err = c_void_p()
+            status = self._lib.mcp_client_close(handle, byref(err))
+            if status != errors.OK:
+                _ffi.take_string(self._lib, err)
+        self._finalizer()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ requests
+    def request(self, method: str, params: dict | None = None, *, timeout: float | None = None) -> dict:
+        """Sends a request and waits for its result (timeout in seconds; None: the client's default)."""
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_client_request(self._core.live(), _ffi.cstr(method, "method"),
+                                              _callbacks.encode(params) if params is not None else None,
+                                              _ms(timeout), byref(out), byref(err))
+        _check(self._lib, status, err, method)
+        return _take_json(self._lib, out)
+
+    def send(self, method: str, params: dict | None = None, *, timeout: float | None = None,
+             progress: Callable[[float, float | None, str | None], Any] | None = None) -> ClientRequest:
+        """Sends a request without waiting: `await` the ClientRequest or call .result(); with
+        progress, the request asks for progress and progress(progress, total, message) runs
+        for each report."""
+        outcome = _Outcome(self._core, progress)
+        key = _callbacks.keep(outcome)
+        request_id, err = c_int64(0), c_void_p()
+        status = self._lib.mcp_client_request_async(
+            self._core.live(), _ffi.cstr(method, "method"), _callbacks.encode(params) if params is not None else None,
+            _ms(timeout), _callbacks.response_thunk,
+            _callbacks.client_progress_thunk if progress is not None else _NO_PROGRESS,
+            key, byref(request_id), byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)  # fn does not run when the request is refused
+            _check(self._lib, status, err, method)
+        return ClientRequest(self, request_id.value, outcome)
+
+    def notify(self, method: str, params: dict | None = None) -> None:
+        err = c_void_p()
+        status = self._lib.mcp_client_notify(self._core.live(), _ffi.cstr(method, "method"),
+                                             _callbacks.encode(params) if params is not None else None, byref(err))
+        _check(self._lib, status, err, method)
+
+    def call_tool(self, name: str, arguments: dict | None = None, *, timeout: float | None = None,
+                  progress: Callable | None = None) -> dict:
+        """tools/call: the CallToolResult ("isError": true when the tool failed)."""
+        if progress is not None:
+            return self.send("tools/call", {"name": name, "arguments": arguments or {}}, timeout=timeout,
+                             progress=progress).result()
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_client_call_tool(self._core.live(), _ffi.cstr(name, "name"),
+                                                _callbacks.encode(arguments) if arguments is not None else None,
+                                                _ms(timeout), byref(out), byref(err))
+        _check(self._lib, status, err, f"tools/call {name}")
+        return _take_json(self._lib, out)
+
+    def list(self, method: str, *, timeout: float | None = None) -> list[dict]:
+        """Every item of a paginated list (tools/list, resources/list, resources/templates/list,
+        prompts/list, tasks/list), following nextCursor."""
+        if method not in LIST_METHODS:
+            raise ValueError(f"list() takes one of {', '.join(LIST_METHODS)}, not {method!r}")
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_client_list(self._core.live(), _ffi.cstr(method, "method"), _ms(timeout),
+                                           byref(out), byref(err))
+        _check(self._lib, status, err, method)
+        return _take_json(self._lib, out)
+
+    def list_tools(self) -> list[dict]:
+        return self.list("tools/list")
+
+    def list_resources(self) -> list[dict]:
+        return self.list("resources/list")
+
+    def list_resource_templates(self) -> list[dict]:
+        return self.list("resources/templates/list")
+
+    def list_prompts(self) -> list[dict]:
+        return self.list("prompts/list")
+
+    def read_resource(self, uri: str, *, timeout: float | None = None) -> dict:
+        return self.request("resources/read", {"uri": uri}, timeout=timeout)
+
+    def get_prompt(self, name: str, arguments: dict[str, str] | None = None, *,
+                   timeout: float | None = None) -> dict:
+        return self.request("prompts/get", _clean({"name": name, "arguments": arguments}), timeout=timeout)
+
+    def complete(self, ref: dict, argument: str, value: str, context: dict[str, str] | None = None, *,
+                 timeout: float | None = None) -> list[str]:
+        """completion/complete: the values offered for `argument` of ref ({"type": "ref/prompt",
+        "name"} or {"type": "ref/resource", "uri"}) given its partial value."""
+        params: dict = {"ref": ref, "argument": {"name": argument, "value": value}}
+        if context:
+            params["context"] = {"arguments": context}
+        return self.request("completion/complete", params, timeout=timeout)["completion"]["values"]
+
+    def subscribe(self, uri: str) -> None:
+        self.request("resources/subscribe", {"uri": uri})
+
+    def unsubscribe(self, uri: str) -> None:
+        self.request("resources/unsubscribe", {"uri": uri})
+
+    def set_logging_level(self, level: str) -> None:
+        self.request("logging/setLevel", {"level": level})
+
+    def ping(self, *, timeout: float | None = None) -> None:
+        self.request("ping", timeout=timeout)
+
+
+class AsyncClient:
+    """The asyncio face of Client: the same methods, as coroutines. Async handlers run on the
+    loop that connects (unless loop= was given)."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._client = Client(**options)
+
+    @property
+    def client(self) -> Client:
+        """The underlying blocking Client."""
+        return self._client
+
+    @classmethod
+    def wrap(cls, client: Client) -> "AsyncClient":
+        """The asyncio face of a Client that is already connected (both share one connection)."""
+        self = cls.__new__(cls)
+        self._options = {}
+        self._client = client
+        return self
+
+    @classmethod
+    async def stdio(cls, command: str, *args: str, env: dict[str, str] | None = None, cwd: str | None = None,
+                    timeout: float | None = None, **options: Any) -> "AsyncClient":
+        client = cls(**options)
+        try:
+            await client.connect_stdio(command, *args, env=env, cwd=cwd, timeout=timeout)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    @classmethod
+    async def http(cls, url: str, **connect_options: Any) -> "AsyncClient":
+        client_options = {k: connect_options.pop(k) for k in list(connect_options)
+                          if k not in ("headers", "timeout", "transport", "tls_ca_file", "tls_verify",
+                                       "open_get_stream")}
+        client = cls(**client_options)
+        try:
+            await client.connect_http(url, **connect_options)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    def _adopt_loop(self) -> None:
+        if self._client._core.user_loop is None:
+            self._client._core.user_loop = asyncio.get_running_loop()
+
+    async def connect_stdio(self, command: str, *args: str, **kwargs: Any) -> dict:
+        self._adopt_loop()
+        return await asyncio.to_thread(self._client.connect_stdio, command, *args, **kwargs)
+
+    async def connect_http(self, url: str, **kwargs: Any) -> dict:
+        self._adopt_loop()
+        return await asyncio.to_thread(self._client.connect_http, url, **kwargs)
+
+    @property
+    def server_info(self) -> dict:
+        return self._client.server_info
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._client.close)
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def request(self, method: str, params: dict | None = None, *, timeout: float | None = None,
+                      progress: Callable | None = None) -> dict:
+        pending = self._client.send(method, params, timeout=timeout, progress=progress)
+        try:
+            return await pending
+        except asyncio.CancelledError:
+            pending.cancel("the caller was cancelled")
+            raise
+
+    def notify(self, method: str, params: dict | None = None) -> None:
+        self._client.notify(method, params)
+
+    async def call_tool(self, name: str, arguments: dict | None = None, *, timeout: float | None = None,
+                        progress: Callable | None = None) -> dict:
+        return await self.request("tools/call", {"name": name, "arguments": arguments or {}}, timeout=timeout,
+                                  progress=progress)
+
+    async def list(self, method: str, *, timeout: float | None = None) -> list[dict]:
+        if method not in LIST_METHODS:
+            raise ValueError(f"list() takes one of {', '.join(LIST_METHODS)}, not {method!r}")
+        key = {"tools/list": "tools", "resources/list": "resources", "resources/templates/list":
+               "resourceTemplates", "prompts/list": "prompts", "tasks/list": "tasks"}[method]
+        items: list[dict] = []
+        cursor = None
+        for _ in range(10000):
+            page = await self.request(method, {"cursor": cursor} if cursor else None, timeout=timeout)
+            items += page.get(key, [])
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return items
+        raise errors.LimitExceeded(f"{method}: more than 10000 pages")
+
+    async def list_tools(self) -> list[dict]:
+        return await self.list("tools/list")
+
+    async def list_resources(self) -> list[dict]:
+        return await self.list("resources/list")
+
+    async def list_resource_templates(self) -> list[dict]:
+        return await self.list("resources/templates/list")
+
+    async def list_prompts(self) -> list[dict]:
+        return await self.list("prompts/list")
+
+    async def read_resource(self, uri: str, *, timeout: float | None = None) -> dict:
+        return await self.request("resources/read", {"uri": uri}, timeout=timeout)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None = None, *,
+                         timeout: float | None = None) -> dict:
+        return await self.request("prompts/get", _clean({"name": name, "arguments": arguments}), timeout=timeout)
+
+    async def complete(self, ref: dict, argument: str, value: str, context: dict[str, str] | None = None, *,
+                       timeout: float | None = None) -> list[str]:
+        params: dict = {"ref": ref, "argument": {"name": argument, "value": value}}
+        if context:
+            params["context"] = {"arguments": context}
+        return (await self.request("completion/complete", params, timeout=timeout))["completion"]["values"]
+
+    async def set_logging_level(self, level: str) -> None:
+        await self.request("logging/setLevel", {"level": level})
+
+    async def subscribe(self, uri: str) -> None:
+        await self.request("resources/subscribe", {"uri": uri})
+
+    async def ping(self, *, timeout: float | None = None) -> None:
+        await self.request("ping", timeout=timeout)
+
+
+__all__ = ["Client", "AsyncClient", "ClientRequest"]
