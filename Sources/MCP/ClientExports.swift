@@ -245,10 +245,16 @@ public func mcp_client_connect_stdio(_ client: OpaquePointer?, _ argv: UnsafePoi
                 _ = copy.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             }
         }, onEnd: {})
+        h.state.withLock { $0.handshaking = session }
         let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
             session.initialize { done($0) }
         }
-        switch outcome {
+        // A close during the handshake took `handshaking` away and closed the session.
+        let stillWanted = h.state.withLock { s -> Bool in
+            defer { s.handshaking = nil }
+            return s.handshaking === session
+        }
+        switch stillWanted ? outcome : .failure(.closed) {
         case .success(let result):
             h.state.withLock { s in
                 s.session = session

@@ -22,6 +22,8 @@ final class ClientHandle: Sendable {
         var stdio: StdioClientTransport?
         var http: HTTPClientTransport?
         var connecting = false
+        /// The session of a connect still in its handshake, so close can end it.
+        var handshaking: ClientSession?
     }
 
     init(name: String, version: String, options: ClientOptions, extraCapabilities: JSONObject, workers: Int,
@@ -58,14 +60,18 @@ final class ClientHandle: Sendable {
     }
 
     func close() {
-        let (session, stdio, http) = state.withLock { s -> (ClientSession?, StdioClientTransport?, HTTPClientTransport?) in
+        let (session, stdio, http, handshaking) = state.withLock {
+            s -> (ClientSession?, StdioClientTransport?, HTTPClientTransport?, ClientSession?) in
             defer {
                 s.session = nil
                 s.stdio = nil
                 s.http = nil
+                s.handshaking = nil
             }
-            return (s.session, s.stdio, s.http)
+            return (s.session, s.stdio, s.http, s.handshaking)
         }
+        // A connect in its handshake fails at once with MCP_ERR_CLOSED.
+        handshaking?.close()
         session?.close()
         stdio?.close()
         http?.close()

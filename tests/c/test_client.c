@@ -274,8 +274,33 @@ static void test_connect_failures(void) {
     mcp_client_free(NULL);
 }
 
+static void *close_later(void *arg) {
+    harness_sleep_ms(200);
+    mcp_client_close(arg, NULL);
+    return NULL;
+}
+
+/* A server that never answers initialize: closing from another thread ends
+** the blocked connect at once instead of after its timeout. */
+static void test_close_during_handshake(void) {
+    harness_section("close during the handshake");
+    mcp_client_t *c = new_client();
+    const char *silent[] = {"sleep", "30", NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, close_later, c);
+    char *err = NULL;
+    double t0 = harness_now_ms();
+    CHECK_RC(mcp_client_connect_stdio(c, silent, NULL, "{\"close_timeout_ms\":100,\"timeout_ms\":20000}", NULL, &err),
+             MCP_ERR_CLOSED, err);
+    CHECK(harness_now_ms() - t0 < harness_ms(5000));
+    mcp_string_free(err);
+    pthread_join(t, NULL);
+    mcp_client_free(c);
+}
+
 int main(void) {
     test_connect_failures();
+    test_close_during_handshake();
     test_everything_server();
     test_sdk_server();
     return harness_finish();
