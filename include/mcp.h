@@ -932,7 +932,8 @@ MCP_API mcp_status mcp_client_connect_http(mcp_client_t *client, const char *url
 ** For stdio: the server's stdin is closed, then it gets close_timeout_ms to exit,
 ** then SIGTERM, then SIGKILL. For HTTP: the session is ended with DELETE (its
 ** answer awaited up to 2 s) and the connections are closed. Waiting requests
-** complete with MCP_ERR_CLOSED.
+** complete with MCP_ERR_CLOSED. ^A mcp_client_connect_stdio still waiting for
+** its initialize answer (in another thread) returns MCP_ERR_CLOSED at once.
 ** A no-op when not connected. Threads: any host thread.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (inside a callback).
 ** Since: 1.0
