@@ -101,7 +101,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup: float = 0.5,
-          ping: bool = False) -> dict:
+          ping: bool = False, at_end=None) -> dict:
     p = subprocess.Popen([str(driver), "--port", str(port), "--conns", str(conns), "--seconds", str(seconds),
                           "--warmup", str(warmup)] + (["--ping"] if ping else []),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -113,8 +113,10 @@ def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup:
             cpu0 = cpu_seconds(pid)
         elif line == "END":
             cpu1 = cpu_seconds(pid)
+            if at_end:
+                at_end(result)  # the driver still holds its connections here
         elif line.startswith("{"):
-            result = json.loads(line)
+            result.update(json.loads(line))
     p.wait()
     if p.returncode != 0 or not result:
         raise SystemExit(f"driver failed: {p.stderr.read().decode()[-1000:]}")
@@ -185,9 +187,10 @@ def main() -> int:
     if args.wide:
         proc, port = start_ours(build)
         try:
-            r = results["wide"] = drive(driver, proc.pid, port, args.wide, args.seconds, warmup=2.0)
-            r["server_fds"] = len(os.listdir(f"/proc/{proc.pid}/fd"))
-            r["server_rss_kib"] = rss_kib(proc.pid)
+            def snapshot(r: dict) -> None:
+                r["server_fds"] = len(os.listdir(f"/proc/{proc.pid}/fd"))
+                r["server_rss_kib"] = rss_kib(proc.pid)
+            r = results["wide"] = drive(driver, proc.pid, port, args.wide, args.seconds, warmup=2.0, at_end=snapshot)
             print(f"ours    {args.wide} sessions, one connection each: {r['calls_per_s']:.0f} calls/s  "
                   f"p50 {r['p50_us']} us  p99 {r['p99_us']} us  {r['calls_per_cpu_s']} calls/CPU-s  "
                   f"server fds {r['server_fds']}  RSS {r['server_rss_kib']} KiB  errors {r['errors']}", flush=True)
