@@ -347,6 +347,7 @@ class Server:
             _ffi.check(self._lib, start(err), err, what)
             return
         outcome: list = []
+        done = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can return early
 
         def body() -> None:
             err = c_void_p()
@@ -354,16 +355,18 @@ class Server:
                 outcome.append((start(err), err))
             except BaseException as e:  # noqa: BLE001
                 outcome.append((None, e))
+            finally:
+                done.set()
 
         thread = threading.Thread(target=body, name=f"libmcp-{what}", daemon=True)
         with self._stop_on_signals():
             thread.start()
-            try:
-                while thread.is_alive():
-                    thread.join(0.25)
-            except KeyboardInterrupt:
-                self.stop()
-                thread.join()
+            while True:
+                try:
+                    if done.wait(0.25):
+                        break
+                except KeyboardInterrupt:
+                    self.stop()  # then wait for the drain, as for SIGTERM
         status, err = outcome[0]
         if status is None:
             raise err
