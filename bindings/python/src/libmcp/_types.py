@@ -568,9 +568,11 @@ def _hashable(tp: Any) -> bool:
         return False
 
 
+_REQUIRED_MARKS = tuple(m for m in (getattr(typing, "Required", None), getattr(typing, "NotRequired", None)) if m)
+
+
 def _strip_required(tp: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Required, typing.NotRequired):
+    if typing.get_origin(tp) in _REQUIRED_MARKS:  # Python 3.11+
         return typing.get_args(tp)[0]
     return tp
 
