@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from . import errors
 from ._ffi import ABI_MAJOR
-from ._features import CompletionArgument, CompletionRef
-from .client import AsyncClient, Client, ClientRequest
+from ._completion import CompletionArgument, CompletionRef
+from .async_client import AsyncClient
+from .client import Client, ClientRequest
 from .content import (
     AssistantMessage, Audio, Completion, Content, EmbeddedResource, Image, Message, PromptResult, ResourceContents,
     ResourceLink, Text, ToolResult, UserMessage,

@@ -15,117 +15,24 @@ checked), and pydantic models when pydantic is installed.
 """
 from __future__ import annotations
 
-import base64
 import collections.abc as cabc
 import dataclasses
 import datetime as _dt
 import enum
 import inspect
 import json
-import math
-import re
 import types
 import typing
 import uuid
 from pathlib import PurePath
-from typing import Any, Callable
+from typing import Any
 
-_NoneType = type(None)
-
-
-class ArgumentError(ValueError):
-    """A JSON value does not fit the annotation. `path` says where (e.g. "items[2].name")."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.reason = message
-
-
-class Node:
-    """One annotation compiled: its JSON Schema and its converter."""
-
-    __slots__ = ("schema", "convert", "is_object")
-
-    def __init__(self, schema: dict, convert: Callable[[Any, str], Any]):
-        self.schema = schema
-        self.convert = convert
-        self.is_object = schema.get("type") == "object"
-
-
-def describe(value: Any) -> str:
-    """A short description of a JSON value for error messages."""
-    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
-            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
-    text = json.dumps(value, default=str) if not isinstance(value, (dict, list)) else ""
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{kind} {text}".strip()
-
-
-def _join(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
-
-
-def _identity(value: Any, path: str) -> Any:
-    return value
-
-
-# ---------------------------------------------------------------- scalars
-
-def _conv_int(value: Any, path: str) -> int:
-    if type(value) is int:
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise ArgumentError(path, f"expected an integer, got {describe(value)}")
-
-
-def _conv_float(value: Any, path: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise ArgumentError(path, f"expected a number, got {describe(value)}")
-
-
-def _conv_str(value: Any, path: str) -> str:
-    if isinstance(value, str):
-        return value
-    raise ArgumentError(path, f"expected a string, got {describe(value)}")
-
-
-def _conv_bool(value: Any, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ArgumentError(path, f"expected true or false, got {describe(value)}")
-
-
-def _conv_none(value: Any, path: str) -> None:
-    if value is None:
-        return None
-    raise ArgumentError(path, f"expected null, got {describe(value)}")
-
-
-def _conv_bytes(value: Any, path: str) -> bytes:
-    if not isinstance(value, str):
-        raise ArgumentError(path, f"expected a base64 string, got {describe(value)}")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (ValueError, TypeError):
-        raise ArgumentError(path, "expected base64 data") from None
-
-
-def _string_parser(kind: str, parse: Callable[[str], Any]) -> Callable[[Any, str], Any]:
-    def convert(value: Any, path: str) -> Any:
-        if not isinstance(value, str):
-            raise ArgumentError(path, f"expected a {kind} string, got {describe(value)}")
-        try:
-            return parse(value)
-        except (ValueError, TypeError):
-            raise ArgumentError(path, f"expected a {kind} string, got {describe(value)}") from None
-    return convert
-
+from ._constraints import _apply_metadata
+from ._jsonable import _NO_DEFAULT, _json_default, from_string, to_jsonable  # noqa: F401 - re-exported
+from ._nodes import (  # noqa: F401 - re-exported
+    ArgumentError, Node, _conv_bool, _conv_bytes, _conv_float, _conv_int, _conv_none, _conv_str, _identity, _join,
+    _json_type, _NoneType, _string_parser, describe,
+)
 
 _SCALARS: dict[Any, Node] = {
     int: Node({"type": "integer"}, _conv_int),
@@ -144,100 +51,8 @@ _SCALARS: dict[Any, Node] = {
 }
 
 
-def _json_type(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    return None
-
-
 def _is_pydantic_model(tp: Any) -> bool:
     return isinstance(tp, type) and hasattr(tp, "model_json_schema") and hasattr(tp, "model_validate")
-
-
-# ---------------------------------------------------------------- constraints (Annotated)
-
-_CONSTRAINTS = {
-    "ge": ("minimum", lambda v, c: v >= c, "at least"),
-    "gt": ("exclusiveMinimum", lambda v, c: v > c, "greater than"),
-    "le": ("maximum", lambda v, c: v <= c, "at most"),
-    "lt": ("exclusiveMaximum", lambda v, c: v < c, "less than"),
-    "multiple_of": ("multipleOf", lambda v, c: (v % c) == 0, "a multiple of"),
-}
-
-
-def _apply_metadata(node: Node, metadata: tuple) -> Node:
-    """Annotated[T, ...]: descriptions, titles and simple constraints."""
-    schema = dict(node.schema)
-    checks: list[Callable[[Any, str], None]] = []
-
-    def add_constraint(obj: Any) -> None:
-        for attr, (key, ok, words) in _CONSTRAINTS.items():
-            bound = getattr(obj, attr, None)
-            if bound is None or isinstance(bound, bool) or not isinstance(bound, (int, float)):
-                continue
-            schema[key] = bound
-
-            def check(value: Any, path: str, bound=bound, ok=ok, words=words) -> None:
-                if isinstance(value, (int, float)) and not ok(value, bound):
-                    raise ArgumentError(path, f"must be {words} {bound}, got {value}")
-            checks.append(check)
-        for attr, sign in (("min_length", 1), ("max_length", -1)):
-            bound = getattr(obj, attr, None)
-            if not isinstance(bound, int) or isinstance(bound, bool):
-                continue
-            kind = schema.get("type")
-            key = {"string": "Length", "array": "Items", "object": "Properties"}.get(kind, "Length")
-            schema[("min" if sign > 0 else "max") + key] = bound
-
-            def check(value: Any, path: str, bound=bound, sign=sign) -> None:
-                if isinstance(value, (str, list, tuple, set, frozenset, dict)):
-                    n = len(value)
-                    if (sign > 0 and n < bound) or (sign < 0 and n > bound):
-                        word = "at least" if sign > 0 else "at most"
-                        raise ArgumentError(path, f"length must be {word} {bound}, got {n}")
-            checks.append(check)
-        pattern = getattr(obj, "pattern", None)
-        if isinstance(pattern, str):
-            schema["pattern"] = pattern
-            rx = re.compile(pattern)
-
-            def check(value: Any, path: str, rx=rx, pattern=pattern) -> None:
-                if isinstance(value, str) and not rx.search(value):
-                    raise ArgumentError(path, f"must match {pattern!r}")
-            checks.append(check)
-
-    for meta in metadata:
-        if isinstance(meta, str):
-            schema["description"] = meta
-            continue
-        description = getattr(meta, "description", None)
-        if isinstance(description, str):
-            schema["description"] = description
-        title = getattr(meta, "title", None)
-        if isinstance(title, str):
-            schema["title"] = title
-        add_constraint(meta)
-        for inner in getattr(meta, "metadata", None) or ():  # pydantic FieldInfo
-            add_constraint(inner)
-
-    if not checks:
-        return Node(schema, node.convert)
-    base = node.convert
-
-    def convert(value: Any, path: str) -> Any:
-        out = base(value, path)
-        for check in checks:
-            check(out, path)
-        return out
-    return Node(schema, convert)
 
 
 # ---------------------------------------------------------------- compiler
@@ -575,67 +390,3 @@ def _strip_required(tp: Any) -> Any:
     if typing.get_origin(tp) in _REQUIRED_MARKS:  # Python 3.11+
         return typing.get_args(tp)[0]
     return tp
-
-
-_NO_DEFAULT = object()
-
-
-def _json_default(value: Any) -> Any:
-    """A default as JSON for the schema, or _NO_DEFAULT when it has no JSON form."""
-    try:
-        out = to_jsonable(value)
-        json.dumps(out, allow_nan=False)
-        return out
-    except (TypeError, ValueError):
-        return _NO_DEFAULT
-
-
-# ---------------------------------------------------------------- Python -> JSON
-
-def to_jsonable(value: Any) -> Any:
-    """A return value as plain JSON data (dict, list, str, int, float, bool, None)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} has no JSON form")
-        return value
-    if isinstance(value, dict):
-        return {_key(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_dump") and not isinstance(value, type):
-        return value.model_dump(mode="json", by_alias=True)
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, PurePath)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    raise TypeError(f"cannot turn a {type(value).__name__} into JSON")
-
-
-def _key(k: Any) -> str:
-    if isinstance(k, str):
-        return k
-    if isinstance(k, enum.Enum):
-        return str(k.value)
-    if isinstance(k, (int, float, bool)) or k is None:
-        return json.dumps(k)
-    raise TypeError(f"cannot use a {type(k).__name__} as a JSON object key")
-
-
-def from_string(node: Node, text: str, path: str) -> Any:
-    """A value given as a string on the wire (prompt arguments, URI variables) for a typed parameter."""
-    try:
-        return node.convert(text, path)
-    except ArgumentError as first:
-        try:
-            decoded = json.loads(text)
-        except ValueError:
-            raise first from None
-        return node.convert(decoded, path)
