@@ -34,8 +34,9 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     private var stopping = false
     private var monitoring = false
     private let queued = Atomic<Int>(0)
-    /// About 20-50 us of polling on current hardware.
-    private static let spinLimit = 4096
+    /// A few microseconds of polling (no sched_yield: on two cores the
+    /// syscalls cost more CPU per call than they saved).
+    private static let spinLimit = 2048
     public let maxThreads: Int
     private let softThreads: Int
     private let idleTimeoutMs: Int
@@ -132,10 +133,7 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             // costs more than that. `queued` mirrors queue.count without the lock.
             cond.unlock()
             var spins = 0
-            while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit {
-                spins += 1
-                if spins & 63 == 0 { sched_yield() }
-            }
+            while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit { spins += 1 }
             cond.lock()
             if !queue.isEmpty { continue }
             idle += 1

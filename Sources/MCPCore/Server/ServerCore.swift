@@ -28,7 +28,9 @@ public final class ServerCore: Sendable {
     /// weak side tables are reached through a tagged pointer, which leak
     /// checkers report as lost memory.
     private let sessions = LockedState([ObjectIdentifier: ServerSession]())
-    private let completion = LockedState<CompletionHandler?>(nil)
+    /// Boxed: a function stored directly in a generic container and read
+    /// back per request was seen to grow memory per call (reabstraction).
+    private let completion = LockedState<CompletionBox?>(nil)
 
     public init(options: ServerOptions, executor: HandlerExecutor) {
         self.options = options
@@ -149,11 +151,17 @@ public final class ServerCore: Sendable {
     /// Sets (or with nil removes) the completion handler. Sessions initialized
     /// before it was set do not see the `completions` capability.
     public func setCompletionHandler(_ handler: CompletionHandler?) {
-        completion.withLock { $0 = handler }
+        let box = handler.map(CompletionBox.init)
+        completion.withLock { $0 = box }
     }
 
-    var completionHandler: CompletionHandler? { completion.withLock { $0 } }
+    var completionHandler: CompletionHandler? { completion.withLock { $0 }?.handler }
 }
 
 import OrderedCollections
 typealias OrderedDictionaryOf<E> = OrderedDictionary<String, E>
+
+final class CompletionBox: Sendable {
+    let handler: CompletionHandler
+    init(_ handler: @escaping CompletionHandler) { self.handler = handler }
+}
