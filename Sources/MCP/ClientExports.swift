@@ -210,14 +210,8 @@ public func mcp_client_connect_stdio(_ client: OpaquePointer?, _ argv: UnsafePoi
                 }
             }
         }
-        guard !WorkerPool.isWorkerThread else { throw .state("Cannot connect from inside a libmcp callback") }
-        let claimed = h.state.withLock { s -> Bool in
-            if s.connecting || s.session != nil { return false }
-            s.connecting = true
-            return true
-        }
-        guard claimed else { throw .state("The client is already connected") }
-        defer { h.state.withLock { $0.connecting = false } }
+        try h.claimConnect()
+        defer { h.releaseConnect() }
 
         let transport: StdioClientTransport
         do throws(TransportError) {
@@ -225,13 +219,8 @@ public func mcp_client_connect_stdio(_ client: OpaquePointer?, _ argv: UnsafePoi
         } catch {
             switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
         }
-        let (handlers, notify, stderrCB) = h.state.withLock { ($0.requestHandlers, $0.notificationHandler, $0.stderrHandler) }
-        var options = h.baseOptions
-        options.capabilities = h.capabilities(for: handlers)
-        options.timing = timing
-        let session = ClientSession(options: options, executor: h.pool, scheduler: h.scheduler, output: transport.output)
-        for (m, handler) in handlers { session.setRequestHandler(method: m, handler) }
-        session.setNotificationHandler(notify)
+        let stderrCB = h.state.withLock { $0.stderrHandler }
+        let session = h.makeSession(timing: timing, output: transport.output)
         transport.start(session: session, stderrLine: { line in
             if let cb = stderrCB {
                 line.withMemoryRebound(to: CChar.self) { b in
@@ -245,16 +234,7 @@ public func mcp_client_connect_stdio(_ client: OpaquePointer?, _ argv: UnsafePoi
                 _ = copy.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             }
         }, onEnd: {})
-        h.state.withLock { $0.handshaking = session }
-        let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
-            session.initialize { done($0) }
-        }
-        // A close during the handshake took `handshaking` away and closed the session.
-        let stillWanted = h.state.withLock { s -> Bool in
-            defer { s.handshaking = nil }
-            return s.handshaking === session
-        }
-        switch stillWanted ? outcome : .failure(.closed) {
+        switch try h.handshake(session) {
         case .success(let result):
             h.state.withLock { s in
                 s.session = session

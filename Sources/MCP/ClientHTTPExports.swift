@@ -77,14 +77,8 @@ public func mcp_client_connect_http(_ client: OpaquePointer?, _ url: UnsafePoint
         var timing = h.baseOptions.timing
         try httpOptions(try optionalJSON(optionsJSON, "options_json"), into: &options, timing: &timing)
 
-        guard !WorkerPool.isWorkerThread else { throw .state("Cannot connect from inside a libmcp callback") }
-        let claimed = h.state.withLock { s -> Bool in
-            if s.connecting || s.session != nil { return false }
-            s.connecting = true
-            return true
-        }
-        guard claimed else { throw .state("The client is already connected") }
-        defer { h.state.withLock { $0.connecting = false } }
+        try h.claimConnect()
+        defer { h.releaseConnect() }
 
         let transport: HTTPClientTransport
         do throws(TransportError) {
@@ -92,19 +86,9 @@ public func mcp_client_connect_http(_ client: OpaquePointer?, _ url: UnsafePoint
         } catch {
             switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
         }
-        let (handlers, notify) = h.state.withLock { ($0.requestHandlers, $0.notificationHandler) }
-        var sessionOptions = h.baseOptions
-        sessionOptions.capabilities = h.capabilities(for: handlers)
-        sessionOptions.timing = timing
-        let session = ClientSession(options: sessionOptions, executor: h.pool, scheduler: h.scheduler,
-                                    output: transport.output)
-        for (m, handler) in handlers { session.setRequestHandler(method: m, handler) }
-        session.setNotificationHandler(notify)
+        let session = h.makeSession(timing: timing, output: transport.output)
         transport.start(session: session)
-        let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
-            session.initialize { done($0) }
-        }
-        switch outcome {
+        switch try h.handshake(session) {
         case .success(let result):
             h.state.withLock { s in
                 s.session = session

@@ -52,6 +52,46 @@ final class ClientHandle: Sendable {
         return caps
     }
 
+    // MARK: connecting (shared by every transport)
+
+    /// Claims the client for one connect; pair with releaseConnect().
+    func claimConnect() throws(ABIError) {
+        guard !WorkerPool.isWorkerThread else { throw .state("Cannot connect from inside a libmcp callback") }
+        let claimed = state.withLock { s -> Bool in
+            if s.connecting || s.session != nil { return false }
+            s.connecting = true
+            return true
+        }
+        guard claimed else { throw .state("The client is already connected") }
+    }
+
+    func releaseConnect() { state.withLock { $0.connecting = false } }
+
+    /// A session for a new connection, with the handlers and capabilities set so far.
+    func makeSession(timing: RequestTiming, output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+        let (handlers, notify) = state.withLock { ($0.requestHandlers, $0.notificationHandler) }
+        var options = baseOptions
+        options.capabilities = capabilities(for: handlers)
+        options.timing = timing
+        let session = ClientSession(options: options, executor: pool, scheduler: scheduler, output: output)
+        for (m, handler) in handlers { session.setRequestHandler(method: m, handler) }
+        session.setNotificationHandler(notify)
+        return session
+    }
+
+    /// Runs initialize and waits; a close() meanwhile ends it with .closed.
+    func handshake(_ session: ClientSession) throws(ABIError) -> Result<JSONObject, RequestFailure> {
+        state.withLock { $0.handshaking = session }
+        let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
+            session.initialize { done($0) }
+        }
+        let stillWanted = state.withLock { s -> Bool in
+            defer { s.handshaking = nil }
+            return s.handshaking === session
+        }
+        return stillWanted ? outcome : .failure(.closed)
+    }
+
     func session() throws(ABIError) -> ClientSession {
         guard let s = state.withLock({ $0.session }), !s.isClosed else {
             throw ABIError(status: MCP_ERR_STATE, message: "The client is not connected")
