@@ -786,7 +786,10 @@ MCP_API MCP_NODISCARD mcp_status mcp_client_new(const char *name, const char *ve
 /*
 ** mcp_client_free: close the connection (as mcp_client_close) and destroy the client.
 ** DESTRUCTOR: mcp_client_t
-** ^Requests still waiting complete with MCP_ERR_CLOSED first. ^NULL is a no-op.
+** ^Requests still waiting complete with MCP_ERR_CLOSED first. ^Callbacks
+** already under way or queued finish before it returns (it waits up to 5 s for
+** them), and none start afterwards, so the host may free their user_data then.
+** ^NULL is a no-op.
 ** Threads: any host thread (not inside a libmcp callback: that would wait on itself).
 ** Since: 1.0
 */

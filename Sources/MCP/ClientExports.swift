@@ -74,6 +74,10 @@ public func mcp_client_free(_ client: OpaquePointer?) {
     let u = Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(client))
     let h = u.takeUnretainedValue()
     h.close()
+    // Callbacks already queued (a notification read just before the close)
+    // still run, and finish before free returns (bounded, so a stuck callback
+    // cannot hang the host); none start afterwards.
+    if !WorkerPool.isWorkerThread { h.pool.waitUntilIdle(timeoutMs: 5000) }
     h.pool.shutdown()
     u.release()
 }

@@ -310,7 +310,10 @@ def test_standalone_get_stream_opened_and_its_messages_delivered():
         if req.rpc_method == "initialize":
             return reply.json(result(req.body["id"], init_result()), headers={"mcp-session-id": "s"})
         if req.rpc_method == "tools/list":
-            sent.wait(10)  # answer once the standalone stream has spoken
+            sent.wait(10)  # answer once the standalone stream has spoken,
+            # and give the client a moment to read it: the two streams are two
+            # connections, and nothing orders bytes across connections.
+            time.sleep(0.3)
             return reply.json(result(req.body["id"], {"tools": []}))
         reply.status(202)
 

@@ -109,6 +109,21 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         cond.unlock()
     }
 
+    /// Waits until no work is queued or running (or the timeout passes), so a
+    /// host that frees its data afterwards gets no more callbacks with it.
+    /// Must not be called from a worker thread (it would wait on itself).
+    @discardableResult
+    public func waitUntilIdle(timeoutMs: Int) -> Bool {
+        let deadline = MonotonicInstant.now().adding(milliseconds: timeoutMs)
+        cond.lock()
+        defer { cond.unlock() }
+        while !(queue.isEmpty && idle == threads) {
+            if MonotonicInstant.now() >= deadline { return false }
+            _ = cond.wait(until: min(deadline, MonotonicInstant.now().adding(milliseconds: 5)))
+        }
+        return true
+    }
+
     /// Lets idle threads exit; queued work still runs. Does not wait.
     public func shutdown() {
         cond.withLock {
