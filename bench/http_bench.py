@@ -65,9 +65,10 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
-def start_ours(build: Path) -> tuple[subprocess.Popen, int]:
+def start_ours(build: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     env = dict(os.environ, LD_LIBRARY_PATH=str(build / "lib"))
-    proc = subprocess.Popen([str(build / "bin" / "mcp-everything-server"), "--http", "127.0.0.1:0", "--json-response"],
+    proc = subprocess.Popen([str(build / "bin" / "mcp-everything-server"), "--http", "127.0.0.1:0", "--json-response",
+                             *extra],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     line = proc.stderr.readline().decode()
     m = re.search(r":(\d+)/mcp", line)
@@ -168,7 +169,11 @@ def main() -> int:
 
     # "ours/ping": ping instead of tools/call, answered on the I/O thread with no
     # host callback: the transport's and JSON-RPC layer's own cost.
-    servers = {"ours": lambda: start_ours(build), "ours/ping": lambda: start_ours(build),
+    # "ours": test_echo registered with MCP_TOOL_INLINE (the callback runs on
+    # the I/O thread); "ours/workers": the same tool handed to a worker thread
+    # (the default for callbacks that may block), --no-inline.
+    servers = {"ours": lambda: start_ours(build), "ours/workers": lambda: start_ours(build, "--no-inline"),
+               "ours/ping": lambda: start_ours(build),
                "nio-echo": lambda: start_nio_echo(nio_binary)}
     if not args.skip_python:
         servers["python"] = start_python
@@ -207,13 +212,16 @@ def main() -> int:
             stop(proc)
 
     t = results["throughput"]
-    print("\nper server-CPU-second, ours vs:")
+    print("\nper server-CPU-second, ours (inline tool; tool on workers) vs:")
     for conns in loads:
         ours = t["ours"][conns]["calls_per_cpu_s"]
+        workers = t["ours/workers"][conns]["calls_per_cpu_s"]
         echo = t['nio-echo'][conns]['calls_per_cpu_s']
-        line = f"  {conns:3} sessions: nio-echo ceiling {ours / echo:.2f}x (ping {t['ours/ping'][conns]['calls_per_cpu_s'] / echo:.2f}x)"
+        line = (f"  {conns:3} sessions: nio-echo ceiling {ours / echo:.2f}x; {workers / echo:.2f}x "
+                f"(ping {t['ours/ping'][conns]['calls_per_cpu_s'] / echo:.2f}x)")
         if "python" in t:
-            line += f", python SDK {ours / t['python'][conns]['calls_per_cpu_s']:.1f}x"
+            py = t['python'][conns]['calls_per_cpu_s']
+            line += f", python SDK {ours / py:.1f}x; {workers / py:.1f}x"
         print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -32,7 +32,9 @@
 **
 ** Threads: every function may be called from any thread unless its block says
 ** otherwise. Host callbacks run on engine worker threads, never on an I/O
-** thread, and may block; a slow callback delays no other request. ^The pool
+** thread, and may block; a slow callback delays no other request. (The one
+** exception is a tool the host registers with MCP_TOOL_INLINE, promising that
+** its callback never blocks: see mcp_server_add_tool_ex.) ^The pool
 ** keeps about one thread per core busy and adds threads (up to the
 ** "worker_threads" option) when queued work waits, so blocking callbacks do
 ** not starve quick ones. A callback that blocks until its own cancel callback
@@ -70,8 +72,8 @@ extern "C" {
 ** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 0
-#define MCP_VERSION_STRING "0.1.0"
+#define MCP_ABI_VERSION_MINOR 1
+#define MCP_VERSION_STRING "0.2.0"
 
 /* The newest MCP protocol revision the engine speaks. */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -85,7 +87,7 @@ extern "C" {
 MCP_API uint32_t mcp_abi_version(void);
 
 /*
-** mcp_version: the library's release, e.g. "0.1.0".
+** mcp_version: the library's release, e.g. "0.2.0".
 ** Ownership: static string, never freed. Threads: any. Since: 1.0
 */
 MCP_API const char *mcp_version(void);
@@ -259,6 +261,36 @@ typedef void (*mcp_prompt_fn)(void *user_data, mcp_call_t *call, const char *arg
 MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_json,
                                        mcp_tool_fn fn, void *user_data, mcp_free_fn free_fn,
                                        char **out_error);
+
+/*
+** mcp_server_add_tool_ex: offer one tool, with flags.
+** METHOD: mcp_server_t
+**
+** As mcp_server_add_tool (which is this function with flags 0), plus flags, a
+** bitwise OR of:
+**   MCP_TOOL_INLINE  the callback never blocks and returns quickly (it answers
+**                    at once, or keeps the call and answers later from another
+**                    thread). ^It then runs on the thread that read the request
+**                    (over HTTP an I/O thread, over stdio the reader thread,
+**                    for mcp_session_receive the caller's thread) instead of
+**                    being handed to a worker: no thread hop per call, which
+**                    over HTTP roughly halves the engine's CPU cost of a quick
+**                    call. ^While it runs, other requests on the same I/O
+**                    thread wait, so a callback that sleeps, does I/O or waits
+**                    for a lock held elsewhere must not use this flag. ^Engine
+**                    functions that would wait for an engine thread (the
+**                    blocking client calls, mcp_server_stop_http) return
+**                    MCP_ERR_STATE from it, as from a worker. Task-augmented
+**                    calls (tools/call with "task") always run on a worker.
+** Errors: as mcp_server_add_tool, plus MCP_ERR_INVALID_ARG for unknown flags
+**         (free_fn is then not called).
+** Since: 1.1
+*/
+#define MCP_TOOL_INLINE 0x1u
+
+MCP_API mcp_status mcp_server_add_tool_ex(mcp_server_t *server, const char *tool_json,
+                                          mcp_tool_fn fn, void *user_data, mcp_free_fn free_fn,
+                                          unsigned int flags, char **out_error);
 
 /*
 ** mcp_server_remove_tool: withdraw a tool by name.

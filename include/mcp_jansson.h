@@ -115,6 +115,22 @@ static inline mcp_status mcp_j_server_new(const char *name, const char *version,
 }
 
 /*
+** mcp_j_server_add_tool_ex: as mcp_j_server_add_tool, with the flags of
+** mcp_server_add_tool_ex (MCP_TOOL_INLINE). Since: 1.1
+*/
+static inline mcp_status mcp_j_server_add_tool_ex(mcp_server_t *server, const json_t *tool,
+                                                  mcp_tool_fn fn, void *user_data,
+                                                  mcp_free_fn free_fn, unsigned int flags,
+                                                  char **out_error) {
+    char *text;
+    mcp_status rc;
+    if (!mcp_j__dump(tool, &text)) return mcp_j__no_memory(out_error);
+    rc = mcp_server_add_tool_ex(server, text, fn, user_data, free_fn, flags, out_error);
+    free(text);
+    return rc;
+}
+
+/*
 ** mcp_j_server_add_tool: offer a tool defined by a jansson object.
 ** METHOD: mcp_server_t (as mcp_server_add_tool)
 **
@@ -125,12 +141,7 @@ static inline mcp_status mcp_j_server_new(const char *name, const char *version,
 static inline mcp_status mcp_j_server_add_tool(mcp_server_t *server, const json_t *tool,
                                                mcp_tool_fn fn, void *user_data,
                                                mcp_free_fn free_fn, char **out_error) {
-    char *text;
-    mcp_status rc;
-    if (!mcp_j__dump(tool, &text)) return mcp_j__no_memory(out_error);
-    rc = mcp_server_add_tool(server, text, fn, user_data, free_fn, out_error);
-    free(text);
-    return rc;
+    return mcp_j_server_add_tool_ex(server, tool, fn, user_data, free_fn, 0, out_error);
 }
 
 /*

@@ -12,7 +12,7 @@ public func mcp_abi_version() -> UInt32 {
     UInt32(MCP_ABI_VERSION_MAJOR) << 16 | UInt32(MCP_ABI_VERSION_MINOR)
 }
 
-private let versionText: StaticString = "0.1.0"
+private let versionText: StaticString = "0.2.0"
 
 @c @implementation
 public func mcp_version() -> UnsafePointer<CChar>? {

@@ -110,8 +110,23 @@ public func mcp_server_add_tool(_ server: OpaquePointer?, _ toolJSON: UnsafePoin
                                 _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?,
                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
-    addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
-        try core.addTool(ToolEntry(definition: def) { call, args in
+    mcp_server_add_tool_ex(server, toolJSON, fn, userData, freeFn, 0, outError)
+}
+
+@c @implementation
+public func mcp_server_add_tool_ex(_ server: OpaquePointer?, _ toolJSON: UnsafePointer<CChar>?, _ fn: mcp_tool_fn?,
+                                   _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?, _ flags: UInt32,
+                                   _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    let known = UInt32(MCP_TOOL_INLINE)
+    guard flags & ~known == 0 else {
+        return withStatus(outError) { () throws(ABIError) in
+            throw .invalidArgument("unknown flags 0x\(String(flags & ~known, radix: 16)) (known: MCP_TOOL_INLINE)")
+        }
+    }
+    let inline = flags & UInt32(MCP_TOOL_INLINE) != 0
+    return addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
+        try core.addTool(ToolEntry(definition: def, inline: inline) { call, args in
             let handle = CallTable.register(call, keepAlive: cb)
             withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
         })

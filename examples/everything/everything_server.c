@@ -1,7 +1,7 @@
 /*
 ** everything_server.c: mcp-everything-server, the MCP conformance fixtures on libmcp.
 **
-** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]]
+** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]] [--no-inline]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
@@ -583,61 +583,68 @@ struct tool_spec {
     const char *input_schema;  /* JSON text; NULL: no arguments */
     const char *output_schema; /* JSON text or NULL */
     mcp_tool_fn fn;
+    /* The callback never blocks (it answers at once, or from another thread
+    ** later): it runs on the I/O thread, with no hand-off to a worker. The
+    ** tools that sleep (logging, progress, reconnection) stay on workers. */
+    int quick;
 };
 
+/* --no-inline: every tool on a worker thread (the benchmark compares both). */
+static int inline_tools = 1;
+
 static const struct tool_spec TOOLS[] = {
-    {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text},
-    {"test_image_content", "Image content", "Returns a 1x1 PNG image block.", NULL, NULL, tool_image_content},
-    {"test_audio_content", "Audio content", "Returns a short WAV audio block.", NULL, NULL, tool_audio_content},
+    {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text, 1},
+    {"test_image_content", "Image content", "Returns a 1x1 PNG image block.", NULL, NULL, tool_image_content, 1},
+    {"test_audio_content", "Audio content", "Returns a short WAV audio block.", NULL, NULL, tool_audio_content, 1},
     {"test_embedded_resource", "Embedded resource", "Returns an embedded text resource block.", NULL, NULL,
-     tool_embedded_resource},
+     tool_embedded_resource, 1},
     {"test_multiple_content_types", "Multiple content types",
      "Returns a text block, an image block and an embedded resource block.", NULL, NULL,
-     tool_multiple_content_types},
+     tool_multiple_content_types, 1},
     {"test_error_handling", "Error handling", "Always fails, with isError true and an explanation.", NULL,
-     NULL, tool_error_handling},
+     NULL, tool_error_handling, 1},
     {"test_tool_with_logging", "Tool with logging",
-     "Sends three info log messages about 50 ms apart, then returns.", NULL, NULL, tool_with_logging},
+     "Sends three info log messages about 50 ms apart, then returns.", NULL, NULL, tool_with_logging, 0},
     {"test_tool_with_progress", "Tool with progress",
      "Reports progress 0, 50 and 100 of 100 about 50 ms apart when the request has a progressToken.",
-     NULL, NULL, tool_with_progress},
+     NULL, NULL, tool_with_progress, 0},
     {"json_schema_2020_12_tool", "JSON Schema 2020-12",
      "Tool with JSON Schema 2020-12 features ($schema, $defs, allOf/anyOf, if/then/else).", SCHEMA_2020_12,
-     NULL, tool_json_schema_2020_12},
+     NULL, tool_json_schema_2020_12, 1},
     {"test_echo", "Echo", "Returns the given text, also as structuredContent {\"text\": ...}.",
      "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"description\":\"Text to echo\"}},"
      "\"required\":[\"text\"]}",
-     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}", tool_echo},
+     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}", tool_echo, 1},
     {"test_sleep", "Sleep",
      "Sleeps for ms milliseconds without holding an engine thread; stops early when cancelled.",
      "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":600000,"
      "\"description\":\"How long to sleep, in milliseconds\"}},\"required\":[\"ms\"]}",
-     NULL, tool_sleep},
+     NULL, tool_sleep, 1},
     {"test_sampling", "Sampling", "Asks the client's model to answer the prompt (sampling/createMessage).",
      "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\",\"description\":\"The prompt to send to the LLM\"}},"
      "\"required\":[\"prompt\"]}",
-     NULL, tool_sampling},
+     NULL, tool_sampling, 1},
     {"test_elicitation", "Elicitation", "Asks the user for a username and an email (elicitation/create).",
      "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"The message to show the user\"}},"
      "\"required\":[\"message\"]}",
-     NULL, tool_elicitation},
+     NULL, tool_elicitation, 1},
     {"test_elicitation_sep1034_defaults", "Elicitation with defaults",
      "Asks the user for a form whose fields all have default values (SEP-1034).", NULL, NULL,
-     tool_elicitation_defaults},
+     tool_elicitation_defaults, 1},
     {"test_elicitation_sep1330_enums", "Elicitation with enums",
      "Asks the user for a form with every enum shape: untitled, titled, legacy, multi-select (SEP-1330).", NULL, NULL,
-     tool_elicitation_enums},
+     tool_elicitation_enums, 1},
     {"test_update_watched_resource", "Update watched resource",
-     "Changes test://watched-resource and notifies the sessions subscribed to it.", NULL, NULL, tool_update_watched},
+     "Changes test://watched-resource and notifies the sessions subscribed to it.", NULL, NULL, tool_update_watched, 1},
     {"test_url_elicitation", "URL elicitation",
      "Fails with -32042 (URL elicitation required), then completes that elicitation a moment later.", NULL, NULL,
-     tool_url_elicitation},
+     tool_url_elicitation, 1},
     {"test_cancel_count", "Cancel count", "Returns how many test_sleep calls saw their cancellation.", NULL,
      "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
-     tool_cancel_count},
+     tool_cancel_count, 1},
     {"test_reconnection", "Reconnection",
      "Closes its SSE stream mid-call (HTTP); the client resumes with Last-Event-ID and gets the result.", NULL, NULL,
-     tool_reconnection},
+     tool_reconnection, 0},
 };
 
 /* ---------------------------------------------------------------- resources */
@@ -785,7 +792,8 @@ static int add_tools(mcp_server_t *server) {
         if (strcmp(t->name, "test_sleep") == 0)
             json_object_set_new(def, "execution", json_pack("{s:s}", "taskSupport", "optional"));
         char *error = NULL;
-        mcp_status rc = mcp_j_server_add_tool(server, def, t->fn, NULL, NULL, &error);
+        unsigned flags = t->quick && inline_tools ? MCP_TOOL_INLINE : 0;
+        mcp_status rc = mcp_j_server_add_tool_ex(server, def, t->fn, NULL, NULL, flags, &error);
         if (!check_add("tool", "name", def, rc, error)) return 0;
     }
     return 1;
@@ -903,13 +911,15 @@ static void *signal_main(void *arg) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]]\n"
+            "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]] [--no-inline]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
             "  --http HOST:PORT   serve over HTTP (port 0: any free port; the URL goes to stderr)\n"
             "  --stateless        HTTP without sessions: every request self-contained\n"
             "  --json-response    answer HTTP POSTs with JSON bodies where nothing precedes the result\n"
+            "  --no-inline        run every tool on a worker thread (by default the quick ones run\n"
+            "                     on the I/O thread: MCP_TOOL_INLINE)\n"
             "  -h, --help         show this help\n",
             mcp_version());
 }
@@ -972,6 +982,10 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--json-response")) {
             json_response = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-inline")) {
+            inline_tools = 0;
             continue;
         }
         fprintf(stderr, PROGRAM ": unknown option '%s'\n", a);

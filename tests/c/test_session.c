@@ -348,6 +348,74 @@ static void test_tools(void) {
     mcp_server_free(server);
 }
 
+/* ------------------------------------------------------------ inline tools */
+
+struct thread_seen {
+    pthread_t thread;
+    mcp_status stop_rc; /* what mcp_server_stop_http said from inside the callback */
+    mcp_server_t *server;
+};
+
+static void tool_where(void *ud, mcp_call_t *call, const char *args) {
+    (void)args;
+    struct thread_seen *seen = ud;
+    seen->thread = pthread_self();
+    char *error = NULL;
+    seen->stop_rc = mcp_server_stop_http(seen->server, 0, &error);
+    mcp_string_free(error);
+    mcp_call_return(call, OK_RESULT, NULL);
+}
+
+static int freed_flags_data;
+static void free_flags_data(void *ud) { (void)ud, freed_flags_data++; }
+
+/* ^MCP_TOOL_INLINE: the callback runs on the thread that read the request (here
+** the caller of mcp_session_receive), marked as a callback (blocking engine
+** calls refused with MCP_ERR_STATE); without it, on a worker thread. */
+static void test_inline_tools(void) {
+    harness_section("mcp_server_add_tool_ex: MCP_TOOL_INLINE");
+    mcp_server_t *server = harness_server(NULL);
+    struct thread_seen inline_seen = {.stop_rc = MCP_OK, .server = server};
+    struct thread_seen worker_seen = {.stop_rc = MCP_OK, .server = server};
+    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"inline\"}", tool_where, &inline_seen, NULL,
+                                    MCP_TOOL_INLINE, NULL),
+             MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"worker\"}", tool_where, &worker_seen, NULL, 0, NULL),
+             MCP_OK, NULL);
+    /* Unknown flags: refused, and the host keeps its data (free_fn not called). */
+    char *error = NULL;
+    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"odd\"}", tool_ok, NULL, free_flags_data, 0x2, &error),
+             MCP_ERR_INVALID_ARG, error);
+    mcp_string_free(error);
+    CHECK_EQ(freed_flags_data, 0);
+
+    harness_t *h = harness_new(server);
+    json_decref(harness_initialize(h, NULL));
+    for (int i = 0; i < 3; i++) {
+        json_t *r = harness_request(h, "tools/call", json_pack("{s:s}", "name", "inline"));
+        CHECK_STR(harness_tool_text(r), "ok");
+        json_decref(r);
+        CHECK(pthread_equal(inline_seen.thread, pthread_self()));
+        CHECK_EQ(inline_seen.stop_rc, MCP_ERR_STATE);
+        r = harness_request(h, "tools/call", json_pack("{s:s}", "name", "worker"));
+        CHECK_STR(harness_tool_text(r), "ok");
+        json_decref(r);
+        CHECK(!pthread_equal(worker_seen.thread, pthread_self()));
+        CHECK_EQ(worker_seen.stop_rc, MCP_ERR_STATE);
+    }
+    /* The mark is gone once the inline callback returned: this thread may stop. */
+    CHECK_RC(mcp_server_stop_http(server, 0, NULL), MCP_OK, NULL);
+    /* The tool is listed like any other (the flag is not part of the definition). */
+    json_t *r = harness_request(h, "tools/list", NULL);
+    json_t *tools = json_object_get(harness_result(r), "tools");
+    CHECK_EQ(json_array_size(tools), 2);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(tools, 0), "name")), "inline");
+    CHECK_EQ(json_object_size(json_array_get(tools, 0)), 2); /* name, inputSchema */
+    json_decref(r);
+    harness_free(h);
+    mcp_server_free(server);
+}
+
 /* ^The definition is kept verbatim and sent as given (fields a client's older
 ** revision does not know are removed). */
 static const char FULL_TOOL[] =
@@ -631,6 +699,7 @@ int main(void) {
     test_receive_arguments();
     test_concurrent_receive();
     test_tools();
+    test_inline_tools();
     test_tool_revisions();
     test_resources();
     test_prompts();

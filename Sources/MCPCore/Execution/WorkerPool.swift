@@ -49,8 +49,20 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         self.stallMs = stallMs
     }
 
-    /// True on a thread of any WorkerPool (used to refuse blocking re-entry).
+    /// True on a thread of any WorkerPool, or inside a callback run inline
+    /// (used to refuse blocking re-entry).
     public static var isWorkerThread: Bool { pthread_getspecific(WorkerThreadMark.key) != nil }
+
+    /// Runs host code on the current thread (an inline tool on an I/O thread),
+    /// marked as a callback for its duration so that blocking engine calls made
+    /// from it are refused as they are on a worker, instead of waiting on the
+    /// very thread that would have to make progress for them.
+    public static func runAsCallback(_ body: () -> Void) {
+        if isWorkerThread { return body() }
+        pthread_setspecific(WorkerThreadMark.key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(WorkerThreadMark.key, nil) }
+        body()
+    }
 
     public func execute(_ work: @escaping @Sendable () -> Void) {
         cond.lock()

@@ -137,7 +137,7 @@ extension ServerSession {
     // MARK: calls into host code
 
     func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject, channel: MessageChannel,
-                           run: @escaping @Sendable (ServerCall) -> Void)
+                   inline: Bool = false, run: @escaping @Sendable (ServerCall) -> Void)
     {
         let call = ServerCall(session: self, id: id, kind: kind, meta: params["_meta"]?.objectValue, channel: channel)
         let registered = state.withLock { s -> Bool in
@@ -148,7 +148,11 @@ extension ServerSession {
         guard registered else {
             return reply(id, channel, .failure(.invalidRequest("Request id \(id) is already in use")))
         }
-        server.executor.execute { run(call) }
+        if inline {
+            WorkerPool.runAsCallback { run(call) }
+        } else {
+            server.executor.execute { run(call) }
+        }
     }
 
     private func callTool(id: RequestID, params: JSONObject, channel: MessageChannel) {
@@ -181,7 +185,9 @@ extension ServerSession {
                                                                 message: "Tool \(name) must be called as a task")))
             }
         }
-        startCall(id: id, kind: .tool(name: name), params: params, channel: channel) { call in tool.handler(call, arguments) }
+        startCall(id: id, kind: .tool(name: name), params: params, channel: channel, inline: tool.inline) { call in
+            tool.handler(call, arguments)
+        }
     }
 
     private func readResource(id: RequestID, params: JSONObject, channel: MessageChannel) {

@@ -33,7 +33,7 @@ def fake_library(tmp_path: Path, body: str, name: str = "libfake.so") -> Path:
 
 def test_versions_and_path():
     assert libmcp.abi_version()[0] == _ffi.ABI_MAJOR == 1
-    assert libmcp.engine_version() == "0.1.0"
+    assert libmcp.engine_version() == "0.2.0"
     assert Path(libmcp.library_path()).resolve() == LIBRARY.resolve()
 
 
