@@ -63,6 +63,42 @@ def test_pipelined_requests_are_answered_in_order(server):
     assert positions == sorted(positions)
 
 
+def test_pipelined_answers_keep_request_order_when_they_finish_out_of_order(server):
+    # test_sleep answers from another thread later; test_echo at once; the
+    # tool with progress on a worker. Answers must still go out in request order.
+    sid = initialize(server.url)
+    host, port = address(server)
+    calls = [call(0, "test_sleep", {"ms": 80}), call(1, "test_echo", {"text": "n1"}),
+             call(2, "test_sleep", {"ms": 10}), call(3, "test_tool_with_progress"),
+             call(4, "test_echo", {"text": "n4"})]
+    raw = b""
+    for i, c in enumerate(calls):
+        body = json.dumps(c).encode()
+        raw += (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Accept: application/json\r\nMcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {LATEST}\r\n"
+                f"Content-Length: {len(body)}\r\n" + ("Connection: close\r\n" if i == 4 else "") + "\r\n").encode() + body
+    reply = exchange(server, raw)
+    assert reply.count(b"HTTP/1.1 200") == 5
+    positions = [reply.index(f'"id":{i}'.encode()) for i in range(5)]
+    assert positions == sorted(positions)
+
+
+def test_pipelined_oversized_body_is_refused_after_earlier_answers(server):
+    sid = initialize(server.url)
+    host, port = address(server)
+    body = json.dumps(call(1, "test_sleep", {"ms": 50})).encode()
+    raw = (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+           f"Accept: application/json\r\nMcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {LATEST}\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    raw += (f"POST /mcp HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {64 * 1024 * 1024}\r\n\r\n{{").encode()
+    reply = exchange(server, raw)
+    first, _, rest = reply.partition(b"HTTP/1.1 413")
+    assert first.startswith(b"HTTP/1.1 200") and b"Slept 50 ms" in first, reply[:300]
+    assert rest, reply[:300]
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error"]["code"] == -32600
+
+
 def test_client_vanishing_mid_body_harms_no_one(server):
     host, port = address(server)
     with socket.create_connection((host, port), timeout=10) as sock:

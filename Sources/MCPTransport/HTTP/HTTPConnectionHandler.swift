@@ -5,6 +5,13 @@ internal import NIOHTTP1
 /// limit), hands it to the endpoint with a ResponseSink, and writes the parts
 /// that sink queues. It never reads the request's meaning. All of its methods
 /// run on the connection's event loop.
+///
+/// HTTP/1.1 pipelining is handled here rather than by NIO's pipelining
+/// handler: that one pauses reading whenever a response is still being made,
+/// which costs two epoll_ctl calls per request when answers are produced
+/// asynchronously (they always are here). Requests that arrive while a
+/// response is open wait in `waiting`, in order; past `maxWaiting` requests or
+/// one body limit of bytes the connection stops reading until the queue drains.
 final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -16,7 +23,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// The body went over the limit: a 413 was sent; the connection closes after it.
     private var refusing = false
     private var current: ResponseSink?
+    /// Whether the connection stays open after the current response.
     private var keepAlive = true
+    /// Complete requests that arrived while a response was open (pipelining).
+    private var waiting: [Waiting] = []
+    private var waitingBytes = 0
+    private var readPaused = false
+    private static let maxWaiting = 16
+
+    private enum Waiting {
+        case request(HTTPRequest)
+        case refusal(HTTPRequestHead)
+    }
     private var quiescing = false
     private var registration: ConnectionRegistry.Key?
 
@@ -80,7 +98,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .head(let h):
             head = h
             body = nil
-            keepAlive = h.isKeepAlive
             if let declared = h.headers.first(name: "content-length").flatMap(Int.init),
                declared > endpoint.config.maxBodyBytes
             {
@@ -103,16 +120,59 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             head = nil
             let request = HTTPRequest(head: h, body: body ?? ByteBuffer())
             body = nil
-            let sink = newSink(context)
-            endpoint.handle(request, sink: sink)
+            if current != nil {
+                wait(.request(request), context)
+            } else {
+                start(request, context)
+            }
+        }
+    }
+
+    private func start(_ request: HTTPRequest, _ context: ChannelHandlerContext) {
+        keepAlive = request.head.isKeepAlive
+        let sink = newSink(context)
+        endpoint.handle(request, sink: sink)
+    }
+
+    private func wait(_ item: Waiting, _ context: ChannelHandlerContext) {
+        waiting.append(item)
+        if case .request(let r) = item { waitingBytes += r.body.readableBytes }
+        if waiting.count >= Self.maxWaiting || waitingBytes >= endpoint.config.maxBodyBytes, !readPaused {
+            readPaused = true
+            context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        }
+    }
+
+    /// The open response ended: the next waiting request (if any) starts.
+    private func startNext(_ context: ChannelHandlerContext) {
+        guard current == nil, !waiting.isEmpty else { return }
+        switch waiting.removeFirst() {
+        case .request(let r):
+            waitingBytes -= r.body.readableBytes
+            start(r, context)
+        case .refusal(let h):
+            sendRefusal(h, context)
+        }
+        if readPaused, waiting.count < Self.maxWaiting / 2, waitingBytes < endpoint.config.maxBodyBytes / 2 {
+            readPaused = false
+            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
         }
     }
 
     /// 413 with a JSON-RPC error body; the connection closes after it, since
-    /// the unread rest of the body cannot be skipped reliably.
+    /// the unread rest of the body cannot be skipped reliably. Nothing more is
+    /// read; responses still owed to earlier pipelined requests go out first.
     private func refuse(_ h: HTTPRequestHead) {
         guard let context else { return }
         refusing = true
+        if current != nil {
+            wait(.refusal(h), context)
+        } else {
+            sendRefusal(h, context)
+        }
+    }
+
+    private func sendRefusal(_ h: HTTPRequestHead, _ context: ChannelHandlerContext) {
         keepAlive = false
         let sink = newSink(context)
         sink.respond(status: .payloadTooLarge, headers: HTTPEndpoint.jsonHeaders,
@@ -146,9 +206,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             case .end:
                 ended = true
                 close = !keepAlive || quiescing
-                // Retire this response before writing its end: the pipelining
-                // handler delivers the next buffered request from inside that
-                // write, and its new sink must not be mistaken for this one.
                 current = nil
                 sink.complete()
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
@@ -171,7 +228,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             } else {
                 context.close(promise: nil)
             }
+            return
         }
+        if ended { startNext(context) }
     }
 
     /// Graceful stop: an idle connection closes now; a long-lived stream (GET,

@@ -134,8 +134,9 @@ public final class HTTPServerTransport: Sendable {
                     // No outbound header validation: every header this listener
                     // writes is its own (fixed names and values, hex session ids,
                     // digits), never text from a client or host.
+                    // Pipelining is ordered by HTTPConnectionHandler itself.
                     try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
+                        withPipeliningAssistance: false,
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
                         withErrorHandling: false,
                         withOutboundHeaderValidation: false,
