@@ -661,7 +661,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "max_sessions"            integer; beyond it initialize gets 503 [10000]
 **   "session_idle_timeout_ms" integer; idle sessions expire, active ones never [1800000]
 **   "connection_idle_timeout_ms" integer; a connection with no response open
-**                             that sends nothing this long is closed [60000]
+**                             that completes no request head and sends no body
+**                             data this long is closed (checked every quarter
+**                             of it: closed within 1.25 times it) [60000]
 **   "max_queued_messages"     integer, per-stream outgoing queue bound [1024]
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
 **   "event_store_max_bytes"   integer, bytes of those events kept per session [16 MiB]

@@ -90,8 +90,22 @@ def test_idle_connections_close_but_open_streams_stay():
         with socket.create_connection(("127.0.0.1", h.port), timeout=10) as sock:
             sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             assert sock.recv(100) == b""  # closed by the server
-        # A GET stream with nothing to say for longer stays open until its session ends.
+        # A keep-alive connection left idle after its response is closed, about
+        # when the timeout says (checked every quarter of it).
         sid = initialize(h.url())
+        with socket.create_connection(("127.0.0.1", h.port), timeout=10) as sock:
+            body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Accept: application/json\r\nMcp-Session-Id: " + sid.encode() +
+                         b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            started = time.monotonic()
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+            waited = time.monotonic() - started
+            assert reply.startswith(b"HTTP/1.1 200") and b'"result":{}' in reply
+            assert 0.25 <= waited <= 2.0, waited
+        # A GET stream with nothing to say for longer stays open until its session ends.
         headers = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": LATEST}
         stream = request(h.url(), "GET", headers={**headers, "Accept": "text/event-stream"})
         assert read_event(stream)  # priming

@@ -88,6 +88,13 @@ public final class ServerSession: Sendable {
         return answered == 0 ? 0 : 1
     }
 
+    /// Takes one message the transport already checked (so it is not
+    /// decoded twice). Returns 1 if it will be answered, 0 if not.
+    @discardableResult
+    public func receive(_ message: Message, channel: MessageChannel? = nil) -> Int {
+        process(.success(message), channel: channel ?? defaultChannel)
+    }
+
     private func receiveOne(_ value: JSONValue, channel: MessageChannel) -> Int {
         process(Result { () throws(MessageError) in try Message(json: value) }, channel: channel)
     }

@@ -16,7 +16,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let endpoint: HTTPEndpoint
+    let endpoint: HTTPEndpoint
     private var context: ChannelHandlerContext?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
@@ -37,12 +37,22 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
     private var quiescing = false
     private var registration: ConnectionRegistry.Key?
+    /// Idle detection without a handler of its own (NIO's IdleStateHandler
+    /// would sit in the path of every part read and written): a check every
+    /// quarter of the timeout; four in a row with nothing read mean idle.
+    private var idleTimer: RepeatedTask?
+    private var readSinceCheck = false
+    private var quietChecks = 0
+    private static let checksPerTimeout = 4
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// A response is open (or owed): a parse error can no longer be answered.
+    var isResponding: Bool { current != nil || !waiting.isEmpty }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -51,6 +61,25 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             eventLoop: context.eventLoop,
             quiesce: { bound.value.quiesce() },
             close: { bound.value.context?.close(promise: nil) })
+        let every = TimeAmount.milliseconds(Int64(max(1, endpoint.config.connectionIdleTimeoutMs / Self.checksPerTimeout)))
+        idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            bound.value.checkIdle()
+        }
+    }
+
+    /// Nothing read for the idle timeout: with no response open (an idle
+    /// keep-alive connection, or a head or body that stopped arriving) the
+    /// connection goes. A response still open (a stream, a call) keeps it.
+    private func checkIdle() {
+        if readSinceCheck {
+            readSinceCheck = false
+            quietChecks = 0
+            return
+        }
+        quietChecks += 1
+        guard quietChecks >= Self.checksPerTimeout else { return }
+        quietChecks = 0
+        if current == nil || head != nil { context?.close(promise: nil) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -66,6 +95,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func release() {
+        idleTimer?.cancel()
+        idleTimer = nil
         let sink = current
         current = nil
         sink?.complete()
@@ -75,23 +106,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// Nothing read for the idle timeout: with no response open (an idle
-    /// keep-alive connection, or a head or body that stopped arriving) the
-    /// connection goes. A response still open (a stream, a call) keeps it.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            if current == nil || head != nil { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { current?.drain() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readSinceCheck = true
         // After a 413 nothing more is read from this connection.
         guard !refusing else { return }
         switch unwrapInboundIn(data) {

@@ -54,9 +54,11 @@ extension HTTPEndpoint {
         let json = accept.json && (config.jsonResponse || !accept.sse)
         guard let headerVersion = protocolVersion(request, sink: sink) else { return }
         guard let value = parseBody(request, sink: sink) else { return }
+        // A single message is decoded once, here (a batch is left to the engine).
+        var single: Message?
         if value.arrayValue == nil {
             do throws(MessageError) {
-                _ = try Message(json: value)
+                single = try Message(json: value)
             } catch {
                 return respond(sink, request, .badRequest, headers: Self.jsonHeaders,
                                body: Message.errorResponse(id: error.id, error: error.error).serialized())
@@ -73,7 +75,7 @@ extension HTTPEndpoint {
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() })
-        let answers = s.core.receive(value, channel: channel)
+        let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
         if answers == 0 {
             respond(sink, request, .accepted)
         } else if !json {

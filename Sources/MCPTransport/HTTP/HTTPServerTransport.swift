@@ -128,8 +128,6 @@ public final class HTTPServerTransport: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try sync.addHandler(IdleStateHandler(
-                        readTimeout: .milliseconds(Int64(config.connectionIdleTimeoutMs))))
                     let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
                     // No outbound header validation: every header this listener
                     // writes is its own (fixed names and values, hex session ids,
@@ -142,8 +140,6 @@ public final class HTTPServerTransport: Sendable {
                         withOutboundHeaderValidation: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
                         withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(HTTPProtocolErrorHandler(maxHeaderBytes: config.maxHeaderBytes),
-                                        name: WebSocketUpgrade.errorHandlerName)
                     try sync.addHandler(HTTPConnectionHandler(endpoint: endpoint), name: WebSocketUpgrade.httpHandlerName)
                 }
             }
@@ -154,7 +150,6 @@ public final class HTTPServerTransport: Sendable {
 /// subprotocol "mcp" required; our HTTP handlers then make way for WebSocketHandler.
 enum WebSocketUpgrade {
     static let httpHandlerName = "mcp.http"
-    static let errorHandlerName = "mcp.http-errors"
 
     static func upgrader(endpoint: HTTPEndpoint) -> NIOWebSocketServerUpgrader {
         let config = endpoint.config
@@ -175,7 +170,6 @@ enum WebSocketUpgrade {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.pipeline.removeHandler(name: httpHandlerName)
-                    .flatMap { channel.pipeline.removeHandler(name: errorHandlerName) }
                     .flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandler(WebSocketHandler(endpoint: endpoint))
                     }

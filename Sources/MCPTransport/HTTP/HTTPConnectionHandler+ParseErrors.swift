@@ -1,23 +1,12 @@
 internal import NIOCore
 internal import NIOHTTP1
 
-/// Turns HTTP parse errors into a response before the decoder closes the
+/// HTTP parse errors become a response before the decoder closes the
 /// connection: 431 when the request head is over the limit, 400 otherwise,
-/// each with a JSON-RPC error body. (NIO's own handler only knows 400.)
-final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let maxHeaderBytes: Int
-    /// A response has started and not ended: no error response can be sent.
-    private var responding = false
-
-    init(maxHeaderBytes: Int) {
-        self.maxHeaderBytes = maxHeaderBytes
-    }
-
+/// each with a JSON-RPC error body (NIO's own error handler only knows 400).
+/// Handled here rather than in a handler of its own, which every part of every
+/// response would have to pass through.
+extension HTTPConnectionHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parseError = error as? HTTPParserError else {
             // Not a parse error (e.g. an upgrader that declined: the request then
@@ -29,14 +18,14 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
         let message: String
         if case .headerOverflow = parseError {
             status = .requestHeaderFieldsTooLarge
-            message = "Request head larger than the \(maxHeaderBytes)-byte limit"
+            message = "Request head larger than the \(endpoint.config.maxHeaderBytes)-byte limit"
         } else {
             status = .badRequest
             message = "Malformed HTTP request: \(parseError)"
         }
-        // The decoder closes the connection after this; a response that has
-        // already started cannot be replaced by another.
-        guard !responding else {
+        // The decoder closes the connection after this. A response already
+        // under way (or owed to an earlier request) cannot be followed by another.
+        guard !isResponding else {
             lingeringClose(context)
             return
         }
@@ -58,14 +47,5 @@ final class HTTPProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
         let channel = context.channel
         context.close(mode: .output, promise: nil)
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let h) where h.status.code >= 200: responding = true
-        case .end: responding = false
-        default: break
-        }
-        context.write(data, promise: promise)
     }
 }
