@@ -163,8 +163,12 @@ def main() -> int:
 
     driver = build / "http_driver"
     subprocess.run(["cc", "-O2", "-o", str(driver), str(REPO / "bench" / "http_driver.c")], check=True)
+    # The echo ceiling is built with the library's own flags (the same scratch
+    # directory, so nothing is rebuilt, and the same code generation for NIO).
+    flags = re.search(r"MCP_SWIFT_FLAGS:STRING=(.*)", (build / "CMakeCache.txt").read_text())
     subprocess.run(["swift", "build", "-c", "release", "--product", "mcp-bench-nio-echo", "--package-path", str(REPO),
-                    "--scratch-path", str(scratch)], check=True, stdout=subprocess.DEVNULL)
+                    "--scratch-path", str(scratch), *(flags.group(1).split(";") if flags else [])],
+                   check=True, stdout=subprocess.DEVNULL)
     nio_binary = scratch / "release" / "mcp-bench-nio-echo"
 
     # "ours/ping": ping instead of tools/call, answered on the I/O thread with no
