@@ -21,7 +21,7 @@ extension HTTPEndpoint {
     /// assumed), a 400 already sent when unsupported.
     private func protocolVersion(_ request: HTTPRequest, sink: ResponseSink) -> ProtocolVersion?? {
         guard let text = request.header("mcp-protocol-version") else { return .some(nil) }
-        guard let v = ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
+        guard let v = ProtocolVersion(rawValue: text) ?? ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest,
                  "Unsupported MCP-Protocol-Version: \(text) (supported: \(ProtocolVersion.allCases.map(\.rawValue).joined(separator: ", ")))")
             return nil

@@ -84,7 +84,7 @@ final class HTTPEndpoint: Sendable {
 
     /// The Content-Type of a POST must be application/json (415 otherwise).
     func checkContentType(_ request: HTTPRequest, sink: ResponseSink) -> Bool {
-        guard let type = request.header("content-type"), MediaType.first(of: type) == "application/json" else {
+        guard let type = request.header("content-type"), MediaType.first(of: type, is: "application/json") else {
             fail(sink, request, .unsupportedMediaType, ErrorCode.invalidRequest,
                  "Content-Type must be application/json")
             return false
@@ -117,11 +117,13 @@ struct AcceptedTypes {
         var j = false
         var s = false
         MediaType.each(in: header) { type in
-            switch type {
-            case "*/*": j = true; s = true
-            case "application/json", "application/*": j = true
-            case "text/event-stream", "text/*": s = true
-            default: break
+            if MediaType.matches(type, "*/*") {
+                j = true
+                s = true
+            } else if MediaType.matches(type, "application/json") || MediaType.matches(type, "application/*") {
+                j = true
+            } else if MediaType.matches(type, "text/event-stream") || MediaType.matches(type, "text/*") {
+                s = true
             }
         }
         json = j
@@ -129,32 +131,36 @@ struct AcceptedTypes {
     }
 }
 
-/// Media types in header values, lowercased, without parameters. Byte-level:
-/// these run for every request, so they avoid String splitting.
+/// Media types in header values, compared without case, parameters or
+/// blanks. Byte-level and allocation-free: these run for every request.
 enum MediaType {
-    /// Calls `body` with each comma-separated type of a list (Accept).
-    static func each(in header: String, _ body: (String) -> Void) {
+    /// Calls `body` with each comma-separated item of a list (Accept).
+    static func each(in header: String, _ body: (Substring.UTF8View) -> Void) {
         var utf8 = header.utf8[...]
         while !utf8.isEmpty {
             let item = utf8.prefix { $0 != UInt8(ascii: ",") }
             utf8 = utf8.dropFirst(item.count + 1)
-            body(type(of: item))
+            body(item)
         }
     }
 
-    /// The first type of a header value (Content-Type).
-    static func first(of header: String) -> String {
-        type(of: header.utf8.prefix { $0 != UInt8(ascii: ",") })
+    /// Whether the first type of a header value (Content-Type) is `type`.
+    static func first(of header: String, is type: StaticString) -> Bool {
+        matches(header.utf8.prefix { $0 != UInt8(ascii: ",") }, type)
     }
 
-    private static func type(of item: Substring.UTF8View) -> String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(24)
-        for b in item {
-            if b == UInt8(ascii: ";") { break }
-            if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { continue }
-            bytes.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
+    /// Whether an item (up to its parameters, blanks skipped, any case) is
+    /// `type`, which is given in lowercase.
+    static func matches(_ item: Substring.UTF8View, _ type: StaticString) -> Bool {
+        type.withUTF8Buffer { want -> Bool in
+            var i = 0
+            for b in item {
+                if b == UInt8(ascii: ";") { break }
+                if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { continue }
+                guard i < want.count, (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == want[i] else { return false }
+                i += 1
+            }
+            return i == want.count
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -67,8 +67,17 @@ struct OriginPolicy: Sendable {
         func allows(_ raw: String) -> Bool {
             if any { return true }
             let value = raw.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? raw.lowercased() : raw
-            if exact.contains(value) { return true }
-            return anyPort.contains(OriginPolicy.splitPort(value, hasScheme: hasScheme).0)
+            if exact.contains(value) || anyPort.contains(value) { return true }
+            // "name:port" against the any-port names, without splitting into
+            // new strings (this runs for every request; the lists are short).
+            let u = value.utf8
+            for name in anyPort where u.count > name.utf8.count + 1 && u.starts(with: name.utf8) {
+                let rest = u.dropFirst(name.utf8.count)
+                if rest.first == UInt8(ascii: ":"), rest.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                    return true
+                }
+            }
+            return false
         }
     }
 

@@ -10,6 +10,9 @@ import Testing
         ("*/*", true, true),
         ("text/html, image/png", false, false),
         ("application/*,text/*", true, true),
+        ("application/json-seq, text/event-streams", false, false),
+        ("application/jso", false, false),
+        (" text/event-stream ; q=1 ,application/json", true, true),
     ] as [(String?, Bool, Bool)])
     func readsAcceptHeaders(header: String?, json: Bool, sse: Bool) {
         let a = AcceptedTypes(header)
@@ -17,8 +20,11 @@ import Testing
     }
 
     @Test func contentTypeIgnoresParametersCaseAndSpaces() {
-        #expect(MediaType.first(of: "Application/Json; charset=utf-8") == "application/json")
-        #expect(MediaType.first(of: " application/json") == "application/json")
-        #expect(MediaType.first(of: "application/jsonx") != "application/json")
+        #expect(MediaType.first(of: "Application/Json; charset=utf-8", is: "application/json"))
+        #expect(MediaType.first(of: " application/json", is: "application/json"))
+        #expect(MediaType.first(of: "application/json, text/plain", is: "application/json"))
+        #expect(!MediaType.first(of: "application/jsonx", is: "application/json"))
+        #expect(!MediaType.first(of: "application/jso", is: "application/json"))
+        #expect(!MediaType.first(of: "", is: "application/json"))
     }
 }

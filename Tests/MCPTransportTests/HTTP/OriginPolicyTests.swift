@@ -13,6 +13,10 @@ import Testing
         #expect(p.check(host: "localhost:80", origin: "http://evil.example") != nil)
         #expect(p.check(host: "localhost:80", origin: "null") != nil)
         #expect(p.check(host: nil, origin: nil) != nil)
+        #expect(p.check(host: "localhost:", origin: nil) != nil)
+        #expect(p.check(host: "localhost:80x", origin: nil) != nil)
+        #expect(p.check(host: "localhost:80:80", origin: nil) != nil)
+        #expect(p.check(host: "localhost", origin: "http://localhost:3000/") != nil)
     }
 
     @Test func theBoundAddressIsAllowed() {
