@@ -18,6 +18,8 @@ public final class CombiningQueue<Item>: @unchecked Sendable {
     private var items = Deque<Item>()
     private var delivering = false
     private var deliverer: pthread_t?
+    /// The thread inside `holding`: its pushes wait for the end of the hold.
+    private var holder: pthread_t?
     private let maxPending: Int
     private let deliver: ([Item]) -> Void
 
@@ -35,12 +37,40 @@ public final class CombiningQueue<Item>: @unchecked Sendable {
             cond.unlock()
             return
         }
+        if let h = holder, pthread_equal(h, pthread_self()) != 0, items.count < maxPending {
+            items.append(item)
+            cond.unlock()
+            return
+        }
         while delivering && items.count >= maxPending { _ = cond.wait(until: nil) }
         items.append(item)
         if delivering {
             cond.unlock()
             return
         }
+        deliverAllLocked()
+    }
+
+    /// Runs `body`; what this thread pushes meanwhile is delivered together
+    /// when it returns (one write for many answers to one read). Pushes from
+    /// other threads are not held: one that delivers takes the held items too,
+    /// in order. Not reentrant.
+    public func holding(_ body: () -> Void) {
+        cond.lock()
+        holder = pthread_self()
+        cond.unlock()
+        body()
+        cond.lock()
+        holder = nil
+        if delivering || items.isEmpty {
+            cond.unlock()
+            return
+        }
+        deliverAllLocked()
+    }
+
+    /// Called with `cond` locked and nobody delivering; returns unlocked.
+    private func deliverAllLocked() {
         delivering = true
         deliverer = pthread_self()
         while !items.isEmpty {

@@ -191,10 +191,7 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         var tid = pthread_t()
         let rc = pthread_create(&tid, &attr, { arg in
             guard let arg else { return nil }
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, SIGPIPE)
-            pthread_sigmask(SIG_BLOCK, &set, nil)
+            SIGPIPEBlock.blockForThisThread()
             pthread_setspecific(WorkerThreadMark.key, UnsafeRawPointer(bitPattern: 1))
             let start = Unmanaged<Start>.fromOpaque(arg).takeRetainedValue()
             start.body()

@@ -34,13 +34,20 @@ public final class FDWriter: Sendable {
 
     public func flush() { queue.waitUntilDelivered() }
 
+    /// Runs `body`; messages this thread writes meanwhile go out in one write
+    /// when it returns (answers the reader thread produced for one read).
+    public func batching(_ body: () -> Void) { queue.holding(body) }
+
     static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Bool {
         var set = sigset_t()
         var old = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &set, &old)
-        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        // Engine threads block SIGPIPE for good; others only around the write
+        // (two more system calls per write).
+        let masked = !SIGPIPEBlock.isBlockedOnThisThread
+        if masked { pthread_sigmask(SIG_BLOCK, &set, &old) }
+        defer { if masked { pthread_sigmask(SIG_SETMASK, &old, nil) } }
         return bytes.withUnsafeBytes { buf -> Bool in
             guard let base = buf.baseAddress else { return true }
             var off = 0

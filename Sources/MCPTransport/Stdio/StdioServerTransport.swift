@@ -43,6 +43,16 @@ public enum StdioServerTransport {
     public static func serve(server: ServerCore, input: Int32, output: Int32, options: StdioOptions,
                              stop: StopSignal) throws(TransportError)
     {
+        // Blocked for the whole serve, so the writes made on this thread skip
+        // masking it each time (restored on return).
+        try SIGPIPEBlock.whileBlocked { () throws(TransportError) in
+            try serveBlocked(server: server, input: input, output: output, options: options, stop: stop)
+        }
+    }
+
+    private static func serveBlocked(server: ServerCore, input: Int32, output: Int32, options: StdioOptions,
+                                     stop: StopSignal) throws(TransportError)
+    {
         let writer = FDWriter(fd: output)
         let session = server.makeSession(defaultChannel: ClosureChannel { writer.write(message: $0) })
         defer {
@@ -73,7 +83,9 @@ public enum StdioServerTransport {
             if fds[0].revents == 0 { continue }
             let n = read(input, chunk.baseAddress, chunkSize)
             if n > 0 {
-                framer.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), handle)
+                // Answers made on this thread (inline tools, errors, ping) for
+                // the lines of one read leave in one write.
+                writer.batching { framer.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), handle) }
             } else if n == 0 {
                 break readLoop
             } else if errno == EINTR || errno == EAGAIN {

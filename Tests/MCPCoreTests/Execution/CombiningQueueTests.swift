@@ -39,4 +39,31 @@ import Testing
         #expect(out.withLock { $0 } == [1, 2])
         box.withLock { $0 = nil }
     }
+
+    @Test func heldPushesLeaveTogetherAndOthersAreNotHeld() {
+        let batches = LockedState<[[Int]]>([])
+        let q = CombiningQueue<Int>(maxPending: 100) { batch in batches.withLock { $0.append(batch) } }
+        let pool = WorkerPool(maxThreads: 2)
+        let otherDone = LockedState(false)
+        q.holding {
+            q.push(1)
+            q.push(2)
+            // Another thread's push is not held: it delivers at once, taking
+            // the held items before its own, in order.
+            pool.execute {
+                q.push(3)
+                otherDone.withLockAndNotify { $0 = true }
+            }
+            #expect(otherDone.wait(until: MonotonicInstant.now().adding(milliseconds: 10_000)) { $0 })
+            #expect(batches.withLock { $0 } == [[1, 2, 3]])
+            q.push(4)
+            q.push(5)
+            #expect(batches.withLock { $0.count } == 1, "held until the end of the hold")
+        }
+        q.waitUntilDelivered()
+        #expect(batches.withLock { $0 } == [[1, 2, 3], [4, 5]])
+        // After the hold, pushes deliver at once again.
+        q.push(6)
+        #expect(batches.withLock { $0.last } == [6])
+    }
 }
