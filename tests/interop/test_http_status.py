@@ -91,8 +91,39 @@ def test_protocol_version_header(server):
     ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
     resp = post(server.url, ping, session=sid, version="1999-01-01")
     assert resp.status == 400 and "MCP-Protocol-Version" in error_of(resp)["message"]
-    resp = post(server.url, ping, session=sid)  # absent: assumed 2025-03-26, accepted
+    # Absent: the session tells the revision (2025-03-26 is assumed only
+    # without one), so a client that leaves it out still works.
+    resp = post(server.url, ping, session=sid)
     assert resp.status == 200 and messages(resp)[-1] == {"jsonrpc": "2.0", "id": 7, "result": {}}
+
+
+@pytest.mark.parametrize("negotiated, other", [(LATEST, "2025-06-18"), ("2025-06-18", LATEST),
+                                               ("2025-03-26", "2025-06-18")])
+def test_protocol_version_header_must_match_the_session(server, negotiated, other):
+    sid = initialize(server.url, negotiated)
+    ping = {"jsonrpc": "2.0", "id": 8, "method": "ping"}
+    resp = post(server.url, ping, session=sid, version=other)
+    assert resp.status == 400
+    err = error_of(resp)
+    assert err["code"] == -32600
+    assert negotiated in err["message"] and other in err["message"], err
+    assert err["data"] == {"received": other, "negotiated": negotiated}
+    headers = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": other, "Accept": "text/event-stream"}
+    for method in ("GET", "DELETE"):
+        resp = request(server.url, method, headers=headers)
+        assert resp.status == 400, method
+        assert other in error_of(resp)["message"]
+    # The refused DELETE did not end the session; the right header is served.
+    resp = post(server.url, ping, session=sid, version=negotiated)
+    assert resp.status == 200 and messages(resp)[-1]["result"] == {}
+
+
+def test_stateless_requests_take_any_supported_version():
+    with EverythingHTTP("--stateless") as s:
+        for version in ("2025-03-26", "2025-06-18", LATEST, None):
+            resp = post(s.url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, version=version)
+            assert resp.status == 200, version
+            messages(resp)
 
 
 def test_dns_rebinding_is_refused(server):

@@ -17,8 +17,9 @@ extension HTTPEndpoint {
         }
     }
 
-    /// The MCP-Protocol-Version header: nil when absent (2025-03-26 is then
-    /// assumed), a 400 already sent when unsupported.
+    /// The MCP-Protocol-Version header: nil when absent (a session's own
+    /// revision then applies; without a session 2025-03-26 is assumed), a 400
+    /// already sent when unsupported.
     private func protocolVersion(_ request: HTTPRequest, sink: ResponseSink) -> ProtocolVersion?? {
         guard let text = request.header("mcp-protocol-version") else { return .some(nil) }
         guard let v = ProtocolVersion(rawValue: text) ?? ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
@@ -29,8 +30,12 @@ extension HTTPEndpoint {
         return .some(v)
     }
 
-    /// The session a request names in Mcp-Session-Id: 400 when missing, 404 when unknown.
-    private func session(_ request: HTTPRequest, sink: ResponseSink) -> HTTPSession? {
+    /// The session a request names in Mcp-Session-Id: 400 when missing, 404 when
+    /// unknown, 400 when `version` (its MCP-Protocol-Version) is not the revision
+    /// the session negotiated. No header is no conflict: the session itself
+    /// tells which revision is spoken, the "other way to identify the version"
+    /// that the assumption of 2025-03-26 gives way to.
+    private func session(_ request: HTTPRequest, version: ProtocolVersion?, sink: ResponseSink) -> HTTPSession? {
         guard let id = request.header("mcp-session-id") else {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing Mcp-Session-Id header")
             return nil
@@ -39,7 +44,27 @@ extension HTTPEndpoint {
             fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
             return nil
         }
+        if let version {
+            let negotiated = s.core.protocolVersion
+            if version != negotiated {
+                versionMismatch(request, sent: version, negotiated: negotiated, sink: sink)
+                return nil
+            }
+        }
         return s
+    }
+
+    /// 400 for a request whose MCP-Protocol-Version is another supported
+    /// revision than its session's; the error names both (also in `data`).
+    private func versionMismatch(_ request: HTTPRequest, sent: ProtocolVersion, negotiated: ProtocolVersion,
+                                 sink: ResponseSink)
+    {
+        let error = JSONRPCError(
+            code: ErrorCode.invalidRequest,
+            message: "MCP-Protocol-Version \(sent.rawValue) does not match the protocol version this session negotiated, \(negotiated.rawValue)",
+            data: .object(JSONObject(["received": .string(sent.rawValue), "negotiated": .string(negotiated.rawValue)])))
+        respond(sink, request, .badRequest, headers: Self.jsonHeaders,
+                body: Message.errorResponse(id: nil, error: error).serialized())
     }
 
     // MARK: POST
@@ -70,7 +95,7 @@ extension HTTPEndpoint {
         if Message.isInitializeRequest(value), request.header("mcp-session-id") == nil {
             return initialize(request, value, json: json, sink: sink)
         }
-        guard let s = session(request, sink: sink) else { return }
+        guard let s = session(request, version: headerVersion, sink: sink) else { return }
         s.begin()
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
@@ -145,7 +170,7 @@ extension HTTPEndpoint {
         guard AcceptedTypes(request.header("accept")).sse else {
             return fail(sink, request, .notAcceptable, ErrorCode.invalidRequest, "Accept must include text/event-stream")
         }
-        guard protocolVersion(request, sink: sink) != nil, let s = session(request, sink: sink),
+        guard let version = protocolVersion(request, sink: sink), let s = session(request, version: version, sink: sink),
               let streams = s.streams
         else { return }
         let head = HTTPResponseHead(version: request.head.version, status: .ok, headers: Self.sseHeaders)
@@ -176,7 +201,9 @@ extension HTTPEndpoint {
             return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest,
                         "Stateless server: there is no session to end", extra: [("Allow", "POST")])
         }
-        guard protocolVersion(request, sink: sink) != nil, let s = session(request, sink: sink) else { return }
+        guard let version = protocolVersion(request, sink: sink),
+              let s = session(request, version: version, sink: sink)
+        else { return }
         _ = sessions.remove(s.id)
         s.close()
         respond(sink, request, .ok)
