@@ -668,6 +668,11 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
 **   "event_store_max_bytes"   integer, bytes of those events kept per session [16 MiB]
 **   "sse_retry_ms"            integer, the SSE retry field [1000]
+**   "sse_keepalive_ms"        integer >= 0: an open SSE stream (the GET stream,
+**                             a legacy SSE stream, the stream of a long call)
+**                             that is silent this long gets a comment line
+**                             ": keep-alive", so proxies and load balancers do
+**                             not cut it as idle; 0 sends none [15000]
 **   "allowed_hosts"           array of strings (host or host:port) accepted in the
 **                             Host header [loopback names and the bound address;
 **                             no Host check when bound to 0.0.0.0 or :: without a list]
@@ -683,6 +688,11 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** logs or requests before its result is answered as an SSE stream even in
 ** "json_response" mode, so nothing it sends is lost. ^Legacy SSE sessions and
 ** WebSocket connections count toward "max_sessions" and end with their connection.
+** ^No open SSE stream is silent for longer than "sse_keepalive_ms": a stream
+** with nothing to send gets one comment per interval, the first after between
+** half and all of it. ^Comments are not events: they have no id, are not kept
+** for resumption and are never replayed. Set the interval below the idle
+** timeout of any proxy on the way (many cut at 60 s).
 ** Threads: any; one HTTP listener per server at a time.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown key, bad value, colliding paths) |
 **         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already listening, server freed) |

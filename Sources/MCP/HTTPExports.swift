@@ -98,6 +98,7 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         case "event_store_max_events": c.eventStoreMaxEvents = try int(v, m.key, 1...1_000_000)
         case "event_store_max_bytes": c.eventStoreMaxBytes = try int(v, m.key, 1024...(1 << 40))
         case "sse_retry_ms": c.sseRetryMs = try int(v, m.key, 0...big)
+        case "sse_keepalive_ms": c.sseKeepaliveMs = try int(v, m.key, 0...big)
         case "allowed_hosts": c.allowedHosts = try strings(v, m.key)
         case "allowed_origins": c.allowedOrigins = try strings(v, m.key)
         case "tls_cert_file": c.tlsCertFile = try string(v, m.key)

@@ -44,9 +44,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var readSinceCheck = false
     private var quietChecks = 0
     private static let checksPerTimeout = 4
+    private var heartbeat: SSEHeartbeat
+    private var heartbeatTimer: Scheduled<Void>?
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
+        heartbeat = SSEHeartbeat(intervalMs: endpoint.config.sseKeepaliveMs)
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -100,6 +103,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let sink = current
         current = nil
         sink?.complete()
+        heartbeat.reset()
+        heartbeatTimer?.cancel()
+        heartbeatTimer = nil
+        heartbeat.armed = false
         if let registration {
             endpoint.connections.remove(registration)
             self.registration = nil
@@ -204,6 +211,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func newSink(_ context: ChannelHandlerContext) -> ResponseSink {
         current?.complete()
+        heartbeat.reset()
         let sink = ResponseSink(connection: self, eventLoop: context.eventLoop,
                                 maxQueued: endpoint.config.maxQueuedMessages)
         current = sink
@@ -215,12 +223,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         guard let context, sink === current else { return }
         var close = false
         var ended = false
+        var head: HTTPResponseHead?
         for part in parts {
             switch part {
             case .head(var h):
                 if !keepAlive || quiescing {
                     h.headers.replaceOrAdd(name: "Connection", value: "close")
                 }
+                head = h
                 context.write(wrapOutboundOut(.head(h)), promise: nil)
             case .body(let b):
                 context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
@@ -236,6 +246,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             if ended || close { break }
         }
         context.flush()
+        if heartbeat.didWrite(head: head, ended: ended || close) { armHeartbeat(context) }
         if close {
             if current === sink { current = nil }
             sink.complete()
@@ -252,6 +263,32 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         if ended { startNext(context) }
+    }
+
+    /// Looks at the open SSE stream every half keep-alive interval (SSEHeartbeat).
+    private func armHeartbeat(_ context: ChannelHandlerContext) {
+        guard let period = heartbeat.period else { return }
+        heartbeat.armed = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        heartbeatTimer = context.eventLoop.scheduleTask(in: period) { bound.value.heartbeatFired() }
+    }
+
+    private func heartbeatFired() {
+        heartbeatTimer = nil
+        guard let context else { return }
+        switch heartbeat.look() {
+        case .stop:
+            return
+        case .again:
+            break
+        case .comment:
+            // Between two parts of the stream (each a whole event); skipped
+            // when the socket is full, as events are waiting anyway.
+            if context.channel.isWritable {
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(SSEHeartbeat.comment))), promise: nil)
+            }
+        }
+        armHeartbeat(context)
     }
 
     /// Graceful stop: an idle connection closes now; a long-lived stream (GET,

@@ -31,6 +31,9 @@ public struct HTTPServerConfig: Sendable {
     /// Bytes of event data kept per session (the newest event is always kept).
     public var eventStoreMaxBytes = 16 << 20
     public var sseRetryMs = 1000
+    /// An open SSE stream silent this long gets a comment (": keep-alive"), so
+    /// proxies do not cut it as idle; 0 sends none.
+    public var sseKeepaliveMs = 15_000
     /// Host header values accepted; nil means loopback names plus the bound address.
     public var allowedHosts: [String]?
     /// Origin header values accepted; nil means http(s) on localhost, 127.0.0.1, [::1].

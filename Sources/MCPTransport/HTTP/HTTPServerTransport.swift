@@ -93,7 +93,7 @@ public final class HTTPServerTransport: Sendable {
             throw .invalidConfig("tls_cert_file and tls_key_file go together")
         }
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
-              c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sessionIdleTimeoutMs >= 1,
+              c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sseKeepaliveMs >= 0, c.sessionIdleTimeoutMs >= 1,
               c.connectionIdleTimeoutMs >= 1
         else { throw .invalidConfig("a limit is out of range") }
     }
