@@ -688,6 +688,11 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** logs or requests before its result is answered as an SSE stream even in
 ** "json_response" mode, so nothing it sends is lost. ^Legacy SSE sessions and
 ** WebSocket connections count toward "max_sessions" and end with their connection.
+** ^A request of a session whose MCP-Protocol-Version header names a revision
+** other than the one the session negotiated gets 400 (the error names both, and
+** has them in data.received and data.negotiated); one without the header is
+** served in the session's revision. ^Without a session (stateless mode) a
+** request without the header is served as 2025-03-26, as the spec asks.
 ** ^No open SSE stream is silent for longer than "sse_keepalive_ms": a stream
 ** with nothing to send gets one comment per interval, the first after between
 ** half and all of it. ^Comments are not events: they have no id, are not kept

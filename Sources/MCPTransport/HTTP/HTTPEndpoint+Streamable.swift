@@ -61,7 +61,8 @@ extension HTTPEndpoint {
     {
         let error = JSONRPCError(
             code: ErrorCode.invalidRequest,
-            message: "MCP-Protocol-Version \(sent.rawValue) does not match the protocol version this session negotiated, \(negotiated.rawValue)",
+            message: "MCP-Protocol-Version \(sent.rawValue) does not match the protocol version"
+                + " this session negotiated, \(negotiated.rawValue)",
             data: .object(JSONObject(["received": .string(sent.rawValue), "negotiated": .string(negotiated.rawValue)])))
         respond(sink, request, .badRequest, headers: Self.jsonHeaders,
                 body: Message.errorResponse(id: nil, error: error).serialized())
@@ -170,8 +171,8 @@ extension HTTPEndpoint {
         guard AcceptedTypes(request.header("accept")).sse else {
             return fail(sink, request, .notAcceptable, ErrorCode.invalidRequest, "Accept must include text/event-stream")
         }
-        guard let version = protocolVersion(request, sink: sink), let s = session(request, version: version, sink: sink),
-              let streams = s.streams
+        guard let version = protocolVersion(request, sink: sink),
+              let s = session(request, version: version, sink: sink), let streams = s.streams
         else { return }
         let head = HTTPResponseHead(version: request.head.version, status: .ok, headers: Self.sseHeaders)
         s.begin()
