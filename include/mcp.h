@@ -679,6 +679,11 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "allowed_origins"         array of origins accepted in the Origin header
 **                             [http(s)://localhost, 127.0.0.1, [::1] on any port]
 **                             ("*" in either list accepts anything)
+**   "cors_allowed_origins"    array of origins (same form) whose browser pages may
+**                             read the answers: CORS for browser clients such as
+**                             the MCP Inspector. Only narrows "allowed_origins":
+**                             "*" means every origin it accepts, and a named
+**                             origin it refuses is an error [empty: no CORS]
 **   "tls_cert_file", "tls_key_file"  PEM files; both given means HTTPS
 **   "io_threads"              integer, event-loop threads [1]
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
@@ -693,6 +698,17 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** has them in data.received and data.negotiated); one without the header is
 ** served in the session's revision. ^Without a session (stateless mode) a
 ** request without the header is served as 2025-03-26, as the spec asks.
+** ^With "cors_allowed_origins", an OPTIONS preflight on an endpoint path from a
+** listed origin gets 204 with Access-Control-Allow-Methods (the path's
+** methods), -Allow-Headers (Content-Type, Accept, Authorization,
+** Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID) and -Max-Age (one day);
+** from an unlisted one, 403. ^Every response to a listed origin, refusals
+** included, carries Access-Control-Allow-Origin (that origin),
+** Access-Control-Expose-Headers: Mcp-Session-Id and Vary: Origin. ^No
+** credentials mode (cookies): clients send Authorization, which needs none.
+** ^The Origin check against DNS rebinding ("allowed_origins", 403) runs first
+** on every request, preflights included, and CORS never overrides it: a page
+** whose origin it refuses is refused whatever "cors_allowed_origins" says.
 ** ^No open SSE stream is silent for longer than "sse_keepalive_ms": a stream
 ** with nothing to send gets one comment per interval, the first after between
 ** half and all of it. ^Comments are not events: they have no id, are not kept
@@ -702,7 +718,8 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown key, bad value, colliding paths) |
 **         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already listening, server freed) |
 **         MCP_ERR_IO (bind failed, TLS files unreadable).
-** Since: 1.0
+** Since: 1.0; "sse_keepalive_ms" and "cors_allowed_origins" since 1.1 (a 1.0
+** library refuses them as unknown keys).
 */
 MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
                                          uint16_t *out_port, char **out_error);

@@ -101,6 +101,7 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         case "sse_keepalive_ms": c.sseKeepaliveMs = try int(v, m.key, 0...big)
         case "allowed_hosts": c.allowedHosts = try strings(v, m.key)
         case "allowed_origins": c.allowedOrigins = try strings(v, m.key)
+        case "cors_allowed_origins": c.corsAllowedOrigins = try strings(v, m.key)
         case "tls_cert_file": c.tlsCertFile = try string(v, m.key)
         case "tls_key_file": c.tlsKeyFile = try string(v, m.key)
         case "io_threads": c.ioThreads = try int(v, m.key, 1...256)

@@ -46,6 +46,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private static let checksPerTimeout = 4
     private var heartbeat: SSEHeartbeat
     private var heartbeatTimer: Scheduled<Void>?
+    /// CORS headers for the current response (CORSPolicy); nil without CORS
+    /// or without an Origin in its request.
+    private var corsHeaders: HTTPHeaders?
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -158,7 +161,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func start(_ request: HTTPRequest, _ context: ChannelHandlerContext) {
         keepAlive = request.head.isKeepAlive
-        let sink = newSink(context)
+        let sink = newSink(context, for: request.head)
         endpoint.handle(request, sink: sink)
     }
 
@@ -202,16 +205,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func sendRefusal(_ h: HTTPRequestHead, _ context: ChannelHandlerContext) {
         keepAlive = false
-        let sink = newSink(context)
+        let sink = newSink(context, for: h)
         sink.respond(status: .payloadTooLarge, headers: HTTPEndpoint.jsonHeaders,
                      body: HTTPEndpoint.errorBody(code: -32600,
                                                   "Request body larger than the \(endpoint.config.maxBodyBytes)-byte limit"),
                      version: h.version)
     }
 
-    private func newSink(_ context: ChannelHandlerContext) -> ResponseSink {
+    private func newSink(_ context: ChannelHandlerContext, for request: HTTPRequestHead) -> ResponseSink {
         current?.complete()
         heartbeat.reset()
+        if let cors = endpoint.cors { corsHeaders = cors.responseHeaders(for: request.headers, policy: endpoint.policy) }
         let sink = ResponseSink(connection: self, eventLoop: context.eventLoop,
                                 maxQueued: endpoint.config.maxQueuedMessages)
         current = sink
@@ -230,6 +234,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 if !keepAlive || quiescing {
                     h.headers.replaceOrAdd(name: "Connection", value: "close")
                 }
+                if let corsHeaders { h.headers.add(contentsOf: corsHeaders) }
                 head = h
                 context.write(wrapOutboundOut(.head(h)), promise: nil)
             case .body(let b):

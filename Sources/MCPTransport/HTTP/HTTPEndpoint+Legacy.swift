@@ -9,6 +9,9 @@ import MCPCore
 extension HTTPEndpoint {
     func legacyStream(_ request: HTTPRequest, sink: ResponseSink) {
         guard request.head.method == .GET else {
+            if request.head.method == .OPTIONS, let cors {
+                return preflight(request, sink: sink, cors: cors, methods: "GET")
+            }
             return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest, "Use GET on the SSE endpoint",
                         extra: [("Allow", "GET")])
         }
@@ -36,6 +39,9 @@ extension HTTPEndpoint {
 
     func legacyPost(_ request: HTTPRequest, sink: ResponseSink) {
         guard request.head.method == .POST else {
+            if request.head.method == .OPTIONS, let cors {
+                return preflight(request, sink: sink, cors: cors, methods: "POST")
+            }
             return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest, "Use POST on the messages endpoint",
                         extra: [("Allow", "POST")])
         }

@@ -12,8 +12,12 @@ extension HTTPEndpoint {
         case .GET: get(request, sink: sink)
         case .DELETE: delete(request, sink: sink)
         default:
+            let methods = config.stateless ? "POST" : "GET, POST, DELETE"
+            if request.head.method == .OPTIONS, let cors {
+                return preflight(request, sink: sink, cors: cors, methods: methods)
+            }
             fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest, "Method not allowed",
-                 extra: [("Allow", config.stateless ? "POST" : "GET, POST, DELETE")])
+                 extra: [("Allow", methods)])
         }
     }
 

@@ -12,6 +12,8 @@ final class HTTPEndpoint: Sendable {
     let sessions: SessionTable
     let store: EventStore
     let policy: OriginPolicy
+    /// nil: no CORS (no "cors_allowed_origins").
+    let cors: CORSPolicy?
     let connections = ConnectionRegistry()
 
     init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil) {
@@ -21,6 +23,7 @@ final class HTTPEndpoint: Sendable {
         self.store = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
                                                       maxBytesPerSession: config.eventStoreMaxBytes)
         policy = OriginPolicy(config: config)
+        cors = CORSPolicy(config: config)
     }
 
     func handle(_ request: HTTPRequest, sink: ResponseSink) {

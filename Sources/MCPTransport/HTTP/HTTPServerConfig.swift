@@ -38,6 +38,9 @@ public struct HTTPServerConfig: Sendable {
     public var allowedHosts: [String]?
     /// Origin header values accepted; nil means http(s) on localhost, 127.0.0.1, [::1].
     public var allowedOrigins: [String]?
+    /// Origins whose browsers may read responses (CORS); empty means no CORS
+    /// headers. Only narrows `allowedOrigins`, never widens it (see CORSPolicy).
+    public var corsAllowedOrigins: [String] = []
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
     public var ioThreads = 1

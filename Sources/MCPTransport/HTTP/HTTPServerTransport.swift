@@ -92,6 +92,9 @@ public final class HTTPServerTransport: Sendable {
         guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
             throw .invalidConfig("tls_cert_file and tls_key_file go together")
         }
+        if let refused = CORSPolicy.unreachableEntry(c) {
+            throw .invalidConfig("cors_allowed_origins entry \"\(refused)\" is refused by the Origin check: list it in allowed_origins too")
+        }
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
               c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sseKeepaliveMs >= 0, c.sessionIdleTimeoutMs >= 1,
               c.connectionIdleTimeoutMs >= 1
@@ -131,7 +134,8 @@ public final class HTTPServerTransport: Sendable {
                     let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
                     // No outbound header validation: every header this listener
                     // writes is its own (fixed names and values, hex session ids,
-                    // digits), never text from a client or host.
+                    // digits), never text from a host, and from a client only
+                    // an Origin echoed for CORS once checked to be visible ASCII.
                     // Pipelining is ordered by HTTPConnectionHandler itself.
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: false,
