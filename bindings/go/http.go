@@ -39,11 +39,19 @@ type HTTPOptions struct {
 	MaxQueuedMessages   int           // per-stream outgoing queue bound [1024]
 	EventStoreMaxEvents int           // events kept per session for resumption [1024]
 	SSERetry            time.Duration // the SSE retry field [1 s]
-	AllowedHosts        []string      // Host header values accepted [loopback names, bound address]
-	AllowedOrigins      []string      // Origin header values accepted [localhost origins]
-	TLSCertFile         string        // PEM; with TLSKeyFile, serve HTTPS
-	TLSKeyFile          string
-	IOThreads           int // event-loop threads [1]
+	// SSEKeepalive is how long an open SSE stream may stay silent before it
+	// gets a comment line, so proxies do not cut it as idle [15 s]; negative
+	// sends none.
+	SSEKeepalive   time.Duration
+	AllowedHosts   []string // Host header values accepted [loopback names, bound address]
+	AllowedOrigins []string // Origin header values accepted [localhost origins]
+	// CORSAllowedOrigins are the origins whose browser pages may read the
+	// answers (CORS, e.g. for the MCP Inspector) [none]. They only narrow
+	// AllowedOrigins: each must pass it too; "*" means every origin it passes.
+	CORSAllowedOrigins []string
+	TLSCertFile        string // PEM; with TLSKeyFile, serve HTTPS
+	TLSKeyFile         string
+	IOThreads          int // event-loop threads [1]
 	// ShutdownTimeout bounds how long ServeHTTP waits, once ctx is done, for
 	// requests in flight before closing connections [5 s].
 	ShutdownTimeout time.Duration
@@ -94,8 +102,14 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("max_queued_messages", o.MaxQueuedMessages, o.MaxQueuedMessages == 0)
 	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
+	if o.SSEKeepalive < 0 {
+		w["sse_keepalive_ms"] = 0
+	} else {
+		set("sse_keepalive_ms", o.SSEKeepalive.Milliseconds(), o.SSEKeepalive == 0)
+	}
 	set("allowed_hosts", o.AllowedHosts, o.AllowedHosts == nil)
 	set("allowed_origins", o.AllowedOrigins, o.AllowedOrigins == nil)
+	set("cors_allowed_origins", o.CORSAllowedOrigins, o.CORSAllowedOrigins == nil)
 	set("tls_cert_file", o.TLSCertFile, o.TLSCertFile == "")
 	set("tls_key_file", o.TLSKeyFile, o.TLSKeyFile == "")
 	set("io_threads", o.IOThreads, o.IOThreads == 0)

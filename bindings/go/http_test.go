@@ -145,4 +145,11 @@ func TestHTTPConfig(t *testing.T) {
 	if got, _ := httpConfig("", nil); got != `{}` {
 		t.Errorf("defaults: %s", got)
 	}
+	got, _ = httpConfig("", &HTTPOptions{SSEKeepalive: 5 * time.Second, CORSAllowedOrigins: []string{"http://localhost:6274"}})
+	if want := `{"cors_allowed_origins":["http://localhost:6274"],"sse_keepalive_ms":5000}`; got != want {
+		t.Errorf("keep-alive and CORS:\n got %s\nwant %s", got, want)
+	}
+	if got, _ := httpConfig("", &HTTPOptions{SSEKeepalive: -1}); got != `{"sse_keepalive_ms":0}` {
+		t.Errorf("keep-alive off: %s", got)
+	}
 }
