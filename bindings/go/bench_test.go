@@ -61,14 +61,14 @@ func BenchmarkToolCall(b *testing.B) {
 // BenchmarkGoHandlerOverhead alternates batches of C and Go calls on one
 // session, so that both see the same machine load, and reports the mean of
 // each and the Go handler's extra cost per call (extra-us/call): the figure
-// the binding promises to keep under 50 us. "inline" is the default (the
+// the binding promises to keep under 50 us. "worker" is the default (the
 // handler runs on the engine's worker thread); "goroutine" is the path taken
 // when three quarters of the worker threads are busy.
 func BenchmarkGoHandlerOverhead(b *testing.B) {
 	for _, mode := range []struct {
 		name    string
 		workers int
-	}{{"inline", 0}, {"goroutine", 4}} {
+	}{{"worker", 0}, {"goroutine", 4}} {
 		b.Run(mode.name, func(b *testing.B) { overhead(b, mode.workers) })
 	}
 }

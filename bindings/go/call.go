@@ -181,9 +181,9 @@ type outcome struct {
 // out of the callback's borrowed strings.
 //
 // Where the handler runs: on this worker thread, as a C callback would,
-// while fewer than inlineLimit handlers of the server occupy worker threads;
+// while fewer than workerLimit handlers of the server occupy worker threads;
 // else on a goroutine of its own, so the callback returns at once. Running
-// inline saves a goroutine hand-off (a thread wake-up, tens of microseconds
+// on the worker thread saves a goroutine hand-off (a thread wake-up, tens of microseconds
 // on a loaded machine); the limit keeps engine threads free to deliver what
 // blocked handlers wait for (cancellations, the client's answers), which the
 // engine runs on the same worker pool.
@@ -194,8 +194,8 @@ func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Cont
 // dispatcher runs the handlers of one Server or Client (see
 // Server.startCall); each has its own engine worker pool.
 type dispatcher struct {
-	inline      int64 // handlers running on engine worker threads (atomic)
-	inlineLimit int64 // most handlers run inline
+	onWorkers   int64 // handlers running on engine worker threads (atomic)
+	workerLimit int64 // most handlers that run on worker threads at once
 	logger      *log.Logger
 }
 
@@ -230,12 +230,12 @@ func (d *dispatcher) startCall(call *Call, run func(context.Context) outcome, on
 		}()
 		call.answer(out)
 	}
-	if atomic.AddInt64(&d.inline, 1) <= d.inlineLimit {
-		defer atomic.AddInt64(&d.inline, -1)
+	if atomic.AddInt64(&d.onWorkers, 1) <= d.workerLimit {
+		defer atomic.AddInt64(&d.onWorkers, -1)
 		handle()
 		return
 	}
-	atomic.AddInt64(&d.inline, -1)
+	atomic.AddInt64(&d.onWorkers, -1)
 	go handle()
 }
 

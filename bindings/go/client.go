@@ -151,7 +151,7 @@ func NewClient(name, version string, opts *ClientOptions) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{ptr: ptr, done: make(chan struct{}),
-		d: dispatcher{logger: opts.ErrorLog, inlineLimit: inlineLimit(opts.WorkerThreads, 16)}}
+		d: dispatcher{logger: opts.ErrorLog, workerLimit: workerLimit(opts.WorkerThreads, 16)}}
 	if err := c.setHandlers(opts); err != nil {
 		C.mcp_client_free(ptr)
 		return nil, err

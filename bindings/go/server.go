@@ -86,13 +86,13 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	return &Server{ptr: ptr, done: make(chan struct{}),
-		d: dispatcher{logger: opts.ErrorLog, inlineLimit: inlineLimit(opts.WorkerThreads, 64)}}, nil
+		d: dispatcher{logger: opts.ErrorLog, workerLimit: workerLimit(opts.WorkerThreads, 64)}}, nil
 }
 
-// inlineLimit is how many handlers may run on the engine's worker threads at
+// workerLimit is how many handlers may run on the engine's worker threads at
 // once: all but a quarter of them (at least 4), which stay free to deliver
 // cancellations and the client's answers to the handlers that wait for them.
-func inlineLimit(workerThreads, engineDefault int) int64 {
+func workerLimit(workerThreads, engineDefault int) int64 {
 	if workerThreads == 0 {
 		workerThreads = engineDefault
 	}

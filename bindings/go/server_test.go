@@ -549,10 +549,10 @@ func TestClosedServerDataLivesUntilLastCallAnswered(t *testing.T) {
 	}
 }
 
-func TestInlineLimit(t *testing.T) {
+func TestWorkerLimit(t *testing.T) {
 	for workers, want := range map[int]int64{0: 48, 64: 48, 1024: 768, 16: 12, 8: 4, 5: 1, 4: 0, 1: 0} {
-		if got := inlineLimit(workers, 64); got != want {
-			t.Errorf("inlineLimit(%d) = %d, want %d", workers, got, want)
+		if got := workerLimit(workers, 64); got != want {
+			t.Errorf("workerLimit(%d) = %d, want %d", workers, got, want)
 		}
 	}
 }
