@@ -39,6 +39,7 @@ type Call struct {
 	server *Server // nil for a request a Client answers
 	d      *dispatcher
 	method string
+	where  placement
 }
 
 type callKey struct{}
@@ -129,8 +130,15 @@ type pending struct {
 // (the client did not declare the capability; nothing was sent), ErrTimeout,
 // ErrCancelled (the call was cancelled), ErrClosed.
 // ctx's deadline bounds the wait; without one the engine waits 60 s
-// (extended by the client's progress).
+// (extended by the client's progress). A Quick tool's handler gets ErrState:
+// it must not wait.
 func (c *Call) Request(ctx context.Context, method string, params interface{}) (json.RawMessage, error) {
+	if c.where == onCaller {
+		// The answer would be read by the thread this handler holds (over
+		// stdio always): it would wait for the engine's timeout.
+		return nil, &Error{Op: "Request " + method, Status: ErrState, Message: "a Quick tool's handler runs on " +
+			"the thread that read the request and must not wait for the client: register the tool without Quick()"}
+	}
 	var cparams *C.char
 	if params != nil {
 		b, err := json.Marshal(params)
@@ -174,21 +182,42 @@ type outcome struct {
 	rpcErr *RPCError
 }
 
+// placement is where a handler runs.
+type placement int8
+
+const (
+	// onWorker: on the engine worker thread that delivered the call while
+	// fewer than workerLimit handlers occupy worker threads, else on a
+	// goroutine. The default.
+	onWorker placement = iota
+	// onCaller: on the thread that delivered the call, whatever it is (a
+	// Quick tool: the thread that read the request; the handler promised
+	// not to block).
+	onCaller
+)
+
 // startCall runs a handler for call c. Its context carries the Call and is
 // cancelled when the client cancels the request, when the session ends, or
-// when the handler has returned. startCall itself runs on the engine worker
-// thread that delivered the call; whatever run uses must already be copied
+// when the handler has returned. startCall itself runs on the engine thread
+// that delivered the call (a worker thread, or the I/O thread for a tool
+// registered with MCP_TOOL_INLINE); whatever run uses must already be copied
 // out of the callback's borrowed strings.
 //
-// Where the handler runs: on this worker thread, as a C callback would,
-// while fewer than workerLimit handlers of the server occupy worker threads;
-// else on a goroutine of its own, so the callback returns at once. Running
-// on the worker thread saves a goroutine hand-off (a thread wake-up, tens of microseconds
-// on a loaded machine); the limit keeps engine threads free to deliver what
-// blocked handlers wait for (cancellations, the client's answers), which the
-// engine runs on the same worker pool.
+// Where the handler runs (onWorker): on this worker thread, as a C callback
+// would, while fewer than workerLimit handlers of the server occupy worker
+// threads; else on a goroutine of its own, so the callback returns at once.
+// Running on the worker thread saves a goroutine hand-off (a thread wake-up,
+// tens of microseconds on a loaded machine); the limit keeps engine threads
+// free to deliver what blocked handlers wait for (cancellations, the
+// client's answers), which the engine runs on the same worker pool. Quick
+// tools run onCaller.
 func (s *Server) startCall(c *C.mcp_call_t, method string, run func(context.Context) outcome, onPanic func(interface{}) outcome) {
 	s.d.startCall(&Call{ptr: c, server: s, d: &s.d, method: method}, run, onPanic)
+}
+
+// startCallOn is startCall with the handler placed as where says.
+func (s *Server) startCallOn(c *C.mcp_call_t, method string, where placement, run func(context.Context) outcome, onPanic func(interface{}) outcome) {
+	s.d.startCall(&Call{ptr: c, server: s, d: &s.d, method: method, where: where}, run, onPanic)
 }
 
 // dispatcher runs the handlers of one Server or Client (see
@@ -229,6 +258,10 @@ func (d *dispatcher) startCall(call *Call, run func(context.Context) outcome, on
 			return run(ctx)
 		}()
 		call.answer(out)
+	}
+	if call.where == onCaller {
+		handle()
+		return
 	}
 	if atomic.AddInt64(&d.onWorkers, 1) <= d.workerLimit {
 		defer atomic.AddInt64(&d.onWorkers, -1)

@@ -188,6 +188,12 @@ func clientAgainstGoServer(t *testing.T, connect func(context.Context, *mcp.Clie
 	if err != nil || !r.IsError || text(r) != "fixture failure" {
 		t.Fatalf("test_error: %+v %v", r, err)
 	}
+	// test_echo, test_error and test_panic are Quick tools: their handlers
+	// ran on the transport's reading thread.
+	r, err = c.CallTool(ctx, &mcp.CallToolParams{Name: "test_panic"})
+	if err != nil || !r.IsError || text(r) != `tool "test_panic" failed: panic: fixture panic` {
+		t.Fatalf("test_panic: %+v %v", r, err)
+	}
 	_, err = c.CallTool(ctx, &mcp.CallToolParams{Name: "no_such_tool"})
 	var pe *mcp.PeerError
 	if !errors.As(err, &pe) || pe.Code != mcp.CodeInvalidParams || pe.Method != "tools/call" {

@@ -36,6 +36,20 @@
 // (ServerOptions.WorkerThreads) are free; beyond that on goroutines of their
 // own. Either way many run at once and may block.
 //
+// # Quick tools
+//
+// A tool whose handler never blocks (it computes its answer from its
+// arguments and memory, without I/O, sleeping or waiting on other
+// goroutines) can be registered with Quick():
+//
+//	s.AddTool(&mcp.Tool{Name: "add"}, add, mcp.Quick())
+//
+// Its handler then runs on the engine thread that read the request (the
+// HTTP I/O thread, the stdio reader thread) instead of being handed to a
+// worker thread, which saves a thread hand-off per call. It is a promise:
+// while the handler runs, the other requests read by that thread wait. See
+// Quick for what a Quick handler may and may not do; it needs libmcp ABI 1.1.
+//
 // # Clients
 //
 // A Client starts a server program and talks to it over stdio

@@ -90,3 +90,51 @@ func Example() {
 	// Bonjour, Ada !
 	// true true
 }
+
+// A tool whose handler never blocks, registered Quick: it runs on the
+// engine thread that read the request (here the goroutine that called
+// Receive, so the answer is there when Receive returns).
+func ExampleQuick() {
+	s, err := mcp.NewServer("calculator", "1.0.0", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	type AddArgs struct {
+		A float64 `json:"a"`
+		B float64 `json:"b"`
+	}
+	err = mcp.AddTypedTool(s, &mcp.Tool{Name: "add", Description: "Adds two numbers."},
+		func(ctx context.Context, in AddArgs) (*mcp.ToolResult, error) {
+			return mcp.TextResult(fmt.Sprint(in.A + in.B)), nil // no I/O, no waiting
+		}, mcp.Quick())
+	if err != nil {
+		log.Fatal(err) // ErrUnsupported with a libmcp older than ABI 1.1
+	}
+
+	replies := make(chan []byte, 8)
+	sess, err := s.NewSession(func(msg []byte) { replies <- msg })
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sess.Close()
+	send := func(msg string) {
+		if err := sess.Receive([]byte(msg)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",` +
+		`"capabilities":{},"clientInfo":{"name":"example","version":"0"}}}`)
+	<-replies
+	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":40}}}`)
+	select {
+	case reply := <-replies: // already sent: the handler ran inside Receive
+		fmt.Println(string(reply))
+	default:
+		fmt.Println("not answered yet")
+	}
+	// Output:
+	// {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}
+}

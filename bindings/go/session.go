@@ -58,7 +58,10 @@ func (s *Server) NewSession(send func(msg []byte)) (*Session, error) {
 
 // Receive gives the engine one complete JSON-RPC message from the client
 // (without framing). Invalid messages are answered on the wire and still
-// return nil; an error means the session is closed or msg is empty.
+// return nil; an error means the session is closed or msg is empty. A call
+// of a Quick tool runs its handler inside Receive, on the caller's
+// goroutine, and is answered (through send) before Receive returns; other
+// handlers run on engine threads.
 func (ss *Session) Receive(msg []byte) error {
 	if len(msg) == 0 {
 		return &Error{Op: "Receive", Status: ErrInvalidArg, Message: "empty message"}

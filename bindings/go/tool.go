@@ -1,15 +1,38 @@
 package mcp
 
 /*
+#cgo linux LDFLAGS: -ldl
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 // RTLD_DEFAULT
+#endif
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <mcp.h>
+
+#ifndef MCP_TOOL_INLINE
+#define MCP_TOOL_INLINE 0x1u
+#endif
 
 // Go exports (exports.go); cgo emits them without const, hence the casts.
 extern void goToolCall(void *, mcp_call_t *, char *);
 extern void goFree(void *);
 static mcp_status mcpgo_add_tool(mcp_server_t *s, const char *json, uintptr_t h, char **err) {
 	return mcp_server_add_tool(s, json, (mcp_tool_fn)goToolCall, (void *)h, goFree, err);
+}
+
+// mcp_server_add_tool_ex (ABI 1.1) is looked up when first needed rather
+// than linked: a direct reference would bind to its version node MCP_1.1,
+// and a program built with it would not even start with a 1.0 library, where
+// Quick is refused with an error instead.
+typedef mcp_status (*mcpgo_add_tool_ex_fn)(mcp_server_t *, const char *, mcp_tool_fn, void *,
+                                           mcp_free_fn, unsigned int, char **);
+static mcpgo_add_tool_ex_fn mcpgo_resolve_add_tool_ex(void) {
+	return (mcpgo_add_tool_ex_fn)dlsym(RTLD_DEFAULT, "mcp_server_add_tool_ex");
+}
+static mcp_status mcpgo_add_tool_inline(mcpgo_add_tool_ex_fn add, mcp_server_t *s, const char *json,
+                                        uintptr_t h, char **err) {
+	return add(s, json, (mcp_tool_fn)goToolCall, (void *)h, goFree, MCP_TOOL_INLINE, err);
 }
 */
 import "C"
@@ -20,6 +43,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Tool describes a tool. InputSchema and OutputSchema are JSON Schema objects
@@ -107,27 +133,123 @@ type toolReg struct {
 	server  *Server
 	name    string
 	handler ToolHandler
+	where   placement
+	slow    int32 // a Quick handler overran quickLimit (reported once; atomic)
 }
+
+// ToolOption changes how AddTool and AddTypedTool register a tool (Quick).
+type ToolOption func(*toolOptions)
+
+type toolOptions struct {
+	quick bool
+}
+
+// Quick declares that the tool's handler never blocks and returns within
+// microseconds: it computes its answer from its arguments and from memory it
+// reads without waiting. No sleeping, no file or network I/O, no database,
+// no Client calls, no channel operation or lock that may wait on another
+// goroutine, no waiting on its context. Such a handler then runs on the
+// engine thread that read the request (MCP_TOOL_INLINE: over HTTP an I/O
+// thread, over stdio the reader thread, for Session.Receive the goroutine
+// that called it) instead of being handed to a worker thread: no thread
+// hand-off at all between reading the request and writing the answer (over
+// HTTP, about a third less server CPU per call than the default in the
+// binding's benchmark: see the package README).
+//
+// Why it is a promise, not a hint: while a Quick handler runs, every other
+// request read by the same thread waits (over stdio, every request of the
+// session; over HTTP, those of every connection on that I/O thread, their
+// notifications/cancelled included). So a Quick handler that waits stalls
+// other clients, and one that waits for something those requests bring
+// deadlocks until a timeout. The binding refuses the one wait it can see:
+// the Call's Request (and CreateMessage, Elicit, ListRoots, Ping) returns
+// ErrState at once, since the client's answer would have to be read by the
+// thread the handler holds. A Quick handler that runs longer than 10 ms is
+// reported once through ServerOptions.ErrorLog. Register any handler that
+// may block without Quick: by default handlers may block and wait freely.
+//
+// Everything else is as for any tool: Progress and Log work (they do not
+// wait); errors become results with IsError, an *RPCError a JSON-RPC error,
+// and a panic is recovered; the context carries the Call and ends when the
+// handler returns (or on a cancellation read by another thread, which a
+// Quick handler has little reason to watch). Task-augmented calls run on a
+// worker thread regardless (the engine's rule), the handler still on the
+// thread that delivers the call.
+//
+// Quick needs libmcp ABI 1.1 (mcp_server_add_tool_ex): with an older
+// library AddTool returns an *Error with ErrUnsupported saying so.
+func Quick() ToolOption { return func(o *toolOptions) { o.quick = true } }
+
+// quickLimit is how long a Quick handler may run before it is reported.
+const quickLimit = 10 * time.Millisecond
 
 // AddTool offers a tool to the server's clients; it may be called while the
 // server serves (clients see the change at once). ErrExists when a tool of
-// that name exists, ErrInvalidArg for a bad definition.
-func (s *Server) AddTool(t *Tool, h ToolHandler) error {
+// that name exists, ErrInvalidArg for a bad definition. Without options the
+// handler may block (see the package documentation); Quick() runs a handler
+// that never blocks on the thread that read the request.
+func (s *Server) AddTool(t *Tool, h ToolHandler, opts ...ToolOption) error {
 	if t == nil || h == nil {
 		return &Error{Op: "AddTool", Status: ErrInvalidArg, Message: "nil tool or handler"}
 	}
 	if t.Name == "" {
 		return &Error{Op: "AddTool", Status: ErrInvalidArg, Message: "tool without a name"}
 	}
+	var o toolOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
 	def, err := json.Marshal(t)
 	if err != nil {
 		return &Error{Op: "AddTool", Status: ErrInvalidJSON, Message: fmt.Sprintf("tool %q: %v", t.Name, err)}
 	}
-	return s.register("AddTool", &toolReg{server: s, name: t.Name, handler: h}, func(ptr *C.mcp_server_t, h cgo.Handle, cerr **C.char) C.mcp_status {
+	reg := &toolReg{server: s, name: t.Name, handler: h}
+	if !o.quick {
+		return s.register("AddTool", reg, func(ptr *C.mcp_server_t, h cgo.Handle, cerr **C.char) C.mcp_status {
+			cdef := cString(string(def))
+			defer freeC(cdef)
+			return C.mcpgo_add_tool(ptr, cdef, C.uintptr_t(h), cerr)
+		})
+	}
+	add, err := addToolEx(t.Name)
+	if err != nil {
+		return err
+	}
+	reg.where = onCaller
+	return s.register("AddTool", reg, func(ptr *C.mcp_server_t, h cgo.Handle, cerr **C.char) C.mcp_status {
 		cdef := cString(string(def))
 		defer freeC(cdef)
-		return C.mcpgo_add_tool(ptr, cdef, C.uintptr_t(h), cerr)
+		return C.mcpgo_add_tool_inline(add, ptr, cdef, C.uintptr_t(h), cerr)
 	})
+}
+
+// loadedABI is the loaded library's mcp_abi_version(); a test lowers it to
+// see Quick refused.
+var loadedABI = uint32(C.mcp_abi_version())
+
+var addToolExOnce struct {
+	sync.Once
+	fn C.mcpgo_add_tool_ex_fn
+}
+
+// addToolEx returns mcp_server_add_tool_ex of the loaded library, or why
+// tools cannot be registered Quick.
+func addToolEx(name string) (C.mcpgo_add_tool_ex_fn, error) {
+	if minor := loadedABI & 0xffff; minor < 1 {
+		return nil, &Error{Op: "AddTool", Status: ErrUnsupported, Message: fmt.Sprintf(
+			"tool %q: Quick needs libmcp ABI 1.1 or newer (mcp_server_add_tool_ex, MCP_TOOL_INLINE); "+
+				"the loaded library (release %s) has ABI %d.%d: register the tool without Quick, or load a newer libmcp.so.%d",
+			name, Version(), loadedABI>>16, minor, ABIVersionMajor)}
+	}
+	addToolExOnce.Do(func() { addToolExOnce.fn = C.mcpgo_resolve_add_tool_ex() })
+	if addToolExOnce.fn == nil {
+		return nil, &Error{Op: "AddTool", Status: ErrUnsupported, Message: fmt.Sprintf(
+			"tool %q: the loaded library (release %s) reports ABI 1.1 but does not export mcp_server_add_tool_ex",
+			name, Version())}
+	}
+	return addToolExOnce.fn, nil
 }
 
 // RemoveTool withdraws a tool. Calls of it already running finish normally.
@@ -167,10 +289,14 @@ func (s *Server) remove(op, key string, rm func(*C.mcp_server_t, *C.char, **C.ch
 	return statusError(op, rm(ptr, ckey, &cerr), cerr)
 }
 
-// callTool runs on an engine worker thread (from goToolCall).
+// call runs on the engine thread that delivered the call (from goToolCall):
+// a worker thread, or for a Quick tool the thread that read the request.
 func (r *toolReg) call(c *C.mcp_call_t, args string) {
 	raw := json.RawMessage(args)
-	r.server.startCall(c, "tools/call", func(ctx context.Context) outcome {
+	r.server.startCallOn(c, "tools/call", r.where, func(ctx context.Context) outcome {
+		if r.where == onCaller {
+			defer r.checkQuick(time.Now())
+		}
 		res, err := r.handler(ctx, raw)
 		if err != nil {
 			var re *RPCError
@@ -186,6 +312,16 @@ func (r *toolReg) call(c *C.mcp_call_t, args string) {
 	}, func(v interface{}) outcome {
 		return outcome{result: ErrorResult(fmt.Sprintf("tool %q failed: panic: %v", r.name, v))}
 	})
+}
+
+// checkQuick reports, once per registration, a Quick handler that ran for
+// longer than quickLimit.
+func (r *toolReg) checkQuick(start time.Time) {
+	if d := time.Since(start); d > quickLimit && atomic.CompareAndSwapInt32(&r.slow, 0, 1) {
+		r.server.logf("mcp: tool %q is registered Quick but its handler ran for %v on the thread that read "+
+			"the request, where other requests waited for it; register it without Quick if it may block "+
+			"(reported once)", r.name, d.Round(time.Millisecond))
+	}
 }
 
 // UnmarshalJSON reads a CallToolResult (for Client.CallTool).

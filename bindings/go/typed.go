@@ -16,8 +16,10 @@ type TypedToolHandler[In any] func(ctx context.Context, in In) (*ToolResult, err
 // derived from In (see SchemaFor) and, before h runs, the arguments are
 // checked against it (required arguments present, no unknown ones). They are
 // then decoded into In; a bad call gets a result with IsError naming the problem, as the
-// protocol asks for input errors, and h does not run.
-func AddTypedTool[In any](s *Server, t *Tool, h TypedToolHandler[In]) error {
+// protocol asks for input errors, and h does not run. opts are AddTool's
+// (Quick: then the checking and decoding run on the thread that read the
+// request too).
+func AddTypedTool[In any](s *Server, t *Tool, h TypedToolHandler[In], opts ...ToolOption) error {
 	if t == nil || h == nil {
 		return &Error{Op: "AddTypedTool", Status: ErrInvalidArg, Message: "nil tool or handler"}
 	}
@@ -46,5 +48,5 @@ func AddTypedTool[In any](s *Server, t *Tool, h TypedToolHandler[In]) error {
 			return ErrorResult(fmt.Sprintf("invalid arguments for tool %q: %v", name, err)), nil
 		}
 		return h(ctx, in)
-	})
+	}, opts...)
 }
