@@ -153,7 +153,7 @@ type toolOptions struct {
 // thread, over stdio the reader thread, for Session.Receive the goroutine
 // that called it) instead of being handed to a worker thread: no thread
 // hand-off at all between reading the request and writing the answer (over
-// HTTP, about a third less server CPU per call than the default in the
+// HTTP, a quarter to a third less server CPU per call than the default in the
 // binding's benchmark: see the package README).
 //
 // Why it is a promise, not a hint: while a Quick handler runs, every other

@@ -22,8 +22,9 @@ static void cbench_tool(void *user_data, mcp_call_t *call, const char *arguments
 	mcp_call_return(call, "{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}", NULL);
 }
 
-static mcp_status cbench_add(void *server, const char *tool_json, char **err) {
-	return mcp_server_add_tool((mcp_server_t *)server, tool_json, cbench_tool, NULL, NULL, err);
+// mcp_server_add_tool_ex is linked directly: the benchmark needs ABI 1.1.
+static mcp_status cbench_add(void *server, const char *tool_json, unsigned int flags, char **err) {
+	return mcp_server_add_tool_ex((mcp_server_t *)server, tool_json, cbench_tool, NULL, NULL, flags, err);
 }
 
 // The client side: counts answers; a mismatch is remembered.
@@ -108,6 +109,32 @@ static long long cbench_run(cbench_driver *d, const char *tool, long n) {
 	return d->client.bad ? -1 : t;
 }
 
+// cbench_run on a thread of its own, which the Go runtime did not create:
+// an engine callback made from it (a tool registered with MCP_TOOL_INLINE
+// runs on the thread that called mcp_session_receive) enters Go as one made
+// from an engine I/O thread does, not as a callback into the goroutine that
+// made a cgo call.
+typedef struct {
+	cbench_driver *d;
+	const char *tool;
+	long n;
+	long long result;
+} cbench_job;
+
+static void *cbench_thread(void *arg) {
+	cbench_job *j = arg;
+	j->result = cbench_run(j->d, j->tool, j->n);
+	return NULL;
+}
+
+static long long cbench_run_on_thread(cbench_driver *d, const char *tool, long n) {
+	cbench_job j = {d, tool, n, -1};
+	pthread_t t;
+	if (pthread_create(&t, NULL, cbench_thread, &j) != 0) return -1;
+	pthread_join(t, NULL);
+	return j.result;
+}
+
 static void cbench_close(cbench_driver *d) {
 	mcp_session_free(d->session);
 	pthread_mutex_destroy(&d->client.mu);
@@ -126,7 +153,15 @@ import (
 
 // AddTool registers a tool of that name, answered in C with one text block
 // "ok", on the server whose mcp_server_t* is server (mcp.Server.Handle).
-func AddTool(server unsafe.Pointer, name string) error {
+func AddTool(server unsafe.Pointer, name string) error { return addTool(server, name, 0) }
+
+// AddInlineTool is AddTool with MCP_TOOL_INLINE: the C callback runs on the
+// thread that read the request.
+func AddInlineTool(server unsafe.Pointer, name string) error {
+	return addTool(server, name, C.MCP_TOOL_INLINE)
+}
+
+func addTool(server unsafe.Pointer, name string, flags C.uint) error {
 	if server == nil {
 		return fmt.Errorf("cbench: nil server")
 	}
@@ -134,10 +169,10 @@ func AddTool(server unsafe.Pointer, name string) error {
 	cdef := C.CString(string(def))
 	defer C.free(unsafe.Pointer(cdef))
 	var cerr *C.char
-	if st := C.cbench_add(server, cdef, &cerr); st != C.MCP_OK {
+	if st := C.cbench_add(server, cdef, flags, &cerr); st != C.MCP_OK {
 		msg := C.GoString(cerr)
 		C.mcp_string_free(cerr)
-		return fmt.Errorf("cbench: mcp_server_add_tool: %s", msg)
+		return fmt.Errorf("cbench: mcp_server_add_tool_ex: %s", msg)
 	}
 	return nil
 }
@@ -160,6 +195,18 @@ func (d *Driver) Run(tool string, n int) (time.Duration, error) {
 	ctool := C.CString(tool)
 	defer C.free(unsafe.Pointer(ctool))
 	ns := C.cbench_run(d.d, ctool, C.long(n))
+	if ns < 0 {
+		return 0, fmt.Errorf("cbench: a call of %s was not answered with a result", tool)
+	}
+	return time.Duration(ns), nil
+}
+
+// RunOnThread is Run from a C thread of its own (see cbench_run_on_thread):
+// the way to time tools registered with MCP_TOOL_INLINE.
+func (d *Driver) RunOnThread(tool string, n int) (time.Duration, error) {
+	ctool := C.CString(tool)
+	defer C.free(unsafe.Pointer(ctool))
+	ns := C.cbench_run_on_thread(d.d, ctool, C.long(n))
 	if ns < 0 {
 		return 0, fmt.Errorf("cbench: a call of %s was not answered with a result", tool)
 	}
