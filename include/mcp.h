@@ -69,7 +69,11 @@ extern "C" {
 ** MCP_ABI_VERSION_MAJOR changes only when the ABI breaks (then the SONAME
 ** libmcp.so.N changes too); MCP_ABI_VERSION_MINOR grows when functions are
 ** added. A host compiled against this header checks at start-up that
-** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR.
+** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR. ^Functions are versioned
+** symbols (MCP_1.0, MCP_1.1): a program that calls a 1.1 function directly
+** does not load against a 1.0 library; a host that wants to fall back on an
+** older library looks such functions up at run time (dlsym) after checking
+** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
 #define MCP_ABI_VERSION_MINOR 1
@@ -280,8 +284,11 @@ MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_js
 **                    for a lock held elsewhere must not use this flag. ^Engine
 **                    functions that would wait for an engine thread (the
 **                    blocking client calls, mcp_server_stop_http) return
-**                    MCP_ERR_STATE from it, as from a worker. Task-augmented
-**                    calls (tools/call with "task") always run on a worker.
+**                    MCP_ERR_STATE from it, as from a worker. ^mcp_call_request
+**                    is allowed (it does not block), but the callback must not
+**                    wait for its answer: that answer is read by the very
+**                    thread the callback holds. Task-augmented calls
+**                    (tools/call with "task") always run on a worker.
 ** Errors: as mcp_server_add_tool, plus MCP_ERR_INVALID_ARG for unknown flags
 **         (free_fn is then not called).
 ** Since: 1.1
