@@ -11,6 +11,7 @@ unanswered.
 """
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import itertools
 import json
@@ -19,8 +20,10 @@ from ctypes import byref, c_void_p
 from typing import Any
 
 from . import _ffi, errors
+from ._threads import enter
 
 log = logging.getLogger("libmcp")
+_Ctx = contextvars.Context
 
 _objects: dict[int, Any] = {}
 _ids = itertools.count(1)
@@ -94,6 +97,11 @@ def _last_resort(call: Any, exc: BaseException) -> None:
 
 
 # ---------------------------------------------------------------- thunks
+#
+# Each thunk first calls _threads.enter() (the engine thread keeps its Python
+# thread state, see _threads) and runs what it reaches in a fresh, empty
+# contextvars.Context: a ContextVar a handler sets never leaks into the next
+# callback on the same engine thread, as when each callback had a new state.
 
 @_ffi.FREE_FN
 def free_thunk(user_data):
@@ -105,99 +113,110 @@ def free_thunk(user_data):
 
 @_ffi.TOOL_FN
 def tool_thunk(user_data, call, arguments_json):
+    enter()
     try:
-        _objects[user_data].on_call(call, arguments_json)
+        _Ctx().run(_objects[user_data].on_call, call, arguments_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
 
 
 @_ffi.PROMPT_FN
 def prompt_thunk(user_data, call, arguments_json):
+    enter()
     try:
-        _objects[user_data].on_call(call, arguments_json)
+        _Ctx().run(_objects[user_data].on_call, call, arguments_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
 
 
 @_ffi.RESOURCE_FN
 def resource_thunk(user_data, call, uri, variables_json):
+    enter()
     try:
-        _objects[user_data].on_read(call, uri, variables_json)
+        _Ctx().run(_objects[user_data].on_read, call, uri, variables_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
 
 
 @_ffi.COMPLETION_FN
 def completion_thunk(user_data, call, ref_json, argument_name, argument_value, context_json):
+    enter()
     try:
-        _objects[user_data].on_complete(call, ref_json, argument_name, argument_value, context_json)
+        _Ctx().run(_objects[user_data].on_complete, call, ref_json, argument_name, argument_value, context_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
 
 
 @_ffi.CANCEL_FN
 def cancel_thunk(user_data):
+    enter()
     try:
         target = _objects.get(user_data)
         if target is not None:
-            target.on_engine_cancel()
+            _Ctx().run(target.on_engine_cancel)
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
 
 
 @_ffi.RESPONSE_FN
 def response_thunk(user_data, status, result_json, error_json):
+    enter()
     try:
         target = _objects.pop(user_data, None)  # runs exactly once: the key is done
         if target is not None:
-            target.on_response(status, result_json, error_json)
+            _Ctx().run(target.on_response, status, result_json, error_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
 
 
 @_ffi.SEND_FN
 def send_thunk(user_data, message, length):
+    enter()
     try:
         target = _objects.get(user_data)
         if target is not None:
-            target.on_send(ctypes.string_at(message, length))
+            _Ctx().run(target.on_send, ctypes.string_at(message, length))
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
 
 
 @_ffi.REQUEST_FN
 def client_request_thunk(user_data, call, method, params_json):
+    enter()
     try:
-        _objects[user_data].on_request(call, method, params_json)
+        _Ctx().run(_objects[user_data].on_request, call, method, params_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
 
 
 @_ffi.NOTIFICATION_FN
 def client_notification_thunk(user_data, method, params_json):
+    enter()
     try:
         target = _objects.get(user_data)
         if target is not None:
-            target.on_notification(method, params_json)
+            _Ctx().run(target.on_notification, method, params_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
 
 
 @_ffi.STDERR_FN
 def client_stderr_thunk(user_data, line, length):
+    enter()
     try:
         target = _objects.get(user_data)
         if target is not None:
-            target.on_stderr(ctypes.string_at(line, length))
+            _Ctx().run(target.on_stderr, ctypes.string_at(line, length))
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
 
 
 @_ffi.PROGRESS_FN
 def client_progress_thunk(user_data, params_json):
+    enter()
     try:
         target = _objects.get(user_data)  # not popped: the response comes after
         if target is not None:
-            target.on_progress(params_json)
+            _Ctx().run(target.on_progress, params_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)

@@ -1,0 +1,87 @@
+"""Engine threads keep their Python thread state from one callback to the next.
+
+When the engine calls back on one of its own threads (a worker, an HTTP I/O
+thread, the stdio reader), ctypes creates a Python thread state for the call
+(PyGILState_Ensure) and destroys it when the callback returns: about 10 us per
+callback on CPython 3.11, more than the rest of a small tool's Python work, and
+the thread's `threading.local` data is lost each time.
+
+The engine's threads are few and live long, so the first callback on each one
+takes one more reference on that state (PyGILState_Ensure again, never
+released): the state then lives as long as the thread, and later callbacks only
+take the GIL. Threads Python created itself (a thread that called into the
+engine, e.g. Session.receive running an inline tool) are left alone: their state
+already persists.
+
+The cost: Python has no hook for the end of a thread it did not create, so a
+kept state is not freed when its thread exits (about 5 KiB). The engine's idle
+workers exit after a while and new ones start under the next load, so the
+states of ended threads are counted (from /proc/self/task) and once MAX_ENDED
+of them are lost, no further thread is adopted: callbacks on new threads then
+pay the per-call state again, and memory stays bounded (about 0.6 MiB).
+
+Set LIBMCP_KEEP_THREAD_STATE=0 to turn this off.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+
+MAX_ENDED = 128
+
+_local = threading.local()
+_lock = threading.Lock()
+_kept: set[int] = set()   # native ids of the threads whose state is kept
+_ended = 0                # kept states whose thread has exited (lost for good)
+_enabled = (sys.implementation.name == "cpython" and hasattr(ctypes, "pythonapi")
+            and os.environ.get("LIBMCP_KEEP_THREAD_STATE", "1") != "0")
+_ensure = ctypes.pythonapi.PyGILState_Ensure if _enabled else None
+
+
+def enter() -> None:
+    """First thing in every thunk. Costs one thread-local lookup once the thread is known."""
+    try:
+        _local.known
+    except AttributeError:
+        _first_callback(sys._getframe(1))
+
+
+def _first_callback(thunk_frame) -> None:
+    _local.known = True
+    if thunk_frame.f_back is not None:
+        return  # Python code below us on this thread: a thread Python owns; its state persists
+    if _enabled and _adopt(threading.get_native_id()):
+        _ensure()
+
+
+def _adopt(native_id: int) -> bool:
+    global _ended, _enabled
+    with _lock:
+        if not _enabled:
+            return False
+        if native_id in _kept:
+            _ended += 1  # the id was reused: the thread that had it ended with its state kept
+        else:
+            try:
+                alive = {int(t) for t in os.listdir("/proc/self/task")}
+            except (OSError, ValueError):
+                alive = None
+            if alive is None:
+                _ended = len(_kept)  # cannot tell: count every kept state as possibly lost
+            else:
+                gone = _kept - alive
+                _ended += len(gone)
+                _kept.difference_update(gone)
+        if _ended >= MAX_ENDED:
+            _enabled = False
+            return False
+        _kept.add(native_id)
+        return True
+
+
+def stats() -> dict:
+    """For tests: how many engine threads are adopted and how many kept states were lost."""
+    with _lock:
+        return {"enabled": _enabled, "kept": len(_kept), "ended": _ended}

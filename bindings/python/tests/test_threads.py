@@ -1,0 +1,86 @@
+"""Engine threads keep their Python thread state between callbacks (libmcp._threads), each
+callback still starts in an empty contextvars context, and the states lost with ended threads
+stay bounded."""
+from __future__ import annotations
+
+import contextvars
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from libmcp import _threads
+
+from conftest import child_env
+
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
+
+
+def test_an_engine_thread_keeps_its_state_and_each_call_a_fresh_context(server):
+    local = threading.local()
+    seen: list[tuple[int, int, str]] = []  # (native thread id, calls this thread's state saw, VAR at entry)
+
+    @server.tool()
+    def probe() -> str:
+        local.calls = getattr(local, "calls", 0) + 1
+        seen.append((threading.get_native_id(), local.calls, VAR.get()))
+        VAR.set("leaked")  # must not reach the next call on this thread
+        return "ok"
+
+    s = server.connect()
+    s.initialize()
+    for _ in range(40):
+        assert s.request("tools/call", {"name": "probe", "arguments": {}})["content"][0]["text"] == "ok"
+    s.close()
+    assert all(v == "unset" for *_, v in seen), "a ContextVar set by one call leaked into another"
+    by_thread: dict[int, int] = {}
+    for tid, _, _ in seen:
+        by_thread[tid] = by_thread.get(tid, 0) + 1
+    assert max(local_calls for _, local_calls, _ in seen) > 1, \
+        f"no engine thread kept its thread state across calls: {seen}"
+    assert all(calls <= by_thread[tid] for tid, calls, _ in seen)
+    assert _threads.stats()["kept"] >= 1
+
+
+def test_lost_states_are_bounded(monkeypatch):
+    """Ids that are not running threads stand for engine threads that ended with their state."""
+    monkeypatch.setattr(_threads, "_kept", set())
+    monkeypatch.setattr(_threads, "_ended", 0)
+    monkeypatch.setattr(_threads, "_enabled", True)
+    monkeypatch.setattr(_threads, "MAX_ENDED", 3)
+    dead = [2**30 + i for i in range(10)]  # above pid_max: never a live thread
+    assert _threads._adopt(dead[0]) and _threads._adopt(dead[1]) and _threads._adopt(dead[2])
+    assert _threads.stats() == {"enabled": True, "kept": 1, "ended": 2}
+    assert not _threads._adopt(dead[3]), "the third lost state reaches the bound"
+    assert _threads.stats()["enabled"] is False
+    assert not _threads._adopt(dead[4])
+    # A reused id means its earlier thread ended.
+    monkeypatch.setattr(_threads, "_kept", set())
+    monkeypatch.setattr(_threads, "_ended", 0)
+    monkeypatch.setattr(_threads, "_enabled", True)
+    live = threading.get_native_id()
+    assert _threads._adopt(live) and _threads._adopt(live)
+    assert _threads.stats() == {"enabled": True, "kept": 1, "ended": 1}
+
+
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_calls_work_with_and_without_kept_states(keep):
+    code = textwrap.dedent("""
+        import libmcp
+        from libmcp import _threads
+        srv = libmcp.Server('t', '1')
+        @srv.tool()
+        def echo(text: str) -> str:
+            return text
+        s = srv.connect(); s.initialize()
+        for i in range(200):
+            r = s.request('tools/call', {'name': 'echo', 'arguments': {'text': str(i)}})
+            assert r['structuredContent'] == {'result': str(i)}, r
+        print(_threads.stats()['enabled'], _threads.stats()['kept'] > 0)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(LIBMCP_KEEP_THREAD_STATE=keep),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == (["True", "True"] if keep == "1" else ["False", "False"])
