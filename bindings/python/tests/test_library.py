@@ -57,6 +57,52 @@ def test_a_library_that_is_not_libmcp_or_lacks_functions_is_refused(tmp_path):
         _ffi.Library(ctypes.CDLL(str(partial)), str(partial))
 
 
+def abi_1_0_library(tmp_path: Path, minor: int) -> Path:
+    """A stand-in libmcp of ABI 1.<minor> without mcp_server_add_tool_ex (as a 1.0 build): every function
+    the binding needs, doing nothing but succeed, and mcp_server_new giving a dummy handle."""
+    required = sorted(name for name in _ffi._PROTOTYPES if name not in _ffi.OPTIONAL)
+    special = {
+        "mcp_abi_version": f"unsigned mcp_abi_version(void) {{ return (1u << 16) | {minor}u; }}",
+        "mcp_version": 'const char *mcp_version(void) { return "0.1.0"; }',
+        "mcp_status_string": 'const char *mcp_status_string(int s) { (void)s; return "status"; }',
+        "mcp_server_new": "static int dummy;\nint mcp_server_new(const char *n, const char *v, const char *o, "
+                          "void **out, char **err) { (void)n; (void)v; (void)o; *out = &dummy; "
+                          "if (err) *err = 0; return 0; }",
+    }
+    body = "\n".join(special.get(name, f"int {name}() {{ return 0; }}") for name in required)
+    return fake_library(tmp_path, body + "\n", f"libmcp_abi_1_{minor}.so")
+
+
+@pytest.mark.parametrize("minor", [0, 1])
+def test_inline_tools_need_abi_1_1(tmp_path, minor):
+    """inline=True needs mcp_server_add_tool_ex (ABI 1.1): an older library refuses it with a clear error,
+    and everything else still works with it."""
+    lib = abi_1_0_library(tmp_path, minor)
+    r = python("""
+        import libmcp
+        srv = libmcp.Server('old', '1')
+        print(libmcp.abi_version())
+        srv.add_tool(lambda: 1, name='plain')
+        try:
+            srv.add_tool(lambda: 1, name='quick', inline=True)
+        except libmcp.Unsupported as e:
+            print(type(e).__name__, e)
+        print(sorted(srv.tools))
+    """, child_env(LIBMCP_PATH=str(lib)))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"(1, {minor})"
+    if minor == 0:
+        assert lines[1] == (f"Unsupported add tool 'quick': inline=True needs libmcp ABI 1.1 or newer "
+                            f"(mcp_server_add_tool_ex), but {lib} has ABI 1.0; register the tool without "
+                            f"inline=True or use a newer library")
+    else:  # claims 1.1 but lacks the function
+        assert lines[1] == (f"Unsupported add tool 'quick': inline=True needs mcp_server_add_tool_ex(), which "
+                            f"{lib} (ABI 1.1) does not export; register the tool without inline=True or use "
+                            f"another library")
+    assert lines[2] == "['plain']"
+
+
 def test_libmcp_path_errors(tmp_path):
     r = python("import libmcp; libmcp.Server('x', '1')", child_env(LIBMCP_PATH=str(tmp_path / "missing.so")))
     assert r.returncode != 0 and "LIBMCP_PATH=" in r.stderr and "no such file" in r.stderr

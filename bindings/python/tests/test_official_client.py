@@ -145,6 +145,53 @@ def test_exceptions_become_is_error_results(kitchen):
     run(body)
 
 
+def test_inline_tools(kitchen):
+    """Tools registered with inline=True (run on the thread that read the request) answer as any other."""
+    async def on_sampling(context, params):
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="no"),
+                                         model="fake-model")
+
+    async def body():
+        async with kitchen(sampling_callback=on_sampling) as (s, _):
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert tools["inline_add"].description == "Add two integers, on the I/O thread."
+            assert tools["inline_add"].input_schema == tools["add"].input_schema
+            r = await s.call_tool("inline_add", {"a": 40, "b": 2})
+            assert not r.is_error and texts(r) == "42" and r.structured_content == {"result": 42}
+            r = await s.call_tool("inline_user", {"name": "Ada"})
+            assert texts(r) == '{"name": "Ada", "age": 1}' and r.structured_content == {"name": "Ada", "age": 1}
+            r = await s.call_tool("inline_fail", {"reason": "on purpose"})
+            assert r.is_error and texts(r) == "inline failure: on purpose"
+            r = await s.call_tool("inline_add", {"a": "x", "b": 2})
+            assert r.is_error and texts(r) == 'Invalid arguments for tool inline_add: a: expected an integer, ' \
+                                              'got string "x"'
+            seen = []
+
+            async def on_progress(progress, total, message):
+                seen.append((progress, total))
+            r = await s.call_tool("inline_steps", {"n": 3}, progress_callback=on_progress)
+            assert texts(r) == "done" and seen == [(1, 3), (2, 3), (3, 3)]
+            r = await s.call_tool("inline_ask_model", {})
+            assert r.is_error and "Pending.result() in an inline tool would block" in texts(r)
+            # An async inline tool: only the dispatch is inline, so calls still overlap.
+            results = []
+
+            async def one():
+                results.append(texts(await s.call_tool("inline_sleep_ms", {"ms": 400})))
+            t0 = anyio.current_time()
+            async with anyio.create_task_group() as tg:
+                for _ in range(10):
+                    tg.start_soon(one)
+            assert results == ["slept 400 after an inline dispatch"] * 10
+            assert anyio.current_time() - t0 < 2.0, "ten 400 ms async inline calls did not overlap"
+            # Inline calls run on the transport's thread, never on a worker.
+            inline = {(await s.call_tool("inline_thread", {})).structured_content["result"] for _ in range(5)}
+            workers = {(await s.call_tool("worker_thread", {})).structured_content["result"] for _ in range(5)}
+            assert inline and workers and not inline & workers, (inline, workers)
+            assert texts(await s.call_tool("add", {"a": 1, "b": 1})) == "2"
+    run(body)
+
+
 def test_content_types(kitchen):
     async def body():
         async with kitchen() as (s, _):

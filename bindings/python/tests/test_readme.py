@@ -31,7 +31,7 @@ def test_every_block_runs_in_order():
             except Exception as e:  # noqa: BLE001
                 pytest.fail(f"README block {i + 1} failed: {type(e).__name__}: {e}\n{code}")
         srv = namespace["srv"]
-        assert {"add", "describe", "divide", "logo", "raw", "countdown", "watch", "crunch", "book", "where",
+        assert {"add", "describe", "divide", "logo", "raw", "countdown", "watch", "crunch", "book", "where", "country",
                 "enable_admin", "add_note", "purge"} <= set(srv.tools)
         assert srv.tools["describe"]["annotations"] == {"readOnlyHint": True}
         assert srv.tools["describe"]["inputSchema"]["properties"]["repeat"] == {

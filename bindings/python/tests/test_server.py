@@ -406,3 +406,67 @@ def test_server_log_and_notify_without_sessions(server):
         server.log("shouting", "x")
     with pytest.raises(libmcp.NotFound):
         server.notify_elicitation_complete("no-such-session", "e1")
+
+
+def test_inline_tools_in_process(server):
+    """inline=True: the tool runs on the thread that hands the engine the request (for an in-process
+    session, the caller of receive()); everything else is as for any tool."""
+    @server.tool(inline=True)
+    def where(x: int) -> dict[str, int]:
+        return {"thread": threading.get_ident(), "x": x}
+
+    @server.tool()
+    def where_default(x: int) -> dict[str, int]:
+        return {"thread": threading.get_ident(), "x": x}
+
+    @server.tool(inline=True)
+    def waits(ctx: Context, how: str) -> str:
+        if how == "sample":
+            return ctx.sample("hi").result(timeout=5).text
+        return str(ctx.wait_cancelled(5))
+
+    @server.tool(inline=True)
+    async def later(x: int, ctx: Context) -> int:
+        await asyncio.sleep(0.01)
+        return x + 1
+
+    @server.tool(inline=True)
+    def hand_off(x: int):  # a sync handler returning an awaitable: scheduled on the loop
+        async def compute() -> str:
+            return f"x={x}"
+        return compute()
+
+    server.add_tool(lambda: "added", name="added_inline", inline=True)
+    assert server.tools["where"]["inputSchema"] == server.tools["where_default"]["inputSchema"]
+    s = server.connect()
+    s.initialize(capabilities={"sampling": {}})
+    me = threading.get_ident()
+    assert call(s, "where", {"x": 1})["structuredContent"] == {"thread": me, "x": 1}
+    assert call(s, "where_default", {"x": 1})["structuredContent"]["thread"] != me
+    r = call(s, "where", {"x": "one"})
+    assert r["isError"] and text(r) == "Invalid arguments for tool where: x: expected an integer, got string \"one\""
+    for how, what in (("sample", "Pending.result()"), ("cancel", "wait_cancelled()")):
+        r = call(s, "waits", {"how": how})
+        assert r["isError"] and text(r).startswith(f"{what} in an inline tool would block the engine thread "
+                                                   f"that read the request"), text(r)
+    assert call(s, "later", {"x": 41})["structuredContent"] == {"result": 42}
+    assert text(call(s, "hand_off", {"x": 3})) == "x=3"
+    assert text(call(s, "added_inline")) == "added"
+    s.close()
+
+
+def test_inline_context_may_block_after_its_handler(server):
+    """The inline restriction holds while the handler runs on its thread, not for the Pending it returns."""
+    kept: list = []
+
+    @server.tool(inline=True)
+    def fire(ctx: Context) -> str:
+        kept.append(ctx.ping(timeout=5))
+        return "sent"
+
+    s = server.connect()
+    s.initialize()
+    assert text(call(s, "fire")) == "sent"
+    ping = s.next_message(lambda m: m.get("method") == "ping")
+    s.receive({"jsonrpc": "2.0", "id": ping["id"], "result": {}})
+    assert kept[0].result(timeout=5) == {}

@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import re
+import threading
 import typing
 from typing import Any, Callable
 
@@ -149,6 +150,7 @@ class Feature:
     """What tools, resources and prompts share: running the function and answering."""
 
     kind = "feature"
+    inline = False  # tools registered with inline=True: the callback runs on the thread that read the request
 
     def __init__(self, core: Any, fn: Callable, label: str):
         if not callable(fn):
@@ -173,10 +175,14 @@ class Feature:
         ctx = None
         if ctx_name is not None:
             ctx = Context(self.core, call)
+            if self.inline:
+                ctx._inline_thread = threading.get_ident()  # waiting on this thread would stall its other requests
             kwargs[ctx_name] = ctx
         try:
             value = self.fn(**kwargs)
             if inspect.isawaitable(value):
+                if ctx is not None:
+                    ctx._inline_thread = None
                 self._schedule(call, kwargs, ctx_name, value, ctx)
                 ctx = None  # the coroutine owns it now
                 return
@@ -185,6 +191,7 @@ class Feature:
             self.failed(call, e)
         finally:
             if ctx is not None:
+                ctx._inline_thread = None
                 ctx._finish()
 
     def _answer(self, call: int, value: Any) -> None:
@@ -238,11 +245,12 @@ class Tool(Feature):
     def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: dict | None = None, icons: list | None = None,
                  meta: dict | None = None, structured_output: bool | None = None, execution: dict | None = None,
-                 frame: Any = None):
+                 inline: bool = False, frame: Any = None):
         self.name = name or getattr(fn, "__name__", None) or ""
         if not self.name or self.name == "<lambda>":
             raise ValueError("a tool needs a name: pass name= for lambdas and callables without __name__")
         super().__init__(core, fn, f"tool {self.name!r}")
+        self.inline = bool(inline)
         compiler = TypeCompiler("input", frame)
         self.sig = Signature(fn, self.label, compiler)
         self.output: Node | None = None

@@ -14,8 +14,8 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from ctypes import (CFUNCTYPE, POINTER, byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint16,
-                    c_uint32, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint,
+                    c_uint16, c_uint32, c_void_p)
 from pathlib import Path
 
 from . import errors
@@ -23,6 +23,7 @@ from . import errors
 ABI_MAJOR = 1
 ENV_VAR = "LIBMCP_PATH"
 SONAME = "libmcp.so.1"
+TOOL_INLINE = 0x1  # mcp_server_add_tool_ex flag (ABI 1.1)
 PACKAGE_LIB_DIR = Path(__file__).resolve().parent / "_lib"
 
 # Callback types, as typedef'd in mcp.h.
@@ -51,6 +52,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_new": (c_int32, (c_char_p, c_char_p, c_char_p, _OUT, _ERR)),
     "mcp_server_free": (None, (c_void_p,)),
     "mcp_server_add_tool": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_add_tool_ex": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, c_uint, _ERR)),
     "mcp_server_remove_tool": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_add_resource": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_remove_resource": (c_int32, (c_void_p, c_char_p, _ERR)),
@@ -101,7 +103,8 @@ _PROTOTYPES: dict[str, tuple] = {
 
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
-OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream"}
+OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
+                      "mcp_server_add_tool_ex"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 
@@ -119,6 +122,7 @@ class Library:
         abi.restype, abi.argtypes = c_uint32, ()
         self.abi_version = int(abi())
         major, minor = self.abi_version >> 16, self.abi_version & 0xFFFF
+        self.abi_minor = minor
         if major != ABI_MAJOR:
             raise errors.LibraryError(
                 f"{path} has libmcp ABI {major}.{minor}, but this libmcp Python package needs ABI "

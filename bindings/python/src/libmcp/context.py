@@ -48,15 +48,20 @@ DONE = _Done()
 class Pending(Generic[T]):
     """A request sent to the client: `await pending` (async) or `pending.result(timeout)` (sync)."""
 
-    def __init__(self, future: concurrent.futures.Future, transform: Callable[[Any], T]):
+    def __init__(self, future: concurrent.futures.Future, transform: Callable[[Any], T],
+                 context: "Context | None" = None):
         self._future = future
         self._transform = transform
+        self._context = context
 
     def done(self) -> bool:
         return self._future.done()
 
     def result(self, timeout: float | None = None) -> T:
-        """Blocks until the client answers. Do not call it on the event loop's thread."""
+        """Blocks until the client answers. Do not call it on the event loop's thread, nor in an
+        inline tool (StateError there: the answer may need the very thread it would block)."""
+        if self._context is not None:
+            self._context._check_may_block("Pending.result()")
         return self._transform(self._future.result(timeout))
 
     def __await__(self):
@@ -144,6 +149,7 @@ class Context:
         self._task: asyncio.Task | None = None
         self._task_loop: asyncio.AbstractEventLoop | None = None
         self._meta: dict | None = None
+        self._inline_thread: int | None = None  # while an inline tool's sync handler runs: its thread
 
     # ------------------------------------------------------------ about the call
     @property
@@ -255,7 +261,9 @@ class Context:
             self._waiting_tasks.discard(task)
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:
-        """Blocks until the call is cancelled or timeout seconds pass; True if cancelled."""
+        """Blocks until the call is cancelled or timeout seconds pass; True if cancelled.
+        Not in an inline tool (StateError: it would block the thread that read the request)."""
+        self._check_may_block("wait_cancelled()")
         self._arm()
         return self._cancelled.wait(timeout)
 
@@ -272,6 +280,12 @@ class Context:
                 self._cancel_key = None
             _callbacks.drop(key)
             _ffi.check(self._lib, status, err, "on_cancel")
+
+    def _check_may_block(self, what: str) -> None:
+        if self._inline_thread is not None and self._inline_thread == threading.get_ident():
+            raise errors.StateError(
+                f"{what} in an inline tool would block the engine thread that read the request (and the "
+                f"other requests it serves); register the tool without inline=True, or make it async")
 
     def _watch_task(self, task: asyncio.Task, loop: asyncio.AbstractEventLoop) -> None:
         """The binding cancels an async handler's task when the client cancels the call."""
@@ -333,7 +347,7 @@ class Context:
         if status != errors.OK:
             _callbacks.drop(key)
             _ffi.check(self._lib, status, err, method)
-        return Pending(response.future, transform)
+        return Pending(response.future, transform, self)
 
     def sample(self, messages: str | Sequence[Message | str | dict], *, max_tokens: int = 1024,
                system_prompt: str | None = None, temperature: float | None = None,

@@ -262,6 +262,51 @@ async def roots(ctx: Context) -> list[str]:
     return [r["uri"] for r in await ctx.list_roots()]
 
 
+# ------------------------------------------------------------------ inline tools (run on the thread that read the request)
+@srv.tool(inline=True)
+def inline_add(a: int, b: int) -> int:
+    """Add two integers, on the I/O thread."""
+    return a + b
+
+
+@srv.tool(inline=True)
+def inline_user(name: str) -> User:
+    return User(name=name, age=1)
+
+
+@srv.tool(inline=True)
+def inline_fail(reason: str) -> str:
+    raise ValueError(f"inline failure: {reason}")
+
+
+@srv.tool(inline=True)
+async def inline_sleep_ms(ms: int) -> str:
+    await asyncio.sleep(ms / 1000)
+    return f"slept {ms} after an inline dispatch"
+
+
+@srv.tool(inline=True)
+def inline_steps(n: int, ctx: Context) -> str:
+    for i in range(1, n + 1):
+        ctx.report_progress(i, n)
+    return "done"
+
+
+@srv.tool(inline=True)
+def inline_ask_model(ctx: Context) -> str:
+    return ctx.sample("may I wait here?", max_tokens=5).result(timeout=5).text  # StateError: it must not
+
+
+@srv.tool(inline=True)
+def inline_thread() -> int:
+    return threading.get_native_id()
+
+
+@srv.tool()
+def worker_thread() -> int:
+    return threading.get_native_id()
+
+
 # ------------------------------------------------------------------ changing the server while serving
 @srv.tool()
 def add_tool(name: str) -> str:
