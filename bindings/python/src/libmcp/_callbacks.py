@@ -71,6 +71,22 @@ def answer(lib: _ffi.Library, call: int, result: Any) -> bool:
     return True
 
 
+def answer_json(lib: _ffi.Library, call: int, result_json: str) -> bool:
+    """As answer(), for a result already encoded as JSON text."""
+    try:
+        data = result_json.encode("utf-8")
+    except ValueError as e:  # lone surrogates
+        return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
+    err = c_void_p()
+    status = lib.mcp_call_return(call, data, byref(err))
+    if status != errors.OK:
+        message = _ffi.take_string(lib, err)
+        if status != errors.ERR_STATE:
+            log.warning("libmcp refused a handler's result (%s): %s", status, message)
+        return False
+    return True
+
+
 def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
     err = c_void_p()
     payload = None

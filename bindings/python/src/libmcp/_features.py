@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import json.scanner
 import logging
 import re
 import threading
+import types
 import typing
 from typing import Any, Callable
 
@@ -29,6 +31,30 @@ INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
 _empty = inspect.Parameter.empty
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_encode_text = _TEXT_ENCODER.encode
+_json_str = json.encoder.encode_basestring  # a str as JSON, as the encoders above write it (ensure_ascii=False)
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+_isawaitable = inspect.isawaitable
+_get_ident = threading.get_ident
+
+
+def decode_json(data: bytes) -> Any:
+    """json.loads for the JSON text the engine hands a callback (valid, compact UTF-8): the
+    scanner alone, without json.loads' encoding sniffing and whitespace checks; anything
+    unusual (whitespace around, trailing text, errors) goes through json.loads itself."""
+    if data == b"{}":
+        return {}
+    try:
+        text = data.decode("utf-8", "surrogatepass")
+        value, end = _scan(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError):
+        pass
+    return json.loads(data)
+
+
+_NOT_AWAITABLE: set[type] = set()  # types whose instances are never awaitable (checked once each)
 
 
 def _camel(key: str) -> str:
@@ -92,6 +118,7 @@ class Signature:
             self.params.append((p.name, node, p.default is _empty, p.default))
         self.names = {name for name, *_ in self.params}
         self.return_annotation = hints.get("return", sig.return_annotation)
+        self._plan = tuple((name, node.convert, required, node) for name, node, required, _ in self.params)
 
     def json_schema(self, compiler: TypeCompiler) -> dict:
         props, required = {}, []
@@ -118,20 +145,23 @@ class Signature:
         """Keyword arguments for the function; ArgumentError listing every problem."""
         if not isinstance(args, dict):
             raise ArgumentError("", "arguments must be a JSON object")
-        kwargs, problems = {}, []
-        for name, node, required, _ in self.params:
+        kwargs: dict = {}
+        problems: list = []
+        given = 0
+        for name, convert, required, node in self._plan:
             if name in args:
+                given += 1
                 try:
                     value = args[name]
                     if from_strings and isinstance(value, str):
                         kwargs[name] = from_string(node, value, name)
                     else:
-                        kwargs[name] = node.convert(value, name)
+                        kwargs[name] = convert(value, name)
                 except ArgumentError as e:
                     problems.append(str(e))
             elif required:
                 problems.append(f"{name}: missing required argument")
-        extra = [k for k in args if k not in self.names]
+        extra = [k for k in args if k not in self.names] if given != len(args) else None
         if extra:
             if self.var_keyword:
                 for k in extra:
@@ -176,16 +206,19 @@ class Feature:
         if ctx_name is not None:
             ctx = Context(self.core, call)
             if self.inline:
-                ctx._inline_thread = threading.get_ident()  # waiting on this thread would stall its other requests
+                ctx._inline_thread = _get_ident()  # waiting on this thread would stall its other requests
             kwargs[ctx_name] = ctx
         try:
             value = self.fn(**kwargs)
-            if inspect.isawaitable(value):
-                if ctx is not None:
-                    ctx._inline_thread = None
-                self._schedule(call, kwargs, ctx_name, value, ctx)
-                ctx = None  # the coroutine owns it now
-                return
+            if type(value) not in _NOT_AWAITABLE:
+                if _isawaitable(value):
+                    if ctx is not None:
+                        ctx._inline_thread = None
+                    self._schedule(call, kwargs, ctx_name, value, ctx)
+                    ctx = None  # the coroutine owns it now
+                    return
+                if len(_NOT_AWAITABLE) < 256 and not isinstance(value, types.GeneratorType):
+                    _NOT_AWAITABLE.add(type(value))  # (a generator's awaitability is per object)
             self._answer(call, value)
         except Exception as e:  # noqa: BLE001 - every failure is an answer
             self.failed(call, e)
@@ -275,14 +308,55 @@ class Tool(Feature):
             "annotations": {_camel(k): v for k, v in annotations.items()} if annotations else None,
             "icons": icons, "_meta": meta, "execution": execution,
         })
+        # Per-call work settled now: an exact pydantic model return type is dumped directly.
+        self._model = ret if self.output is not None and _is_pydantic_model(ret) else None
 
     def on_call(self, call: int, arguments_json: bytes) -> None:
         try:
-            kwargs = self.sig.convert(json.loads(arguments_json) if arguments_json else {})
+            kwargs = self.sig.convert(decode_json(arguments_json) if arguments_json else {})
         except (ArgumentError, ValueError) as e:
             _callbacks.answer(self.core.lib, call, error_result(f"Invalid arguments for tool {self.name}: {e}"))
             return
         self.run(call, kwargs, self.sig.ctx_name)
+
+    def _answer(self, call: int, value: Any) -> None:
+        try:
+            result = self.result_json(value)
+        except Exception as e:  # noqa: BLE001
+            self.failed(call, e)
+            return
+        if type(result) is str:
+            _callbacks.answer_json(self.core.lib, call, result)
+        else:
+            _callbacks.answer(self.core.lib, call, result)
+
+    def result_json(self, value: Any) -> str | dict:
+        """As result(), for the common cases already as JSON text (one encoding of the data, no
+        intermediate dicts); the result dict otherwise."""
+        output = self.output
+        if output is None:
+            if isinstance(value, str):
+                return '{"content":[{"type":"text","text":' + _json_str(value) + "}]}"
+            return self.result(value)
+        if type(value) is self._model:
+            data = value.model_dump(mode="json", by_alias=True)  # what to_jsonable does for a model
+        elif isinstance(value, (ToolResult, Content)) or (isinstance(value, (list, tuple)) and
+                                                          any(isinstance(v, Content) for v in value)):
+            return self.result(value)  # what it does with these (to_json, or the error it raises)
+        else:
+            data = to_jsonable(value)
+        try:
+            output.convert(data, "result")
+        except ArgumentError as e:
+            raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
+                                   f"annotation: {e}") from None
+        if isinstance(value, str):
+            text, data_json = value, _json_str(data)
+        else:
+            text = data_json = _encode_text(data)  # the text block is this JSON; whitespace is no matter
+        if self.wrap:
+            data_json = '{"result":' + data_json + "}"
+        return '{"content":[{"type":"text","text":' + _json_str(text) + '}],"structuredContent":' + data_json + "}"
 
     def result(self, value: Any) -> dict:
         if isinstance(value, ToolResult):
@@ -308,6 +382,10 @@ class Tool(Feature):
         if not isinstance(exc, errors.ToolError):
             log.info("libmcp: tool %s raised %s", self.name, type(exc).__name__, exc_info=exc)
         _callbacks.answer(self.core.lib, call, error_result(describe_exception(exc)))
+
+
+def _is_pydantic_model(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_dump") and hasattr(tp, "model_validate")
 
 
 def error_result(message: str) -> dict:
