@@ -3,7 +3,10 @@
 binding (libmcp, bindings/python) and with the official SDK's MCPServer, side by
 side in one run, over stdio and over Streamable HTTP (JSON-response mode).
 
-The tool is test_echo(text) -> Echo (bench/python_binding_server.py). The load
+The tool is test_echo(text) -> Echo (bench/python_binding_server.py). Our
+binding runs it twice: registered as usual ("ours": each call is handed to an
+engine worker thread) and with inline=True ("ours inline": it runs on the thread
+that read the request, the HTTP I/O thread or the stdio reader). The load
 comes from the lean C drivers, never from the Python client (which costs about
 0.5 ms per call by itself):
   stdio  bench/stdio_driver.c: 1 call in flight (sequential) and 64 (pipelined)
@@ -15,10 +18,12 @@ CPU: over HTTP, utime+stime of the server process from /proc/<pid>/stat between
 the driver's START and END markers; over stdio, the server's own
 time.process_time() from the first measured call to the last (the same
 instrumentation in both servers, see python_binding_server.py). Each figure is
-the median of --repeat runs, ours and the SDK alternating.
+the median of --repeat runs, the servers alternating; "x sdk" is that median
+over the SDK's.
 
 Usage: python3 bench/python_binding_bench.py [--build build] [--repeat 3] [--requests 5000]
-           [--min-seconds 2] [--seconds 3] [--windows 1,64] [--conns 1,16] [--json out.json]
+           [--min-seconds 2] [--seconds 3] [--windows 1,64] [--conns 1,16]
+           [--servers ours,ours-inline,sdk] [--json out.json]
 The library: $LIBMCP_PATH, else <build>/lib/libmcp.so.1.
 """
 from __future__ import annotations
@@ -39,7 +44,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SERVER = HERE / "python_binding_server.py"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-IMPLS = ("ours", "sdk")
+IMPLS = ("ours", "ours-inline", "sdk")
+LABELS = {"ours": "ours", "ours-inline": "ours inline", "sdk": "sdk", "baseline": "baseline"}
+BINDING_SRC = {"baseline": None}  # --baseline-src: another checkout of the binding, run as "ours"
 
 
 def fail(message: str) -> None:
@@ -58,9 +65,9 @@ def build_driver(out_dir: Path, name: str) -> Path:
     return out
 
 
-def server_env(library: Path, **extra: str) -> dict[str, str]:
+def server_env(library: Path, impl: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ, LIBMCP_PATH=str(library), **extra)
-    src = str(REPO / "bindings" / "python" / "src")
+    src = BINDING_SRC.get(impl) or str(REPO / "bindings" / "python" / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
@@ -84,7 +91,7 @@ def run_stdio(driver: Path, library: Path, impl: str, window: int, requests: int
 def run_stdio_once(driver: Path, library: Path, impl: str, window: int, requests: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cpu_file = Path(tmp) / "cpu.json"
-        env = server_env(library, BENCH_CPU_FILE=str(cpu_file), BENCH_WARMUP="200")
+        env = server_env(library, impl, BENCH_CPU_FILE=str(cpu_file), BENCH_WARMUP="200")
         cmd = [str(driver), "--requests", str(requests), "--window", str(window), "--warmup", "200",
                "--init", "--expect", '"result":', "--timeout", "600", "--",
                sys.executable, str(SERVER), impl, "stdio"]
@@ -114,7 +121,7 @@ def free_port() -> int:
 def start_http(library: Path, impl: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, str(SERVER), impl, "http", str(port)], env=server_env(library),
+    proc = subprocess.Popen([sys.executable, str(SERVER), impl, "http", str(port)], env=server_env(library, impl),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -178,9 +185,23 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="HTTP measured seconds per run")
     ap.add_argument("--windows", default="1,64")
     ap.add_argument("--conns", default="1,16")
+    ap.add_argument("--servers", default=",".join(IMPLS), help="which of " + ", ".join(IMPLS))
+    ap.add_argument("--baseline-src", help="also run the tool registered as usual with the binding found in this "
+                    "directory (the src/ of another checkout of bindings/python, e.g. before a change), as "
+                    "\"baseline\", in the same run")
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--json")
     opts = ap.parse_args()
+    impls = [i for i in IMPLS if i in opts.servers.split(",")]
+    unknown = set(opts.servers.split(",")) - set(IMPLS)
+    if unknown or not impls:
+        fail(f"--servers: unknown {sorted(unknown)} (known: {', '.join(IMPLS)})")
+    if opts.baseline_src:
+        base = Path(opts.baseline_src).resolve()
+        if not (base / "libmcp" / "__init__.py").exists():
+            fail(f"--baseline-src {base}: no libmcp package there")
+        BINDING_SRC["baseline"] = str(base)
+        impls.insert(0, "baseline")
 
     build = Path(opts.build).resolve()
     library = Path(os.environ.get("LIBMCP_PATH") or build / "lib" / "libmcp.so.1")
@@ -189,15 +210,16 @@ def main() -> int:
     stdio_driver = build_driver(build / "bench", "stdio_driver")
     http_driver = build_driver(build / "bench", "http_driver")
 
-    print("tools/call test_echo {\"text\":\"hello\"} -> Echo: our Python binding vs the official SDK's MCPServer")
+    print("tools/call test_echo {\"text\":\"hello\"} -> Echo: our Python binding (worker dispatch, inline=True) "
+          "vs the official SDK's MCPServer")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; library {library}; "
           f"median of {opts.repeat} runs")
     rows: list[dict] = []
 
     for window in (int(w) for w in opts.windows.split(",")):
-        runs: dict[str, list[dict]] = {i: [] for i in IMPLS}
+        runs: dict[str, list[dict]] = {i: [] for i in impls}
         for _ in range(opts.repeat):
-            for impl in IMPLS:
+            for impl in impls:
                 runs[impl].append(run_stdio(stdio_driver, library, impl, window, opts.requests, opts.min_seconds))
         rows.append({"transport": "stdio", "load": f"{window} in flight", "runs": runs})
         print(f"  stdio, {window} in flight: done", flush=True)
@@ -205,10 +227,10 @@ def main() -> int:
     http_note = None
     if not opts.skip_http:
         for conns in (int(c) for c in opts.conns.split(",")):
-            runs = {i: [] for i in IMPLS}
+            runs = {i: [] for i in impls}
             try:
                 for _ in range(opts.repeat):
-                    for impl in IMPLS:
+                    for impl in impls:
                         proc, port = start_http(library, impl)
                         try:
                             runs[impl].append(run_http(http_driver, proc.pid, port, conns, opts.seconds))
@@ -221,19 +243,21 @@ def main() -> int:
             print(f"  http, {conns} sessions: done", flush=True)
 
     print()
-    header = (f"{'transport':<9} {'load':<13} {'ours calls/s':>12} {'sdk calls/s':>11} {'x':>6}  "
-              f"{'ours p50 us':>11} {'sdk p50 us':>10}  {'ours calls/CPU-s':>16} {'sdk calls/CPU-s':>15} {'x':>6}")
+    header = (f"{'transport':<9} {'load':<13} {'server':<11} {'calls/s':>9} {'x sdk':>6}  {'p50 us':>7}  "
+              f"{'calls/CPU-s':>11} {'x sdk':>6}")
     print(header)
     print("-" * len(header))
     for row in rows:
-        o, s = row["runs"]["ours"], row["runs"]["sdk"]
-        ocs, scs = med(o, "calls_per_s"), med(s, "calls_per_s")
-        ocpu, scpu = med(o, "calls_per_cpu_s"), med(s, "calls_per_cpu_s")
-        row["median"] = {"ours_calls_per_s": ocs, "sdk_calls_per_s": scs, "ours_calls_per_cpu_s": ocpu,
-                         "sdk_calls_per_cpu_s": scpu}
-        print(f"{row['transport']:<9} {row['load']:<13} {ocs:>12,.0f} {scs:>11,.0f} {ocs / scs:>6.1f}  "
-              f"{med(o, 'p50_us'):>11,.0f} {med(s, 'p50_us'):>10,.0f}  {ocpu:>16,.0f} {scpu:>15,.0f} "
-              f"{ocpu / scpu:>6.1f}")
+        row["median"] = {impl: {key: med(runs, key) for key in ("calls_per_s", "p50_us", "calls_per_cpu_s")}
+                         for impl, runs in row["runs"].items()}
+        sdk = row["median"].get("sdk")
+        first = True
+        for impl, m in row["median"].items():
+            ratio = (lambda key: f"{m[key] / sdk[key]:>6.1f}") if sdk else (lambda key: f"{'-':>6}")
+            lead = f"{row['transport']:<9} {row['load']:<13}" if first else " " * 23
+            first = False
+            print(f"{lead} {LABELS[impl]:<11} {m['calls_per_s']:>9,.0f} {ratio('calls_per_s')}  "
+                  f"{m['p50_us']:>7,.0f}  {m['calls_per_cpu_s']:>11,.0f} {ratio('calls_per_cpu_s')}")
     if http_note:
         print(f"\nHTTP rows missing: {http_note}")
     if opts.json:

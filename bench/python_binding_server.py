@@ -1,8 +1,13 @@
 """The benchmark's server: the same small tool written with our Python binding
 (libmcp) or with the official SDK's MCPServer (mcp==2.3.0).
 
-    python bench/python_binding_server.py ours|sdk stdio
-    python bench/python_binding_server.py ours|sdk http PORT
+    python bench/python_binding_server.py ours|ours-inline|baseline|sdk stdio
+    python bench/python_binding_server.py ours|ours-inline|baseline|sdk http PORT
+
+ours: the tool registered as usual (each call handed to an engine worker thread);
+ours-inline: the same tool with inline=True (it runs on the thread that read the
+request: the HTTP I/O thread, the stdio reader). baseline: as ours (the bench
+points PYTHONPATH at another checkout of the binding for it).
 
 The tool is test_echo(text) -> Echo (a pydantic model), answering
 structuredContent {"text": ...}, as bench/http_sdk_server.py does.
@@ -53,11 +58,14 @@ def report() -> None:
 def main() -> None:
     impl, transport = sys.argv[1], sys.argv[2]
     atexit.register(report)
-    if impl == "ours":
+    if impl in ("ours", "ours-inline", "baseline"):
         from libmcp import Server
         workers = os.environ.get("BENCH_WORKERS")
         srv = Server("binding-bench", "1.0", worker_threads=int(workers) if workers else None)
-        srv.add_tool(test_echo)
+        if impl == "ours-inline":
+            srv.add_tool(test_echo, inline=True)
+        else:
+            srv.add_tool(test_echo)  # (a baseline binding may predate inline=)
         if transport == "stdio":
             srv.run_stdio()
         else:
