@@ -129,8 +129,8 @@ def free_thunk(user_data):
 
 @_ffi.TOOL_FN
 def tool_thunk(user_data, call, arguments_json):
-    enter()
     try:
+        enter()
         _Ctx().run(_objects[user_data].on_call, call, arguments_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
@@ -138,8 +138,8 @@ def tool_thunk(user_data, call, arguments_json):
 
 @_ffi.PROMPT_FN
 def prompt_thunk(user_data, call, arguments_json):
-    enter()
     try:
+        enter()
         _Ctx().run(_objects[user_data].on_call, call, arguments_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
@@ -147,8 +147,8 @@ def prompt_thunk(user_data, call, arguments_json):
 
 @_ffi.RESOURCE_FN
 def resource_thunk(user_data, call, uri, variables_json):
-    enter()
     try:
+        enter()
         _Ctx().run(_objects[user_data].on_read, call, uri, variables_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
@@ -156,8 +156,8 @@ def resource_thunk(user_data, call, uri, variables_json):
 
 @_ffi.COMPLETION_FN
 def completion_thunk(user_data, call, ref_json, argument_name, argument_value, context_json):
-    enter()
     try:
+        enter()
         _Ctx().run(_objects[user_data].on_complete, call, ref_json, argument_name, argument_value, context_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
@@ -165,8 +165,8 @@ def completion_thunk(user_data, call, ref_json, argument_name, argument_value, c
 
 @_ffi.CANCEL_FN
 def cancel_thunk(user_data):
-    enter()
     try:
+        enter()
         target = _objects.get(user_data)
         if target is not None:
             _Ctx().run(target.on_engine_cancel)
@@ -176,8 +176,8 @@ def cancel_thunk(user_data):
 
 @_ffi.RESPONSE_FN
 def response_thunk(user_data, status, result_json, error_json):
-    enter()
     try:
+        enter()
         target = _objects.pop(user_data, None)  # runs exactly once: the key is done
         if target is not None:
             _Ctx().run(target.on_response, status, result_json, error_json)
@@ -187,8 +187,8 @@ def response_thunk(user_data, status, result_json, error_json):
 
 @_ffi.SEND_FN
 def send_thunk(user_data, message, length):
-    enter()
     try:
+        enter()
         target = _objects.get(user_data)
         if target is not None:
             _Ctx().run(target.on_send, ctypes.string_at(message, length))
@@ -198,8 +198,8 @@ def send_thunk(user_data, message, length):
 
 @_ffi.REQUEST_FN
 def client_request_thunk(user_data, call, method, params_json):
-    enter()
     try:
+        enter()
         _Ctx().run(_objects[user_data].on_request, call, method, params_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(call, e)
@@ -207,8 +207,8 @@ def client_request_thunk(user_data, call, method, params_json):
 
 @_ffi.NOTIFICATION_FN
 def client_notification_thunk(user_data, method, params_json):
-    enter()
     try:
+        enter()
         target = _objects.get(user_data)
         if target is not None:
             _Ctx().run(target.on_notification, method, params_json)
@@ -218,8 +218,8 @@ def client_notification_thunk(user_data, method, params_json):
 
 @_ffi.STDERR_FN
 def client_stderr_thunk(user_data, line, length):
-    enter()
     try:
+        enter()
         target = _objects.get(user_data)
         if target is not None:
             _Ctx().run(target.on_stderr, ctypes.string_at(line, length))
@@ -229,8 +229,8 @@ def client_stderr_thunk(user_data, line, length):
 
 @_ffi.PROGRESS_FN
 def client_progress_thunk(user_data, params_json):
-    enter()
     try:
+        enter()
         target = _objects.get(user_data)  # not popped: the response comes after
         if target is not None:
             _Ctx().run(target.on_progress, params_json)
