@@ -153,7 +153,8 @@ class Server(Serving):
         inline=True: for a quick handler that never blocks. It then runs on the
         engine thread that read the request (over HTTP an I/O thread, over stdio
         the reader) instead of being handed to a worker thread: one thread
-        switch less per call, about a third less CPU per call for a small tool.
+        switch less per call, typically a third less CPU per call for a small
+        tool.
         While it runs, and while it waits for the GIL, the other requests of
         that thread wait: no sleeping, I/O, locks held elsewhere or waiting on
         the client (Pending.result() and Context.wait_cancelled() raise
