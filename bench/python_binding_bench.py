@@ -23,7 +23,8 @@ over the SDK's.
 
 Usage: python3 bench/python_binding_bench.py [--build build] [--repeat 3] [--requests 5000]
            [--min-seconds 2] [--seconds 3] [--windows 1,64] [--conns 1,16]
-           [--servers ours,ours-inline,sdk] [--json out.json]
+           [--servers ours,ours-inline,sdk] [--baseline-src DIR] [--placement free|same|split]
+           [--json out.json]
 The library: $LIBMCP_PATH, else <build>/lib/libmcp.so.1.
 """
 from __future__ import annotations
@@ -47,6 +48,21 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 IMPLS = ("ours", "ours-inline", "sdk")
 LABELS = {"ours": "ours", "ours-inline": "ours inline", "sdk": "sdk", "baseline": "baseline"}
 BINDING_SRC = {"baseline": None}  # --baseline-src: another checkout of the binding, run as "ours"
+PLACEMENT: dict[str, list[str]] = {"driver": [], "server": []}  # --placement: taskset prefixes
+
+
+def set_placement(how: str) -> None:
+    """free: the scheduler places the driver and the server; same: both on CPU 0; split: the
+    driver on CPU 0, the server on the other CPUs. A sequential client is bound by wake-up
+    latency, which on this kind of machine depends mostly on whether the two share a CPU."""
+    if how == "free":
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if how == "split" and len(cpus) < 2:
+        fail("--placement split needs two CPUs")
+    server = cpus[:1] if how == "same" else cpus[1:]
+    PLACEMENT["driver"] = ["taskset", "-c", str(cpus[0])]
+    PLACEMENT["server"] = ["taskset", "-c", ",".join(map(str, server))]
 
 
 def fail(message: str) -> None:
@@ -92,9 +108,9 @@ def run_stdio_once(driver: Path, library: Path, impl: str, window: int, requests
     with tempfile.TemporaryDirectory() as tmp:
         cpu_file = Path(tmp) / "cpu.json"
         env = server_env(library, impl, BENCH_CPU_FILE=str(cpu_file), BENCH_WARMUP="200")
-        cmd = [str(driver), "--requests", str(requests), "--window", str(window), "--warmup", "200",
-               "--init", "--expect", '"result":', "--timeout", "600", "--",
-               sys.executable, str(SERVER), impl, "stdio"]
+        cmd = [*PLACEMENT["driver"], str(driver), "--requests", str(requests), "--window", str(window),
+               "--warmup", "200", "--init", "--expect", '"result":', "--timeout", "600", "--",
+               *PLACEMENT["server"], sys.executable, str(SERVER), impl, "stdio"]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
         if r.returncode != 0:
             fail(f"stdio driver failed against {impl} (window {window}):\n{r.stderr[-2000:]}")
@@ -121,7 +137,8 @@ def free_port() -> int:
 def start_http(library: Path, impl: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, str(SERVER), impl, "http", str(port)], env=server_env(library, impl),
+    proc = subprocess.Popen([*PLACEMENT["server"], sys.executable, str(SERVER), impl, "http", str(port)],
+                            env=server_env(library, impl),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -148,8 +165,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def run_http(driver: Path, pid: int, port: int, conns: int, seconds: float) -> dict:
-    p = subprocess.Popen([str(driver), "--port", str(port), "--conns", str(conns), "--seconds", str(seconds),
-                          "--warmup", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen([*PLACEMENT["driver"], str(driver), "--port", str(port), "--conns", str(conns),
+                          "--seconds", str(seconds), "--warmup", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cpu0 = cpu1 = 0.0
     result: dict = {}
     for raw in p.stdout:
@@ -189,6 +206,9 @@ def main() -> int:
     ap.add_argument("--baseline-src", help="also run the tool registered as usual with the binding found in this "
                     "directory (the src/ of another checkout of bindings/python, e.g. before a change), as "
                     "\"baseline\", in the same run")
+    ap.add_argument("--placement", choices=("free", "same", "split"), default="free",
+                    help="CPUs of the driver and the server: free (the scheduler's choice), same (both on one "
+                         "CPU), split (different CPUs)")
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--json")
     opts = ap.parse_args()
@@ -196,6 +216,7 @@ def main() -> int:
     unknown = set(opts.servers.split(",")) - set(IMPLS)
     if unknown or not impls:
         fail(f"--servers: unknown {sorted(unknown)} (known: {', '.join(IMPLS)})")
+    set_placement(opts.placement)
     if opts.baseline_src:
         base = Path(opts.baseline_src).resolve()
         if not (base / "libmcp" / "__init__.py").exists():
@@ -213,7 +234,7 @@ def main() -> int:
     print("tools/call test_echo {\"text\":\"hello\"} -> Echo: our Python binding (worker dispatch, inline=True) "
           "vs the official SDK's MCPServer")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; library {library}; "
-          f"median of {opts.repeat} runs")
+          f"median of {opts.repeat} runs; placement {opts.placement}")
     rows: list[dict] = []
 
     for window in (int(w) for w in opts.windows.split(",")):
