@@ -879,7 +879,9 @@ typedef void (*mcp_request_fn)(void *user_data, mcp_call_t *call, const char *me
 
 /* A notification from the server (notifications/message, .../list_changed,
 ** .../resources/updated, .../progress, .../tasks/status,
-** .../elicitation/complete, ...). Strings borrowed. Runs on a worker thread. */
+** .../elicitation/complete, ...). Strings borrowed. Runs on a worker thread;
+** ^a client's notifications are delivered one at a time, in the order the
+** server sent them (so a handler that blocks holds back the later ones). */
 typedef void (*mcp_notification_fn)(void *user_data, const char *method, const char *params_json);
 
 /* One line the server process wrote to its stderr (no newline; borrowed). */

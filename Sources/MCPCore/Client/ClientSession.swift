@@ -28,6 +28,8 @@ public typealias ClientNotificationHandler = @Sendable (String, JSONObject) -> V
 public final class ClientSession: Sendable {
     public let options: ClientOptions
     let executor: HandlerExecutor
+    /// The server's notifications reach host code one at a time, in order.
+    private let notifications: OrderedExecutor
     private let output: @Sendable ([UInt8]) -> Void
     let outgoing: OutgoingRequests
     private let state = LockedState(State())
@@ -48,6 +50,7 @@ public final class ClientSession: Sendable {
     {
         self.options = options
         self.executor = executor
+        notifications = OrderedExecutor(base: executor)
         self.output = output
         outgoing = OutgoingRequests(scheduler: scheduler) { output($0.serialized()) }
     }
@@ -222,7 +225,7 @@ public final class ClientSession: Sendable {
             break
         }
         if let h = state.withLock({ $0.notificationHandler }) {
-            executor.execute { h(method, params) }
+            notifications.execute { h(method, params) }
         }
     }
 
