@@ -47,6 +47,8 @@ test: build venv
 bench: build venv
 	$(VENV)/bin/python bench/run.py --build $(BUILD)
 	$(VENV)/bin/python bench/http_bench.py --build $(BUILD)
+	$(VENV)/bin/python bench/client_bench.py --build $(BUILD)
+	$(VENV)/bin/python bench/python_binding_bench.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
