@@ -675,7 +675,7 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
 **   "event_store_max_bytes"   integer, bytes of those events kept per session [16 MiB]
 **   "sse_retry_ms"            integer, the SSE retry field [1000]
-**   "sse_keepalive_ms"        integer >= 0: an open SSE stream (the GET stream,
+**   "sse_keepalive_ms"        integer, 0 or >= 50: an open SSE stream (the GET stream,
 **                             a legacy SSE stream, the stream of a long call)
 **                             that is silent this long gets a comment line
 **                             ": keep-alive", so proxies and load balancers do

@@ -98,7 +98,11 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         case "event_store_max_events": c.eventStoreMaxEvents = try int(v, m.key, 1...1_000_000)
         case "event_store_max_bytes": c.eventStoreMaxBytes = try int(v, m.key, 1024...(1 << 40))
         case "sse_retry_ms": c.sseRetryMs = try int(v, m.key, 0...big)
-        case "sse_keepalive_ms": c.sseKeepaliveMs = try int(v, m.key, 0...big)
+        case "sse_keepalive_ms":
+            // Below 50 ms it would be a timer storm, not a keep-alive.
+            let ms = try int(v, m.key, 0...big)
+            guard ms == 0 || ms >= 50 else { throw .invalidArgument("option \"\(m.key)\" must be 0 (off) or at least 50") }
+            c.sseKeepaliveMs = ms
         case "allowed_hosts": c.allowedHosts = try strings(v, m.key)
         case "allowed_origins": c.allowedOrigins = try strings(v, m.key)
         case "cors_allowed_origins": c.corsAllowedOrigins = try strings(v, m.key)

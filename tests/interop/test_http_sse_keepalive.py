@@ -122,3 +122,10 @@ def test_the_default_interval_stays_quiet_for_short_calls():
 def test_bad_intervals_are_refused(value):
     line = start_host_expecting_error({"sse_keepalive_ms": value})
     assert line.startswith("ERROR 1 ") and "sse_keepalive_ms" in line, line
+
+
+@pytest.mark.parametrize("value", [1, 49, -1])
+def test_an_interval_that_would_be_a_timer_storm_is_refused(value):
+    from http_support import start_host_expecting_error
+    line = start_host_expecting_error({"sse_keepalive_ms": value})
+    assert line.startswith("ERROR 1 ") and "sse_keepalive_ms" in line, line
