@@ -140,6 +140,33 @@ MCP_API void mcp_string_free(char *s);
 typedef void (*mcp_free_fn)(void *user_data);
 
 /*
+** mcp_set_thread_hooks: be told when libmcp starts and ends its own threads.
+**
+** on_start runs on each thread libmcp creates (engine workers, I/O event
+** loops, timer and reader threads), on that thread, before it runs any host
+** callback; on_exit runs on the same thread just before it ends, and only if
+** on_start ran there. Either may be NULL. For runtimes that attach per thread:
+** a Python binding keeps one thread state per engine thread instead of making
+** one per callback and freeing it at on_exit; a JVM host calls
+** AttachCurrentThread / DetachCurrentThread. Host threads that call into
+** libmcp (the caller of mcp_server_serve_stdio, say) are the host's own and
+** are not reported.
+** ^The hooks are process-wide and apply to threads started after the call:
+** set them before creating servers and clients. ^Calling again replaces them
+** for later threads; a running thread keeps the on_exit (and user_data) it
+** started with, so start and exit always pair. NULL, NULL removes them.
+** The hooks must not call libmcp functions that wait for engine threads.
+** Ownership: user_data stays the host's; it must stay valid while any thread
+**   started with it runs (after mcp_server_free / mcp_client_free of every
+**   object, threads exit within a few seconds).
+** Threads: any. Errors: MCP_OK.
+** Since: 1.1
+*/
+typedef void (*mcp_thread_fn)(void *user_data);
+MCP_API mcp_status mcp_set_thread_hooks(mcp_thread_fn on_start, mcp_thread_fn on_exit, void *user_data,
+                                        char **out_error);
+
+/*
 ** CAPI: JSON-RPC error codes used by MCP (wire data, for mcp_call_error).
 */
 #define MCP_JSONRPC_PARSE_ERROR        (-32700)

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CMCP
+import MCPCore
 
 // Library-wide functions of mcp.h: versions, status text, string release.
 
@@ -48,4 +49,31 @@ public func mcp_status_string(_ status: mcp_status) -> UnsafePointer<CChar>? {
 @c @implementation
 public func mcp_string_free(_ s: UnsafeMutablePointer<CChar>?) {
     free(s)
+}
+
+/// C function pointers and a raw pointer: plain values, safe to share.
+private struct ThreadHook: @unchecked Sendable {
+    let fn: mcp_thread_fn
+    let userData: UnsafeMutableRawPointer?
+    func call() { fn(userData) }
+}
+
+@c @implementation
+public func mcp_set_thread_hooks(_ onStart: mcp_thread_fn?, _ onExit: mcp_thread_fn?,
+                                 _ userData: UnsafeMutableRawPointer?,
+                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outError?.pointee = nil
+    var start: ThreadHooks.Hook?
+    var exit: ThreadHooks.Hook?
+    if let onStart {
+        let h = ThreadHook(fn: onStart, userData: userData)
+        start = { h.call() }
+    }
+    if let onExit {
+        let h = ThreadHook(fn: onExit, userData: userData)
+        exit = { h.call() }
+    }
+    ThreadHooks.set(start: start, exit: exit)
+    return MCP_OK
 }

@@ -1,9 +1,13 @@
 /*
 ** test_library.c: the library-wide functions of mcp.h (CAPI: version numbers,
-** status codes, mcp_string_free).
+** status codes, mcp_string_free, mcp_set_thread_hooks).
 */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -75,9 +79,69 @@ static void test_string_free(void) {
     mcp_string_free(error);
 }
 
+/* ------------------------------------------------------------ thread hooks */
+
+static __thread int hooked; /* on_start ran on this thread */
+static int starts, exits, unpaired, unhooked_calls;
+static const char HOOK_DATA[] = "hooks";
+
+static void on_start(void *ud) {
+    if (ud != HOOK_DATA || hooked) __atomic_add_fetch(&unpaired, 1, __ATOMIC_SEQ_CST);
+    hooked = 1;
+    __atomic_add_fetch(&starts, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_exit_hook(void *ud) {
+    if (ud != HOOK_DATA || !hooked) __atomic_add_fetch(&unpaired, 1, __ATOMIC_SEQ_CST);
+    hooked = 0;
+    __atomic_add_fetch(&exits, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Runs on a worker: on_start must have run on this thread first. */
+static void tool_hooked(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    if (!hooked) __atomic_add_fetch(&unhooked_calls, 1, __ATOMIC_SEQ_CST);
+    mcp_call_return(call, "{\"content\":[]}", NULL);
+}
+
+static int load(int *v) { return __atomic_load_n(v, __ATOMIC_SEQ_CST); }
+
+/* ^on_start runs on each engine thread before any host callback there, and
+** on_exit on the same thread before it ends; worker and I/O threads alike. */
+static void test_thread_hooks(void) {
+    harness_section("mcp_set_thread_hooks");
+    CHECK_RC(mcp_set_thread_hooks(on_start, on_exit_hook, (void *)HOOK_DATA, NULL), MCP_OK, NULL);
+    mcp_server_t *server = harness_server("{\"worker_threads\":4}");
+    CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"hooked\"}", tool_hooked, NULL, NULL, NULL), MCP_OK, NULL);
+    uint16_t port = 0;
+    CHECK_RC(mcp_server_start_http(server, "{\"port\":0,\"io_threads\":2}", &port, NULL), MCP_OK, NULL);
+    CHECK(load(&starts) >= 2); /* the two I/O threads, before any request */
+    harness_t *h = harness_new(server);
+    json_decref(harness_initialize(h, NULL));
+    for (int i = 0; i < 20; i++) {
+        json_t *r = harness_request(h, "tools/call", json_pack("{s:s}", "name", "hooked"));
+        CHECK(harness_result(r) != NULL);
+        json_decref(r);
+    }
+    harness_free(h);
+    CHECK_RC(mcp_server_stop_http(server, 1000, NULL), MCP_OK, NULL);
+    mcp_server_free(server);
+    /* Hooks removed: threads started from now on are not reported, those
+    ** already running still end with their own on_exit. */
+    CHECK_RC(mcp_set_thread_hooks(NULL, NULL, NULL, NULL), MCP_OK, NULL);
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < harness_ms(500) && load(&exits) < load(&starts); i++) nanosleep(&pause, NULL);
+    CHECK(load(&starts) >= 3); /* I/O threads and at least one worker */
+    CHECK_EQ(load(&exits), load(&starts));
+    CHECK_EQ(load(&unpaired), 0);
+    CHECK_EQ(load(&unhooked_calls), 0);
+    printf("   %d engine threads started and ended with the hooks\n", load(&starts));
+}
+
 int main(void) {
     test_versions();
     test_status_strings();
     test_string_free();
+    test_thread_hooks();
     return harness_finish();
 }

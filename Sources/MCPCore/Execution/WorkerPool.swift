@@ -194,7 +194,9 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             SIGPIPEBlock.blockForThisThread()
             pthread_setspecific(WorkerThreadMark.key, UnsafeRawPointer(bitPattern: 1))
             let start = Unmanaged<Start>.fromOpaque(arg).takeRetainedValue()
+            ThreadHooks.threadStarted()
             start.body()
+            ThreadHooks.threadEnding()
             return nil
         }, box)
         pthread_attr_destroy(&attr)

@@ -48,7 +48,7 @@ public final class HTTPServerTransport: Sendable {
                     .bind(host: config.host, port: config.port).wait()
             }
         } catch {
-            try? group.syncShutdownGracefully()
+            SIGPIPEGuard.shutDown(group)
             throw .io("Cannot listen on \(config.host):\(config.port): \(error)")
         }
         let port = channel.localAddress?.port ?? config.port
@@ -77,7 +77,7 @@ public final class HTTPServerTransport: Sendable {
             while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
         }
         for s in endpoint.sessions.removeAll() { s.close() }
-        try? group.syncShutdownGracefully()
+        SIGPIPEGuard.shutDown(group)
     }
 
     // MARK: set-up

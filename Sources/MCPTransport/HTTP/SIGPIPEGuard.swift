@@ -5,6 +5,7 @@ import Musl
 #endif
 internal import NIOCore
 internal import NIOPosix
+import MCPCore
 
 /// Keeps the promise of mcp.h that libmcp never changes how the host handles
 /// SIGPIPE. On Linux, SwiftNIO sets SIGPIPE to SIG_IGN process-wide when it
@@ -15,12 +16,21 @@ enum SIGPIPEGuard {
     static func blockOnEventLoops(_ group: MultiThreadedEventLoopGroup) {
         for loop in group.makeIterator() {
             try? loop.submit {
-                var set = sigset_t()
-                sigemptyset(&set)
-                sigaddset(&set, SIGPIPE)
-                pthread_sigmask(SIG_BLOCK, &set, nil)
+                SIGPIPEBlock.blockForThisThread()
+                // The host's thread hooks run here too: before any callback
+                // can run on this loop (nothing is bound yet).
+                ThreadHooks.threadStarted()
             }.wait()
         }
+    }
+
+    /// Stops a group set up with `blockOnEventLoops`: the host's exit hook
+    /// runs on each loop thread first. Never call it on one of those loops.
+    static func shutDown(_ group: MultiThreadedEventLoopGroup) {
+        for loop in group.makeIterator() {
+            try? loop.submit { ThreadHooks.threadEnding() }.wait()
+        }
+        try? group.syncShutdownGracefully()
     }
 
     /// Runs `body` (which may create NIO's first socket) and restores the

@@ -40,7 +40,7 @@ final class HTTPConnectionPool: Sendable {
                 let tls = try Self.makeTLS(options)
                 state.withLockedValue { $0.tls = tls }
             } catch {
-                try? group.syncShutdownGracefully()
+                SIGPIPEGuard.shutDown(group)
                 throw error
             }
         }
@@ -207,7 +207,7 @@ final class HTTPConnectionPool: Sendable {
             return s.open.values.map(\.channel)
         }
         for c in channels { c.close(promise: nil) }
-        try? group.syncShutdownGracefully()
+        SIGPIPEGuard.shutDown(group)
     }
 
     /// Runs `body` on the event loop after `ms` milliseconds.
