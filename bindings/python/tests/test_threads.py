@@ -41,7 +41,8 @@ def test_an_engine_thread_keeps_its_state_and_each_call_a_fresh_context(server):
     assert max(local_calls for _, local_calls, _ in seen) > 1, \
         f"no engine thread kept its thread state across calls: {seen}"
     assert all(calls <= by_thread[tid] for tid, calls, _ in seen)
-    assert _threads.stats()["kept"] >= 1
+    st = _threads.stats()
+    assert st["kept"] + st["hooked"] >= 1
 
 
 def test_lost_states_are_bounded(monkeypatch):
@@ -52,7 +53,7 @@ def test_lost_states_are_bounded(monkeypatch):
     monkeypatch.setattr(_threads, "MAX_ENDED", 3)
     dead = [2**30 + i for i in range(10)]  # above pid_max: never a live thread
     assert _threads._adopt(dead[0]) and _threads._adopt(dead[1]) and _threads._adopt(dead[2])
-    assert _threads.stats() == {"enabled": True, "kept": 1, "ended": 2}
+    assert {k: _threads.stats()[k] for k in ("enabled", "kept", "ended")} == {"enabled": True, "kept": 1, "ended": 2}
     assert not _threads._adopt(dead[3]), "the third lost state reaches the bound"
     assert _threads.stats()["enabled"] is False
     assert not _threads._adopt(dead[4])
@@ -62,7 +63,7 @@ def test_lost_states_are_bounded(monkeypatch):
     monkeypatch.setattr(_threads, "_enabled", True)
     live = threading.get_native_id()
     assert _threads._adopt(live) and _threads._adopt(live)
-    assert _threads.stats() == {"enabled": True, "kept": 1, "ended": 1}
+    assert {k: _threads.stats()[k] for k in ("enabled", "kept", "ended")} == {"enabled": True, "kept": 1, "ended": 1}
 
 
 @pytest.mark.parametrize("keep", ["1", "0"])
@@ -78,9 +79,38 @@ def test_calls_work_with_and_without_kept_states(keep):
         for i in range(200):
             r = s.request('tools/call', {'name': 'echo', 'arguments': {'text': str(i)}})
             assert r['structuredContent'] == {'result': str(i)}, r
-        print(_threads.stats()['enabled'], _threads.stats()['kept'] > 0)
+        st = _threads.stats()
+        print(st['enabled'], st['kept'] + st['hooked'] > 0)
     """)
     r = subprocess.run([sys.executable, "-c", code], env=child_env(LIBMCP_KEEP_THREAD_STATE=keep),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == (["True", "True"] if keep == "1" else ["False", "False"])
+
+
+def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
+    """ABI 1.1: the engine reports its threads' start and end; nothing is kept
+    for a thread that is gone (no 'kept' adoption, 'hooked' back to zero)."""
+    code = textwrap.dedent("""
+        import time
+        import libmcp
+        from libmcp import _threads
+        srv = libmcp.Server('t', '1')
+        @srv.tool()
+        def echo(text: str) -> str:
+            return text
+        s = srv.connect(); s.initialize()
+        for i in range(100):
+            r = s.request('tools/call', {'name': 'echo', 'arguments': {'text': str(i)}})
+            assert r['structuredContent'] == {'result': str(i)}, r
+        during = _threads.stats()
+        srv.close()
+        deadline = time.monotonic() + 10
+        while _threads.stats()['hooked'] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = _threads.stats()
+        print(during['hooked'] > 0, during['kept'], after['hooked'], after['kept'])
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "0", "0", "0"], r.stdout

@@ -39,6 +39,7 @@ REQUEST_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p)
 NOTIFICATION_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 STDERR_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p)
+THREAD_FN = CFUNCTYPE(None, c_void_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -53,6 +54,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_free": (None, (c_void_p,)),
     "mcp_server_add_tool": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_add_tool_ex": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, c_uint, _ERR)),
+    "mcp_set_thread_hooks": (c_int32, (THREAD_FN, THREAD_FN, c_void_p, _ERR)),
     "mcp_server_remove_tool": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_add_resource": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_remove_resource": (c_int32, (c_void_p, c_char_p, _ERR)),
@@ -104,7 +106,7 @@ _PROTOTYPES: dict[str, tuple] = {
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
-                      "mcp_server_add_tool_ex"}
+                      "mcp_server_add_tool_ex", "mcp_set_thread_hooks"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 
@@ -195,7 +197,10 @@ def load() -> Library:
                     raise errors.LibraryError(f"cannot load {where} (from {ENV_VAR}): {e}") from None
                 continue
             path = where if os.sep in where else _loaded_path(cdll) or where
-            _library = Library(cdll, path)
+            library = Library(cdll, path)
+            from . import _threads  # here: it imports this module
+            _threads.install_hooks(library)
+            _library = library
             return _library
         raise errors.LibraryError(
             "libmcp not found. Build it (cmake --build build) and set "

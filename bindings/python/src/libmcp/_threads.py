@@ -13,7 +13,13 @@ take the GIL. Threads Python created itself (a thread that called into the
 engine, e.g. Session.receive running an inline tool) are left alone: their state
 already persists.
 
-The cost: Python has no hook for the end of a thread it did not create, so a
+With a library of ABI 1.1 or later the engine tells us when it starts and ends
+its threads (mcp_set_thread_hooks, installed when the library is loaded): the
+state is taken when the thread starts and given back just before it ends, so
+nothing is kept for a thread that is gone.
+
+Without those hooks (an older library, or a thread started before they were
+set), Python has no way to hear of the end of a thread it did not create, so a
 kept state is not freed when its thread exits (about 5 KiB). The engine's idle
 workers exit after a while and new ones start under the next load, so the
 states of ended threads are counted (from /proc/self/task) and once MAX_ENDED
@@ -24,10 +30,12 @@ Set LIBMCP_KEEP_THREAD_STATE=0 to turn this off.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import sys
 import threading
+import time
 
 MAX_ENDED = 128
 
@@ -38,6 +46,71 @@ _ended = 0                # kept states whose thread has exited (lost for good)
 _enabled = (sys.implementation.name == "cpython" and hasattr(ctypes, "pythonapi")
             and os.environ.get("LIBMCP_KEEP_THREAD_STATE", "1") != "0")
 _ensure = ctypes.pythonapi.PyGILState_Ensure if _enabled else None
+_release = ctypes.pythonapi.PyGILState_Release if _enabled else None
+if _enabled:
+    _ensure.restype = ctypes.c_int
+    _release.argtypes = (ctypes.c_int,)
+    _release.restype = None
+_hooked = 0   # engine threads holding a state taken by the start hook (for tests)
+
+
+def install_hooks(library) -> None:
+    """Asks the engine to report its threads' start and end (ABI 1.1), once."""
+    global _hooks
+    if not _enabled or _hooks is not None or not library.has("mcp_set_thread_hooks"):
+        return
+    from . import _ffi
+    _hooks = (_ffi.THREAD_FN(_on_start), _ffi.THREAD_FN(_on_exit))  # kept alive for good
+    library.mcp_set_thread_hooks(_hooks[0], _hooks[1], None, None)
+    # Registered before any Server or Client exists, so it runs after their
+    # finalizers (atexit is last-in, first-out): the engines are closed by then
+    # and their threads are ending; their exit hooks need the interpreter, so
+    # give them a moment before it finalizes.
+    atexit.register(_wait_for_hooked_threads, library)
+
+
+def _wait_for_hooked_threads(library, timeout: float = 2.0) -> None:
+    library.mcp_set_thread_hooks(_ffi_null_hook(), _ffi_null_hook(), None, None)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _lock:
+            if _hooked <= 0:
+                return
+        time.sleep(0.01)
+
+
+def _ffi_null_hook():
+    from . import _ffi
+    return ctypes.cast(None, _ffi.THREAD_FN)
+
+
+_hooks = None
+
+
+def _on_start(_user_data) -> None:
+    """A new engine thread: take one reference on its state (ctypes made it for this call)."""
+    global _hooked
+    try:
+        _local.known = True
+        _local.held = _ensure()
+        with _lock:
+            _hooked += 1
+    except BaseException:  # never unwind into the engine
+        pass
+
+
+def _on_exit(_user_data) -> None:
+    """The thread ends: give the reference back; ctypes then frees the state on return."""
+    global _hooked
+    try:
+        held = getattr(_local, "held", None)
+        if held is not None:
+            del _local.held
+            _release(held)
+            with _lock:
+                _hooked -= 1
+    except BaseException:
+        pass
 
 
 def enter() -> None:
@@ -84,4 +157,4 @@ def _adopt(native_id: int) -> bool:
 def stats() -> dict:
     """For tests: how many engine threads are adopted and how many kept states were lost."""
     with _lock:
-        return {"enabled": _enabled, "kept": len(_kept), "ended": _ended}
+        return {"enabled": _enabled, "kept": len(_kept), "ended": _ended, "hooked": _hooked}
