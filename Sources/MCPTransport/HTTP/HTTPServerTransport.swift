@@ -39,8 +39,7 @@ public final class HTTPServerTransport: Sendable {
         try validate(config)
         let tls = try makeTLSContext(config)
         let endpoint = HTTPEndpoint(config: config, core: server)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads)
-        SIGPIPEGuard.blockOnEventLoops(group)
+        let group = EngineEventLoops.make(threads: config.ioThreads)
         let channel: Channel
         do {
             channel = try SIGPIPEGuard.preservingDisposition {
@@ -48,7 +47,7 @@ public final class HTTPServerTransport: Sendable {
                     .bind(host: config.host, port: config.port).wait()
             }
         } catch {
-            SIGPIPEGuard.shutDown(group)
+            EngineEventLoops.shutDown(group)
             throw .io("Cannot listen on \(config.host):\(config.port): \(error)")
         }
         let port = channel.localAddress?.port ?? config.port
@@ -77,7 +76,7 @@ public final class HTTPServerTransport: Sendable {
             while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
         }
         for s in endpoint.sessions.removeAll() { s.close() }
-        SIGPIPEGuard.shutDown(group)
+        EngineEventLoops.shutDown(group)
     }
 
     // MARK: set-up

@@ -32,15 +32,14 @@ final class HTTPConnectionPool: Sendable {
     ///   load (an unreadable CA file, say).
     init(options: HTTPClientOptions, tlsNow: Bool) throws(TransportError) {
         self.options = options
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        SIGPIPEGuard.blockOnEventLoops(group)
+        group = EngineEventLoops.make(threads: 1)
         Self.settleSIGPIPE(group)
         if tlsNow {
             do {
                 let tls = try Self.makeTLS(options)
                 state.withLockedValue { $0.tls = tls }
             } catch {
-                SIGPIPEGuard.shutDown(group)
+                EngineEventLoops.shutDown(group)
                 throw error
             }
         }
@@ -207,7 +206,7 @@ final class HTTPConnectionPool: Sendable {
             return s.open.values.map(\.channel)
         }
         for c in channels { c.close(promise: nil) }
-        SIGPIPEGuard.shutDown(group)
+        EngineEventLoops.shutDown(group)
     }
 
     /// Runs `body` on the event loop after `ms` milliseconds.
