@@ -66,31 +66,10 @@ def test_lost_states_are_bounded(monkeypatch):
     assert {k: _threads.stats()[k] for k in ("enabled", "kept", "ended")} == {"enabled": True, "kept": 1, "ended": 1}
 
 
-@pytest.mark.parametrize("keep", ["1", "0"])
-def test_calls_work_with_and_without_kept_states(keep):
-    code = textwrap.dedent("""
-        import libmcp
-        from libmcp import _threads
-        srv = libmcp.Server('t', '1')
-        @srv.tool()
-        def echo(text: str) -> str:
-            return text
-        s = srv.connect(); s.initialize()
-        for i in range(200):
-            r = s.request('tools/call', {'name': 'echo', 'arguments': {'text': str(i)}})
-            assert r['structuredContent'] == {'result': str(i)}, r
-        st = _threads.stats()
-        print(st['enabled'], st['kept'] + st['hooked'] > 0)
-    """)
-    r = subprocess.run([sys.executable, "-c", code], env=child_env(LIBMCP_KEEP_THREAD_STATE=keep),
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == (["True", "True"] if keep == "1" else ["False", "False"])
-
-
-def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
-    """ABI 1.1: the engine reports its threads' start and end; nothing is kept
-    for a thread that is gone (no 'kept' adoption, 'hooked' back to zero)."""
+def run_echo_child(calls: int, tail: str, **env: str) -> list[str]:
+    """Runs a child process that serves an echo tool in process, makes `calls`
+    calls, then runs `tail` (with `srv` and `_threads` in scope); returns its
+    printed words."""
     code = textwrap.dedent("""
         import time
         import libmcp
@@ -100,9 +79,28 @@ def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
         def echo(text: str) -> str:
             return text
         s = srv.connect(); s.initialize()
-        for i in range(100):
+        for i in range(%d):
             r = s.request('tools/call', {'name': 'echo', 'arguments': {'text': str(i)}})
             assert r['structuredContent'] == {'result': str(i)}, r
+    """ % calls) + textwrap.dedent(tail)
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(**env), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_calls_work_with_and_without_kept_states(keep):
+    words = run_echo_child(200, """
+        st = _threads.stats()
+        print(st['enabled'], st['kept'] + st['hooked'] > 0)
+    """, LIBMCP_KEEP_THREAD_STATE=keep)
+    assert words == (["True", "True"] if keep == "1" else ["False", "False"])
+
+
+def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
+    """ABI 1.1: the engine reports its threads' start and end; nothing is kept
+    for a thread that is gone (no 'kept' adoption, 'hooked' back to zero)."""
+    words = run_echo_child(100, """
         during = _threads.stats()
         srv.close()
         deadline = time.monotonic() + 10
@@ -111,6 +109,4 @@ def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
         after = _threads.stats()
         print(during['hooked'] > 0, during['kept'], after['hooked'], after['kept'])
     """)
-    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "0", "0", "0"], r.stdout
+    assert words == ["True", "0", "0", "0"], words
