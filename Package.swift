@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // libmcp: the MCP engine in Swift, exported as a C shared library (libmcp.so.1).
 // The target dependencies are the layer rules of DESIGN.md:
-//   CMCP (header) <- MCPCore (protocol, no I/O) <- MCPTransport (I/O) <- MCP (C exports)
+//   MCPRuntime (threads, timers, locks, signals) <- MCPCore (protocol: no I/O, no threads)
+//     <- MCPTransport (I/O) <- MCP (C exports); CMCP is the header MCP implements.
 import PackageDescription
 
 let root = Context.packageDirectory
@@ -28,12 +29,21 @@ let package = Package(
         // Header-only C target: the public header, so Swift compiles against the
         // same declarations the hosts use (@c @implementation checks each one).
         .target(name: "CMCP", path: "include", publicHeadersPath: "."),
+        // What the engine runs on: the worker pool, the timer thread, thread hooks,
+        // locks and the SIGPIPE set-up. The only target that starts threads.
+        .target(
+            name: "MCPRuntime",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        // The protocol engine: messages in, messages out; no I/O, no threads.
         .target(
             name: "MCPCore",
             dependencies: [
+                "MCPRuntime",
                 .product(name: "OrderedCollections", package: "swift-collections"),
-                .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         // The transports: stdio (plain POSIX) and HTTP, SSE, WebSocket, TLS (SwiftNIO).
@@ -41,7 +51,7 @@ let package = Package(
         .target(
             name: "MCPTransport",
             dependencies: [
-                "MCPCore",
+                "MCPRuntime", "MCPCore",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -53,7 +63,7 @@ let package = Package(
         ),
         .target(
             name: "MCP",
-            dependencies: ["CMCP", "MCPCore", "MCPTransport"],
+            dependencies: ["CMCP", "MCPRuntime", "MCPCore", "MCPTransport"],
             linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
         ),
         // Benchmark only (bench/http_bench.py): the raw SwiftNIO ceiling for the HTTP figures.
@@ -66,11 +76,12 @@ let package = Package(
             ],
             path: "bench/NIOEcho"
         ),
-        .testTarget(name: "MCPCoreTests", dependencies: ["MCPCore"]),
+        .testTarget(name: "MCPRuntimeTests", dependencies: ["MCPRuntime"]),
+        .testTarget(name: "MCPCoreTests", dependencies: ["MCPRuntime", "MCPCore"]),
         .testTarget(
             name: "MCPTransportTests",
             dependencies: [
-                "MCPTransport", "MCPCore",
+                "MCPRuntime", "MCPTransport", "MCPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -555,6 +555,25 @@ MCP_API mcp_status mcp_call_session_id(mcp_call_t *call, char **out_id, char **o
 */
 MCP_API mcp_status mcp_call_meta(mcp_call_t *call, char **out_json, char **out_error);
 
+/*
+** mcp_call_close_stream: end the HTTP connection carrying a call's answer, while
+** the call goes on (SSE polling, as 2025-11-25 allows).
+** METHOD: mcp_call_t
+**
+** For a long call, so no connection is held open while it runs: the client
+** sees its stream end after the priming event, waits the "sse_retry_ms" it was
+** given, and resumes with GET and Last-Event-ID. ^Everything the call sends
+** after this (progress, logs, its answer) is kept and reaches the client when
+** it resumes. The call is answered as usual, now or later. ^A call answered
+** with a JSON body so far is switched to an SSE stream first.
+** Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL) | MCP_ERR_STATE (answered or not
+**         live) | MCP_ERR_UNSUPPORTED (the transport cannot resume: stdio,
+**         WebSocket, stateless or legacy HTTP, or a client older than 2025-11-25).
+** Since: 1.0
+*/
+MCP_API mcp_status mcp_call_close_stream(mcp_call_t *call, char **out_error);
+
 /* ----------------------------------------------------------------------------
 ** Server-wide notifications and handlers
 ** --------------------------------------------------------------------------*/
@@ -771,25 +790,6 @@ MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *confi
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_server_stop_http(mcp_server_t *server, int32_t timeout_ms, char **out_error);
-
-/*
-** mcp_call_close_stream: end the HTTP connection carrying a call's answer, while
-** the call goes on (SSE polling, as 2025-11-25 allows).
-** METHOD: mcp_call_t
-**
-** For a long call, so no connection is held open while it runs: the client
-** sees its stream end after the priming event, waits the "sse_retry_ms" it was
-** given, and resumes with GET and Last-Event-ID. ^Everything the call sends
-** after this (progress, logs, its answer) is kept and reaches the client when
-** it resumes. The call is answered as usual, now or later. ^A call answered
-** with a JSON body so far is switched to an SSE stream first.
-** Threads: any.
-** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL) | MCP_ERR_STATE (answered or not
-**         live) | MCP_ERR_UNSUPPORTED (the transport cannot resume: stdio,
-**         WebSocket, stateless or legacy HTTP, or a client older than 2025-11-25).
-** Since: 1.0
-*/
-MCP_API mcp_status mcp_call_close_stream(mcp_call_t *call, char **out_error);
 
 /* ----------------------------------------------------------------------------
 ** OBJECT: mcp_session_t, a session on a transport of the host's own

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CMCP
 import MCPCore
 
@@ -181,5 +177,21 @@ public func mcp_call_meta(_ call: OpaquePointer?, _ outJSON: UnsafeMutablePointe
         guard let outJSON else { throw .invalidArgument("out_json must not be NULL") }
         let meta = try liveCall(call).meta ?? JSONObject()
         outJSON.pointee = hostString(JSONSerializer.string(.object(meta)))
+    }
+}
+
+/// Ends the connection carrying the call's answer; the client resumes the
+/// stream (only the 2025-11-25 Streamable HTTP transport can).
+@c @implementation
+public func mcp_call_close_stream(_ call: OpaquePointer?,
+                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let c = try liveServerCall(call)
+        guard !c.isAnswered else { throw .state("The call was already answered") }
+        guard c.closeStream() else {
+            throw ABIError(status: MCP_ERR_UNSUPPORTED,
+                           message: "This call's transport cannot resume a stream (stdio, WebSocket, stateless, legacy SSE, or a client before 2025-11-25)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import MCPCore
+import MCPRuntime
 
 /// Maps mcp_call_t handles to calls. Handles are never-reused numbers rather
 /// than pointers, so a handle used after its answer (a common host bug) gives

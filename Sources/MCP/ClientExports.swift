@@ -1,11 +1,8 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CMCP
 import MCPCore
 import MCPTransport
+import MCPRuntime
 
 // mcp_client_* functions, in header order: validate, convert, forward.
 

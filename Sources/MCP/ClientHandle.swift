@@ -1,6 +1,7 @@
 import CMCP
 import MCPCore
 import MCPTransport
+import MCPRuntime
 
 /// What an mcp_client_t points to: the options and handlers gathered before
 /// connecting, then the live session and its transport.

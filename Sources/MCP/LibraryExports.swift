@@ -1,10 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CMCP
 import MCPCore
+import MCPRuntime
 
 // Library-wide functions of mcp.h: versions, status text, string release.
 

@@ -1,6 +1,7 @@
 import CMCP
 import MCPCore
 import MCPTransport
+import MCPRuntime
 
 /// What an mcp_server_t points to: the protocol server, its worker pool, and
 /// the serve in progress (if any), and its HTTP listener (if any).

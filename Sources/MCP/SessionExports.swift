@@ -1,5 +1,6 @@
 import CMCP
 import MCPCore
+import MCPRuntime
 
 // mcp_session_*: sessions whose bytes the host carries itself.
 

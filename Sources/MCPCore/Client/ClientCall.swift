@@ -1,3 +1,4 @@
+import MCPRuntime
 /// A request from the server that the client's host answers: sampling,
 /// elicitation, roots. Answered exactly once, from any thread.
 public final class ClientCall: AnswerableCall {

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// What a client says about itself and how long it waits.
 public struct ClientOptions: Sendable {
     /// clientInfo: name, version and the optional title.

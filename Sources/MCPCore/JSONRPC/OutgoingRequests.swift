@@ -1,3 +1,4 @@
+import MCPRuntime
 /// Why a request we sent did not produce a result.
 public enum RequestFailure: Error, Sendable, Equatable {
     /// The peer answered with a JSON-RPC error.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// ISO 8601 UTC timestamps ("2025-11-25T12:34:56.789Z") for task records,
 /// without Foundation's date formatting.

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// Where a session's outgoing messages go. A transport gives one channel per
 /// incoming message (an HTTP POST's response stream, or stdout for stdio) and
 /// one default channel for messages unrelated to any request (list changes,

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// Requests a call makes to its client while it runs: sampling, elicitation,
 /// roots, ping. Each needs the capability the client declared at initialize.
 extension ServerCall {

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// One request from a client that host code answers: a tool call, a resource
 /// read or a prompt get. It is answered exactly once, from any thread.
 public final class ServerCall: AnswerableCall {

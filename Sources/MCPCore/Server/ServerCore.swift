@@ -159,6 +159,7 @@ public final class ServerCore: Sendable {
 }
 
 import OrderedCollections
+import MCPRuntime
 typealias OrderedDictionaryOf<E> = OrderedDictionary<String, E>
 
 final class CompletionBox: Sendable {

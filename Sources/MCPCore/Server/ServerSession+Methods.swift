@@ -1,3 +1,4 @@
+import MCPRuntime
 /// The server's method table: lifecycle, tools, resources, prompts, logging.
 extension ServerSession {
     static let methodsAfterInitialize: Set<String> = [

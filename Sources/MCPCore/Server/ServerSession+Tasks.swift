@@ -1,4 +1,5 @@
 import OrderedCollections
+import MCPRuntime
 
 /// The task store of a server: tasks by id, in creation order, each bound to
 /// the session that created it (no other session can see or touch it).

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// One client's session with a server: lifecycle, negotiated revision, log
 /// level and the calls in flight. Driven by bytes in (`receive`) and channels
 /// for bytes out; it never does I/O itself.

@@ -1,3 +1,4 @@
+import MCPRuntime
 /// One task (revision 2025-11-25): a task-augmented tools/call whose result is
 /// fetched later with tasks/result. Its status moves working -> (input_required
 /// <-> working) -> completed | failed | cancelled, and never leaves a terminal

@@ -5,6 +5,7 @@ internal import NIOPosix
 internal import NIOSSL
 internal import NIOWebSocket
 import MCPCore
+import MCPRuntime
 
 public enum HTTPServerError: Error, Sendable {
     case invalidConfig(String)

@@ -1,5 +1,6 @@
 import DequeModule
 import MCPCore
+import MCPRuntime
 
 /// The default event store: the last `maxEventsPerSession` events of each
 /// session, at most `maxBytesPerSession` of data (the newest event is always

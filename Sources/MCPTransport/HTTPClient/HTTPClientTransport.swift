@@ -2,6 +2,7 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOHTTP1
 import MCPCore
+import MCPRuntime
 
 /// Connects a ClientSession to an MCP server over HTTP: Streamable HTTP
 /// (2025-11-25), or the legacy HTTP+SSE transport (2024-11-05) when asked or

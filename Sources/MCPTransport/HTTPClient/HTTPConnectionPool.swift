@@ -1,13 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
+import MCPRuntime
 
 /// The HTTP/1.1 connections of one client transport: its own event loop,
 /// TLS when the URL is https, and keep-alive reuse (a few idle connections

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import MCPRuntime
 
 /// A child process with pipes on its stdin, stdout and stderr, started with
 /// posix_spawnp. Closing follows the MCP stdio shutdown rule: close its

@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import MCPCore
+import MCPRuntime
 
 /// Writes newline-framed messages to a blocking file descriptor from any
 /// thread. Messages pushed while a write is under way are coalesced into the

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Splits a byte stream into newline-delimited messages, enforcing the size
 /// cap while reading: an over-long line is discarded as it streams in (never

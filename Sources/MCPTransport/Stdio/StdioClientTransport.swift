@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import MCPCore
+import MCPRuntime
 
 /// Options of a stdio client connection.
 public struct StdioClientOptions: Sendable {

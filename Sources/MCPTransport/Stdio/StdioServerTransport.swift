@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import MCPCore
+import MCPRuntime
 
 public struct StdioOptions: Sendable {
     public var maxMessageBytes = 16 << 20

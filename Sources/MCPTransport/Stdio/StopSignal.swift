@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A self-pipe that wakes a thread blocked in poll(), so serving can be
 /// stopped from another thread without touching the host's descriptors.

@@ -1,5 +1,6 @@
 import Testing
 @testable import MCPCore
+import MCPRuntime
 
 /// Our client and our server connected in memory: one correlation machinery
 /// (OutgoingRequests) serving both directions.

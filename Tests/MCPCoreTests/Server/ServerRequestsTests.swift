@@ -1,5 +1,6 @@
 import Testing
 @testable import MCPCore
+import MCPRuntime
 
 /// Server-to-client requests, completion and subscriptions, in memory.
 @Suite struct ServerRequestsTests {

@@ -1,4 +1,5 @@
 @testable import MCPCore
+import MCPRuntime
 
 /// An in-memory client for a ServerSession: collects what the server sends.
 final class SessionHarness: Sendable {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MCPCore
+import MCPRuntime
 
 @Suite struct TaskTests {
     @Test func aLongCallBecomesATaskPolledToCompletion() throws {

@@ -4,6 +4,7 @@ import NIOEmbedded
 import NIOHTTP1
 import Testing
 @testable import MCPTransport
+import MCPRuntime
 
 /// The connection handler and the endpoint on an EmbeddedChannel: requests in
 /// as HTTP parts, responses out as HTTP parts, the engine inline.

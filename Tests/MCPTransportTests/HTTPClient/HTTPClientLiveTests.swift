@@ -4,6 +4,7 @@ import Glibc
 import MCPCore
 import Testing
 @testable import MCPTransport
+import MCPRuntime
 
 /// Our HTTP client against our HTTP listener on a real socket, in process: the
 /// handshake, JSON and SSE answers, a stream the server cuts mid-call (resumed

@@ -4,6 +4,7 @@ import Glibc
 import Testing
 import MCPCore
 @testable import MCPTransport
+import MCPRuntime
 
 /// Runs the stdio transport on real pipes, as a child process would see them.
 @Suite struct StdioServerTransportTests {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Which threads have SIGPIPE blocked, so writers can skip masking it around
 /// every write. Engine threads block it for their whole life; a host thread

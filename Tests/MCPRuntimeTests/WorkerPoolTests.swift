@@ -1,5 +1,5 @@
 import Testing
-@testable import MCPCore
+@testable import MCPRuntime
 
 @Suite struct WorkerPoolTests {
     @Test func blockedWorkDoesNotStarveOtherWork() {

@@ -1,6 +1,7 @@
 import CMCP
 import MCPCore
 import MCPTransport
+import MCPRuntime
 
 // mcp_server_start_http / mcp_server_stop_http: validate, convert, forward.
 
@@ -142,25 +143,5 @@ public func mcp_server_stop_http(_ server: OpaquePointer?, _ timeoutMs: Int32,
             throw .state("mcp_server_stop_http would wait for the calls of this very callback; stop from a host thread")
         }
         handle.stopHTTP(timeoutMs: Int(max(0, timeoutMs)))
-    }
-}
-
-// mcp_call_close_stream lives here, not in CallExports.swift: only the HTTP
-// transport gives it a meaning (the header documents it beside the listener).
-@c @implementation
-public func mcp_call_close_stream(_ call: OpaquePointer?,
-                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
-{
-    withStatus(outError) { () throws(ABIError) in
-        guard call != nil else { throw .invalidArgument("call must not be NULL") }
-        guard let live = CallTable.lookup(call) else { throw .state("The call handle is not live (already answered?)") }
-        guard let c = live as? ServerCall else {
-            throw ABIError(status: MCP_ERR_UNSUPPORTED, message: "Only calls answered by a server have a stream")
-        }
-        guard !c.isAnswered else { throw .state("The call was already answered") }
-        guard c.closeStream() else {
-            throw ABIError(status: MCP_ERR_UNSUPPORTED,
-                           message: "This call's transport cannot resume a stream (stdio, WebSocket, stateless, legacy SSE, or a client before 2025-11-25)")
-        }
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import HeapModule
 
 /// Runs work after a delay: request timeouts, task expiry. One thread sleeps

@@ -1,6 +1,7 @@
 internal import NIOCore
 internal import NIOPosix
 import MCPCore
+import MCPRuntime
 
 /// The event-loop threads of a listener or an HTTP client, set up as engine
 /// threads: SIGPIPE blocked (see SIGPIPEGuard) and the host's thread hooks run

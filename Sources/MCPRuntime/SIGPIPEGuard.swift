@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Keeps the promise of mcp.h that libmcp never changes how the host handles
 /// SIGPIPE. On Linux, SwiftNIO sets SIGPIPE to SIG_IGN process-wide when it
@@ -10,10 +6,10 @@ import Musl
 /// that write to our sockets) block SIGPIPE (EngineEventLoops), so a write to
 /// a closed peer returns EPIPE there, and the host's disposition is put back
 /// after binding.
-enum SIGPIPEGuard {
+public enum SIGPIPEGuard {
     /// Runs `body` (which may create NIO's first socket) and restores the
     /// SIGPIPE disposition the process had before it.
-    static func preservingDisposition<T>(_ body: () throws -> T) rethrows -> T {
+    public static func preservingDisposition<T>(_ body: () throws -> T) rethrows -> T {
         var before = sigaction()
         let saved = sigaction(SIGPIPE, nil, &before) == 0
         defer { if saved { _ = sigaction(SIGPIPE, &before, nil) } }

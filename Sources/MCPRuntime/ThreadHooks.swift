@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The host's hooks for the threads the engine creates (mcp_set_thread_hooks):
 /// runtimes that attach per thread (a Python thread state, a JVM) attach on

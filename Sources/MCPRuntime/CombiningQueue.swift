@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import DequeModule
 
 /// Delivers items in order, one batch at a time, without a thread of its own:

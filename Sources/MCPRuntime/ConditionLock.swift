@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A mutex with one condition variable, for the few places that must block a
 /// thread until something happens (worker idle wait, drain at shutdown).
