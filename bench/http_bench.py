@@ -15,7 +15,11 @@ the server's open files and memory. Then idle-session memory: the server's RSS g
 --idle-sessions sessions are created (spread over 16 connections, so the open
 files stay far below any limit).
 
+With --baseline-build, the everything server of another build (an older
+commit) is measured in the same run ("base", "base/workers"), for before/after.
+
 Usage: python3 bench/http_bench.py --build build [--seconds 3] [--idle-sessions 10000] [--json out.json]
+                                   [--baseline-build other-checkout/build]
 """
 from __future__ import annotations
 
@@ -154,6 +158,7 @@ def main() -> int:
     ap.add_argument("--wide", type=int, default=2000, help="sessions on their own connections at once (0: skip)")
     ap.add_argument("--skip-python", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--baseline-build", help="another build directory whose everything server runs side by side")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     scratch = build / "swiftpm"
@@ -179,6 +184,10 @@ def main() -> int:
     servers = {"ours": lambda: start_ours(build), "ours/workers": lambda: start_ours(build, "--no-inline"),
                "ours/ping": lambda: start_ours(build),
                "nio-echo": lambda: start_nio_echo(nio_binary)}
+    if args.baseline_build:
+        base = Path(args.baseline_build).resolve()
+        servers["base"] = lambda: start_ours(base)
+        servers["base/workers"] = lambda: start_ours(base, "--no-inline")
     if not args.skip_python:
         servers["python"] = start_python
     loads = [int(x) for x in args.loads.split(",")]
@@ -226,6 +235,9 @@ def main() -> int:
         if "python" in t:
             py = t['python'][conns]['calls_per_cpu_s']
             line += f", python SDK {ours / py:.1f}x; {workers / py:.1f}x"
+        if "base" in t:
+            b, bw = t["base"][conns]["calls_per_cpu_s"], t["base/workers"][conns]["calls_per_cpu_s"]
+            line += f"; baseline build {b / echo:.2f}x; {bw / echo:.2f}x (ours/baseline {ours / b:.2f}; {workers / bw:.2f})"
         print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

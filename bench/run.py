@@ -4,10 +4,13 @@ with `cat` as the ceiling, sequential (1 in flight) and pipelined (64 in flight)
 
 Usage: python bench/run.py [--build build] [--requests 20000] [--repeat 5]
                            [--windows 1,64] [--min-seconds 0.5] [--json out.json]
+                           [--baseline-build other-checkout/build]
 
 Builds bench/stdio_driver.c with `cc -O2` into <build>/bench/, then runs the
 driver against both commands, alternating them, `--repeat` times per window,
-and prints the median of each figure. See bench/README.md.
+and prints the median of each figure. With --baseline-build, the everything
+server of another build (an older commit) runs in the same alternation, so a
+change is judged by ours/cat against base/cat from one run. See bench/README.md.
 """
 from __future__ import annotations
 
@@ -76,6 +79,7 @@ def main() -> int:
     ap.add_argument("--windows", default="1,64", help="calls in flight, comma-separated (default 1,64)")
     ap.add_argument("--min-seconds", type=float, default=0.5, help="lengthen runs shorter than this (default 0.5)")
     ap.add_argument("--json", help="also write every run to this file")
+    ap.add_argument("--baseline-build", help="another build directory whose everything server runs side by side")
     opts = ap.parse_args()
 
     build = Path(opts.build)
@@ -87,6 +91,11 @@ def main() -> int:
     cat = shutil.which("cat")
     if cat is None:
         fail("cat not found")
+    base_server = None
+    if opts.baseline_build:
+        base_server = Path(opts.baseline_build).resolve() / "bin" / "mcp-everything-server"
+        if not os.access(base_server, os.X_OK):
+            fail(f"{base_server} not found: build the baseline first")
     driver = build_driver(build)
     windows = [int(w) for w in opts.windows.split(",")]
 
@@ -95,12 +104,14 @@ def main() -> int:
           f"median of {opts.repeat} runs of >= {opts.requests} calls and >= {opts.min_seconds} s each")
     results = []
     for window in windows:
-        ours_runs, cat_runs = [], []
+        ours_runs, cat_runs, base_runs = [], [], []
         for _ in range(opts.repeat):
-            # Alternate, so slow drifts of the machine hit both alike.
+            # Alternate, so slow drifts of the machine hit all alike.
             ours_runs.append(measure(driver, [str(server)], opts.requests, window, True, opts.min_seconds))
+            if base_server:
+                base_runs.append(measure(driver, [str(base_server)], opts.requests, window, True, opts.min_seconds))
             cat_runs.append(measure(driver, [cat], opts.requests, window, False, opts.min_seconds))
-        results.append({"window": window, "ours": ours_runs, "cat": cat_runs})
+        results.append({"window": window, "ours": ours_runs, "cat": cat_runs, "base": base_runs})
 
     print()
     header = (f"{'mode':<11} {'in flight':>9} {'ours calls/s':>13} {'cat calls/s':>13} {'ours/cat':>9} "
@@ -116,6 +127,11 @@ def main() -> int:
                f"{median(catr, 'p50_us'):>7.1f}/{median(catr, 'p99_us'):.1f}")
         print(row)
         r["median"] = {"ours_calls_per_s": o, "cat_calls_per_s": c, "ratio": o / c}
+        if r["base"]:
+            b = median(r["base"], "calls_per_s")
+            print(f"{'  baseline':<11} {w:>9} {b:>13,.0f} {'':>13} {b / c:>9.4f} "
+                  f"{median(r['base'], 'p50_us'):>8.1f}/{median(r['base'], 'p99_us'):<8.1f}   ours/baseline {o / b:.3f}")
+            r["median"].update(base_calls_per_s=b, base_ratio=b / c)
     print("\nours/cat: the share of the pipe ceiling the server reaches (cat does no work per line).")
     if opts.json:
         Path(opts.json).write_text(json.dumps(results, indent=2) + "\n")
