@@ -334,7 +334,7 @@ public func mcp_client_request_async(_ client: OpaquePointer?, _ method: UnsafeP
         let params = try paramsObject(paramsJSON)
         let session = try h.session()
         let ud = HostPointer(raw: userData)
-        var progress: OutgoingRequests.ProgressHandler? = nil
+        var progress: JSONRPCPeer.ProgressHandler? = nil
         if let pf = progressFn {
             progress = { (p: JSONObject) -> Void in
                 withJSONText(.object(p)) { text in pf(ud.raw, text) }

@@ -56,7 +56,8 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             workers = try intOption(o, "worker_threads", 1...1024) ?? workers
         }
         let pool = WorkerPool(maxThreads: workers)
-        let handle = ServerHandle(core: ServerCore(options: options, executor: pool), pool: pool)
+        let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: Scheduler(executor: pool)),
+                                  pool: pool)
         outServer.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }

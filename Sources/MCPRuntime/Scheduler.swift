@@ -7,8 +7,7 @@ import HeapModule
 ///
 /// @unchecked Sendable: `heap`, `work`, `nextID`, `running` are only touched
 /// with `cond` locked.
-public final class Scheduler: @unchecked Sendable {
-    public struct Token: Hashable, Sendable { let id: UInt64 }
+public final class Scheduler: TimerService, @unchecked Sendable {
 
     private struct Entry: Comparable {
         var deadline: MonotonicInstant
@@ -28,9 +27,11 @@ public final class Scheduler: @unchecked Sendable {
         self.executor = executor
     }
 
+    public func now() -> MonotonicInstant { MonotonicInstant.now() }
+
     /// Schedules `work` after `milliseconds`; cancel with the token.
     @discardableResult
-    public func schedule(after milliseconds: Int, _ body: @escaping @Sendable () -> Void) -> Token {
+    public func schedule(after milliseconds: Int, _ body: @escaping @Sendable () -> Void) -> TimerToken {
         let deadline = MonotonicInstant.now().adding(milliseconds: milliseconds)
         cond.lock()
         nextID += 1
@@ -42,12 +43,12 @@ public final class Scheduler: @unchecked Sendable {
         cond.signal()
         cond.unlock()
         if start { WorkerPool.detach { [self] in self.run() } }
-        return Token(id: id)
+        return TimerToken(id: id)
     }
 
     /// Cancels scheduled work; false if it already ran or was cancelled.
     @discardableResult
-    public func cancel(_ token: Token) -> Bool {
+    public func cancel(_ token: TimerToken) -> Bool {
         cond.withLock { work.removeValue(forKey: token.id) != nil }
     }
 

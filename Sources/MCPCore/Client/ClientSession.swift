@@ -22,17 +22,17 @@ public typealias ClientRequestHandler = @Sendable (ClientCall, String, JSONObjec
 /// Host code for notifications from the server.
 public typealias ClientNotificationHandler = @Sendable (String, JSONObject) -> Void
 
-/// The client side of one connection: the initialize handshake, requests with
-/// timeouts and cancellation (through the same OutgoingRequests the server
-/// uses), and the server's requests and notifications handed to host code.
-/// Driven by bytes in (`receive`) and an output closure; no I/O of its own.
-public final class ClientSession: Sendable {
+/// The client side of one connection: the initialize handshake, the server's
+/// capabilities, and the server's requests and notifications handed to host
+/// code. Requests, cancellation, progress, timeouts and close are the
+/// JSONRPCPeer's, the same as the server's. Driven by bytes in (`receive`) and
+/// an output closure; no I/O of its own.
+public final class ClientSession: Sendable, PeerMethods {
     public let options: ClientOptions
     let executor: HandlerExecutor
     /// The server's notifications reach host code one at a time, in order.
     private let notifications: OrderedExecutor
-    private let output: @Sendable ([UInt8]) -> Void
-    let outgoing: OutgoingRequests
+    let peer: JSONRPCPeer
     private let state = LockedState(State())
 
     struct State {
@@ -41,24 +41,20 @@ public final class ClientSession: Sendable {
         var serverCapabilities = JSONObject()
         var requestHandlers: [String: ClientRequestHandler] = [:]
         var notificationHandler: ClientNotificationHandler?
-        var inbound: [RequestID: ClientCall] = [:]
-        var closed = false
-        var onClose: [@Sendable () -> Void] = []
     }
 
-    public init(options: ClientOptions, executor: HandlerExecutor, scheduler: Scheduler,
+    public init(options: ClientOptions, executor: HandlerExecutor, scheduler: any TimerService,
                 output: @escaping @Sendable ([UInt8]) -> Void)
     {
         self.options = options
         self.executor = executor
         notifications = OrderedExecutor(base: executor)
-        self.output = output
-        outgoing = OutgoingRequests(scheduler: scheduler) { output($0.serialized()) }
+        peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output))
     }
 
     public var initializeResult: JSONObject? { state.withLock { $0.initializeResult } }
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    public var isClosed: Bool { peer.isClosed }
 
     public func setRequestHandler(method: String, _ handler: ClientRequestHandler?) {
         state.withLock { $0.requestHandlers[method] = handler }
@@ -70,24 +66,22 @@ public final class ClientSession: Sendable {
 
     /// Runs once when the session closes (the server went away, or close()).
     public func onClose(_ body: @escaping @Sendable () -> Void) {
-        let now = state.withLock { s -> Bool in
-            if s.closed { return true }
-            s.onClose.append(body)
-            return false
-        }
-        if now { body() }
+        peer.onClose(body)
     }
 
     // MARK: handshake
 
     /// Sends initialize, checks the answer, then sends notifications/initialized.
+    /// The protocol forbids cancelling initialize: its timeout fails it here
+    /// without notifications/cancelled.
     public func initialize(completion: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) {
         let params: JSONObject = JSONObject([
             "protocolVersion": .string(options.protocolVersion.rawValue),
             "capabilities": .object(options.capabilities),
             "clientInfo": .object(options.info),
         ])
-        let message = outgoing.start(method: "initialize", params: params, timing: options.timing) { [weak self] outcome in
+        peer.request(method: "initialize", params: params, timing: options.timing, cancellable: false) {
+            [weak self] outcome in
             guard let self else { return }
             switch outcome {
             case .failure(let f): completion(.failure(f))
@@ -106,62 +100,55 @@ public final class ClientSession: Sendable {
                     s.version = version
                     s.serverCapabilities = r["capabilities"]?.objectValue ?? JSONObject()
                 }
-                self.send(.notification(method: "notifications/initialized", params: nil))
+                self.peer.send(.notification(method: "notifications/initialized", params: nil))
                 completion(.success(r))
             }
         }
-        if let message { send(message) }
     }
 
     // MARK: requests
 
     /// Sends a request; `completion` runs once on a worker thread. Returns the
-    /// request id, or throws when the server did not declare the capability.
-    @discardableResult
+    /// request id (nil when the session is closed), or throws when the server
+    /// did not declare the capability.
+    ///
     /// `inline`: the completion only hands the outcome on (it never blocks), so
     /// it may run on the thread that read the answer, saving a thread hop; host
     /// callbacks always run on a worker instead.
+    @discardableResult
     public func request(method: String, params: JSONObject?, timing: RequestTiming? = nil,
-                        progress: OutgoingRequests.ProgressHandler? = nil, inline: Bool = false,
-                        completion: @escaping OutgoingRequests.Completion) throws(CallFailure) -> RequestID?
+                        progress: JSONRPCPeer.ProgressHandler? = nil, inline: Bool = false,
+                        completion: @escaping JSONRPCPeer.Completion) throws(CallFailure) -> RequestID?
     {
         try ServerCapabilityCheck.check(method: method, capabilities: state.withLock { $0.serverCapabilities },
                                         initialized: initializeResult != nil)
         let executor = self.executor
-        let message = outgoing.start(method: method, params: params, timing: timing ?? options.timing,
-                                     progress: progress) { outcome in
+        return peer.request(method: method, params: params, timing: timing ?? options.timing, progress: progress) {
+            outcome in
             if inline { completion(outcome) } else { executor.execute { completion(outcome) } }
         }
-        guard let message, case .request(let id, _, _) = message else { return nil }
-        send(message)
-        return id
     }
 
     public func notify(method: String, params: JSONObject?) {
-        send(.notification(method: method, params: params.map { .object($0) }))
+        peer.send(.notification(method: method, params: params.map { .object($0) }))
     }
 
     /// Cancels a request we sent (the server is told; its late answer is dropped).
     public func cancel(_ id: RequestID, reason: String?) {
-        outgoing.cancel(id, reason: reason)
+        peer.cancel(id, reason: reason)
     }
 
     /// Whether a request we sent still waits for its answer (a transport that
     /// resumes a broken answer stream stops once it has arrived elsewhere or
     /// the request timed out).
     public func isAwaiting(_ id: RequestID) -> Bool {
-        outgoing.isPending(id)
+        peer.isAwaiting(id)
     }
 
     /// The transport lost a request or its answer stream for good: it fails
     /// now with .closed instead of waiting for its timeout.
     public func transportLost(_ id: RequestID) {
-        outgoing.fail(id, with: .closed)
-    }
-
-    func send(_ message: Message) {
-        if isClosed { return }
-        output(message.serialized())
+        peer.fail(id, with: .closed)
     }
 
     // MARK: input
@@ -176,85 +163,28 @@ public final class ClientSession: Sendable {
         if case .array(let a) = value { items = a } else { items = [value] }
         for item in items {
             guard let message = try? Message(json: item) else { continue }
-            dispatch(message)
+            peer.receive(message, channel: peer.defaultChannel, methods: self)
         }
     }
 
-    private func dispatch(_ message: Message) {
-        switch message {
-        case .response(let id, let result):
-            outgoing.handleResponse(id: id, outcome: .success(result))
-        case .errorResponse(let id, let error):
-            if let id { outgoing.handleResponse(id: id, outcome: .failure(error)) }
-        case .request(let id, let method, let params):
-            handleRequest(id: id, method: method, params: params?.objectValue ?? JSONObject())
-        case .notification(let method, let params):
-            handleNotification(method: method, params: params?.objectValue ?? JSONObject())
+    func handleRequest(_ request: InboundRequest, params: JSONObject) {
+        guard let handler = state.withLock({ $0.requestHandlers[request.method] }) else {
+            try? request.answer(.failure(.methodNotFound(request.method)))
+            return
         }
+        let call = ClientCall(request)
+        executor.execute { handler(call, request.method, params) }
     }
 
-    private func handleRequest(id: RequestID, method: String, params: JSONObject) {
-        if method == "ping" {
-            return send(.response(id: id, result: .object(JSONObject())))
-        }
-        let handler = state.withLock { $0.requestHandlers[method] }
-        guard let handler else {
-            return send(.errorResponse(id: id, error: .methodNotFound(method)))
-        }
-        let call = ClientCall(session: self, id: id, method: method, meta: params["_meta"]?.objectValue)
-        let fresh = state.withLock { s -> Bool in
-            if s.inbound[id] != nil { return false }
-            s.inbound[id] = call
-            return true
-        }
-        guard fresh else {
-            return send(.errorResponse(id: id, error: .invalidRequest("Request id \(id) is already in use")))
-        }
-        executor.execute { handler(call, method, params) }
-    }
-
-    private func handleNotification(method: String, params: JSONObject) {
-        switch method {
-        case "notifications/cancelled":
-            if let raw = params["requestId"], let id = RequestID(raw) {
-                let call = state.withLock { $0.inbound.removeValue(forKey: id) }
-                call?.cancel()
-            }
-        case "notifications/progress":
-            if outgoing.handleProgress(params) { return }
-        default:
-            break
-        }
+    func handleNotification(method: String, params: JSONObject) {
         if let h = state.withLock({ $0.notificationHandler }) {
             notifications.execute { h(method, params) }
         }
     }
 
-    func complete(_ call: ClientCall, outcome: Result<JSONValue, JSONRPCError>?) {
-        state.withLock { s in
-            if let c = s.inbound[call.id], c === call { s.inbound[call.id] = nil }
-        }
-        switch outcome {
-        case .success(let r)?: send(.response(id: call.id, result: r))
-        case .failure(let e)?: send(.errorResponse(id: call.id, error: e))
-        case nil: break
-        }
-    }
-
     /// Ends the session: waiters fail with .closed, server requests are cancelled.
     public func close() {
-        let (calls, hooks) = state.withLock { s -> ([ClientCall], [@Sendable () -> Void]) in
-            if s.closed { return ([], []) }
-            s.closed = true
-            defer {
-                s.inbound.removeAll()
-                s.onClose = []
-            }
-            return (Array(s.inbound.values), s.onClose)
-        }
-        for c in calls { c.cancel() }
-        outgoing.closeAll()
-        for h in hooks { h() }
+        peer.close()
     }
 }
 

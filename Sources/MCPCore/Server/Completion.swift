@@ -5,17 +5,17 @@
 public typealias CompletionHandler = @Sendable (ServerCall, JSONObject, String, String, JSONObject) -> Void
 
 extension ServerSession {
-    func complete(id: RequestID, params: JSONObject, channel: MessageChannel) {
+    func complete(_ request: InboundRequest, params: JSONObject) {
         guard let handler = server.completionHandler else {
-            return reply(id, channel, .failure(.methodNotFound("completion/complete")))
+            return reply(request, .failure(.methodNotFound("completion/complete")))
         }
         guard let ref = params["ref"]?.objectValue, let type = ref["type"]?.stringValue else {
-            return reply(id, channel, .failure(.invalidParams("completion/complete needs a \"ref\" object with a \"type\"")))
+            return reply(request, .failure(.invalidParams("completion/complete needs a \"ref\" object with a \"type\"")))
         }
         guard let argument = params["argument"]?.objectValue, let name = argument["name"]?.stringValue,
             let value = argument["value"]?.stringValue
         else {
-            return reply(id, channel, .failure(.invalidParams("completion/complete needs \"argument\" with string \"name\" and \"value\"")))
+            return reply(request, .failure(.invalidParams("completion/complete needs \"argument\" with string \"name\" and \"value\"")))
         }
         let known: Bool
         switch type {
@@ -28,13 +28,13 @@ extension ServerSession {
             let uri = ref["uri"]?.stringValue ?? ""
             known = server.features.withLock { f in f.templates[uri]?.template.variableNames.contains(name) ?? false }
         default:
-            return reply(id, channel, .failure(.invalidParams("Unknown reference type \"\(type)\"")))
+            return reply(request, .failure(.invalidParams("Unknown reference type \"\(type)\"")))
         }
         guard known else {
-            return reply(id, channel, .failure(.invalidParams("No such prompt argument or template variable: \(name)")))
+            return reply(request, .failure(.invalidParams("No such prompt argument or template variable: \(name)")))
         }
         let context = params["context"]?["arguments"]?.objectValue ?? JSONObject()
-        startCall(id: id, kind: .completion, params: params, channel: channel) { call in
+        startCall(request, kind: .completion) { call in
             handler(call, ref, name, value, context)
         }
     }

@@ -5,30 +5,22 @@ extension ServerCall {
     /// Sends `method` to the client on this call's stream; `completion` runs
     /// once, on a worker thread, with the result or why there is none.
     public func request(method: String, params: JSONObject?, timing: RequestTiming,
-                        completion: @escaping OutgoingRequests.Completion) throws(Failure)
+                        completion: @escaping JSONRPCPeer.Completion) throws(Failure)
     {
         if isAnswered { throw .alreadyAnswered }
         if isCancelled { throw .invalidArgument("The call was cancelled") }
         try ClientCapabilityCheck.check(method: method, params: params ?? JSONObject(),
                                         capabilities: session.clientCapabilities, version: session.protocolVersion)
-        let executor = session.server.executor
-        // The id exists only once the request is started; the box hands it to
-        // the completion so the call can forget the request when it ends.
-        let idBox = LockedState<RequestID?>(nil)
-        let message = session.outgoing.start(method: method, params: relatedToTask(params), timing: timing) {
-            [weak self] outcome in
-            if let self, let id = idBox.withLock({ $0 }) { self.forgetOutgoing(id) }
-            if let self, let task = self.task, let status = task.inputRequest(started: false) {
-                _ = status
+        let executor = session.peer.executor
+        // A task waits for input while any of its requests is out.
+        if let task, task.inputRequest(started: true) != nil { session.sendTaskStatus(task) }
+        session.peer.request(method: method, params: relatedToTask(params), timing: timing, relatedTo: request,
+                             on: channel) { [weak self] outcome in
+            if let self, let task = self.task, task.inputRequest(started: false) != nil {
                 self.session.sendTaskStatus(task)
             }
             executor.execute { completion(outcome) }
         }
-        guard let message, case .request(let id, _, _) = message else { return }
-        idBox.withLock { $0 = id }
-        trackOutgoing(id)
-        if let task, task.inputRequest(started: true) != nil { session.sendTaskStatus(task) }
-        session.send(message, on: channel)
     }
 }
 

@@ -19,7 +19,8 @@ public struct ServerOptions: Sendable {
 public final class ServerCore: Sendable {
     public let options: ServerOptions
     let executor: HandlerExecutor
-    let scheduler: Scheduler
+    /// Request timeouts and task expiry (injected: MCPCore starts no thread).
+    let scheduler: any TimerService
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
     let tasks = TaskStore()
@@ -32,10 +33,10 @@ public final class ServerCore: Sendable {
     /// back per request was seen to grow memory per call (reabstraction).
     private let completion = LockedState<CompletionBox?>(nil)
 
-    public init(options: ServerOptions, executor: HandlerExecutor) {
+    public init(options: ServerOptions, executor: HandlerExecutor, scheduler: any TimerService) {
         self.options = options
         self.executor = executor
-        self.scheduler = Scheduler(executor: executor)
+        self.scheduler = scheduler
     }
 
     /// A session whose messages unrelated to any request go to `defaultChannel`.

@@ -7,59 +7,42 @@ extension ServerSession {
         "completion/complete", "tasks/get", "tasks/result", "tasks/cancel", "tasks/list",
     ]
 
-    func handleRequest(id: RequestID, method: String, params: JSONObject, channel: MessageChannel) {
-        switch method {
-        case "initialize": return reply(id, channel, initialize(params))
-        case "ping": return reply(id, channel, .success(.object(JSONObject())))
-        default: break
-        }
+    func handleRequest(_ request: InboundRequest, params: JSONObject) {
+        let method = request.method
+        if method == "initialize" { return reply(request, initialize(params)) }
         guard state.withLock({ $0.phase == .initialized }) else {
             // Unknown methods (a `server/discover` probe among them) get -32601
             // at once, so probing clients fall back to initialize without delay.
             guard Self.methodsAfterInitialize.contains(method) else {
-                return reply(id, channel, .failure(.methodNotFound(method)))
+                return reply(request, .failure(.methodNotFound(method)))
             }
-            return reply(id, channel, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
+            return reply(request, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
         }
         switch method {
-        case "tools/list": reply(id, channel, list(.tools, params) { RevisionGate.tool($0.definition, for: $1) })
-        case "tools/call": callTool(id: id, params: params, channel: channel)
+        case "tools/list": reply(request, list(.tools, params) { RevisionGate.tool($0.definition, for: $1) })
+        case "tools/call": callTool(request, params: params)
         case "resources/list":
-            reply(id, channel, list(.resources, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+            reply(request, list(.resources, params) { RevisionGate.listedFeature($0.definition, for: $1) })
         case "resources/templates/list":
-            reply(id, channel, list(.templates, params) { RevisionGate.listedFeature($0.definition, for: $1) })
-        case "resources/read": readResource(id: id, params: params, channel: channel)
-        case "prompts/list": reply(id, channel, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
-        case "prompts/get": getPrompt(id: id, params: params, channel: channel)
-        case "logging/setLevel": reply(id, channel, setLevel(params))
-        case "completion/complete": complete(id: id, params: params, channel: channel)
-        case "resources/subscribe": subscribe(id: id, params: params, channel: channel, on: true)
-        case "resources/unsubscribe": subscribe(id: id, params: params, channel: channel, on: false)
+            reply(request, list(.templates, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "resources/read": readResource(request, params: params)
+        case "prompts/list": reply(request, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "prompts/get": getPrompt(request, params: params)
+        case "logging/setLevel": reply(request, setLevel(params))
+        case "completion/complete": complete(request, params: params)
+        case "resources/subscribe": subscribe(request, params: params, on: true)
+        case "resources/unsubscribe": subscribe(request, params: params, on: false)
         case "tasks/get", "tasks/result", "tasks/cancel", "tasks/list":
-            guard protocolVersion >= .v2025_11_25 else { return reply(id, channel, .failure(.methodNotFound(method))) }
-            handleTaskRequest(id: id, method: method, params: params, channel: channel)
-        default: reply(id, channel, .failure(.methodNotFound(method)))
+            guard protocolVersion >= .v2025_11_25 else { return reply(request, .failure(.methodNotFound(method))) }
+            handleTaskRequest(request, params: params)
+        default: reply(request, .failure(.methodNotFound(method)))
         }
     }
 
-    func handleNotification(method: String, params: JSONObject) {
-        switch method {
-        case "notifications/initialized":
-            break  // Already ready once initialize was answered; nothing else to do.
-        case "notifications/cancelled":
-            guard let raw = params["requestId"], let id = RequestID(raw) else { return }
-            let call = state.withLockAndNotify { s -> ServerCall? in
-                guard let c = s.inFlight[id] else { return nil }
-                s.inFlight[id] = nil
-                return c
-            }
-            call?.cancel()
-        case "notifications/progress":
-            outgoing.handleProgress(params)
-        default:
-            break  // Unknown notifications are ignored, as JSON-RPC requires.
-        }
-    }
+    /// notifications/initialized needs nothing (the session was ready once
+    /// initialize was answered); cancellation and progress are the peer's;
+    /// unknown notifications are ignored, as JSON-RPC requires.
+    func handleNotification(method: String, params: JSONObject) {}
 
     // MARK: lifecycle
 
@@ -137,18 +120,10 @@ extension ServerSession {
 
     // MARK: calls into host code
 
-    func startCall(id: RequestID, kind: ServerCall.Kind, params: JSONObject, channel: MessageChannel,
-                   inline: Bool = false, run: @escaping @Sendable (ServerCall) -> Void)
+    func startCall(_ request: InboundRequest, kind: ServerCall.Kind, inline: Bool = false,
+                   run: @escaping @Sendable (ServerCall) -> Void)
     {
-        let call = ServerCall(session: self, id: id, kind: kind, meta: params["_meta"]?.objectValue, channel: channel)
-        let registered = state.withLock { s -> Bool in
-            if s.closed || s.inFlight[id] != nil { return false }
-            s.inFlight[id] = call
-            return true
-        }
-        guard registered else {
-            return reply(id, channel, .failure(.invalidRequest("Request id \(id) is already in use")))
-        }
+        let call = ServerCall(session: self, request: request, kind: kind)
         if inline {
             WorkerPool.runAsCallback { run(call) }
         } else {
@@ -156,44 +131,43 @@ extension ServerSession {
         }
     }
 
-    private func callTool(id: RequestID, params: JSONObject, channel: MessageChannel) {
+    private func callTool(_ request: InboundRequest, params: JSONObject) {
         guard let name = params["name"]?.stringValue else {
-            return reply(id, channel, .failure(.invalidParams("tools/call needs a string \"name\"")))
+            return reply(request, .failure(.invalidParams("tools/call needs a string \"name\"")))
         }
         var args = JSONObject()
         if let a = params["arguments"], !a.isNull {
             guard case .object(let o) = a else {
-                return reply(id, channel, .failure(.invalidParams("\"arguments\" must be an object")))
+                return reply(request, .failure(.invalidParams("\"arguments\" must be an object")))
             }
             args = o
         }
         guard let tool = server.features.withLock({ $0.tools[name] }) else {
-            return reply(id, channel, .failure(.invalidParams("Unknown tool: \(name)")))
+            return reply(request, .failure(.invalidParams("Unknown tool: \(name)")))
         }
         let arguments = args
         if protocolVersion >= .v2025_11_25 {
             let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
             if let taskParams = params["task"]?.objectValue {
                 guard support == "optional" || support == "required" else {
-                    return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
+                    return reply(request, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
                                                                     message: "Tool \(name) does not support task execution")))
                 }
-                return startToolTask(id: id, tool: tool, arguments: arguments, params: params, taskParams: taskParams,
-                                     channel: channel)
+                return startToolTask(request, tool: tool, arguments: arguments, taskParams: taskParams)
             }
             if support == "required" {
-                return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
+                return reply(request, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
                                                                 message: "Tool \(name) must be called as a task")))
             }
         }
-        startCall(id: id, kind: .tool(name: name), params: params, channel: channel, inline: tool.inline) { call in
+        startCall(request, kind: .tool(name: name), inline: tool.inline) { call in
             tool.handler(call, arguments)
         }
     }
 
-    private func readResource(id: RequestID, params: JSONObject, channel: MessageChannel) {
+    private func readResource(_ request: InboundRequest, params: JSONObject) {
         guard let uri = params["uri"]?.stringValue else {
-            return reply(id, channel, .failure(.invalidParams("resources/read needs a string \"uri\"")))
+            return reply(request, .failure(.invalidParams("resources/read needs a string \"uri\"")))
         }
         let target = server.features.withLock { f -> (ResourceHandler, JSONObject)? in
             if let r = f.resources[uri] { return (r.handler, JSONObject()) }
@@ -207,31 +181,31 @@ extension ServerSession {
             return nil
         }
         guard let (handler, vars) = target else {
-            return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.resourceNotFound, message: "Resource not found: \(uri)",
+            return reply(request, .failure(JSONRPCError(code: ErrorCode.resourceNotFound, message: "Resource not found: \(uri)",
                                                    data: ["uri": .string(uri)])))
         }
-        startCall(id: id, kind: .resourceRead(uri: uri), params: params, channel: channel) { call in handler(call, uri, vars) }
+        startCall(request, kind: .resourceRead(uri: uri)) { call in handler(call, uri, vars) }
     }
 
-    private func getPrompt(id: RequestID, params: JSONObject, channel: MessageChannel) {
+    private func getPrompt(_ request: InboundRequest, params: JSONObject) {
         guard let name = params["name"]?.stringValue else {
-            return reply(id, channel, .failure(.invalidParams("prompts/get needs a string \"name\"")))
+            return reply(request, .failure(.invalidParams("prompts/get needs a string \"name\"")))
         }
         guard let prompt = server.features.withLock({ $0.prompts[name] }) else {
-            return reply(id, channel, .failure(.invalidParams("Unknown prompt: \(name)")))
+            return reply(request, .failure(.invalidParams("Unknown prompt: \(name)")))
         }
         var args = JSONObject()
         if let a = params["arguments"], !a.isNull {
             guard case .object(let o) = a, o.members.allSatisfy({ $0.value.stringValue != nil }) else {
-                return reply(id, channel, .failure(.invalidParams("Prompt \"arguments\" must be an object of strings")))
+                return reply(request, .failure(.invalidParams("Prompt \"arguments\" must be an object of strings")))
             }
             args = o
         }
         let missing = prompt.requiredArguments.filter { args[$0] == nil }
         guard missing.isEmpty else {
-            return reply(id, channel, .failure(.invalidParams("Missing required argument(s) for prompt \(name): \(missing.joined(separator: ", "))")))
+            return reply(request, .failure(.invalidParams("Missing required argument(s) for prompt \(name): \(missing.joined(separator: ", "))")))
         }
         let arguments = args
-        startCall(id: id, kind: .promptGet(name: name), params: params, channel: channel) { call in prompt.handler(call, arguments) }
+        startCall(request, kind: .promptGet(name: name)) { call in prompt.handler(call, arguments) }
     }
 }

@@ -36,12 +36,11 @@ extension ServerSession {
 
     /// tools/call with a `task` member: answers CreateTaskResult at once and
     /// runs the host's handler as usual; its answer becomes the task's result.
-    func startToolTask(id: RequestID, tool: ToolEntry, arguments: JSONObject, params: JSONObject,
-                       taskParams: JSONObject, channel: MessageChannel)
+    func startToolTask(_ request: InboundRequest, tool: ToolEntry, arguments: JSONObject, taskParams: JSONObject)
     {
         let limits = server.options.taskLimits
         guard server.tasks.activeCount(owner: self.id) < limits.maxActivePerSession else {
-            return reply(id, channel, .failure(.invalidRequest("Too many active tasks (limit \(limits.maxActivePerSession))")))
+            return reply(request, .failure(.invalidRequest("Too many active tasks (limit \(limits.maxActivePerSession))")))
         }
         var ttl = limits.defaultTTLMs
         if let requested = taskParams["ttl"]?.intValue { ttl = Int(max(1, min(requested, Int64(limits.maxTTLMs)))) }
@@ -49,8 +48,10 @@ extension ServerSession {
         // Messages of a task travel on the session's own stream: the request's
         // stream ends with CreateTaskResult.
         let taskChannel = ClosureChannel(send: { [defaultChannel] in defaultChannel.send($0) }, finish: { _ in })
-        let call = ServerCall(session: self, id: id, kind: .tool(name: tool.name), meta: params["_meta"]?.objectValue,
-                              channel: taskChannel, task: record)
+        let taskRequest = request.detached(channel: taskChannel) { outcome in
+            self.finishTask(record, outcome: outcome)
+        }
+        let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record)
         record.attach(call)
         server.tasks.insert(record)
         let store = server.tasks
@@ -59,7 +60,7 @@ extension ServerSession {
             record.call?.cancel()
             store.remove(record.id)
         }
-        reply(id, channel, .success(["task": .object(record.json)]))
+        reply(request, .success(["task": .object(record.json)]))
         server.executor.execute { tool.handler(call, arguments) }
     }
 
@@ -73,7 +74,7 @@ extension ServerSession {
         }
         guard let waiters = record.transition(to: failed ? .failed : .completed, outcome: outcome) else { return }
         sendTaskStatus(record)
-        for (id, channel) in waiters { reply(id, channel, taggedOutcome(outcome, record)) }
+        for waiter in waiters { reply(waiter, taggedOutcome(outcome, record)) }
     }
 
     func sendTaskStatus(_ record: TaskRecord) {
@@ -90,40 +91,40 @@ extension ServerSession {
         return .success(.object(o))
     }
 
-    private func task(_ params: JSONObject, _ id: RequestID, _ channel: MessageChannel) -> TaskRecord? {
+    private func task(_ params: JSONObject, _ request: InboundRequest) -> TaskRecord? {
         guard let taskID = params["taskId"]?.stringValue else {
-            reply(id, channel, .failure(.invalidParams("A string \"taskId\" is required")))
+            reply(request, .failure(.invalidParams("A string \"taskId\" is required")))
             return nil
         }
         guard let t = server.tasks.find(taskID, owner: self.id) else {
-            reply(id, channel, .failure(.invalidParams("Unknown or expired task: \(taskID)")))
+            reply(request, .failure(.invalidParams("Unknown or expired task: \(taskID)")))
             return nil
         }
         return t
     }
 
-    func handleTaskRequest(id: RequestID, method: String, params: JSONObject, channel: MessageChannel) {
-        switch method {
+    func handleTaskRequest(_ request: InboundRequest, params: JSONObject) {
+        switch request.method {
         case "tasks/get":
-            guard let t = task(params, id, channel) else { return }
-            reply(id, channel, .success(.object(t.json)))
+            guard let t = task(params, request) else { return }
+            reply(request, .success(.object(t.json)))
         case "tasks/result":
-            guard let t = task(params, id, channel) else { return }
-            if let outcome = t.outcomeOrWait(id, channel) { reply(id, channel, taggedOutcome(outcome, t)) }
+            guard let t = task(params, request) else { return }
+            if let outcome = t.outcomeOrWait(request) { reply(request, taggedOutcome(outcome, t)) }
         case "tasks/cancel":
-            guard let t = task(params, id, channel) else { return }
+            guard let t = task(params, request) else { return }
             let call = t.call
             guard t.transition(to: .cancelled, message: "Cancelled by the client") != nil else {
-                return reply(id, channel, .failure(.invalidParams("The task is already \(t.status.rawValue)")))
+                return reply(request, .failure(.invalidParams("The task is already \(t.status.rawValue)")))
             }
-            reply(id, channel, .success(.object(t.json)))
+            reply(request, .success(.object(t.json)))
             call?.cancel()
             sendTaskStatus(t)
         case "tasks/list":
             var start = 0
             if let c = params["cursor"] {
                 guard let text = c.stringValue, let pos = server.cursors.decode(text, list: "tasks") else {
-                    return reply(id, channel, .failure(.invalidParams("Invalid cursor")))
+                    return reply(request, .failure(.invalidParams("Invalid cursor")))
                 }
                 start = pos.index
             }
@@ -134,9 +135,9 @@ extension ServerSession {
             if end < all.count {
                 result["nextCursor"] = .string(server.cursors.encode(.init(list: "tasks", index: end, key: all[end].id)))
             }
-            reply(id, channel, .success(.object(result)))
+            reply(request, .success(.object(result)))
         default:
-            reply(id, channel, .failure(.methodNotFound(method)))
+            reply(request, .failure(.methodNotFound(request.method)))
         }
     }
 }

@@ -1,14 +1,15 @@
 import MCPRuntime
 /// One client's session with a server: lifecycle, negotiated revision, log
-/// level and the calls in flight. Driven by bytes in (`receive`) and channels
+/// level, and the server's methods on top of a JSONRPCPeer (which keeps the
+/// requests in flight both ways). Driven by bytes in (`receive`) and channels
 /// for bytes out; it never does I/O itself.
-public final class ServerSession: Sendable {
+public final class ServerSession: Sendable, PeerMethods {
     public let server: ServerCore
     /// A random identifier, for hosts that address a session later (and the
     /// HTTP Mcp-Session-Id).
     public let id: String
-    /// Requests this server sent to the client and still waits on.
-    let outgoing: OutgoingRequests
+    /// Requests both ways, cancellation, progress, timeouts, close.
+    let peer: JSONRPCPeer
     /// Messages unrelated to any request (list changes, server-initiated traffic).
     public let defaultChannel: MessageChannel
     let state = LockedState(State())
@@ -20,9 +21,6 @@ public final class ServerSession: Sendable {
         var clientCapabilities = JSONObject()
         var clientInfo = JSONObject()
         var logLevel = LoggingLevel.info
-        var inFlight: [RequestID: ServerCall] = [:]
-        var answering = 0
-        var closed = false
         var stateless = false
         var subscriptions: Set<String> = []
     }
@@ -31,15 +29,14 @@ public final class ServerSession: Sendable {
         self.server = server
         self.defaultChannel = defaultChannel
         self.id = SessionID.random()
-        outgoing = OutgoingRequests(scheduler: server.scheduler) { [defaultChannel] message in
-            defaultChannel.send(message.serialized())
-        }
+        peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel)
     }
 
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
-    public var isInitialized: Bool { state.withLock { $0.phase == .initialized && !$0.closed } }
-    public var isClosed: Bool { state.withLock { $0.closed } }
-    public var inFlightCount: Int { state.withLock { $0.inFlight.count } }
+    public var isInitialized: Bool { state.withLock { $0.phase == .initialized } && !peer.isClosed }
+    public var isClosed: Bool { peer.isClosed }
+    /// Requests of the client not yet answered.
+    public var inFlightCount: Int { peer.incomingCount }
     public var clientCapabilities: JSONObject { state.withLock { $0.clientCapabilities } }
 
     // MARK: input
@@ -109,20 +106,7 @@ public final class ServerSession: Sendable {
             channel.finish(Message.errorResponse(id: error.id, error: error.error).serialized())
             return 1
         }
-        switch message {
-        case .request(let id, let method, let params):
-            handleRequest(id: id, method: method, params: params?.objectValue ?? JSONObject(), channel: channel)
-            return 1
-        case .notification(let method, let params):
-            handleNotification(method: method, params: params?.objectValue ?? JSONObject())
-            return 0
-        case .response(let id, let result):
-            outgoing.handleResponse(id: id, outcome: .success(result))
-            return 0
-        case .errorResponse(let id, let error):
-            if let id { outgoing.handleResponse(id: id, outcome: .failure(error)) }
-            return 0
-        }
+        return peer.receive(message, channel: channel, methods: self)
     }
 
     /// Answers an oversized message that was skipped by the transport.
@@ -135,31 +119,12 @@ public final class ServerSession: Sendable {
 
     /// Sends a message that is not an answer (default channel unless given).
     func send(_ message: Message, on channel: MessageChannel? = nil) {
-        if isClosed { return }
-        (channel ?? defaultChannel).send(message.serialized())
+        peer.send(message, on: channel)
     }
 
-    func reply(_ id: RequestID, _ channel: MessageChannel, _ outcome: Result<JSONValue, JSONRPCError>) {
-        if isClosed {
-            channel.finish(nil)
-            return
-        }
-        switch outcome {
-        case .success(let r): channel.finish(Message.response(id: id, result: r).serialized())
-        case .failure(let e): channel.finish(Message.errorResponse(id: id, error: e).serialized())
-        }
-    }
-
-    /// Called by a call when it is answered; nil means "answered after cancel".
-    /// The id is released first (the client may reuse it once it sees the
-    /// answer); `answering` keeps drain waiting until the answer is written.
-    func complete(_ call: ServerCall, outcome: Result<JSONValue, JSONRPCError>?) {
-        state.withLock { s in
-            if let current = s.inFlight[call.id], current === call { s.inFlight[call.id] = nil }
-            s.answering += 1
-        }
-        if let outcome { reply(call.id, call.channel, outcome) }
-        state.withLockAndNotify { $0.answering -= 1 }
+    /// Answers a request (once; dropped if it was cancelled).
+    func reply(_ request: InboundRequest, _ outcome: Result<JSONValue, JSONRPCError>) {
+        try? request.answer(outcome)
     }
 
     func log(level: LoggingLevel, logger: String?, data: JSONValue, on channel: MessageChannel? = nil) {
@@ -175,21 +140,13 @@ public final class ServerSession: Sendable {
 
     /// Waits until no call is in flight, or the deadline passes.
     public func waitForInFlight(until deadline: MonotonicInstant?) -> Bool {
-        state.wait(until: deadline) { $0.inFlight.isEmpty && $0.answering == 0 }
+        peer.waitUntilIdle(until: deadline)
     }
 
     /// Ends the session: in-flight calls are cancelled, nothing more is sent.
     public func close() {
-        let calls = state.withLockAndNotify { s -> [ServerCall] in
-            if s.closed { return [] }
-            s.closed = true
-            s.subscriptions.removeAll()
-            let calls = Array(s.inFlight.values)
-            s.inFlight.removeAll()
-            return calls
-        }
-        for c in calls { c.cancel() }
-        outgoing.closeAll()
+        peer.close()
+        state.withLock { $0.subscriptions.removeAll() }
         server.forget(self)
     }
 }

@@ -1,23 +1,23 @@
 /// resources/subscribe and resources/unsubscribe, per session, and the host's
 /// "this resource changed" reaching exactly the sessions that subscribed.
 extension ServerSession {
-    func subscribe(id: RequestID, params: JSONObject, channel: MessageChannel, on: Bool) {
+    func subscribe(_ request: InboundRequest, params: JSONObject, on: Bool) {
         guard let uri = params["uri"]?.stringValue else {
-            return reply(id, channel, .failure(.invalidParams("A string \"uri\" is required")))
+            return reply(request, .failure(.invalidParams("A string \"uri\" is required")))
         }
         if on {
             let exists = server.features.withLock { f in
                 f.resources[uri] != nil || f.templates.values.contains { $0.template.match(uri) != nil }
             }
             guard exists else {
-                return reply(id, channel, .failure(JSONRPCError(code: ErrorCode.resourceNotFound,
+                return reply(request, .failure(JSONRPCError(code: ErrorCode.resourceNotFound,
                                                                 message: "Resource not found: \(uri)", data: ["uri": .string(uri)])))
             }
             state.withLock { _ = $0.subscriptions.insert(uri) }
         } else {
             state.withLock { _ = $0.subscriptions.remove(uri) }
         }
-        reply(id, channel, .success(.object(JSONObject())))
+        reply(request, .success(.object(JSONObject())))
     }
 
     /// Whether this session subscribed to `uri` or to a resource it lies under.

@@ -25,7 +25,7 @@ public final class TaskRecord: Sendable {
         var lastUpdatedAt: String
         var outcome: Result<JSONValue, JSONRPCError>?
         /// tasks/result requests waiting for a terminal status.
-        var waiters: [(RequestID, MessageChannel)] = []
+        var waiters: [InboundRequest] = []
         var call: ServerCall?
         var pendingInputs = 0
     }
@@ -61,7 +61,7 @@ public final class TaskRecord: Sendable {
     /// Moves to `status` unless terminal; returns the waiters to answer when
     /// the move made it terminal, or nil when nothing changed.
     func transition(to status: Status, message: String? = nil, outcome: Result<JSONValue, JSONRPCError>? = nil)
-        -> [(RequestID, MessageChannel)]?
+        -> [InboundRequest]?
     {
         state.withLock { s in
             if s.status.isTerminal || s.status == status { return nil }
@@ -90,12 +90,12 @@ public final class TaskRecord: Sendable {
     }
 
     /// The stored outcome when terminal; otherwise the waiter is kept.
-    func outcomeOrWait(_ id: RequestID, _ channel: MessageChannel) -> Result<JSONValue, JSONRPCError>? {
+    func outcomeOrWait(_ request: InboundRequest) -> Result<JSONValue, JSONRPCError>? {
         state.withLock { s in
             if s.status.isTerminal {
                 return s.outcome ?? .failure(JSONRPCError(code: ErrorCode.internalError, message: "The task was cancelled"))
             }
-            s.waiters.append((id, channel))
+            s.waiters.append(request)
             return nil
         }
     }

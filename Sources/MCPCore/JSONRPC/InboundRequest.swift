@@ -1,0 +1,142 @@
+import MCPRuntime
+
+/// A request received from the other end, from its arrival until it is
+/// answered (exactly once, from any thread) or cancelled. The call state both
+/// roles share: `ServerCall` and `ClientCall` are this plus what their role adds.
+public final class InboundRequest: Sendable {
+    public let id: RequestID
+    public let method: String
+    /// The request's `_meta` (progressToken and anything else the sender put there).
+    public let meta: JSONObject?
+    /// Where the answer and messages related to this request go.
+    let channel: MessageChannel
+    let peer: JSONRPCPeer
+    /// Set for a request whose answer goes elsewhere than the channel (a task's
+    /// call: its answer becomes the task's result). Such a request is not in
+    /// the peer's table.
+    private let deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?
+    private let state = LockedState(State())
+
+    private struct State {
+        var answered = false
+        var cancelled = false
+        var cancelHandlers: [@Sendable () -> Void] = []
+        /// Requests we sent to the other end on this request's behalf.
+        var outgoing: Set<RequestID> = []
+        var lastProgress: Double?
+    }
+
+    init(peer: JSONRPCPeer, id: RequestID, method: String, meta: JSONObject?, channel: MessageChannel,
+         deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)? = nil)
+    {
+        self.peer = peer
+        self.id = id
+        self.method = method
+        self.meta = meta
+        self.channel = channel
+        self.deliver = deliver
+    }
+
+    /// A request answered through `deliver` rather than to the other end, with
+    /// the same cancellation and once-only rules.
+    func detached(channel: MessageChannel, deliver: @escaping @Sendable (Result<JSONValue, JSONRPCError>) -> Void)
+        -> InboundRequest
+    {
+        InboundRequest(peer: peer, id: id, method: method, meta: meta, channel: channel, deliver: deliver)
+    }
+
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public var isAnswered: Bool { state.withLock { $0.answered } }
+
+    /// The progress token the sender asked progress under, if usable.
+    var progressToken: JSONValue? {
+        guard let t = meta?["progressToken"] else { return nil }
+        switch t {
+        case .string, .int: return t
+        default: return nil
+        }
+    }
+
+    /// Answers the request; once only. After cancellation the answer is
+    /// dropped (the other end no longer waits for it).
+    public func answer(_ outcome: Result<JSONValue, JSONRPCError>) throws(CallFailure) {
+        let wasCancelled = state.withLock { s -> Bool? in
+            if s.answered { return nil }
+            s.answered = true
+            s.cancelHandlers = []
+            return s.cancelled
+        }
+        guard let wasCancelled else { throw .alreadyAnswered }
+        if let deliver {
+            if !wasCancelled { deliver(outcome) }
+            return
+        }
+        peer.finish(self, wasCancelled ? nil : outcome)
+    }
+
+    /// Runs `handler` once if the request is cancelled (at once, on a worker,
+    /// if it already was). It may run while the host is answering; that race
+    /// is benign.
+    public func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.cancelled { return true }
+            if !s.answered { s.cancelHandlers.append(handler) }
+            return false
+        }
+        if now { peer.executor.execute(handler) }
+    }
+
+    /// Marks the request cancelled: its channel ends at once (no answer will
+    /// be sent), the requests made on its behalf are cancelled, the cancel
+    /// handlers run on workers. False if it was already answered or cancelled.
+    @discardableResult
+    func cancel() -> Bool {
+        let first = state.withLock { s -> Bool in
+            if s.answered || s.cancelled { return false }
+            s.cancelled = true
+            return true
+        }
+        guard first else { return false }
+        channel.finish(nil)
+        let (handlers, requests) = state.withLock { s in
+            defer {
+                s.cancelHandlers = []
+                s.outgoing = []
+            }
+            return (s.cancelHandlers, s.outgoing)
+        }
+        for r in requests { peer.cancel(r, reason: "The request that needed it was cancelled") }
+        for h in handlers { peer.executor.execute(h) }
+        return true
+    }
+
+    func track(_ outgoing: RequestID) { state.withLock { _ = $0.outgoing.insert(outgoing) } }
+    func untrack(_ outgoing: RequestID) { state.withLock { _ = $0.outgoing.remove(outgoing) } }
+
+    /// Sends notifications/progress if the sender asked for it (else does
+    /// nothing). Values must be finite and increase; `decorate` adds what the
+    /// role needs to the params (a task's tag).
+    func sendProgress(_ progress: Double, total: Double?, message: String?,
+                      decorate: (JSONObject) -> JSONObject = { $0 }) throws(CallFailure)
+    {
+        guard progress.isFinite, total.map(\.isFinite) ?? true else {
+            throw .invalidArgument("Progress values must be finite numbers")
+        }
+        let refusal = state.withLock { s -> CallFailure? in
+            if s.answered { return .alreadyAnswered }
+            if let last = s.lastProgress, progress <= last {
+                return .invalidArgument("Progress must increase: \(progress) after \(last)")
+            }
+            s.lastProgress = progress
+            return nil
+        }
+        if let refusal { throw refusal }
+        guard let token = progressToken, !isCancelled else { return }
+        var p = JSONObject()
+        p["progressToken"] = token
+        p["progress"] = .double(progress)
+        if let total { p["total"] = .double(total) }
+        if let message { p["message"] = .string(message) }
+        peer.send(.notification(method: "notifications/progress", params: .object(decorate(p))), on: channel)
+    }
+}
