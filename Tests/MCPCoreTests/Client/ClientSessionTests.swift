@@ -3,7 +3,7 @@ import Testing
 import MCPRuntime
 
 /// Our client and our server connected in memory: one correlation machinery
-/// (OutgoingRequests) serving both directions.
+/// (JSONRPCPeer) serving both directions.
 @Suite struct ClientSessionTests {
     final class Pair: Sendable {
         let server: ServerCore
@@ -12,7 +12,8 @@ import MCPRuntime
 
         init(capabilities: JSONObject = JSONObject(), configure: (ServerCore) throws -> Void = { _ in }) throws {
             let pool = WorkerPool(maxThreads: 8)
-            server = ServerCore(options: ServerOptions(name: "srv", version: "1"), executor: pool)
+            server = ServerCore(options: ServerOptions(name: "srv", version: "1"), executor: pool,
+                                scheduler: Scheduler(executor: pool))
             try configure(server)
             var options = ClientOptions(name: "cli", version: "1")
             options.capabilities = capabilities

@@ -20,7 +20,7 @@ final class SessionHarness: Sendable {
         var options = ServerOptions(name: "test", version: "1.0")
         options.pageSize = pageSize
         options.instructions = "Be nice"
-        self.init(server: ServerCore(options: options, executor: executor))
+        self.init(server: ServerCore(options: options, executor: executor, scheduler: Scheduler(executor: executor)))
     }
 
     func send(_ v: JSONValue) { session.receive(v) }

@@ -16,7 +16,8 @@ import MCPRuntime
         init(_ configure: (inout HTTPServerConfig) -> Void = { _ in }) throws {
             var config = HTTPServerConfig()
             configure(&config)
-            core = ServerCore(options: ServerOptions(name: "t", version: "1"), executor: InlineExecutor())
+            core = ServerCore(options: ServerOptions(name: "t", version: "1"), executor: InlineExecutor(),
+                              scheduler: Scheduler(executor: InlineExecutor()))
             try core.addTool(ToolEntry(definition: JSONObject(["name": "echo"])) { call, args in
                 try? call.respond(["content": [["type": "text", "text": args["text"] ?? "?"]]])
             })

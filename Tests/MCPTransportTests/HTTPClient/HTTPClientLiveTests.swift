@@ -17,7 +17,8 @@ import MCPRuntime
         let pool = WorkerPool(maxThreads: 4)
 
         init(json: Bool) throws {
-            let core = ServerCore(options: ServerOptions(name: "live", version: "1"), executor: pool)
+            let core = ServerCore(options: ServerOptions(name: "live", version: "1"), executor: pool,
+                                  scheduler: Scheduler(executor: pool))
             try core.addTool(ToolEntry(definition: JSONObject(["name": "echo"])) { call, args in
                 try? call.respond(["content": [["type": "text", "text": args["text"] ?? "?"]]])
             })

@@ -38,7 +38,8 @@ import MCPRuntime
 
     @Test func answersInFlightCallsAtEOFAndSkipsOversizedLines() throws {
         let pool = WorkerPool(maxThreads: 4)
-        let server = ServerCore(options: ServerOptions(name: "s", version: "1"), executor: pool)
+        let server = ServerCore(options: ServerOptions(name: "s", version: "1"), executor: pool,
+                                scheduler: Scheduler(executor: pool))
         try server.addTool(ToolEntry(definition: JSONObject(["name": "slow"])) { call, _ in
             usleep(200_000)
             try? call.respond(["content": [["type": "text", "text": "finished"]]])
@@ -73,7 +74,8 @@ import MCPRuntime
 
     @Test func stopMakesServeReturn() throws {
         let pool = WorkerPool(maxThreads: 2)
-        let server = ServerCore(options: ServerOptions(name: "s", version: "1"), executor: pool)
+        let server = ServerCore(options: ServerOptions(name: "s", version: "1"), executor: pool,
+                                scheduler: Scheduler(executor: pool))
         let p = Pipes()
         let stop = try #require(StopSignal())
         let done = LockedState(false)
