@@ -80,7 +80,7 @@ func requiredObject(_ p: UnsafePointer<CChar>?, _ name: String) throws(ABIError)
 
 /// Calls `body` with a NUL-terminated copy of a JSON value's text.
 func withJSONText<R>(_ value: JSONValue, _ body: (UnsafePointer<CChar>) -> R) -> R {
-    var bytes = JSONSerializer.bytes(value)
+    var bytes = JSONSerializer.bytes(value, extra: 1)
     bytes.append(0)
     return bytes.withUnsafeBufferPointer { buf in
         buf.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }

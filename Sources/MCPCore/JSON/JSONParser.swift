@@ -94,7 +94,11 @@ public struct JSONParser {
             pos += 1
             return .object(JSONObject(uniqueMembers: members))
         }
-        var hasDuplicates = false
+        // Duplicates: a linear look-back while the object is small, then an
+        // index of names, so a wide object costs time in proportion to its size.
+        var index: [String: Int] = [:]
+        var duplicates: [String] = []
+        var repeated = Set<Int>()
         while true {
             skipSpace()
             guard pos < end, bytes[pos] == UInt8(ascii: "\"") else { throw error("Expected a member name") }
@@ -104,26 +108,35 @@ public struct JSONParser {
             pos += 1
             skipSpace()
             let value = try parseValue(depth: depth)
-            if !hasDuplicates, members.count < 64 {
-                hasDuplicates = members.contains { $0.key == key }
-            } else if members.count >= 64 {
-                hasDuplicates = true
+            let earlier: Int?
+            if members.count < Self.linearLookBack {
+                earlier = members.firstIndex { $0.key == key }
+            } else {
+                if index.isEmpty {
+                    index.reserveCapacity(Self.linearLookBack * 4)
+                    for (i, m) in members.enumerated() { index[m.key] = i }
+                }
+                earlier = index[key]
+                if earlier == nil { index[key] = members.count }
             }
-            members.append(JSONObject.Member(key: key, value: value))
+            if let earlier {
+                // Last one wins, as in most parsers; the first position is kept.
+                members[earlier].value = value
+                if repeated.insert(earlier).inserted { duplicates.append(key) }
+            } else {
+                members.append(JSONObject.Member(key: key, value: value))
+            }
             skipSpace()
             guard pos < end else { throw error("Unexpected end of input in object") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
             if bytes[pos] == UInt8(ascii: "}") { pos += 1; break }
             throw error("Expected ',' or '}'")
         }
-        if hasDuplicates {
-            // Last one wins, as in most parsers; keep the first position.
-            var o = JSONObject()
-            for m in members { o[m.key] = m.value }
-            return .object(o)
-        }
-        return .object(JSONObject(uniqueMembers: members))
+        return .object(JSONObject(uniqueMembers: members, duplicateKeys: duplicates))
     }
+
+    /// Members checked for duplicates by scanning back before an index is built.
+    private static let linearLookBack = 16
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > maxDepth { throw error("Nesting deeper than \(maxDepth) levels") }
@@ -150,44 +163,36 @@ public struct JSONParser {
         pos += 1  // opening quote
         let start = pos
         var ascii = true
-        // Fast path: no escapes.
-        while pos < end {
-            let c = bytes[pos]
-            if c == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<pos])
-                pos += 1
-                if ascii { return String(decoding: slice, as: UTF8.self) }
-                guard let s = String(validating: slice, as: UTF8.self) else {
-                    throw JSONParseError(message: "Invalid UTF-8 in string", offset: start)
-                }
-                return s
-            }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw error("Control character in string") }
-            if c >= 0x80 { ascii = false }
-            pos += 1
-        }
+        skipPlain(ascii: &ascii)
         guard pos < end else { throw error("Unterminated string") }
-        // Slow path: escapes present; collect bytes then validate once.
+        if bytes[pos] == UInt8(ascii: "\"") {
+            // No escapes: the string is the bytes themselves.
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<pos])
+            pos += 1
+            if ascii { return String(decoding: slice, as: UTF8.self) }
+            guard let s = String(validating: slice, as: UTF8.self) else {
+                throw JSONParseError(message: "Invalid UTF-8 in string", offset: start)
+            }
+            return s
+        }
+        // Escapes present: collect the runs between them, then validate once.
         var out: [UInt8] = []
         out.reserveCapacity(pos - start + 16)
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<pos]))
-        while pos < end {
+        while true {
+            guard pos < end else { throw error("Unterminated string") }
             let c = bytes[pos]
             if c == UInt8(ascii: "\"") {
                 pos += 1
+                // Escapes only ever produce valid UTF-8: raw bytes decide.
+                if ascii { return String(decoding: out, as: UTF8.self) }
                 guard let s = String(validating: out, as: UTF8.self) else {
                     throw JSONParseError(message: "Invalid UTF-8 in string", offset: start)
                 }
                 return s
             }
             if c < 0x20 { throw error("Control character in string") }
-            if c != UInt8(ascii: "\\") {
-                out.append(c)
-                pos += 1
-                continue
-            }
-            pos += 1
+            pos += 1  // the backslash
             guard pos < end else { throw error("Unterminated escape") }
             let e = bytes[pos]
             pos += 1
@@ -214,13 +219,44 @@ public struct JSONParser {
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     throw error("Unpaired surrogate in string")
                 }
-                guard let u = Unicode.Scalar(scalar) else { throw error("Invalid escape") }
-                out.append(contentsOf: UTF8.encode(u)!)
+                guard let u = Unicode.Scalar(scalar), let encoded = UTF8.encode(u) else { throw error("Invalid escape") }
+                out.append(contentsOf: encoded)
             default:
                 throw error("Invalid escape")
             }
+            let run = pos
+            skipPlain(ascii: &ascii)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<pos]))
         }
-        throw error("Unterminated string")
+    }
+
+    /// Moves `pos` to the next byte that ends a plain run of string bytes (a
+    /// quote, a backslash, a control character) or to the end, eight bytes at
+    /// a time; clears `ascii` if the run holds a byte of 0x80 or more.
+    private mutating func skipPlain(ascii: inout Bool) {
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var seen: UInt64 = 0
+        while end - pos >= 8 {
+            let x = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+            let q = x ^ (ones &* 0x22)
+            let b = x ^ (ones &* 0x5C)
+            // A byte of q or b is zero where x has a quote or backslash; the
+            // third term catches bytes below 0x20 (borrows only ever follow a
+            // real hit, so "any hit" is exact).
+            let stop = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((x &- ones &* 0x20) & ~x)
+            if stop & highs != 0 { break }
+            seen |= x
+            pos += 8
+        }
+        if seen & highs != 0 { ascii = false }
+        while pos < end {
+            let c = bytes[pos]
+            if c == 0x22 || c == 0x5C || c < 0x20 { return }
+            if c >= 0x80 { ascii = false }
+            pos += 1
+        }
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

@@ -1,11 +1,27 @@
 // Compact JSON output (no spaces, no raw newlines), as stdio framing requires.
 
 public enum JSONSerializer {
-    public static func bytes(_ value: JSONValue, reserve: Int = 256) -> [UInt8] {
+    /// The text of `value`; `extra` more bytes of room are kept at the end
+    /// (for a terminator the caller adds).
+    public static func bytes(_ value: JSONValue, extra: Int = 0) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(reserve)
+        // One allocation even for megabytes: growing by doubling would copy
+        // the text again and fault in fresh pages at each step.
+        out.reserveCapacity(estimatedSize(value) + extra)
         write(value, to: &out)
         return out
+    }
+
+    /// About the size of the text: string lengths are O(1) to read, so this
+    /// walks the nodes, not the bytes. Escapes may need more (one regrowth).
+    static func estimatedSize(_ value: JSONValue) -> Int {
+        switch value {
+        case .null, .bool: return 5
+        case .int, .double: return 20
+        case .string(let s): return s.utf8.count + 2
+        case .array(let items): return items.reduce(2) { $0 + estimatedSize($1) + 1 }
+        case .object(let o): return o.members.reduce(2) { $0 + $1.key.utf8.count + 4 + estimatedSize($1.value) }
+        }
     }
 
     public static func string(_ value: JSONValue) -> String {
@@ -66,31 +82,67 @@ public enum JSONSerializer {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func writeString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { buf in
-            var runStart = 0
-            for i in 0..<buf.count {
-                let c = buf[i]
-                if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<i])) }
-                runStart = i + 1
-                switch c {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-                default:
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    out.append(hex[Int(c >> 4)])
-                    out.append(hex[Int(c & 0xF)])
-                }
+        s.withUTF8 { writeString(UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string: plain runs are found eight bytes
+    /// at a time and copied whole.
+    static func writeString(_ buf: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + buf.count + 2)
+        out.append(UInt8(ascii: "\""))
+        guard let base = buf.baseAddress else {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        let n = buf.count
+        var runStart = 0
+        var i = 0
+        while i < n {
+            i = nextEscaped(base, from: i, count: n)
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(start: bytes + runStart, count: i - runStart)) }
+            guard i < n else { break }
+            let c = bytes[i]
+            i += 1
+            runStart = i
+            switch c {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            default:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex[Int(c >> 4)])
+                out.append(hex[Int(c & 0xF)])
             }
-            if runStart < buf.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<buf.count])) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The index of the first byte from `i` that must be escaped (a quote, a
+    /// backslash, a control character), or `count`.
+    private static func nextEscaped(_ base: UnsafeRawPointer, from start: Int, count: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        while count - i >= 8 {
+            let x = (base + i).loadUnaligned(as: UInt64.self)
+            let q = x ^ (ones &* 0x22)
+            let b = x ^ (ones &* 0x5C)
+            // As in the parser's scan: "any byte hit" is exact, borrows aside.
+            if (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((x &- ones &* 0x20) & ~x)) & highs != 0 { break }
+            i += 8
+        }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        while i < count {
+            let c = p[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C { return i }
+            i += 1
+        }
+        return i
     }
 }

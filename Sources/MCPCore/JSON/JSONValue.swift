@@ -86,13 +86,23 @@ public struct JSONObject: Sendable, Equatable {
 
     public private(set) var members: [Member]
 
+    /// Names that appeared more than once in the parsed text (the last value
+    /// was kept): JSON-RPC refuses a message whose own members repeat, which
+    /// it can only see here. Not part of the value: equality ignores it.
+    public private(set) var duplicateKeys: [String] = []
+
     public init() { members = [] }
 
     public init(_ pairs: KeyValuePairs<String, JSONValue>) {
         members = pairs.map { Member(key: $0.key, value: $0.value) }
     }
 
-    init(uniqueMembers: [Member]) { members = uniqueMembers }
+    init(uniqueMembers: [Member], duplicateKeys: [String] = []) {
+        members = uniqueMembers
+        self.duplicateKeys = duplicateKeys
+    }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool { a.members == b.members }
 
     public var count: Int { members.count }
     public var isEmpty: Bool { members.isEmpty }

@@ -20,6 +20,51 @@ import Testing
         let v = try JSONParser.parse(#"{"z":1,"a":2,"z":3}"#)
         #expect(v.objectValue?.keys == ["z", "a"])
         #expect(v["z"] == 3)
+        #expect(v.objectValue?.duplicateKeys == ["z"])
+        #expect(try JSONParser.parse(#"{"z":1,"a":2}"#).objectValue?.duplicateKeys == [])
+    }
+
+    @Test func wideObjectsFindDuplicatesPastTheLookBack() throws {
+        // 200 members, then repeats of an early and a late one (the index, not the look-back).
+        let members = (0..<200).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let v = try JSONParser.parse("{" + members + #","k3":"x","k150":"y","k3":"z"}"#)
+        let o = try #require(v.objectValue)
+        #expect(o.count == 200)
+        #expect(o.keys == (0..<200).map { "k\($0)" })
+        #expect(o["k3"] == "z")
+        #expect(o["k150"] == "y")
+        #expect(o.duplicateKeys == ["k3", "k150"])
+    }
+
+    @Test func aMillionMembersAndOneKeyRepeatedAMillionTimes() throws {
+        var text = "{" + (0..<1_000_000).map { "\"k\($0)\":1" }.joined(separator: ",") + "}"
+        var o = try #require(try JSONParser.parse(text).objectValue)
+        #expect(o.count == 1_000_000)
+        #expect(o.duplicateKeys.isEmpty)
+        text = "{" + (0..<1_000_000).map { "\"k\":\($0)" }.joined(separator: ",") + "}"
+        o = try #require(try JSONParser.parse(text).objectValue)
+        #expect(o.count == 1)
+        #expect(o["k"] == 999_999)
+        #expect(o.duplicateKeys == ["k"])  // each repeated name once
+    }
+
+    /// Every special byte at every offset around the eight-byte steps of the scan.
+    @Test func stringsWithSpecialBytesAtEveryOffset() throws {
+        let specials: [(raw: String, escaped: String)] = [
+            ("\"", #"\""#), ("\\", #"\\"#), ("\n", #"\n"#), ("\u{1}", #"\u0001"#), ("\u{1f}", #"\u001f"#),
+            ("é", "é"), ("😀", "😀"), ("\u{7f}", "\u{7f}"), (" ", " "),
+        ]
+        for (raw, escaped) in specials {
+            for before in 0..<18 {
+                for after in [0, 1, 7, 8, 9] {
+                    let a = String(repeating: "a", count: before)
+                    let b = String(repeating: "b", count: after)
+                    let text = "\"" + a + escaped + b + escaped + "\""
+                    #expect(try JSONParser.parse(text) == .string(a + raw + b + raw), "\(text)")
+                    #expect(JSONSerializer.string(.string(a + raw + b + raw)) == text, "\(text)")
+                }
+            }
+        }
     }
 
     @Test(arguments: [
