@@ -14,6 +14,9 @@ public struct MessageError: Error, Sendable {
 }
 
 extension Message {
+    /// The members JSON-RPC 2.0 gives meaning to.
+    static let memberNames: Set<String> = ["jsonrpc", "id", "method", "params", "result", "error"]
+
     /// Classifies a parsed JSON value. Lenient where the spec allows (an error
     /// response with `"id": null`), strict elsewhere.
     public init(json: JSONValue) throws(MessageError) {
@@ -22,6 +25,12 @@ extension Message {
         }
         let rawID = o["id"]
         let id = rawID.flatMap(RequestID.init)
+        if !o.duplicateKeys.isEmpty, let name = o.duplicateKeys.first(where: { Self.memberNames.contains($0) }) {
+            // Which copy a reader takes is a guess, so the message is refused;
+            // with "id" repeated, no id can be trusted in the answer either.
+            throw MessageError(id: o.duplicateKeys.contains("id") ? nil : id,
+                               error: .invalidRequest("The \"\(name)\" member appears more than once"))
+        }
         guard o["jsonrpc"] == .string("2.0") else {
             throw MessageError(id: id, error: .invalidRequest("The \"jsonrpc\" member must be \"2.0\""))
         }

@@ -23,12 +23,22 @@ import Testing
         (#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#, -32602, true),
         (#"{"jsonrpc":"2.0","id":1}"#, -32600, true),
         ("5", -32600, false),
+        (#"{"jsonrpc":"2.0","id":1,"method":"x","method":"y"}"#, -32600, true),
+        (#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":1,"method":"x"}"#, -32600, true),
+        (#"{"jsonrpc":"2.0","id":1,"method":"x","params":{},"params":{}}"#, -32600, true),
+        (#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#, -32600, true),
+        (#"{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}"#, -32600, false),
     ])
     func refusesInvalidMessages(_ text: String, _ code: Int64, _ keepsID: Bool) throws {
         let value = try JSONParser.parse(text)
         let error = #expect(throws: MessageError.self) { try Message(json: value) }
         #expect(error?.error.code == code)
         #expect((error?.id != nil) == keepsID)
+    }
+
+    @Test func duplicatesOutsideTheJSONRPCMembersAreNoConcern() throws {
+        #expect(try message(#"{"jsonrpc":"2.0","id":1,"method":"x","extra":1,"extra":2,"params":{"a":1,"a":2}}"#)
+            == .request(id: .int(1), method: "x", params: ["a": 2]))
     }
 
     @Test func errorWithoutIDOmitsTheMember() {
