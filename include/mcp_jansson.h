@@ -75,7 +75,9 @@ static inline mcp_status mcp_j__no_memory(char **out_error) {
 **
 ** For the borrowed `const char *` arguments of callbacks (arguments_json,
 ** variables_json) and any other JSON text. Any JSON value is accepted, not
-** only objects (JSON_DECODE_ANY). text NULL gives NULL. error may be NULL;
+** only objects (JSON_DECODE_ANY), and strings may hold U+0000 (JSON_ALLOW_NUL:
+** libmcp passes "\u0000" through, so read such strings with
+** json_string_length(), not strlen()). text NULL gives NULL. error may be NULL;
 ** otherwise it is filled as json_loads() fills it.
 ** Returns: new reference, or NULL when text is NULL or does not parse.
 ** Threads: any.
@@ -89,7 +91,7 @@ static inline json_t *mcp_j_loads(const char *text, json_error_t *error) {
         }
         return NULL;
     }
-    return json_loads(text, JSON_DECODE_ANY, error);
+    return json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, error);
 }
 
 /*

@@ -143,7 +143,7 @@ static void outbox_send(void *user_data, const char *message, size_t length) {
     struct outbox *o = user_data;
     json_error_t err;
     int malformed = message == NULL || message[length] != '\0' || (length > 0 && message[length - 1] == '\n');
-    json_t *v = message ? json_loadb(message, length, 0, &err) : NULL;
+    json_t *v = message ? json_loadb(message, length, JSON_ALLOW_NUL, &err) : NULL;
 
     pthread_mutex_lock(&o->mu);
     if (o->in_send) {

@@ -22,6 +22,28 @@ static void test_loads(void) {
     CHECK(mcp_j_loads(NULL, &e) == NULL);
     CHECK(e.text[0] != '\0');
     CHECK(mcp_j_loads(NULL, NULL) == NULL);
+
+    /* "\u0000" in a string (JSON_ALLOW_NUL): the length counts past it. */
+    v = mcp_j_loads("{\"t\":\"a\\u0000b\"}", &e);
+    CHECK(v != NULL);
+    CHECK_EQ(json_string_length(json_object_get(v, "t")), 3);
+    CHECK(memcmp(json_string_value(json_object_get(v, "t")), "a\0b", 3) == 0);
+    json_decref(v);
+}
+
+/* Reads its arguments with mcp_j_loads and answers with the length of "t". */
+static void tool_length(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud;
+    json_t *a = mcp_j_loads(args, NULL);
+    const json_t *t = json_object_get(a, "t");
+    if (!json_is_string(t)) {
+        CHECK_RC(mcp_call_error(call, -32602, "unreadable arguments", NULL, NULL), MCP_OK, NULL);
+    } else {
+        char text[32];
+        snprintf(text, sizeof text, "%zu", json_string_length(t));
+        CHECK_RC(mcp_j_call_return_new(call, mcp_j_tool_result_text(text, 0), NULL), MCP_OK, NULL);
+    }
+    json_decref(a);
 }
 
 static void test_builders(void) {
@@ -137,10 +159,20 @@ static void test_server_and_calls(void) {
     CHECK_RC(mcp_j_server_add_resource(server, def, NULL, NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL); /* NULL fn */
     json_decref(def);
 
+    def = json_pack("{s:s}", "name", "length");
+    CHECK_RC(mcp_j_server_add_tool(server, def, tool_length, NULL, NULL, NULL), MCP_OK, NULL);
+    json_decref(def);
+
     harness_t *h = harness_new(server);
     json_t *init = harness_initialize(h, NULL);
     CHECK_STR(json_string_value(json_object_get(harness_result(init), "instructions")), "from jansson");
     json_decref(init);
+
+    /* Arguments holding U+0000 reach the tool whole through mcp_j_loads. */
+    json_t *r0 = harness_request(h, "tools/call", json_pack("{s:s, s:{s:s#}}", "name", "length", "arguments", "t",
+                                                            "x\0yz", (int)4));
+    CHECK_STR(harness_tool_text(r0), "4");
+    json_decref(r0);
 
     /* mcp_j_call_return borrows: the caller's reference is untouched. */
     a.result = mcp_j_tool_result_text("borrowed", 0);
