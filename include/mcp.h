@@ -76,7 +76,7 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 1
+#define MCP_ABI_VERSION_MINOR 2
 #define MCP_VERSION_STRING "0.2.0"
 
 /* The newest MCP protocol revision the engine speaks. */
@@ -436,6 +436,73 @@ MCP_API mcp_status mcp_call_return(mcp_call_t *call, const char *result_json, ch
 */
 MCP_API mcp_status mcp_call_error(mcp_call_t *call, int32_t code, const char *message,
                                   const char *data_json, char **out_error);
+
+/*
+** mcp_call_arg_string: read one string argument of a call, without parsing arguments_json.
+** METHOD: mcp_call_t
+**
+** For a tools/call or prompts/get call: sets *out_text to the UTF-8 bytes of
+** the string member `name` of its arguments and *out_len to their count. ^The
+** bytes are followed by a NUL, but a JSON string may hold U+0000 itself: use
+** *out_len. For megabytes of text (file contents, base64 data) this skips the
+** host's JSON parser; the arguments_json the callback received stay valid too.
+** On failure *out_text is NULL and *out_len 0.
+** Ownership: borrowed, valid until the call is answered (mcp_call_return*,
+**            mcp_call_error); an answer may pass the text back, e.g. to
+**            mcp_call_return_text.
+** Threads:   any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL name/out_text/out_len, the
+**            argument is not a string) | MCP_ERR_NOT_FOUND (no such argument) |
+**            MCP_ERR_UNSUPPORTED (not a tool or prompt call) | MCP_ERR_STATE
+**            (not a live handle).
+** Since:     1.2
+*/
+MCP_API mcp_status mcp_call_arg_string(mcp_call_t *call, const char *name, const char **out_text,
+                                       size_t *out_len, char **out_error);
+
+/*
+** mcp_call_return_text: answer a call with one text, given as bytes.
+** METHOD: mcp_call_t
+**
+** text: len bytes of UTF-8 (NULL allowed when len is 0; may hold U+0000).
+** ^A tools/call gets {"content":[{"type":"text","text":TEXT}]}; with
+** structured_key not NULL, also "structuredContent": {structured_key: TEXT}
+** (a tool whose output schema is one string member); mime_type is ignored.
+** ^A resources/read gets {"contents":[{"uri": the requested URI, "mimeType":
+** mime_type (when not NULL), "text": TEXT}]}; structured_key must be NULL.
+** The result is checked and shaped as with mcp_call_return, without the JSON
+** text in between: for large texts, no JSON encoding on the host's side.
+** ^Whether it succeeds or fails, this consumes the call (as mcp_call_return).
+** Ownership: copied. Threads: any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL call or text, text not UTF-8,
+**            structured_key on a resource read) | MCP_ERR_UNSUPPORTED (a prompt
+**            or completion call) | MCP_ERR_STATE (already answered or not a
+**            live handle).
+** Since:     1.2
+*/
+MCP_API mcp_status mcp_call_return_text(mcp_call_t *call, const char *text, size_t len, const char *mime_type,
+                                        const char *structured_key, char **out_error);
+
+/*
+** mcp_call_return_blob: answer a call with binary data, base64-encoded by libmcp.
+** METHOD: mcp_call_t
+**
+** data: len bytes (NULL allowed when len is 0); mime_type is required.
+** ^A tools/call gets one "image" block (mime_type image/...) or "audio" block
+** (audio/...): {"content":[{"type":"image","data":BASE64,"mimeType":...}]};
+** other types are refused (return an embedded resource with mcp_call_return).
+** ^A resources/read gets {"contents":[{"uri": the requested URI, "mimeType":
+** mime_type, "blob": BASE64}]}.
+** ^Whether it succeeds or fails, this consumes the call (as mcp_call_return).
+** Ownership: copied. Threads: any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL call, data or mime_type; a tool's
+**            blob that is not image/... or audio/...) | MCP_ERR_UNSUPPORTED (a prompt
+**            or completion call) | MCP_ERR_STATE (already answered or not a
+**            live handle).
+** Since:     1.2
+*/
+MCP_API mcp_status mcp_call_return_blob(mcp_call_t *call, const void *data, size_t len, const char *mime_type,
+                                        char **out_error);
 
 /*
 ** mcp_call_is_cancelled: whether the client cancelled this call (or its session closed).

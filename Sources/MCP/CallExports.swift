@@ -25,7 +25,10 @@ private func answer(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<Uns
 {
     withStatus(outError) { () throws(ABIError) in
         guard call != nil else { throw .invalidArgument("call must not be NULL") }
-        guard let c = CallTable.take(call) else { throw .state("The call handle is not live (already answered?)") }
+        guard let entry = CallTable.take(call) else { throw .state("The call handle is not live (already answered?)") }
+        // Strings lent by mcp_call_arg_string stay valid until the answer is made.
+        defer { withExtendedLifetime(entry) {} }
+        let c = entry.call
         do throws(ABIError) {
             try prepare()
         } catch {
@@ -34,6 +37,95 @@ private func answer(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<Uns
             throw error
         }
         do throws(CallFailure) { try answer(c) } catch { throw ABIError(error) }
+    }
+}
+
+/// As `answer`, for a result built from the call's kind (a server's calls only).
+private func answerServerCall(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                              _ build: (ServerCall.Kind) throws(ABIError) -> JSONValue) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        guard call != nil else { throw .invalidArgument("call must not be NULL") }
+        guard let entry = CallTable.take(call) else { throw .state("The call handle is not live (already answered?)") }
+        defer { withExtendedLifetime(entry) {} }
+        let c = entry.call
+        let result: JSONValue
+        do throws(ABIError) {
+            guard let sc = c as? ServerCall else {
+                throw ABIError(status: MCP_ERR_UNSUPPORTED, message: "Only calls answered by a server support this")
+            }
+            result = try build(sc.kind)
+        } catch {
+            try? c.fail(.internalError("The server produced an invalid result"))
+            throw error
+        }
+        do throws(CallFailure) { try c.respond(result) } catch { throw ABIError(error) }
+    }
+}
+
+/// Host bytes that must be UTF-8 text.
+private func utf8Text(_ p: UnsafePointer<CChar>?, _ len: Int, _ name: String) throws(ABIError) -> String {
+    guard len >= 0 else { throw .invalidArgument("\(name) length must not be negative") }
+    guard len == 0 || p != nil else { throw .invalidArgument("\(name) must not be NULL") }
+    guard let p else { return "" }
+    let bytes = UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self)
+    guard let s = String(validating: bytes, as: UTF8.self) else { throw .invalidArgument("\(name) is not valid UTF-8") }
+    return s
+}
+
+@c @implementation
+public func mcp_call_arg_string(_ call: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                _ outText: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                                _ outLen: UnsafeMutablePointer<Int>?,
+                                _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outText?.pointee = nil
+    outLen?.pointee = 0
+    return withStatus(outError) { () throws(ABIError) in
+        guard call != nil else { throw .invalidArgument("call must not be NULL") }
+        let key = try requiredString(name, "name")
+        guard let outText, let outLen else { throw .invalidArgument("out_text and out_len must not be NULL") }
+        guard let entry = CallTable.entry(call) else { throw .state("The call handle is not live (already answered?)") }
+        guard let lent = entry.lent else {
+            throw ABIError(status: MCP_ERR_UNSUPPORTED, message: "Only tool and prompt calls have arguments")
+        }
+        switch lent.lend(key) {
+        case .text(let b):
+            outText.pointee = b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            outLen.pointee = b.count
+        case .missing: throw ABIError(status: MCP_ERR_NOT_FOUND, message: "No argument \"\(key)\"")
+        case .notString(let kind): throw .invalidArgument("The argument \"\(key)\" is a \(kind), not a string")
+        }
+    }
+}
+
+@c @implementation
+public func mcp_call_return_text(_ call: OpaquePointer?, _ text: UnsafePointer<CChar>?, _ len: Int,
+                                 _ mimeType: UnsafePointer<CChar>?, _ structuredKey: UnsafePointer<CChar>?,
+                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    answerServerCall(call, outError) { (kind) throws(ABIError) in
+        let s = try utf8Text(text, len, "text")
+        let mime = mimeType.map { String(cString: $0) }
+        let key = structuredKey.map { String(cString: $0) }
+        do throws(CallFailure) {
+            return try ContentResult.text(s, mimeType: mime, structuredKey: key, for: kind)
+        } catch { throw ABIError(error) }
+    }
+}
+
+@c @implementation
+public func mcp_call_return_blob(_ call: OpaquePointer?, _ data: UnsafeRawPointer?, _ len: Int,
+                                 _ mimeType: UnsafePointer<CChar>?,
+                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    answerServerCall(call, outError) { (kind) throws(ABIError) in
+        guard len >= 0 else { throw .invalidArgument("data length must not be negative") }
+        guard len == 0 || data != nil else { throw .invalidArgument("data must not be NULL") }
+        let mime = try requiredString(mimeType, "mime_type")
+        do throws(CallFailure) {
+            return try ContentResult.blob(UnsafeRawBufferPointer(start: data, count: len), mimeType: mime, for: kind)
+        } catch { throw ABIError(error) }
     }
 }
 

@@ -5,11 +5,16 @@ import MCPRuntime
 /// than pointers, so a handle used after its answer (a common host bug) gives
 /// MCP_ERR_STATE instead of touching freed memory.
 enum CallTable {
-    private struct Entry {
+    struct Entry {
         var call: any AnswerableCall
         /// The registration's host callback: its free_fn must not run while a
         /// call of it is still unanswered, even if the feature was removed.
         var keepAlive: AnyObject?
+        /// A tool call's arguments, for mcp_call_arg_string.
+        var arguments: JSONObject?
+        /// Argument texts lent to the host; freed when the entry is dropped,
+        /// after the answer (which may pass one of them back).
+        var lent: LentStrings?
     }
 
     private struct Table {
@@ -19,10 +24,12 @@ enum CallTable {
 
     private static let table = LockedState(Table())
 
-    static func register(_ call: any AnswerableCall, keepAlive: AnyObject? = nil) -> OpaquePointer? {
+    static func register(_ call: any AnswerableCall, keepAlive: AnyObject? = nil,
+                         arguments: JSONObject? = nil) -> OpaquePointer? {
+        let lent = arguments.map { LentStrings($0) }
         let id = table.withLock { t -> UInt in
             t.next += 8
-            t.calls[t.next] = Entry(call: call, keepAlive: keepAlive)
+            t.calls[t.next] = Entry(call: call, keepAlive: keepAlive, arguments: arguments, lent: lent)
             return t.next
         }
         return OpaquePointer(bitPattern: id)
@@ -34,12 +41,59 @@ enum CallTable {
         return table.withLock { $0.calls[id]?.call }
     }
 
-    /// Removes the handle; the call is answered by the caller.
-    static func take(_ handle: OpaquePointer?) -> (any AnswerableCall)? {
+    /// The live entry of a handle (its call and what it lends).
+    static func entry(_ handle: OpaquePointer?) -> Entry? {
         guard let handle else { return nil }
         let id = UInt(bitPattern: Int(bitPattern: handle))
-        // The keep-alive is released here, outside the lock (free_fn may run).
-        let entry = table.withLock { $0.calls.removeValue(forKey: id) }
-        return entry?.call
+        return table.withLock { $0.calls[id] }
+    }
+
+    /// Removes the handle; the call is answered by the caller, who keeps the
+    /// entry until then (lent strings stay valid while answering).
+    static func take(_ handle: OpaquePointer?) -> Entry? {
+        guard let handle else { return nil }
+        let id = UInt(bitPattern: Int(bitPattern: handle))
+        // The keep-alive is released by the caller, outside the lock (free_fn may run).
+        return table.withLock { $0.calls.removeValue(forKey: id) }
+    }
+}
+
+/// NUL-terminated copies of a call's string arguments, made on first request
+/// and freed with the call's entry. A copy, since a Swift string's bytes have
+/// no address that outlives a closure (small ones live inside the value).
+/// @unchecked Sendable: the buffers are only touched under `state`'s lock, and
+/// freed in deinit, when no other reference exists.
+final class LentStrings: @unchecked Sendable {
+    private let arguments: JSONObject
+    private let state = LockedState([String: UnsafeMutableBufferPointer<UInt8>]())
+
+    init(_ arguments: JSONObject) { self.arguments = arguments }
+
+    enum Lookup {
+        case text(UnsafeBufferPointer<UInt8>)
+        case missing
+        case notString(String)
+    }
+
+    func lend(_ name: String) -> Lookup {
+        guard let value = arguments[name] else { return .missing }
+        guard case .string(var s) = value else { return .notString(value.kindName) }
+        return state.withLock { (lent) -> Lookup in
+            if let b = lent[name] { return .text(UnsafeBufferPointer(rebasing: b[0..<(b.count - 1)])) }
+            let copy = s.withUTF8 { utf8 in
+                let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: utf8.count + 1)
+                _ = b.initialize(fromContentsOf: utf8)
+                b[utf8.count] = 0
+                return b
+            }
+            lent[name] = copy
+            return .text(UnsafeBufferPointer(rebasing: copy[0..<(copy.count - 1)]))
+        }
+    }
+
+    deinit {
+        state.withLock { lent in
+            for b in lent.values { b.deallocate() }
+        }
     }
 }

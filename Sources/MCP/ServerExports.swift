@@ -125,7 +125,7 @@ public func mcp_server_add_tool_ex(_ server: OpaquePointer?, _ toolJSON: UnsafeP
     let inline = flags & UInt32(MCP_TOOL_INLINE) != 0
     return addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
         try core.addTool(ToolEntry(definition: def, inline: inline) { call, args in
-            let handle = CallTable.register(call, keepAlive: cb)
+            let handle = CallTable.register(call, keepAlive: cb, arguments: args)
             withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
         })
     }
@@ -192,7 +192,7 @@ public func mcp_server_add_prompt(_ server: OpaquePointer?, _ promptJSON: Unsafe
 {
     addFeature(server, promptJSON, "prompt", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
         try core.addPrompt(PromptEntry(definition: def) { call, args in
-            let handle = CallTable.register(call, keepAlive: cb)
+            let handle = CallTable.register(call, keepAlive: cb, arguments: args)
             withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
         })
     }

@@ -1,7 +1,8 @@
 /*
 ** test_call.c: OBJECT mcp_call_t of mcp.h: answering from any thread, now or
 ** later; callbacks on engine threads; concurrency; answer-once checking;
-** invalid results; progress; logging; JSON-RPC errors; cancellation.
+** invalid results; progress; logging; JSON-RPC errors; cancellation; string
+** arguments and text or blob answers given as bytes.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -1153,6 +1154,179 @@ static void test_on_cancel(void) {
     fixture_free(&f);
 }
 
+/* ------------------------------------------------- bytes in and out (ABI 1.2) */
+
+static volatile int bytes_done;
+
+/* "bytes": arguments {"mode", "text"?, "n"?}; reads them with mcp_call_arg_string. */
+static void tool_bytes(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    const char *mode = NULL, *text = NULL;
+    size_t mode_len = 0, len = 0;
+    CHECK_RC(mcp_call_arg_string(call, "mode", &mode, &mode_len, NULL), MCP_OK, NULL);
+    CHECK(mode != NULL && strlen(mode) == mode_len); /* NUL-terminated */
+    char *error = NULL;
+    if (!strcmp(mode, "echo")) {
+        CHECK_RC(mcp_call_arg_string(call, "text", &text, &len, NULL), MCP_OK, NULL);
+        const char *again = NULL;
+        size_t again_len = 0;
+        CHECK_RC(mcp_call_arg_string(call, "text", &again, &again_len, NULL), MCP_OK, NULL);
+        CHECK(again == text && again_len == len); /* one copy per argument */
+        /* The lent text goes straight back. */
+        CHECK_RC(mcp_call_return_text(call, text, len, NULL, "text", NULL), MCP_OK, NULL);
+    } else if (!strcmp(mode, "errors")) {
+        const char *t = (const char *)1;
+        size_t l = 9;
+        CHECK_RC(mcp_call_arg_string(call, "missing", &t, &l, &error), MCP_ERR_NOT_FOUND, error);
+        CHECK(t == NULL && l == 0 && error != NULL);
+        mcp_string_free(error);
+        CHECK_RC(mcp_call_arg_string(call, "n", &t, &l, NULL), MCP_ERR_INVALID_ARG, NULL); /* a number */
+        CHECK_RC(mcp_call_arg_string(call, NULL, &t, &l, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_arg_string(call, "mode", NULL, &l, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_arg_string(call, "mode", &t, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_arg_string(NULL, "mode", &t, &l, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_return_text(NULL, "x", 1, NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+        /* Not UTF-8: refused, and the client gets -32603. */
+        CHECK_RC(mcp_call_return_text(call, "\xff\xfe", 2, NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_arg_string(call, "mode", &t, &l, NULL), MCP_ERR_STATE, NULL); /* answered */
+        CHECK_RC(mcp_call_return_text(call, "x", 1, NULL, NULL, NULL), MCP_ERR_STATE, NULL);
+    } else if (!strcmp(mode, "blob")) {
+        CHECK_RC(mcp_call_arg_string(call, "text", &text, &len, NULL), MCP_OK, NULL);
+        CHECK_RC(mcp_call_return_blob(call, text, len, "image/png", NULL), MCP_OK, NULL);
+    } else if (!strcmp(mode, "blob-type")) {
+        CHECK_RC(mcp_call_return_blob(call, "abc", 3, "text/plain", &error), MCP_ERR_INVALID_ARG, error);
+        CHECK(error != NULL);
+        mcp_string_free(error);
+    } else if (!strcmp(mode, "blob-null")) {
+        CHECK_RC(mcp_call_return_blob(call, "abc", 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    }
+    __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void resource_bytes(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
+    (void)ud, (void)vars;
+    const char *t = NULL;
+    size_t l = 0;
+    CHECK_RC(mcp_call_arg_string(call, "x", &t, &l, NULL), MCP_ERR_UNSUPPORTED, NULL); /* no arguments */
+    if (strstr(uri, "text")) {
+        CHECK_RC(mcp_call_return_text(call, "body\n", 5, "text/plain", NULL, NULL), MCP_OK, NULL);
+    } else if (strstr(uri, "blob")) {
+        CHECK_RC(mcp_call_return_blob(call, "\x00\x01\x02\xff", 4, "application/octet-stream", NULL), MCP_OK, NULL);
+    } else {
+        CHECK_RC(mcp_call_return_text(call, "x", 1, NULL, "text", NULL), MCP_ERR_INVALID_ARG, NULL);
+    }
+    __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void prompt_bytes(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    const char *t = NULL;
+    size_t l = 0;
+    CHECK_RC(mcp_call_arg_string(call, "who", &t, &l, NULL), MCP_OK, NULL);
+    CHECK_STR(t, "you");
+    CHECK_RC(mcp_call_return_text(call, "x", 1, NULL, NULL, NULL), MCP_ERR_UNSUPPORTED, NULL);
+    __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static json_t *call_bytes(harness_t *h, json_t *arguments) {
+    bytes_done = 0;
+    json_t *r = call_tool(h, "bytes", arguments);
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    return r;
+}
+
+static void test_bytes_in_and_out(void) {
+    harness_section("mcp_call_arg_string, mcp_call_return_text, mcp_call_return_blob");
+    struct fixture f = fixture_new(
+        "{\"name\":\"bytes\",\"outputSchema\":{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}}",
+        tool_bytes, NULL);
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://text\",\"name\":\"t\"}", resource_bytes, NULL, NULL,
+                                     NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://blob\",\"name\":\"b\"}", resource_bytes, NULL, NULL,
+                                     NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://keyed\",\"name\":\"k\"}", resource_bytes, NULL, NULL,
+                                     NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_prompt(f.server, "{\"name\":\"p\",\"arguments\":[{\"name\":\"who\"}]}", prompt_bytes, NULL,
+                                   NULL, NULL), MCP_OK, NULL);
+
+    /* A text with U+0000, a quote, a newline and non-ASCII comes back whole, twice. */
+    static const char odd[] = "a\0b\"c\nd\xc3\xa9";
+    json_t *r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "echo", "text", odd, (int)(sizeof odd - 1)));
+    json_t *result = harness_result(r);
+    json_t *block = json_array_get(json_object_get(result, "content"), 0);
+    CHECK_STR(json_string_value(json_object_get(block, "type")), "text");
+    json_t *want = json_stringn(odd, sizeof odd - 1);
+    CHECK(json_equal(json_object_get(block, "text"), want));
+    CHECK(json_equal(json_object_get(json_object_get(result, "structuredContent"), "text"), want));
+    CHECK(json_object_get(result, "isError") == NULL);
+    json_decref(want);
+    json_decref(r);
+
+    /* Large: 3 MB, every byte value a JSON string may hold unescaped and escaped. */
+    size_t big = 3u << 20;
+    char *text = malloc(big);
+    for (size_t i = 0; i < big; i++) text[i] = (char)(i % 97 == 0 ? '\\' : 0x20 + i % 90);
+    r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "echo", "text", text, (int)big));
+    block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+    CHECK_EQ(json_string_length(json_object_get(block, "text")), big);
+    CHECK(memcmp(json_string_value(json_object_get(block, "text")), text, big) == 0);
+    json_decref(r);
+    free(text);
+
+    r = call_bytes(f.h, json_pack("{s:s, s:i}", "mode", "errors", "n", 5));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+
+    /* Base64 with each padding. */
+    static const char *const b64[] = {"", "YQ==", "YWI=", "YWJj", "YWJjZA==", "YWJjZGU="};
+    for (int n = 0; n < 6; n++) {
+        r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "blob", "text", "abcde", n));
+        block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+        CHECK_STR(json_string_value(json_object_get(block, "type")), "image");
+        CHECK_STR(json_string_value(json_object_get(block, "mimeType")), "image/png");
+        CHECK_STR(json_string_value(json_object_get(block, "data")), b64[n]);
+        json_decref(r);
+    }
+    static const char *const refused[] = {"blob-type", "blob-null"};
+    for (int i = 0; i < 2; i++) {
+        r = call_bytes(f.h, json_pack("{s:s}", "mode", refused[i]));
+        CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+        json_decref(r);
+    }
+
+    /* Resource reads: the requested URI goes into the item. */
+    bytes_done = 0;
+    r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://text"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    json_t *item = json_array_get(json_object_get(harness_result(r), "contents"), 0);
+    want = json_pack("{s:s, s:s, s:s}", "uri", "test://text", "mimeType", "text/plain", "text", "body\n");
+    CHECK(json_equal(item, want));
+    json_decref(want);
+    json_decref(r);
+    bytes_done = 0;
+    r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://blob"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    item = json_array_get(json_object_get(harness_result(r), "contents"), 0);
+    want = json_pack("{s:s, s:s, s:s}", "uri", "test://blob", "mimeType", "application/octet-stream", "blob", "AAEC/w==");
+    CHECK(json_equal(item, want));
+    json_decref(want);
+    json_decref(r);
+    bytes_done = 0;
+    r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://keyed"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+
+    /* A prompt lends its arguments but cannot be answered with one text. */
+    bytes_done = 0;
+    r = harness_request(f.h, "prompts/get", json_pack("{s:s, s:{s:s}}", "name", "p", "arguments", "who", "you"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+    CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
+    fixture_free(&f);
+}
+
 int main(void) {
     test_answer_from_other_thread();
     test_callback_threads();
@@ -1168,5 +1342,6 @@ int main(void) {
     test_many_calls();
     test_client_requests();
     test_on_cancel();
+    test_bytes_in_and_out();
     return harness_finish();
 }
