@@ -236,21 +236,20 @@ static void tool_json_schema_2020_12(void *ud, mcp_call_t *call, const char *arg
     json_decref(args);
 }
 
+/* test_echo reads its text and answers it as bytes (ABI 1.2): a text of
+** megabytes never goes through jansson, neither in nor out. */
 static void tool_echo(void *ud, mcp_call_t *call, const char *arguments_json) {
-    (void)ud;
-    json_t *args = load_object(arguments_json);
-    json_t *text = json_object_get(args, "text");
-    if (!json_is_string(text)) {
+    (void)ud, (void)arguments_json;
+    const char *text;
+    size_t len;
+    char *error = NULL;
+    if (mcp_call_arg_string(call, "text", &text, &len, &error) != MCP_OK) {
+        mcp_string_free(error);
         tool_failed(call, "test_echo", "Invalid arguments: \"text\" must be a string");
-    } else {
-        json_t *result = mcp_j_tool_result_text(json_string_value(text), 0);
-        if (result && json_object_set_new(result, "structuredContent", json_pack("{s:O}", "text", text)) != 0) {
-            json_decref(result);
-            result = NULL;
-        }
-        answer(call, result, "test_echo");
+        return;
     }
-    json_decref(args);
+    mcp_status rc = mcp_call_return_text(call, text, len, NULL, "text", &error);
+    if (rc != MCP_OK) report("test_echo", rc, error);
 }
 
 /* test_sleep answers from a thread of its own, so no engine worker is held. */
