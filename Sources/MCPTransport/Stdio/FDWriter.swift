@@ -15,6 +15,13 @@ public final class FDWriter: Sendable {
         state = broken
         queue = CombiningQueue(maxPending: maxPendingMessages) { batch in
             if broken.withLock({ $0 }) { return }
+            if batch.count == 1, batch[0].count >= 1 << 16 {
+                // A large message goes out as it is: no copy of megabytes to add its newline.
+                if !FDWriter.writeAll(fd: fd, batch[0]) || !FDWriter.writeAll(fd: fd, [0x0A]) {
+                    broken.withLock { $0 = true }
+                }
+                return
+            }
             var out: [UInt8] = []
             out.reserveCapacity(batch.reduce(0) { $0 + $1.count + 1 })
             for m in batch {
