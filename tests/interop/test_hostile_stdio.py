@@ -193,3 +193,66 @@ def test_exactly_at_the_cap_is_accepted(server):
     server.checker.note_request("cap", "ping")
     server.send_raw(line + b"\n", timeout=60)
     assert server.response("cap", timeout=30).msg["result"] == {}
+
+
+def wide_members(count: int, key: bytes = b"") -> bytes:
+    """count members of 16 bytes each ("k0000000042":1,), or one key repeated."""
+    if key:
+        return b",".join([b'"' + key + b'":1'] * count)
+    return b",".join(b'"k%010d":1' % i for i in range(count))
+
+
+# About 16 MB in one object of a million members. The parser once checked wide
+# objects for duplicates by rebuilding them member by member (quadratic: hours
+# for these); the bound below only catches such a hang, it is not a timing test.
+WIDE = {
+    "wide-params": lambda: b'{"jsonrpc":"2.0","id":"wide","method":"ping","params":{' + wide_members(1_000_000)
+                           + b"}}",
+    "wide-message": lambda: b'{"jsonrpc":"2.0","id":"wide","method":"ping",' + wide_members(1_000_000) + b"}",
+    "one-key-repeated": lambda: b'{"jsonrpc":"2.0","id":"wide","method":"ping","params":{'
+                                + wide_members(1_000_000, b"same-name-x") + b"}}",
+}
+
+
+@pytest.mark.parametrize("name", list(WIDE))
+def test_object_of_a_million_members_is_served(server, name):
+    line = WIDE[name]()
+    assert 15 * MiB < len(line) < 16 * MiB
+    server.checker.note_request("wide", "ping")
+    server.send_raw(line + b"\n", timeout=120)
+    assert server.response("wide", timeout=120).msg["result"] == {}
+    ping_still_answered(server)
+
+
+@pytest.mark.parametrize("line", [
+    b'{"jsonrpc":"2.0","id":7,"method":"tools/call","method":"ping"}',
+    b'{"jsonrpc":"2.0","jsonrpc":"2.0","id":7,"method":"ping"}',
+    b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{},"params":{"_meta":{}}}',
+    b'{"jsonrpc":"2.0","id":7,"result":{},"result":{}}',
+    b'{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"a"},"error":{"code":2,"message":"b"}}',
+    # Past the length where the parser indexes names instead of looking back.
+    b'{"jsonrpc":"2.0","id":7,' + wide_members(100) + b',"method":"ping","method":"tools/list"}',
+])
+def test_duplicate_jsonrpc_member_is_invalid_request(server, line):
+    """Which copy of a repeated member counts is anyone's guess (a proxy may check
+    one, the server run the other): the message is refused."""
+    server.checker.note_request(7, "ping")
+    server.send_raw(line + b"\n")
+    resp = server.response(7).msg
+    assert resp["error"]["code"] == -32600, resp
+    assert "more than once" in resp["error"]["message"], resp
+    ping_still_answered(server)
+
+
+def test_duplicate_id_is_invalid_request_without_id(server):
+    server.send_raw(b'{"jsonrpc":"2.0","id":7,"id":8,"method":"ping"}\n')
+    expect_error_without_id(server, {-32600})
+    ping_still_answered(server)
+
+
+def test_duplicate_keys_inside_params_are_not_jsonrpc_members(server):
+    """Below the message's own members, JSON keeps its usual reading: the last wins."""
+    server.checker.note_request("inner", "tools/call")
+    server.send_raw(b'{"jsonrpc":"2.0","id":"inner","method":"tools/call","params":{"name":"test_echo",'
+                    b'"arguments":{"text":"first","text":"last"}}}\n')
+    assert tool_text(server.response("inner").msg["result"]) == "last"

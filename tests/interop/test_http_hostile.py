@@ -2,6 +2,7 @@
 JSON-RPC error body, never hangs or crashes, and keeps serving others."""
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 
@@ -129,3 +130,33 @@ def test_delete_ends_an_open_get_stream(server):
     assert resp.status == 200
     resp.read()
     assert read_event(stream) is None  # the stream ended with the session
+
+
+def test_object_of_a_million_members_is_served(server):
+    """About 16 MB in one object of a million members, parsed on the I/O thread:
+    the answer comes, and the next request is answered at once. The bound only
+    catches a hang (the parser was once quadratic in an object's width)."""
+    sid = initialize(server.url)
+    members = b",".join(b'"k%010d":1' % i for i in range(1_000_000))
+    body = b'{"jsonrpc":"2.0","id":"wide","method":"ping","params":{' + members + b"}}"
+    assert 15 << 20 < len(body) < 16 << 20
+    conn = http.client.HTTPConnection(*address(server), timeout=120)
+    resp = post(server.url, raw=body, session=sid, version=LATEST, conn=conn)
+    assert resp.status == 200
+    assert json.loads(resp.read().split(b"data: ")[-1])["result"] == {}
+    resp = post(server.url, {"jsonrpc": "2.0", "id": "next", "method": "ping"}, session=sid, version=LATEST)
+    assert resp.status == 200
+    assert json.loads(resp.read().split(b"data: ")[-1]) == {"jsonrpc": "2.0", "id": "next", "result": {}}
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"jsonrpc":"2.0","id":3,"method":"tools/call","method":"ping"}',
+    b'{"jsonrpc":"2.0","id":3,"method":"ping","params":{},"params":{}}',
+])
+def test_duplicate_jsonrpc_member_is_400(server, raw):
+    sid = initialize(server.url)
+    resp = post(server.url, raw=raw, session=sid, version=LATEST)
+    assert resp.status == 400
+    body = json.loads(resp.read())
+    assert body["id"] == 3 and body["error"]["code"] == -32600, body
+    assert "more than once" in body["error"]["message"], body
