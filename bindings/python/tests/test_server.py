@@ -156,6 +156,24 @@ def test_structured_output_kinds(server, session):
     assert "outputSchema" not in server.tools["none"] and "outputSchema" not in server.tools["off"]
 
 
+def test_str_results_cross_as_bytes(server, session):
+    """A str result goes to the engine as UTF-8 bytes (mcp_call_return_text), not as JSON
+    text: the client gets the same result, whatever the str holds."""
+    odd = "a\x00b\"c\\d\n\u00e9\U0001F600" + "x" * (1 << 20)
+
+    @server.tool()
+    def plain():
+        return odd
+
+    @server.tool()
+    def typed() -> str:
+        return odd
+
+    assert server._core.lib.has("mcp_call_return_text")
+    assert call(session, "plain") == {"content": [{"type": "text", "text": odd}]}
+    assert call(session, "typed") == {"content": [{"type": "text", "text": odd}], "structuredContent": {"result": odd}}
+
+
 def test_results_that_are_not_json_become_errors(server, session):
     @server.tool()
     def nan() -> float:

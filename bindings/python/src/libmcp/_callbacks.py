@@ -87,6 +87,23 @@ def answer_json(lib: _ffi.Library, call: int, result_json: str) -> bool:
     return True
 
 
+def answer_text(lib: _ffi.Library, call: int, text: str, structured_key: bytes | None) -> bool:
+    """mcp_call_return_text (ABI 1.2): a tool's str result as UTF-8 bytes, no JSON text
+    on this side; with structured_key also as structuredContent {key: text}."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:  # lone surrogates
+        return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
+    err = c_void_p()
+    status = lib.mcp_call_return_text(call, data, len(data), None, structured_key, byref(err))
+    if status != errors.OK:
+        message = _ffi.take_string(lib, err)
+        if status != errors.ERR_STATE:
+            log.warning("libmcp refused a handler's result (%s): %s", status, message)
+        return False
+    return True
+
+
 def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
     err = c_void_p()
     payload = None

@@ -310,6 +310,16 @@ class Tool(Feature):
         })
         # Per-call work settled now: an exact pydantic model return type is dumped directly.
         self._model = ret if self.output is not None and _is_pydantic_model(ret) else None
+        # A str result goes out through mcp_call_return_text when the library has it
+        # and nothing about the str needs checking: None (text only), b"result" (a
+        # `-> str` tool: also structuredContent {"result": text}), False (not this way).
+        self._text_key: bytes | None | bool = False
+        lib = getattr(core, "lib", None)
+        if lib is not None and lib.has("mcp_call_return_text"):
+            if self.output is None:
+                self._text_key = None
+            elif self.wrap and ret is str:
+                self._text_key = b"result"
 
     def on_call(self, call: int, arguments_json: bytes) -> None:
         try:
@@ -320,6 +330,10 @@ class Tool(Feature):
         self.run(call, kwargs, self.sig.ctx_name)
 
     def _answer(self, call: int, value: Any) -> None:
+        if type(value) is str and self._text_key is not False:
+            # A str result crosses as bytes (ABI 1.2): no JSON encoding of megabytes here.
+            _callbacks.answer_text(self.core.lib, call, value, self._text_key)
+            return
         try:
             result = self.result_json(value)
         except Exception as e:  # noqa: BLE001
