@@ -49,6 +49,7 @@ bench: build venv
 	$(VENV)/bin/python bench/http_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/client_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/python_binding_bench.py --build $(BUILD)
+	$(VENV)/bin/python bench/payload_bench.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -19,12 +19,14 @@
 **   --init          send initialize + notifications/initialized first
 **   --expect TEXT   every answer line must contain TEXT (e.g. "result":)
 **   --text TEXT     the test_echo argument (default "hello")
+**   --text-bytes N  instead, a test_echo argument of N bytes (base64 letters);
+**                   every answer line must then be at least N bytes long
 **   --method-line L a whole request line to send instead of tools/call test_echo;
 **                   it must contain the two characters %d where the id goes
 **   --timeout SEC   give up after SEC seconds (default 120)
 ** Exit status: 0 on success, 1 on a failed run (message on stderr), 2 on bad usage.
 */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,9 +95,17 @@ typedef struct {
     int from_child; /* its stdout */
 } child_t;
 
+/* Large payloads: 1 MiB pipes and reads (the default 64 KiB makes the pipe, not the
+** server, the bottleneck for a 10 MB line). Small-message runs keep the defaults. */
+static size_t io_chunk = 65536;
+
 static child_t spawn(char **argv) {
     int in[2], out[2];
     if (pipe(in) != 0 || pipe(out) != 0) die("pipe: %s", strerror(errno));
+    if (io_chunk > 65536) {
+        (void)fcntl(in[1], F_SETPIPE_SZ, (int)io_chunk); /* best effort: pipe-max-size may be lower */
+        (void)fcntl(out[1], F_SETPIPE_SZ, (int)io_chunk);
+    }
     pid_t pid = fork();
     if (pid < 0) die("fork: %s", strerror(errno));
     if (pid == 0) {
@@ -128,6 +138,7 @@ typedef struct {
     const char *expect;
     double deadline;
     long lines_read;
+    size_t scanned; /* bytes after in.off already searched for a newline */
 } conn_t;
 
 /* Writes what it can of the output buffer; returns when the pipe is full or the buffer empty. */
@@ -159,7 +170,7 @@ static void pump(conn_t *c) {
     }
     if (nfds == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) flush_some(c);
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        buf_reserve(&c->in, 65536);
+        buf_reserve(&c->in, io_chunk);
         ssize_t n = read(c->child.from_child, c->in.data + c->in.len, c->in.cap - c->in.len);
         if (n > 0) c->in.len += (size_t)n;
         else if (n == 0) die("the command closed its stdout after %ld lines", c->lines_read);
@@ -171,8 +182,13 @@ static void pump(conn_t *c) {
 static char *next_line(conn_t *c) {
     if (c->in.off >= c->in.len) return NULL;
     char *start = c->in.data + c->in.off;
-    char *nl = memchr(start, '\n', c->in.len - c->in.off);
-    if (nl == NULL) return NULL;
+    /* A long line arrives in many reads: search only what is new. */
+    char *nl = memchr(start + c->scanned, '\n', c->in.len - c->in.off - c->scanned);
+    if (nl == NULL) {
+        c->scanned = c->in.len - c->in.off;
+        return NULL;
+    }
+    c->scanned = 0;
     *nl = '\0';
     c->in.off = (size_t)(nl - c->in.data) + 1;
     c->lines_read++;
@@ -191,36 +207,45 @@ static long line_id(const char *line) {
     return end == p ? -1 : v;
 }
 
+static size_t min_answer; /* --text-bytes: an answer line holds the text at least once */
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static size_t format_request(char *dst, size_t cap, const char *tmpl, long id) {
-    int n = snprintf(dst, cap, tmpl, id);
-    if (n < 0 || (size_t)n >= cap) die("request line too long");
-    return (size_t)n;
+/* A request line: the template's text before and after the id (no printf over megabytes). */
+typedef struct {
+    const char *head, *tail;
+    size_t head_len, tail_len;
+} tmpl_t;
+
+static void append_request(buf_t *out, const tmpl_t *t, long id) {
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%ld", id);
+    buf_append(out, t->head, t->head_len);
+    buf_append(out, digits, (size_t)n);
+    buf_append(out, t->tail, t->tail_len);
 }
 
 /* Sends calls [first, first+count) with at most window in flight; latency[i - first] gets each round trip. */
-static void run_calls(conn_t *c, const char *tmpl, long first, long count, long window, double *latency) {
+static void run_calls(conn_t *c, const tmpl_t *tmpl, long first, long count, long window, double *latency) {
     double *sent_at = calloc((size_t)count, sizeof *sent_at);
     if (sent_at == NULL) die("out of memory");
-    char line[65536];
     long next = 0, done = 0;
     while (done < count) {
         /* Queue as many as the window allows, in one write where possible. */
         if (next < count && next - done < window) {
             double t = now_s();
             while (next < count && next - done < window) {
-                size_t n = format_request(line, sizeof line, tmpl, first + next);
-                buf_append(&c->out, line, n);
+                append_request(&c->out, tmpl, first + next);
                 sent_at[next++] = t;
             }
             flush_some(c);
         }
         char *l;
         while ((l = next_line(c)) != NULL) {
+            if (min_answer > 0 && strlen(l) < min_answer) die("answer shorter than the text: %.300s", l);
             long id = line_id(l) - first;
             if (id < 0 || id >= next || sent_at[id] < 0) die("answer with an unknown id: %.300s", l);
             if (latency) latency[id] = now_s() - sent_at[id];
@@ -235,7 +260,8 @@ static void run_calls(conn_t *c, const char *tmpl, long first, long count, long 
 
 static void usage(void) {
     fputs("usage: stdio_driver [--requests N] [--window W] [--warmup K] [--init] [--expect TEXT]\n"
-          "                    [--text TEXT | --method-line LINE] [--timeout SEC] -- command [args...]\n",
+          "                    [--text TEXT | --text-bytes N | --method-line LINE] [--timeout SEC]\n"
+          "                    -- command [args...]\n",
           stderr);
     exit(2);
 }
@@ -245,6 +271,7 @@ int main(int argc, char **argv) {
     double timeout = 120;
     int init = 0;
     const char *expect = NULL, *text = "hello", *method_line = NULL;
+    long text_bytes = 0;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -264,28 +291,54 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--timeout")) timeout = atof(v);
         else if (!strcmp(a, "--expect")) expect = v;
         else if (!strcmp(a, "--text")) text = v;
+        else if (!strcmp(a, "--text-bytes")) text_bytes = atol(v);
         else if (!strcmp(a, "--method-line")) method_line = v;
         else usage();
     }
     if (i >= argc || requests < 1 || window < 1 || warmup < 0) usage();
     signal(SIGPIPE, SIG_IGN);
 
-    /* The request template: one line, %ld where the id goes. */
-    char tmpl[8192];
+    /* The request template: one line, split where the id goes. */
+    static const char call_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+    static const char call_mid[] = ",\"method\":\"tools/call\",\"params\":{\"name\":\"test_echo\",\"arguments\":{\"text\":\"";
+    static const char call_end[] = "\"}}}\n";
+    tmpl_t tmpl = {call_head, NULL, sizeof call_head - 1, 0};
     if (method_line) {
         const char *p = strstr(method_line, "%d");
-        if (p == NULL || strchr(method_line, '%') != p || strchr(p + 2, '%') ||
-            strlen(method_line) > sizeof tmpl - 64)
-            usage();
-        snprintf(tmpl, sizeof tmpl, "%.*s%%ld%s\n", (int)(p - method_line), method_line, p + 2);
+        if (p == NULL || strchr(method_line, '%') != p || strchr(p + 2, '%')) usage();
+        size_t tail_len = strlen(p + 2);
+        char *tail = malloc(tail_len + 2);
+        if (tail == NULL) die("out of memory");
+        memcpy(tail, p + 2, tail_len);
+        memcpy(tail + tail_len, "\n", 2);
+        tmpl.head = method_line;
+        tmpl.head_len = (size_t)(p - method_line);
+        tmpl.tail = tail;
+        tmpl.tail_len = tail_len + 1;
     } else {
-        for (const char *t = text; *t; t++)
-            if (*t == '"' || *t == '\\' || *t == '%' || (unsigned char)*t < 0x20) die("--text must not need escaping");
-        int n = snprintf(tmpl, sizeof tmpl,
-                         "{\"jsonrpc\":\"2.0\",\"id\":%%ld,\"method\":\"tools/call\",\"params\":"
-                         "{\"name\":\"test_echo\",\"arguments\":{\"text\":\"%s\"}}}\n",
-                         text);
-        if (n < 0 || (size_t)n >= sizeof tmpl) die("--text too long");
+        size_t n;
+        char *body;
+        if (text_bytes > 0) {
+            static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            n = (size_t)text_bytes;
+            body = malloc(sizeof call_mid + n + sizeof call_end);
+            if (body == NULL) die("out of memory");
+            memcpy(body, call_mid, sizeof call_mid - 1);
+            for (size_t k = 0; k < n; k++) body[sizeof call_mid - 1 + k] = letters[(k * 7 + k / 64) % 64];
+            min_answer = n;
+            io_chunk = 1 << 20;
+        } else {
+            for (const char *t = text; *t; t++)
+                if (*t == '"' || *t == '\\' || (unsigned char)*t < 0x20) die("--text must not need escaping");
+            n = strlen(text);
+            body = malloc(sizeof call_mid + n + sizeof call_end);
+            if (body == NULL) die("out of memory");
+            memcpy(body, call_mid, sizeof call_mid - 1);
+            memcpy(body + sizeof call_mid - 1, text, n);
+        }
+        memcpy(body + sizeof call_mid - 1 + n, call_end, sizeof call_end);
+        tmpl.tail = body;
+        tmpl.tail_len = sizeof call_mid - 1 + n + sizeof call_end - 1;
     }
 
     conn_t c = {0};
@@ -309,11 +362,11 @@ int main(int argc, char **argv) {
     c.expect = expect;
 
     /* Ids: warm-up calls 1..warmup, measured calls after them. */
-    if (warmup > 0) run_calls(&c, tmpl, 1, warmup, window, NULL);
+    if (warmup > 0) run_calls(&c, &tmpl, 1, warmup, window, NULL);
     double *latency = malloc((size_t)requests * sizeof *latency);
     if (latency == NULL) die("out of memory");
     double t0 = now_s();
-    run_calls(&c, tmpl, 1 + warmup, requests, window, latency);
+    run_calls(&c, &tmpl, 1 + warmup, requests, window, latency);
     double seconds = now_s() - t0;
 
     close(c.child.to_child);
