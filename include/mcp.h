@@ -70,7 +70,7 @@ extern "C" {
 ** libmcp.so.N changes too); MCP_ABI_VERSION_MINOR grows when functions are
 ** added. A host compiled against this header checks at start-up that
 ** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR. ^Functions are versioned
-** symbols (MCP_1.0, MCP_1.1): a program that calls a 1.1 function directly
+** symbols (MCP_1.0, MCP_1.1, MCP_1.2): a program that calls a 1.1 function directly
 ** does not load against a 1.0 library; a host that wants to fall back on an
 ** older library looks such functions up at run time (dlsym) after checking
 ** mcp_abi_version() & 0xffff.
@@ -1169,6 +1169,7 @@ MCP_API mcp_status mcp_client_request_async(mcp_client_t *client, const char *me
 /*
 ** mcp_client_cancel: cancel a request sent with mcp_client_request_async.
 ** METHOD: mcp_client_t
+** (Since 1.2 request_id may also name a listing of mcp_client_list_async.)
 ** The server gets notifications/cancelled (with reason, may be NULL); fn gets
 ** MCP_ERR_CANCELLED; a late answer is dropped. Unknown or finished ids: MCP_OK,
 ** nothing happens. Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG. Since: 1.0
@@ -1205,6 +1206,34 @@ MCP_API mcp_status mcp_client_call_tool(mcp_client_t *client, const char *name,
 */
 MCP_API mcp_status mcp_client_list(mcp_client_t *client, const char *method, int32_t timeout_ms,
                                    char **out_items_json, char **out_error);
+
+/*
+** mcp_client_list_async: every item of a paginated list; fn gets them later.
+** METHOD: mcp_client_t
+**
+** As mcp_client_list (the same methods and paging rules), but returns at once.
+** ^The listing ends at a page whose nextCursor is absent, null or ""; a page
+** with no items but a cursor is followed; ^a cursor the server gave before, or
+** more than 10000 pages, ends it with MCP_ERR_LIMIT. timeout_ms applies to
+** each page. fn(user_data, status, items_json, error_json) runs exactly once
+** on a worker thread: ^on MCP_OK items_json is one JSON array of all the
+** items; otherwise status is as for mcp_client_request_async plus
+** MCP_ERR_LIMIT, and error_json (NULL when not applicable) holds
+** {"code","message","data"?}: the server's error for MCP_ERR_PEER (or, for a
+** page that is not a list result, an internal-error object saying so), the
+** reason for MCP_ERR_LIMIT. *out_request_id (may be NULL) names the listing
+** for mcp_client_cancel, which stops it: ^the page in flight is cancelled and
+** fn gets MCP_ERR_CANCELLED.
+** Ownership: user_data stays the host's; it must stay valid until fn runs.
+** Threads: any (also inside callbacks).
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL fn, not a list method) |
+**         MCP_ERR_STATE (not connected) | MCP_ERR_UNSUPPORTED (the server did not
+**         declare the capability). fn does not run when the status is not MCP_OK.
+** Since: 1.2
+*/
+MCP_API mcp_status mcp_client_list_async(mcp_client_t *client, const char *method, int32_t timeout_ms,
+                                         mcp_response_fn fn, void *user_data, int64_t *out_request_id,
+                                         char **out_error);
 
 #ifdef __cplusplus
 }

@@ -225,8 +225,7 @@ public func mcp_call_request(_ call: OpaquePointer?, _ method: UnsafePointer<CCh
             guard case .object(let o) = v else { throw .invalidArgument("params_json must be a JSON object") }
             params = o
         }
-        let timeout = timeoutMs > 0 ? Int(timeoutMs) : 60_000
-        let timing = RequestTiming(timeoutMs: timeout, maxTotalMs: timeout * 10)
+        let timing = timeoutMs > 0 ? RequestTiming(timeoutMs: Int(timeoutMs), maxTotalMs: Int(timeoutMs) * 10) : RequestTiming()
         let ud = HostPointer(raw: userData)
         do throws(ServerCall.Failure) {
             try c.request(method: m, params: params, timing: timing) { outcome in
@@ -246,6 +245,7 @@ func deliverResponse(_ outcome: Result<JSONValue, RequestFailure>, _ fn: mcp_res
     case .failure(.timeout): fn(ud.raw, MCP_ERR_TIMEOUT, nil, nil)
     case .failure(.cancelled): fn(ud.raw, MCP_ERR_CANCELLED, nil, nil)
     case .failure(.closed): fn(ud.raw, MCP_ERR_CLOSED, nil, nil)
+    case .failure(.unsupported): fn(ud.raw, MCP_ERR_UNSUPPORTED, nil, nil)
     }
 }
 

@@ -6,11 +6,6 @@ import MCPRuntime
 
 // mcp_client_* functions, in header order: validate, convert, forward.
 
-private let clientOptionKeys: Set<String> = [
-    "title", "capabilities", "protocol_version", "request_timeout_ms", "max_total_timeout_ms", "worker_threads",
-    "max_message_bytes",
-]
-
 @c @implementation
 public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
                            _ optionsJSON: UnsafePointer<CChar>?, _ outClient: UnsafeMutablePointer<OpaquePointer?>?,
@@ -24,41 +19,19 @@ public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
         guard !n.isEmpty, !v.isEmpty else { throw .invalidArgument("name and version must not be empty") }
         var options = ClientOptions(name: n, version: v)
         var extra = JSONObject()
-        var workers = 16
-        var timeout = 60_000
-        var maxTotal = 600_000
-        var maxMessageBytes = 16 << 20
-        if let json = try optionalJSON(optionsJSON, "options_json") {
-            guard case .object(let o) = json else { throw .invalidArgument("options_json must be a JSON object") }
-            for m in o.members {
-                guard clientOptionKeys.contains(m.key) else { throw .invalidArgument("unknown option \"\(m.key)\"") }
-                func int(_ range: ClosedRange<Int64>) throws(ABIError) -> Int {
-                    guard let i = m.value.intValue, range.contains(i) else {
-                        throw .invalidArgument("option \"\(m.key)\" must be an integer in \(range.lowerBound)...\(range.upperBound)")
-                    }
-                    return Int(i)
-                }
-                switch m.key {
-                case "title":
-                    guard let t = m.value.stringValue else { throw .invalidArgument("option \"title\" must be a string") }
-                    options.info["title"] = .string(t)
-                case "capabilities":
-                    guard let c = m.value.objectValue else { throw .invalidArgument("option \"capabilities\" must be an object") }
-                    extra = c
-                case "protocol_version":
-                    guard let pv = m.value.stringValue.flatMap(ProtocolVersion.init(rawValue:)) else {
-                        throw .invalidArgument("option \"protocol_version\" must be one of 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05")
-                    }
-                    options.protocolVersion = pv
-                case "request_timeout_ms": timeout = try int(1...86_400_000)
-                case "max_total_timeout_ms": maxTotal = try int(1...86_400_000)
-                case "worker_threads": workers = try int(1...1024)
-                case "max_message_bytes": maxMessageBytes = try int(1024...Int64(Int32.max))
-                default: break
-                }
-            }
+        var workers = ClientHandle.defaultWorkers
+        var maxMessageBytes = StdioClientOptions().maxMessageBytes
+        try OptionsReader.read(optionsJSON, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
+            if let t = try r.string("title") { options.info["title"] = .string(t) }
+            extra = try r.object("capabilities") ?? extra
+            options.protocolVersion = try r.choice("protocol_version", "one of 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05",
+                                                   ProtocolVersion.init(rawValue:)) ?? options.protocolVersion
+            let base = options.timing
+            options.timing = RequestTiming(timeoutMs: try r.int("request_timeout_ms", 1...86_400_000) ?? base.timeoutMs,
+                                           maxTotalMs: try r.int("max_total_timeout_ms", 1...86_400_000) ?? base.maxTotalMs)
+            workers = try r.int("worker_threads", 1...1024) ?? workers
+            maxMessageBytes = try r.int("max_message_bytes", 1024...Int64(Int32.max)) ?? maxMessageBytes
         }
-        options.timing = RequestTiming(timeoutMs: timeout, maxTotalMs: maxTotal)
         let handle = ClientHandle(name: n, version: v, options: options, extraCapabilities: extra, workers: workers,
                                   maxMessageBytes: maxMessageBytes)
         outClient.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
@@ -79,8 +52,6 @@ public func mcp_client_free(_ client: OpaquePointer?) {
     u.release()
 }
 
-private let handledMethods: Set<String> = ["sampling/createMessage", "elicitation/create", "roots/list"]
-
 @c @implementation
 public func mcp_client_set_request_handler(_ client: OpaquePointer?, _ method: UnsafePointer<CChar>?,
                                            _ fn: mcp_request_fn?, _ userData: UnsafeMutableRawPointer?,
@@ -90,7 +61,7 @@ public func mcp_client_set_request_handler(_ client: OpaquePointer?, _ method: U
     withStatus(outError) { () throws(ABIError) in
         let h = try ClientHandle.from(client)
         let m = try requiredString(method, "method")
-        guard handledMethods.contains(m) else {
+        guard ClientCapabilities.handles(m) else {
             throw .invalidArgument("method must be sampling/createMessage, elicitation/create or roots/list")
         }
         var handler: ClientRequestHandler? = nil
@@ -145,6 +116,12 @@ public func mcp_client_set_stderr_handler(_ client: OpaquePointer?, _ fn: mcp_st
     }
 }
 
+/// `timeout_ms` of a connect's options: one wait for each request of the
+/// connection, progress or not (every transport reads it the same way).
+func readConnectTiming(_ r: inout OptionsReader, into timing: inout RequestTiming) throws(ABIError) {
+    if let ms = try r.int("timeout_ms", 1...86_400_000) { timing = RequestTiming(timeoutMs: ms, maxTotalMs: ms) }
+}
+
 /// A NULL-terminated C string vector, copied.
 private func stringVector(_ v: UnsafePointer<UnsafePointer<CChar>?>?) -> [String]? {
     guard let v else { return nil }
@@ -178,6 +155,7 @@ func failureError(_ f: RequestFailure) -> ABIError {
     case .timeout: return ABIError(status: MCP_ERR_TIMEOUT, message: "The request timed out")
     case .cancelled: return ABIError(status: MCP_ERR_CANCELLED, message: "The request was cancelled")
     case .closed: return ABIError(status: MCP_ERR_CLOSED, message: "The connection closed before an answer")
+    case .unsupported(let m): return ABIError(status: MCP_ERR_UNSUPPORTED, message: m)
     }
 }
 
@@ -194,62 +172,30 @@ public func mcp_client_connect_stdio(_ client: OpaquePointer?, _ argv: UnsafePoi
         var transportOptions = StdioClientOptions()
         transportOptions.maxMessageBytes = h.maxMessageBytes
         var timing = h.baseOptions.timing
-        if let json = try optionalJSON(optionsJSON, "options_json") {
-            guard case .object(let o) = json else { throw .invalidArgument("options_json must be a JSON object") }
-            for m in o.members {
-                switch m.key {
-                case "cwd":
-                    guard let c = m.value.stringValue else { throw .invalidArgument("option \"cwd\" must be a string") }
-                    transportOptions.cwd = c
-                case "close_timeout_ms":
-                    guard let i = m.value.intValue, i >= 0 else { throw .invalidArgument("option \"close_timeout_ms\" must be >= 0") }
-                    transportOptions.closeGraceMs = Int(i)
-                case "timeout_ms":
-                    guard let i = m.value.intValue, i > 0 else { throw .invalidArgument("option \"timeout_ms\" must be > 0") }
-                    timing = RequestTiming(timeoutMs: Int(i), maxTotalMs: Int(i))
-                default: throw .invalidArgument("unknown option \"\(m.key)\"")
-                }
-            }
+        try OptionsReader.read(optionsJSON, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
+            transportOptions.cwd = try r.string("cwd") ?? transportOptions.cwd
+            transportOptions.closeGraceMs = try r.checked("close_timeout_ms", ">= 0") { v in
+                v.intValue.flatMap { $0 >= 0 && $0 <= Int64(Int32.max) ? Int($0) : nil }
+            } ?? transportOptions.closeGraceMs
+            try readConnectTiming(&r, into: &timing)
         }
-        try h.claimConnect()
-        defer { h.releaseConnect() }
-
-        let transport: StdioClientTransport
-        do throws(TransportError) {
-            transport = try StdioClientTransport(argv: args, env: stringVector(envp), options: transportOptions)
-        } catch {
-            switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
-        }
-        let stderrCB = h.state.withLock { $0.stderrHandler }
-        let session = h.makeSession(timing: timing, output: transport.output)
-        transport.start(session: session, stderrLine: { line in
-            if let cb = stderrCB {
+        if let cb = h.state.withLock({ $0.stderrHandler }) {
+            transportOptions.stderrLine = { line in
                 line.withMemoryRebound(to: CChar.self) { b in
                     var copy = Array(b)
                     copy.append(0)
                     copy.withUnsafeBufferPointer { cb.fn(cb.userData, $0.baseAddress, b.count) }
                 }
-            } else {
-                var copy = Array(line)
-                copy.append(0x0A)
-                _ = copy.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             }
-        }, onEnd: {})
-        switch try h.handshake(session) {
-        case .success(let result):
-            h.state.withLock { s in
-                s.session = session
-                s.stdio = transport
-            }
-            outResult?.pointee = hostString(JSONSerializer.string(.object(result)))
-        case .failure(let f):
-            session.close()
-            transport.close()
-            if case .peer(let e) = f, e.message.contains("does not support") {
-                throw ABIError(status: MCP_ERR_UNSUPPORTED, message: e.message)
-            }
-            throw failureError(f)
         }
+        let result = try h.connect(timing: timing) { () throws(ABIError) -> any ClientTransport in
+            do throws(TransportError) {
+                return try StdioClientTransport(argv: args, env: stringVector(envp), options: transportOptions)
+            } catch {
+                switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
+            }
+        }
+        outResult?.pointee = hostString(JSONSerializer.string(.object(result)))
     }
 }
 
@@ -357,8 +303,10 @@ public func mcp_client_cancel(_ client: OpaquePointer?, _ requestID: Int64, _ re
 {
     withStatus(outError) { () throws(ABIError) in
         let h = try ClientHandle.from(client)
-        guard let s = h.state.withLock({ $0.session }) else { return }
-        s.cancel(.int(requestID), reason: reason.map { String(cString: $0) })
+        let (session, listing) = h.state.withLock { ($0.session, $0.listings[requestID]) }
+        let why = reason.map { String(cString: $0) }
+        if let listing { return listing.cancel(reason: why) }
+        session?.cancel(.int(requestID), reason: why)
     }
 }
 
@@ -395,11 +343,6 @@ public func mcp_client_call_tool(_ client: OpaquePointer?, _ name: UnsafePointer
     }
 }
 
-private let listKeys: [String: String] = [
-    "tools/list": "tools", "resources/list": "resources", "resources/templates/list": "resourceTemplates",
-    "prompts/list": "prompts", "tasks/list": "tasks",
-]
-
 @c @implementation
 public func mcp_client_list(_ client: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ timeoutMs: Int32,
                             _ outItems: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
@@ -409,20 +352,82 @@ public func mcp_client_list(_ client: OpaquePointer?, _ method: UnsafePointer<CC
     return withStatus(outError) { () throws(ABIError) in
         let h = try ClientHandle.from(client)
         let m = try requiredString(method, "method")
-        guard let key = listKeys[m] else {
+        guard ListPager.itemKeys[m] != nil else {
             throw .invalidArgument("method must be tools/list, resources/list, resources/templates/list, prompts/list or tasks/list")
         }
-        var items: [JSONValue] = []
-        var cursor: JSONValue? = nil
-        for _ in 0..<10_000 {
-            let page = try blockingRequest(h, m, cursor.map { JSONObject(["cursor": $0]) }, timeoutMs)
-            items += page[key]?.arrayValue ?? []
-            cursor = page["nextCursor"]
-            if cursor == nil || cursor == .null {
-                outItems?.pointee = hostString(JSONSerializer.string(.array(items)))
-                return
+        let session = try h.session()
+        let t = timing(h, timeoutMs)
+        let outcome = try waitFor { (done: @escaping @Sendable (Result<[JSONValue], ListFailure>) -> Void) throws(ABIError) in
+            session.listAll(method: m, timing: t) { done($0) }
+        }
+        switch outcome {
+        case .success(let items): outItems?.pointee = hostString(JSONSerializer.string(.array(items)))
+        case .failure(let f): throw listError(f)
+        }
+    }
+}
+
+func listError(_ f: ListFailure) -> ABIError {
+    switch f {
+    case .unknownMethod(let m): return .invalidArgument("\(m) is not a paginated list method")
+    case .request(let r): return failureError(r)
+    case .refused(let c): return ABIError(c)
+    // As a peer error's text, JSON, so bindings read it the same way.
+    case .malformedPage(let m): return ABIError(status: MCP_ERR_PEER, message: JSONSerializer.string(JSONRPCError.internalError(m).json))
+    case .endless(let m): return ABIError(status: MCP_ERR_LIMIT, message: m)
+    }
+}
+
+@c @implementation
+public func mcp_client_list_async(_ client: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ timeoutMs: Int32,
+                                  _ fn: mcp_response_fn?, _ userData: UnsafeMutableRawPointer?,
+                                  _ outRequestID: UnsafeMutablePointer<Int64>?,
+                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outRequestID?.pointee = 0
+    return withStatus(outError) { () throws(ABIError) in
+        let h = try ClientHandle.from(client)
+        let m = try requiredString(method, "method")
+        guard let fn else { throw .invalidArgument("fn must not be NULL") }
+        guard ListPager.itemKeys[m] != nil else {
+            throw .invalidArgument("method must be tools/list, resources/list, resources/templates/list, prompts/list or tasks/list")
+        }
+        let session = try h.session()
+        let ud = HostPointer(raw: userData)
+        // The outcome waits until the listing's id is known (and, for a
+        // refusal, until this function has returned it as a status).
+        let gate = LockedState<(open: Bool, early: Result<[JSONValue], ListFailure>?, id: Int64?)>((false, nil, nil))
+        let deliver: @Sendable (Result<[JSONValue], ListFailure>) -> Void = { [weak h] outcome in
+            if let id = gate.withLock({ $0.id }) { _ = h?.state.withLock { $0.listings.removeValue(forKey: id) } }
+            switch outcome {
+            case .success(let items): withJSONText(.array(items)) { fn(ud.raw, MCP_OK, $0, nil) }
+            case .failure(.request(let f)): deliverResponse(.failure(f), fn, ud)
+            case .failure(.malformedPage(let m)):
+                withJSONText(JSONRPCError.internalError(m).json) { fn(ud.raw, MCP_ERR_PEER, nil, $0) }
+            case .failure(let f):
+                let e = listError(f)
+                withJSONText(JSONRPCError.internalError(e.message).json) { fn(ud.raw, e.status, nil, $0) }
             }
         }
-        throw ABIError(status: MCP_ERR_LIMIT, message: "More than 10000 pages")
+        let listing = session.listAll(method: m, timing: timing(h, timeoutMs)) { outcome in
+            let now = gate.withLock { g -> Bool in
+                if g.open { return true }
+                g.early = outcome
+                return false
+            }
+            if now { deliver(outcome) }
+        }
+        let early = gate.withLock { g -> Result<[JSONValue], ListFailure>? in
+            g.open = true
+            if case .int(let n)? = listing.id {
+                g.id = n
+                // Registered before the outcome can be delivered, which unregisters it.
+                if g.early == nil { h.state.withLock { $0.listings[n] = listing } }
+            }
+            return g.early
+        }
+        if case .failure(.refused(let c))? = early { throw ABIError(c) }
+        outRequestID?.pointee = gate.withLock { $0.id } ?? 0
+        if let early { deliver(early) }
     }
 }

@@ -6,17 +6,11 @@ import MCPTransport
 // lives in MCPTransport/HTTPClient).
 
 /// The options object of mcp_client_connect_http, checked.
-private func httpOptions(_ json: JSONValue?, into options: inout HTTPClientOptions,
+private func httpOptions(_ json: UnsafePointer<CChar>?, into options: inout HTTPClientOptions,
                          timing: inout RequestTiming) throws(ABIError)
 {
-    guard let json else { return }
-    guard case .object(let o) = json else { throw .invalidArgument("options_json must be a JSON object") }
-    for m in o.members {
-        switch m.key {
-        case "headers":
-            guard let headers = m.value.objectValue else {
-                throw .invalidArgument("option \"headers\" must be an object of strings")
-            }
+    try OptionsReader.read(json, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
+        if let headers = try r.checked("headers", "an object of strings", { $0.objectValue }) {
             for h in headers.members {
                 guard let value = h.value.stringValue else {
                     throw .invalidArgument("header \"\(h.key)\" must have a string value")
@@ -27,32 +21,15 @@ private func httpOptions(_ json: JSONValue?, into options: inout HTTPClientOptio
                     throw .invalidArgument(error.description)
                 }
             }
-        case "timeout_ms":
-            guard let i = m.value.intValue, i > 0, i <= 86_400_000 else {
-                throw .invalidArgument("option \"timeout_ms\" must be an integer in 1...86400000")
-            }
-            timing = RequestTiming(timeoutMs: Int(i), maxTotalMs: Int(i))
-        case "tls_ca_file":
-            guard let path = m.value.stringValue, !path.isEmpty else {
-                throw .invalidArgument("option \"tls_ca_file\" must be a file path")
-            }
-            options.tlsCAFile = path
-        case "tls_verify":
-            guard let b = m.value.boolValue else { throw .invalidArgument("option \"tls_verify\" must be a boolean") }
-            options.tlsVerify = b
-        case "transport":
-            guard let mode = m.value.stringValue.flatMap(HTTPClientMode.init(rawValue:)) else {
-                throw .invalidArgument("option \"transport\" must be \"auto\", \"streamable\" or \"legacy_sse\"")
-            }
-            options.mode = mode
-        case "open_get_stream":
-            guard let b = m.value.boolValue else {
-                throw .invalidArgument("option \"open_get_stream\" must be a boolean")
-            }
-            options.openGetStream = b
-        default:
-            throw .invalidArgument("unknown option \"\(m.key)\"")
         }
+        try readConnectTiming(&r, into: &timing)
+        options.tlsCAFile = try r.checked("tls_ca_file", "a file path") { v in
+            v.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } ?? options.tlsCAFile
+        options.tlsVerify = try r.bool("tls_verify") ?? options.tlsVerify
+        options.mode = try r.choice("transport", "\"auto\", \"streamable\" or \"legacy_sse\"",
+                                    HTTPClientMode.init(rawValue:)) ?? options.mode
+        options.openGetStream = try r.bool("open_get_stream") ?? options.openGetStream
     }
 }
 
@@ -75,40 +52,15 @@ public func mcp_client_connect_http(_ client: OpaquePointer?, _ url: UnsafePoint
         var options = HTTPClientOptions()
         options.maxMessageBytes = h.maxMessageBytes
         var timing = h.baseOptions.timing
-        try httpOptions(try optionalJSON(optionsJSON, "options_json"), into: &options, timing: &timing)
+        try httpOptions(optionsJSON, into: &options, timing: &timing)
 
-        try h.claimConnect()
-        defer { h.releaseConnect() }
-
-        let transport: HTTPClientTransport
-        do throws(TransportError) {
-            transport = try HTTPClientTransport(url: target, options: options)
-        } catch {
-            switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
-        }
-        let session = h.makeSession(timing: timing, output: transport.output)
-        transport.start(session: session)
-        switch try h.handshake(session) {
-        case .success(let result):
-            h.state.withLock { s in
-                s.session = session
-                s.http = transport
-            }
-            outResult?.pointee = hostString(JSONSerializer.string(.object(result)))
-        case .failure(let f):
-            session.close()
-            let reason = transport.failure
-            transport.close()
-            switch f {
-            case .peer(let e) where e.message.contains("does not support"):
-                throw ABIError(status: MCP_ERR_UNSUPPORTED, message: e.message)
-            case .closed where reason != nil:
-                throw ABIError(status: MCP_ERR_IO, message: reason ?? "")
-            case .timeout where reason != nil:
-                throw ABIError(status: MCP_ERR_TIMEOUT, message: "initialize timed out: \(reason ?? "")")
-            default:
-                throw failureError(f)
+        let result = try h.connect(timing: timing) { () throws(ABIError) -> any ClientTransport in
+            do throws(TransportError) {
+                return try HTTPClientTransport(url: target, options: options)
+            } catch {
+                switch error { case .io(let m): throw ABIError(status: MCP_ERR_IO, message: m) }
             }
         }
+        outResult?.pointee = hostString(JSONSerializer.string(.object(result)))
     }
 }

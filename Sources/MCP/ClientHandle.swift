@@ -6,6 +6,8 @@ import MCPRuntime
 /// What an mcp_client_t points to: the options and handlers gathered before
 /// connecting, then the live session and its transport.
 final class ClientHandle: Sendable {
+    /// worker_threads when the options do not say.
+    static let defaultWorkers = 16
     let name: String
     let version: String
     let baseOptions: ClientOptions
@@ -20,11 +22,12 @@ final class ClientHandle: Sendable {
         var notificationHandler: ClientNotificationHandler?
         var stderrHandler: HostCallback<mcp_stderr_fn>?
         var session: ClientSession?
-        var stdio: StdioClientTransport?
-        var http: HTTPClientTransport?
+        var transport: (any ClientTransport)?
         var connecting = false
         /// The session of a connect still in its handshake, so close can end it.
         var handshaking: ClientSession?
+        /// Listings of mcp_client_list_async in progress, by the id the host got.
+        var listings: [Int64: Listing] = [:]
     }
 
     init(name: String, version: String, options: ClientOptions, extraCapabilities: JSONObject, workers: Int,
@@ -43,20 +46,42 @@ final class ClientHandle: Sendable {
         return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
     }
 
-    /// The capabilities the handlers imply, with the host's own merged over them.
-    func capabilities(for handlers: [String: ClientRequestHandler]) -> JSONObject {
-        var caps = JSONObject()
-        if handlers["sampling/createMessage"] != nil { caps["sampling"] = [:] }
-        if handlers["elicitation/create"] != nil { caps["elicitation"] = ["form": [:], "url": [:]] }
-        if handlers["roots/list"] != nil { caps["roots"] = ["listChanged": true] }
-        for m in extraCapabilities.members { caps[m.key] = m.value }
-        return caps
+    // MARK: connecting (one path for every transport)
+
+    /// Connects over the transport `open` makes (called once the client is
+    /// claimed for this connect): initialize, then the client is live.
+    /// Returns the initialize result.
+    func connect(timing: RequestTiming, _ open: () throws(ABIError) -> any ClientTransport) throws(ABIError) -> JSONObject {
+        try claimConnect()
+        defer { releaseConnect() }
+        let transport = try open()
+        let session = makeSession(timing: timing, output: { transport.send($0) })
+        transport.start(session)
+        switch try handshake(session) {
+        case .success(let result):
+            state.withLock { s in
+                s.session = session
+                s.transport = transport
+            }
+            return result
+        case .failure(let f):
+            session.close()
+            let reason = transport.failure
+            transport.close()
+            // A transport that gave up says why, which beats a bare "closed".
+            switch f {
+            case .closed where reason != nil:
+                throw ABIError(status: MCP_ERR_IO, message: reason ?? "")
+            case .timeout where reason != nil:
+                throw ABIError(status: MCP_ERR_TIMEOUT, message: "initialize timed out: \(reason ?? "")")
+            default:
+                throw failureError(f)
+            }
+        }
     }
 
-    // MARK: connecting (shared by every transport)
-
     /// Claims the client for one connect; pair with releaseConnect().
-    func claimConnect() throws(ABIError) {
+    private func claimConnect() throws(ABIError) {
         guard !WorkerPool.isWorkerThread else { throw .state("Cannot connect from inside a libmcp callback") }
         let claimed = state.withLock { s -> Bool in
             if s.connecting || s.session != nil { return false }
@@ -66,13 +91,13 @@ final class ClientHandle: Sendable {
         guard claimed else { throw .state("The client is already connected") }
     }
 
-    func releaseConnect() { state.withLock { $0.connecting = false } }
+    private func releaseConnect() { state.withLock { $0.connecting = false } }
 
     /// A session for a new connection, with the handlers and capabilities set so far.
-    func makeSession(timing: RequestTiming, output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+    private func makeSession(timing: RequestTiming, output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
         let (handlers, notify) = state.withLock { ($0.requestHandlers, $0.notificationHandler) }
         var options = baseOptions
-        options.capabilities = capabilities(for: handlers)
+        options.capabilities = ClientCapabilities.derive(handling: handlers.keys, declared: extraCapabilities)
         options.timing = timing
         let session = ClientSession(options: options, executor: pool, scheduler: scheduler, output: output)
         for (m, handler) in handlers { session.setRequestHandler(method: m, handler) }
@@ -81,7 +106,7 @@ final class ClientHandle: Sendable {
     }
 
     /// Runs initialize and waits; a close() meanwhile ends it with .closed.
-    func handshake(_ session: ClientSession) throws(ABIError) -> Result<JSONObject, RequestFailure> {
+    private func handshake(_ session: ClientSession) throws(ABIError) -> Result<JSONObject, RequestFailure> {
         state.withLock { $0.handshaking = session }
         let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
             session.initialize { done($0) }
@@ -101,20 +126,18 @@ final class ClientHandle: Sendable {
     }
 
     func close() {
-        let (session, stdio, http, handshaking) = state.withLock {
-            s -> (ClientSession?, StdioClientTransport?, HTTPClientTransport?, ClientSession?) in
+        let (session, transport, handshaking) = state.withLock {
+            s -> (ClientSession?, (any ClientTransport)?, ClientSession?) in
             defer {
                 s.session = nil
-                s.stdio = nil
-                s.http = nil
+                s.transport = nil
                 s.handshaking = nil
             }
-            return (s.session, s.stdio, s.http, s.handshaking)
+            return (s.session, s.transport, s.handshaking)
         }
         // A connect in its handshake fails at once with MCP_ERR_CLOSED.
         handshaking?.close()
         session?.close()
-        stdio?.close()
-        http?.close()
+        transport?.close()
     }
 }

@@ -6,24 +6,6 @@ import MCPRuntime
 
 // mcp_server_* functions, in header order: validate, convert, forward.
 
-private let serverOptionKeys: Set<String> = [
-    "title", "description", "website_url", "icons", "instructions", "page_size", "worker_threads", "max_depth",
-]
-
-private func intOption(_ o: JSONObject, _ key: String, _ range: ClosedRange<Int64>) throws(ABIError) -> Int? {
-    guard let v = o[key] else { return nil }
-    guard let i = v.intValue, range.contains(i) else {
-        throw .invalidArgument("option \"\(key)\" must be an integer in \(range.lowerBound)...\(range.upperBound)")
-    }
-    return Int(i)
-}
-
-private func stringOption(_ o: JSONObject, _ key: String) throws(ABIError) -> String? {
-    guard let v = o[key] else { return nil }
-    guard let s = v.stringValue else { throw .invalidArgument("option \"\(key)\" must be a string") }
-    return s
-}
-
 @c @implementation
 public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
                            _ optionsJSON: UnsafePointer<CChar>?,
@@ -37,23 +19,16 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
         let v = try requiredString(version, "version")
         guard !n.isEmpty, !v.isEmpty else { throw .invalidArgument("name and version must not be empty") }
         var options = ServerOptions(name: n, version: v)
-        var workers = 64
-        if let json = try optionalJSON(optionsJSON, "options_json") {
-            guard case .object(let o) = json else { throw .invalidArgument("options_json must be a JSON object") }
-            for k in o.keys where !serverOptionKeys.contains(k) {
-                throw .invalidArgument("unknown option \"\(k)\"")
-            }
-            if let s = try stringOption(o, "title") { options.info["title"] = .string(s) }
-            if let s = try stringOption(o, "description") { options.info["description"] = .string(s) }
-            if let s = try stringOption(o, "website_url") { options.info["websiteUrl"] = .string(s) }
-            if let icons = o["icons"] {
-                guard icons.arrayValue != nil else { throw .invalidArgument("option \"icons\" must be an array") }
-                options.info["icons"] = icons
-            }
-            options.instructions = try stringOption(o, "instructions")
-            options.pageSize = try intOption(o, "page_size", 1...10_000) ?? options.pageSize
-            options.maxDepth = try intOption(o, "max_depth", 16...10_000) ?? options.maxDepth
-            workers = try intOption(o, "worker_threads", 1...1024) ?? workers
+        var workers = ServerHandle.defaultWorkers
+        try OptionsReader.read(optionsJSON, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
+            if let s = try r.string("title") { options.info["title"] = .string(s) }
+            if let s = try r.string("description") { options.info["description"] = .string(s) }
+            if let s = try r.string("website_url") { options.info["websiteUrl"] = .string(s) }
+            if let icons = try r.array("icons") { options.info["icons"] = .array(icons) }
+            options.instructions = try r.string("instructions")
+            options.pageSize = try r.int("page_size", 1...10_000) ?? options.pageSize
+            options.maxDepth = try r.int("max_depth", 16...10_000) ?? options.maxDepth
+            workers = try r.int("worker_threads", 1...1024) ?? workers
         }
         let pool = WorkerPool(maxThreads: workers)
         let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: Scheduler(executor: pool)),
@@ -209,26 +184,12 @@ public func mcp_server_remove_prompt(_ server: OpaquePointer?, _ name: UnsafePoi
 
 private func stdioOptions(_ json: UnsafePointer<CChar>?) throws(ABIError) -> StdioOptions {
     var options = StdioOptions()
-    guard let value = try optionalJSON(json, "options_json") else { return options }
-    guard case .object(let o) = value else { throw .invalidArgument("options_json must be a JSON object") }
-    for m in o.members {
-        switch m.key {
-        case "max_message_bytes":
-            guard let i = m.value.intValue, i >= 1024 else {
-                throw .invalidArgument("option \"max_message_bytes\" must be an integer >= 1024")
-            }
-            options.maxMessageBytes = Int(i)
-        case "drain_timeout_ms":
-            guard let i = m.value.intValue, i >= 0, i <= Int64(Int32.max) else {
-                throw .invalidArgument("option \"drain_timeout_ms\" must be a non-negative integer")
-            }
-            options.drainTimeoutMs = Int(i)
-        case "redirect_stdout":
-            guard let b = m.value.boolValue else { throw .invalidArgument("option \"redirect_stdout\" must be a boolean") }
-            options.redirectStdout = b
-        default:
-            throw .invalidArgument("unknown option \"\(m.key)\"")
-        }
+    try OptionsReader.read(json, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
+        options.maxMessageBytes = try r.int("max_message_bytes", atLeast: 1024) ?? options.maxMessageBytes
+        options.drainTimeoutMs = try r.checked("drain_timeout_ms", "a non-negative integer") { v in
+            v.intValue.flatMap { $0 >= 0 && $0 <= Int64(Int32.max) ? Int($0) : nil }
+        } ?? options.drainTimeoutMs
+        options.redirectStdout = try r.bool("redirect_stdout") ?? options.redirectStdout
     }
     return options
 }

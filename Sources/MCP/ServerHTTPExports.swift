@@ -50,68 +50,37 @@ extension ServerHandle {
 /// Reads config_json into an HTTPServerConfig; unknown keys are refused.
 private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPServerConfig {
     var c = HTTPServerConfig()
-    guard let value = try optionalJSON(json, "config_json") else { return c }
-    guard case .object(let o) = value else { throw .invalidArgument("config_json must be a JSON object") }
-    func int(_ v: JSONValue, _ key: String, _ range: ClosedRange<Int64>) throws(ABIError) -> Int {
-        guard let i = v.intValue, range.contains(i) else {
-            throw .invalidArgument("\"\(key)\" must be an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return Int(i)
-    }
-    func string(_ v: JSONValue, _ key: String) throws(ABIError) -> String {
-        guard let s = v.stringValue, !s.isEmpty else { throw .invalidArgument("\"\(key)\" must be a non-empty string") }
-        return s
-    }
-    func bool(_ v: JSONValue, _ key: String) throws(ABIError) -> Bool {
-        guard let b = v.boolValue else { throw .invalidArgument("\"\(key)\" must be a boolean") }
-        return b
-    }
-    func strings(_ v: JSONValue, _ key: String) throws(ABIError) -> [String] {
-        guard let a = v.arrayValue else { throw .invalidArgument("\"\(key)\" must be an array of strings") }
-        var out: [String] = []
-        for item in a {
-            guard let s = item.stringValue, !s.isEmpty else {
-                throw .invalidArgument("\"\(key)\" must be an array of non-empty strings")
-            }
-            out.append(s)
-        }
-        return out
-    }
     let big = Int64(Int32.max)
-    for m in o.members {
-        let v = m.value
-        switch m.key {
-        case "host": c.host = try string(v, m.key)
-        case "port": c.port = try int(v, m.key, 0...65535)
-        case "path": c.path = try string(v, m.key)
-        case "sse_path": c.ssePath = try string(v, m.key)
-        case "messages_path": c.messagesPath = try string(v, m.key)
-        case "websocket_path": c.websocketPath = try string(v, m.key)
-        case "json_response": c.jsonResponse = try bool(v, m.key)
-        case "stateless": c.stateless = try bool(v, m.key)
-        case "enable_get_stream": c.enableGetStream = try bool(v, m.key)
-        case "max_body_bytes": c.maxBodyBytes = try int(v, m.key, 1024...(1 << 30))
-        case "max_header_bytes": c.maxHeaderBytes = try int(v, m.key, 1024...(1 << 20))
-        case "max_sessions": c.maxSessions = try int(v, m.key, 1...10_000_000)
-        case "session_idle_timeout_ms": c.sessionIdleTimeoutMs = try int(v, m.key, 1...big)
-        case "connection_idle_timeout_ms": c.connectionIdleTimeoutMs = try int(v, m.key, 1...big)
-        case "max_queued_messages": c.maxQueuedMessages = try int(v, m.key, 1...1_000_000)
-        case "event_store_max_events": c.eventStoreMaxEvents = try int(v, m.key, 1...1_000_000)
-        case "event_store_max_bytes": c.eventStoreMaxBytes = try int(v, m.key, 1024...(1 << 40))
-        case "sse_retry_ms": c.sseRetryMs = try int(v, m.key, 0...big)
-        case "sse_keepalive_ms":
+    try OptionsReader.read(json, argument: "config_json", noun: "config key") { (r: inout OptionsReader) throws(ABIError) in
+        c.host = try r.string("host", nonEmpty: true) ?? c.host
+        c.port = try r.int("port", 0...65535) ?? c.port
+        c.path = try r.string("path", nonEmpty: true) ?? c.path
+        c.ssePath = try r.string("sse_path", nonEmpty: true) ?? c.ssePath
+        c.messagesPath = try r.string("messages_path", nonEmpty: true) ?? c.messagesPath
+        c.websocketPath = try r.string("websocket_path", nonEmpty: true) ?? c.websocketPath
+        c.jsonResponse = try r.bool("json_response") ?? c.jsonResponse
+        c.stateless = try r.bool("stateless") ?? c.stateless
+        c.enableGetStream = try r.bool("enable_get_stream") ?? c.enableGetStream
+        c.maxBodyBytes = try r.int("max_body_bytes", 1024...(1 << 30)) ?? c.maxBodyBytes
+        c.maxHeaderBytes = try r.int("max_header_bytes", 1024...(1 << 20)) ?? c.maxHeaderBytes
+        c.maxSessions = try r.int("max_sessions", 1...10_000_000) ?? c.maxSessions
+        c.sessionIdleTimeoutMs = try r.int("session_idle_timeout_ms", 1...big) ?? c.sessionIdleTimeoutMs
+        c.connectionIdleTimeoutMs = try r.int("connection_idle_timeout_ms", 1...big) ?? c.connectionIdleTimeoutMs
+        c.maxQueuedMessages = try r.int("max_queued_messages", 1...1_000_000) ?? c.maxQueuedMessages
+        c.eventStoreMaxEvents = try r.int("event_store_max_events", 1...1_000_000) ?? c.eventStoreMaxEvents
+        c.eventStoreMaxBytes = try r.int("event_store_max_bytes", 1024...(1 << 40)) ?? c.eventStoreMaxBytes
+        c.sseRetryMs = try r.int("sse_retry_ms", 0...big) ?? c.sseRetryMs
+        if let ms = try r.int("sse_keepalive_ms", 0...big) {
             // Below 50 ms it would be a timer storm, not a keep-alive.
-            let ms = try int(v, m.key, 0...big)
-            guard ms == 0 || ms >= 50 else { throw .invalidArgument("option \"\(m.key)\" must be 0 (off) or at least 50") }
+            guard ms == 0 || ms >= 50 else { throw .invalidArgument("option \"sse_keepalive_ms\" must be 0 (off) or at least 50") }
             c.sseKeepaliveMs = ms
-        case "allowed_hosts": c.allowedHosts = try strings(v, m.key)
-        case "allowed_origins": c.allowedOrigins = try strings(v, m.key)
-        case "cors_allowed_origins": c.corsAllowedOrigins = try strings(v, m.key)
-        case "tls_cert_file": c.tlsCertFile = try string(v, m.key)
-        case "tls_key_file": c.tlsKeyFile = try string(v, m.key)
-        case "io_threads": c.ioThreads = try int(v, m.key, 1...256)
-        default: throw .invalidArgument("unknown config key \"\(m.key)\"")
         }
+        c.allowedHosts = try r.strings("allowed_hosts") ?? c.allowedHosts
+        c.allowedOrigins = try r.strings("allowed_origins") ?? c.allowedOrigins
+        c.corsAllowedOrigins = try r.strings("cors_allowed_origins") ?? c.corsAllowedOrigins
+        c.tlsCertFile = try r.string("tls_cert_file", nonEmpty: true) ?? c.tlsCertFile
+        c.tlsKeyFile = try r.string("tls_key_file", nonEmpty: true) ?? c.tlsKeyFile
+        c.ioThreads = try r.int("io_threads", 1...256) ?? c.ioThreads
     }
     guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
         throw .invalidArgument("\"tls_cert_file\" and \"tls_key_file\" must be given together")

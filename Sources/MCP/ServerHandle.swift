@@ -6,6 +6,8 @@ import MCPRuntime
 /// What an mcp_server_t points to: the protocol server, its worker pool, and
 /// the serve in progress (if any), and its HTTP listener (if any).
 final class ServerHandle: Sendable {
+    /// worker_threads when the options do not say: host tools may block.
+    static let defaultWorkers = 64
     let core: ServerCore
     let pool: WorkerPool
     private let serving = LockedState<StopSignal?>(nil)

@@ -136,6 +136,23 @@ static void test_everything_server(void) {
     CHECK_RC(mcp_client_list(c, "tools/list", 5000, &items, &err), MCP_OK, err);
     json_t *tools = json_loads(items ? items : "[]", 0, NULL);
     CHECK(json_array_size(tools) >= 12);
+    /* The same listing, asynchronously: the same items, by the same engine. */
+    outcome_t lo = {0};
+    int64_t list_id = 0;
+    CHECK_RC(mcp_client_list_async(c, "tools/list", 5000, on_response, &lo, &list_id, &err), MCP_OK, err);
+    CHECK(list_id != 0);
+    CHECK(harness_wait_flag(&lo.done, harness_ms(10000)));
+    CHECK_EQ(lo.status, MCP_OK);
+    json_t *async_tools = json_loads(lo.result ? lo.result : "null", 0, NULL);
+    CHECK(json_equal(tools, async_tools));
+    json_decref(async_tools);
+    free(lo.result);
+    CHECK_RC(mcp_client_list_async(c, "tools/call", 5000, on_response, &lo, NULL, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_list_async(c, "tools/list", 5000, NULL, NULL, NULL, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
     json_decref(tools);
     mcp_string_free(items);
 
@@ -274,6 +291,36 @@ static void test_connect_failures(void) {
     mcp_client_free(NULL);
 }
 
+/* An answer longer than max_message_bytes fails its request at once (before,
+** the line was dropped and the request waited out its timeout: 60 s here,
+** which would come back as MCP_ERR_TIMEOUT); the session goes on. Against
+** two servers, so the id is found whichever order they write the members in. */
+static void check_message_limit(const char *const *argv, const char *tool) {
+    mcp_client_t *c = NULL;
+    char *err = NULL, *out = NULL;
+    CHECK_RC(mcp_client_new("limit", "1.0", "{\"max_message_bytes\":2048}", &c, &err), MCP_OK, err);
+    CHECK_RC(mcp_client_set_stderr_handler(c, on_stderr, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    char args[4200];
+    snprintf(args, sizeof args, "{\"text\":\"%0*d\"}", 4000, 0);
+    CHECK_RC(mcp_client_call_tool(c, tool, args, 60000, &out, &err), MCP_ERR_CLOSED, err);
+    CHECK(err && strstr(err, "closed") != NULL);
+    mcp_string_free(err);
+    err = NULL;
+    json_t *r = call_tool(c, tool, "{\"text\":\"small\"}");
+    CHECK_STR(first_text(r), "small");
+    json_decref(r);
+    mcp_client_free(c);
+}
+
+static void test_message_limit(void) {
+    harness_section("max_message_bytes over stdio");
+    const char *ours[] = {env_or_die("MCP_EVERYTHING_SERVER"), NULL};
+    check_message_limit(ours, "test_echo");
+    const char *sdk[] = {env_or_die("MCP_PYTHON"), env_or_die("MCP_SDK_SERVER"), "stdio", NULL};
+    check_message_limit(sdk, "echo");
+}
+
 static void *close_later(void *arg) {
     harness_sleep_ms(200);
     mcp_client_close(arg, NULL);
@@ -303,5 +350,6 @@ int main(void) {
     test_close_during_handshake();
     test_everything_server();
     test_sdk_server();
+    test_message_limit();
     return harness_finish();
 }

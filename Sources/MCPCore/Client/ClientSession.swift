@@ -92,8 +92,7 @@ public final class ClientSession: Sendable, PeerMethods {
                 guard let version = ProtocolVersion(rawValue: v) else {
                     // A revision we cannot speak: disconnect, as the spec says.
                     self.close()
-                    return completion(.failure(.peer(JSONRPCError(code: ErrorCode.invalidParams,
-                                                                  message: "The server chose protocol version \(v), which this client does not support"))))
+                    return completion(.failure(.unsupported("The server chose protocol version \(v), which this client does not support")))
                 }
                 self.state.withLock { s in
                     s.initializeResult = r

@@ -8,6 +8,9 @@ public enum RequestFailure: Error, Sendable, Equatable {
     case cancelled
     /// The session or connection closed before an answer.
     case closed
+    /// The answer asks for what this side cannot do: a server that chose a
+    /// protocol revision this client does not speak (the text says which).
+    case unsupported(String)
 }
 
 /// Timing rules of one outgoing request.

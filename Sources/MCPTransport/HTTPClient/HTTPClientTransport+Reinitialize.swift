@@ -52,7 +52,7 @@ extension HTTPClientTransport {
         switch message {
         case .response(_, let result):
             let chosen = result["protocolVersion"]?.stringValue
-            let current = state.withLockedValue { $0.session }?.protocolVersion.rawValue
+            let current = state.withLockedValue { $0.receiver }?.negotiatedVersion
             guard chosen == current else {
                 return reinitializeFailed("the server chose protocol version \(chosen ?? "(none)") on re-initialize, not \(current ?? "(none)")")
             }

@@ -4,7 +4,7 @@ internal import NIOHTTP1
 import MCPCore
 import MCPRuntime
 
-/// Connects a ClientSession to an MCP server over HTTP: Streamable HTTP
+/// Connects a client to an MCP server over HTTP: Streamable HTTP
 /// (2025-11-25), or the legacy HTTP+SSE transport (2024-11-05) when asked or
 /// when the server turns the initialize POST away as an old server would.
 ///
@@ -16,9 +16,9 @@ import MCPRuntime
 /// leads to a fresh initialize and one resend of the message. close() ends
 /// the session with DELETE.
 ///
-/// Threads: `output` and `close` may be called from any thread (close not on
-/// the transport's own event loop); the session is fed on that event loop.
-public final class HTTPClientTransport: Sendable {
+/// Threads: as ClientTransport says (close not on the transport's own event
+/// loop); the receiver is fed on that event loop.
+public final class HTTPClientTransport: ClientTransport {
     let url: HTTPURL
     let options: HTTPClientOptions
     let pool: HTTPConnectionPool
@@ -40,7 +40,7 @@ public final class HTTPClientTransport: Sendable {
     }
 
     struct State {
-        var session: ClientSession?
+        var receiver: (any ClientTransportReceiver)?
         var mode: Mode
         var sessionID: String?
         var initialize: OutgoingMessage?
@@ -84,14 +84,9 @@ public final class HTTPClientTransport: Sendable {
         state = NIOLockedValueBox(State(mode: mode))
     }
 
-    /// Where the session writes (give it to the ClientSession).
-    public var output: @Sendable ([UInt8]) -> Void {
-        { [weak self] bytes in self?.send(bytes) }
-    }
-
-    /// Binds the session that incoming messages go to. Call before initialize.
-    public func start(session: ClientSession) {
-        state.withLockedValue { $0.session = session }
+    /// Binds the receiver that incoming messages go to. Call before initialize.
+    public func start(_ receiver: any ClientTransportReceiver) {
+        state.withLockedValue { $0.receiver = receiver }
     }
 
     /// Why the transport closed the session, if it did.
@@ -105,7 +100,7 @@ public final class HTTPClientTransport: Sendable {
 
     // MARK: sending
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         let message = OutgoingMessage(bytes: bytes)
         enum Route { case drop, hold, post, startLegacy }
         let route = state.withLockedValue { s -> Route in
@@ -197,21 +192,20 @@ public final class HTTPClientTransport: Sendable {
 
     /// The negotiated revision, once initialize was answered (Streamable HTTP only).
     func negotiatedVersion() -> String? {
-        guard let session = state.withLockedValue({ $0.session }), session.initializeResult != nil else { return nil }
-        return session.protocolVersion.rawValue
+        state.withLockedValue { $0.receiver }?.negotiatedVersion
     }
 
     // MARK: toward the session
 
-    /// Hands one message from the server to the session (never under the lock).
+    /// Hands one message from the server to the receiver (never under the lock).
     func deliver(_ bytes: some Collection<UInt8>) {
-        guard let session = state.withLockedValue({ $0.closed ? nil : $0.session }) else { return }
+        guard let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }) else { return }
         let copy = Array(bytes)
-        copy.withUnsafeBytes { session.receive($0) }
+        copy.withUnsafeBytes { receiver.receive($0) }
     }
 
     func isAwaiting(_ id: RequestID) -> Bool {
-        state.withLockedValue { $0.closed ? nil : $0.session }?.isAwaiting(id) ?? false
+        state.withLockedValue { $0.closed ? nil : $0.receiver }?.isAwaiting(id) ?? false
     }
 
     var isClosed: Bool { state.withLockedValue { $0.closed } }
@@ -223,8 +217,8 @@ public final class HTTPClientTransport: Sendable {
         if message.envelope.kind == .initialize { recordFailure(reason) }
         if message.envelope.kind == .initialized { initializedDone() }
         guard let id = message.envelope.requestID,
-              let session = state.withLockedValue({ $0.closed ? nil : $0.session }) else { return }
-        session.transportLost(id)
+              let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }) else { return }
+        receiver.transportLost(id)
     }
 
     /// The server refused a message with an HTTP error status: a request gets
@@ -257,11 +251,11 @@ public final class HTTPClientTransport: Sendable {
         }
     }
 
-    /// Gives up on the connection: the session closes and its waiters fail.
+    /// Gives up on the connection: the receiver's session ends and its waiters fail.
     func fatal(_ reason: String) {
         recordFailure(reason)
-        let session = state.withLockedValue { $0.session }
-        session?.close()
+        let receiver = state.withLockedValue { $0.receiver }
+        receiver?.connectionEnded()
     }
 
     // MARK: closing
@@ -275,7 +269,7 @@ public final class HTTPClientTransport: Sendable {
         let (first, sessionID, mode) = state.withLockedValue { s -> (Bool, String?, Mode) in
             defer {
                 s.closed = true
-                s.session = nil
+                s.receiver = nil
                 s.held = []
             }
             return (!s.closed, s.sessionID, s.mode)

@@ -1,20 +1,46 @@
 import Glibc
+import MCPCore
 
 /// Splits a byte stream into newline-delimited messages, enforcing the size
 /// cap while reading: an over-long line is discarded as it streams in (never
-/// buffered whole) and reported once its end is seen.
+/// buffered whole) and reported once its end is seen. With `scansOversized`
+/// the skipped bytes go through an EnvelopeScanner on the way, so the report
+/// says which request the line answered.
 public struct LineFramer {
     public enum Event {
         case line(UnsafeRawBufferPointer)
-        case oversized
+        /// The scanner that read the line, when the framer scans.
+        case oversized(EnvelopeScanner?)
     }
 
     public let maxLineBytes: Int
+    private let scansOversized: Bool
     private var pending: [UInt8] = []
     private var discarding = false
+    private var scanner: EnvelopeScanner?
 
-    public init(maxLineBytes: Int) {
+    public init(maxLineBytes: Int, scansOversized: Bool = false) {
         self.maxLineBytes = maxLineBytes
+        self.scansOversized = scansOversized
+    }
+
+    /// Bytes of a line being skipped.
+    private mutating func skip(_ bytes: UnsafeRawBufferPointer) {
+        guard scansOversized else { return }
+        if scanner == nil { scanner = EnvelopeScanner() }
+        scanner?.feed(bytes)
+    }
+
+    private mutating func skipPending() {
+        let held = pending
+        held.withUnsafeBytes { skip($0) }
+    }
+
+    /// The skipped line ended.
+    private mutating func reportOversized(_ handle: (Event) -> Void) {
+        let s = scanner
+        scanner = nil
+        handle(.oversized(s))
     }
 
     /// Feeds bytes; `handle` sees each complete line (borrowed, valid during the call).
@@ -24,33 +50,40 @@ public struct LineFramer {
         let n = chunk.count
         while start < n {
             guard let nl = memchr(base + start, 0x0A, n - start) else {
-                let rest = n - start
-                if !discarding {
-                    if pending.count + rest > maxLineBytes {
-                        discarding = true
-                        pending = []
-                    } else {
-                        pending.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: rest))
-                    }
+                let rest = UnsafeRawBufferPointer(start: base + start, count: n - start)
+                if discarding {
+                    skip(rest)
+                } else if pending.count + rest.count > maxLineBytes {
+                    discarding = true
+                    skipPending()
+                    skip(rest)
+                    pending = []
+                } else {
+                    pending.append(contentsOf: rest)
                 }
                 return
             }
             let end = UnsafeRawPointer(nl) - base
+            let piece = UnsafeRawBufferPointer(start: base + start, count: end - start)
             if discarding {
                 discarding = false
-                handle(.oversized)
+                skip(piece)
+                reportOversized(handle)
             } else if pending.isEmpty {
-                if end - start > maxLineBytes {
-                    handle(.oversized)
+                if piece.count > maxLineBytes {
+                    skip(piece)
+                    reportOversized(handle)
                     start = end + 1
                     continue
                 }
-                emit(UnsafeRawBufferPointer(start: base + start, count: end - start), handle)
-            } else if pending.count + (end - start) > maxLineBytes {
+                emit(piece, handle)
+            } else if pending.count + piece.count > maxLineBytes {
+                skipPending()
+                skip(piece)
                 pending = []
-                handle(.oversized)
+                reportOversized(handle)
             } else {
-                pending.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: end - start))
+                pending.append(contentsOf: piece)
                 pending.withUnsafeBytes { emit($0, handle) }
                 // Keep a modest buffer for the next long line; release huge ones.
                 if pending.capacity > 1 << 20 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
@@ -63,7 +96,7 @@ public struct LineFramer {
     public mutating func finish(_ handle: (Event) -> Void) {
         if discarding {
             discarding = false
-            handle(.oversized)
+            reportOversized(handle)
         } else if !pending.isEmpty {
             pending.withUnsafeBytes { emit($0, handle) }
         }

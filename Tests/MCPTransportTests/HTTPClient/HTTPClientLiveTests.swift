@@ -33,13 +33,14 @@ import MCPRuntime
             config.jsonResponse = json
             config.sseRetryMs = 50
             server = try HTTPServerTransport.start(server: core, config: config)
-            transport = try HTTPClientTransport(url: HTTPURL(parsing: "http://127.0.0.1:\(server.port)/mcp"),
-                                                options: HTTPClientOptions())
+            let transport = try HTTPClientTransport(url: HTTPURL(parsing: "http://127.0.0.1:\(server.port)/mcp"),
+                                                    options: HTTPClientOptions())
+            self.transport = transport
             var options = ClientOptions(name: "live-client", version: "1")
             options.timing = RequestTiming(timeoutMs: 10_000)
             session = ClientSession(options: options, executor: pool, scheduler: Scheduler(executor: pool),
-                                    output: transport.output)
-            transport.start(session: session)
+                                    output: { transport.send($0) })
+            transport.start(session)
         }
 
         func wait<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) -> Void) -> T? {

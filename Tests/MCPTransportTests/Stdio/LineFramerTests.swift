@@ -30,3 +30,25 @@ import Testing
         #expect(frame([long]) == ["<oversized>"])
     }
 }
+
+@Suite struct LineFramerScanTests {
+    @Test func anOversizedLineSaysWhichRequestItAnswered() {
+        var framer = LineFramer(maxLineBytes: 64, scansOversized: true)
+        var seen: [String] = []
+        let handle: (LineFramer.Event) -> Void = { e in
+            switch e {
+            case .line(let b): seen.append(String(decoding: b, as: UTF8.self))
+            case .oversized(let scan): seen.append("<oversized id=\(scan?.id.map { "\($0)" } ?? "none")>")
+            }
+        }
+        let long = String(repeating: "y", count: 200)
+        // Split so the cap is crossed inside the buffered part of the line.
+        let text = "{\"a\":1}\n{\"result\":{\"t\":\"" + long + "\"},\"id\":12}\n{\"b\":2}\n"
+        let bytes = Array(text.utf8)
+        for i in stride(from: 0, to: bytes.count, by: 30) {
+            bytes[i..<min(bytes.count, i + 30)].withUnsafeBytes { framer.feed($0, handle) }
+        }
+        framer.finish(handle)
+        #expect(seen == ["{\"a\":1}", "<oversized id=12>", "{\"b\":2}"])
+    }
+}
