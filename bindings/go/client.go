@@ -28,6 +28,10 @@ static mcp_status mcpgo_client_request_async(mcp_client_t *c, const char *method
 	return mcp_client_request_async(c, method, params, timeout_ms, (mcp_response_fn)goResponse,
 	                                progress ? (mcp_progress_fn)goProgress : NULL, (void *)h, out_id, err);
 }
+static mcp_status mcpgo_client_list_async(mcp_client_t *c, const char *method, int32_t timeout_ms, uintptr_t h,
+                                          int64_t *out_id, char **err) {
+	return mcp_client_list_async(c, method, timeout_ms, (mcp_response_fn)goResponse, (void *)h, out_id, err);
+}
 static char **mcpgo_strv(size_t n) { return calloc(n + 1, sizeof(char *)); }
 static void mcpgo_strv_set(char **v, size_t i, char *s) { v[i] = s; }
 static void mcpgo_strv_free(char **v) {
@@ -48,6 +52,7 @@ import (
 	"fmt"
 	"log"
 	"math"
+	"runtime/cgo"
 	"time"
 )
 
@@ -551,18 +556,42 @@ func (c *Client) request(ctx context.Context, method string, params interface{},
 		cparams = cString(string(b))
 		defer freeC(cparams)
 	}
-	timeout, err := requestTimeout(ctx)
-	if err != nil {
-		return nil, err
-	}
 	p := &pending{ch: make(chan response, 1)}
+	withProgress := C.int(0)
 	if progress != nil {
+		withProgress = 1
 		p.progress = func(raw json.RawMessage) {
 			var pr Progress
 			if json.Unmarshal(raw, &pr) == nil {
 				progress(pr)
 			}
 		}
+	}
+	return c.await(ctx, method, p, func(ptr *C.mcp_client_t, cmethod *C.char, timeout int32, h cgo.Handle,
+		id *C.int64_t, cerr **C.char) C.mcp_status {
+		return C.mcpgo_client_request_async(ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), withProgress, id, cerr)
+	})
+}
+
+// listAll is every item of a paginated list, as one JSON array.
+func (c *Client) listAll(ctx context.Context, method string) (json.RawMessage, error) {
+	return c.await(ctx, method, &pending{ch: make(chan response, 1)}, func(ptr *C.mcp_client_t, cmethod *C.char,
+		timeout int32, h cgo.Handle, id *C.int64_t, cerr **C.char) C.mcp_status {
+		return C.mcpgo_client_list_async(ptr, cmethod, C.int32_t(timeout), C.uintptr_t(h), id, cerr)
+	})
+}
+
+// asyncStart starts one asynchronous operation of the engine whose outcome
+// goes to goResponse with handle h, and gives the id mcp_client_cancel takes.
+type asyncStart func(ptr *C.mcp_client_t, cmethod *C.char, timeout int32, h cgo.Handle, id *C.int64_t,
+	cerr **C.char) C.mcp_status
+
+// await starts an operation (a request, a listing) and waits for its outcome
+// or for ctx; when ctx ends first the engine is told to cancel it.
+func (c *Client) await(ctx context.Context, method string, p *pending, start asyncStart) (json.RawMessage, error) {
+	timeout, err := requestTimeout(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cmethod := cString(method)
 	defer freeC(cmethod)
@@ -573,11 +602,7 @@ func (c *Client) request(ctx context.Context, method string, params interface{},
 	h := newHandle(p)
 	var id C.int64_t
 	var cerr *C.char
-	withProgress := C.int(0)
-	if progress != nil {
-		withProgress = 1
-	}
-	st := C.mcpgo_client_request_async(ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), withProgress, &id, &cerr)
+	st := start(ptr, cmethod, timeout, h, &id, &cerr)
 	c.g.exit()
 	if st != C.MCP_OK {
 		deleteHandle(h) // fn will not run
@@ -611,6 +636,11 @@ func (r response) decode(method string, ctx context.Context) (json.RawMessage, e
 	default:
 		if ctx.Err() != nil && (r.status == C.MCP_ERR_CANCELLED || r.status == C.MCP_ERR_TIMEOUT) {
 			return nil, ctx.Err()
+		}
+		// A listing says why it stopped (ErrLimit); a request carries no text.
+		var e RPCError
+		if r.err != nil && json.Unmarshal(r.err, &e) == nil && e.Message != "" {
+			return nil, &Error{Op: method, Status: Status(r.status), Message: e.Message}
 		}
 		return nil, &Error{Op: method, Status: Status(r.status), Message: fmt.Sprintf("%s: %s", method, Status(r.status).Error())}
 	}

@@ -47,42 +47,15 @@ func (c *Client) CallTool(ctx context.Context, p *CallToolParams) (*ToolResult, 
 	return res, nil
 }
 
-// list fetches every page of a paginated list into out (a pointer to a
-// slice), following nextCursor.
-func (c *Client) list(ctx context.Context, method, key string, out interface{}) error {
-	var all []json.RawMessage
-	cursor := ""
-	for page := 0; ; page++ {
-		if page == 10000 {
-			return &Error{Op: method, Status: ErrLimit, Message: method + ": more than 10000 pages"}
-		}
-		var params interface{}
-		if cursor != "" {
-			params = map[string]string{"cursor": cursor}
-		}
-		raw, err := c.request(ctx, method, params, nil)
-		if err != nil {
-			return err
-		}
-		var res map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &res); err != nil {
-			return &Error{Op: method, Status: ErrPeer, Message: "unreadable result: " + err.Error()}
-		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(res[key], &items); err != nil {
-			return &Error{Op: method, Status: ErrPeer, Message: fmt.Sprintf("unreadable %q: %v", key, err)}
-		}
-		all = append(all, items...)
-		cursor = ""
-		if nc, ok := res["nextCursor"]; ok {
-			json.Unmarshal(nc, &cursor)
-		}
-		if cursor == "" {
-			break
-		}
+// list fetches every item of a paginated list into out (a pointer to a
+// slice). The engine pages (mcp_client_list_async), with the rules of mcp.h
+// for cursors: one set of edge cases for every binding.
+func (c *Client) list(ctx context.Context, method string, out interface{}) error {
+	raw, err := c.listAll(ctx, method)
+	if err != nil {
+		return err
 	}
-	b, _ := json.Marshal(all)
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(raw, out); err != nil {
 		return &Error{Op: method, Status: ErrPeer, Message: "unreadable items: " + err.Error()}
 	}
 	return nil
@@ -91,25 +64,25 @@ func (c *Client) list(ctx context.Context, method, key string, out interface{}) 
 // ListTools returns every tool the server offers (all pages).
 func (c *Client) ListTools(ctx context.Context) ([]*Tool, error) {
 	var out []*Tool
-	return out, c.list(ctx, "tools/list", "tools", &out)
+	return out, c.list(ctx, "tools/list", &out)
 }
 
 // ListResources returns every resource the server offers (all pages).
 func (c *Client) ListResources(ctx context.Context) ([]*Resource, error) {
 	var out []*Resource
-	return out, c.list(ctx, "resources/list", "resources", &out)
+	return out, c.list(ctx, "resources/list", &out)
 }
 
 // ListResourceTemplates returns every resource template (all pages).
 func (c *Client) ListResourceTemplates(ctx context.Context) ([]*ResourceTemplate, error) {
 	var out []*ResourceTemplate
-	return out, c.list(ctx, "resources/templates/list", "resourceTemplates", &out)
+	return out, c.list(ctx, "resources/templates/list", &out)
 }
 
 // ListPrompts returns every prompt the server offers (all pages).
 func (c *Client) ListPrompts(ctx context.Context) ([]*Prompt, error) {
 	var out []*Prompt
-	return out, c.list(ctx, "prompts/list", "prompts", &out)
+	return out, c.list(ctx, "prompts/list", &out)
 }
 
 // ReadResource reads a resource; an unknown URI is a *PeerError with code

@@ -241,3 +241,27 @@ def test_connect_errors():
             c.list("tools/call")
     finally:
         c.close()
+
+
+PAGED_SERVER = """
+import libmcp
+srv = libmcp.Server("paged", "1", page_size=2)
+for i in range(5):
+    srv.tool(f"t{i}")(lambda: "ok")
+srv.run_stdio()
+"""
+
+
+def test_lists_follow_every_page_through_the_engine():
+    # Five tools, two a page: three pages, paged by the engine for both faces of the client.
+    with Client.stdio(sys.executable, "-c", PAGED_SERVER, env=child_env()) as c:
+        assert [t["name"] for t in c.list_tools()] == ["t0", "t1", "t2", "t3", "t4"]
+        page = c.request("tools/list")
+        assert len(page["tools"]) == 2 and page["nextCursor"]
+
+        async def main():
+            ac = AsyncClient.wrap(c)
+            assert [t["name"] for t in await ac.list_tools()] == ["t0", "t1", "t2", "t3", "t4"]
+            with pytest.raises(ValueError, match="list\\(\\) takes one of"):
+                await ac.list("tools/call")
+        asyncio.run(main())

@@ -153,7 +153,8 @@ class _Listener:
 # ------------------------------------------------------------------ requests
 
 class _Outcome:
-    """user_data of one mcp_client_request_async: progress, then the outcome, exactly once."""
+    """user_data of one mcp_client_request_async (or mcp_client_list_async): progress, then the
+    outcome, exactly once."""
 
     __slots__ = ("future", "progress", "core")
 
@@ -180,7 +181,9 @@ class _Outcome:
                 self.future.set_exception(errors.PeerError(str(e.get("message", "")), int(e.get("code", 0)),
                                                            e.get("data")))
             else:
+                # A listing says why it stopped (MCP_ERR_LIMIT); a request has no text.
+                reason = json.loads(error_json).get("message") if error_json else None
                 name = self.core.lib.mcp_status_string(status).decode()
-                self.future.set_exception(errors.error_for(status, f"request failed: {name}"))
+                self.future.set_exception(errors.error_for(status, reason or f"request failed: {name}"))
         except concurrent.futures.InvalidStateError:
             pass

@@ -102,6 +102,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_client_notify": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
     "mcp_client_call_tool": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, _OUT, _ERR)),
     "mcp_client_list": (c_int32, (c_void_p, c_char_p, c_int32, _OUT, _ERR)),
+    "mcp_client_list_async": (c_int32, (c_void_p, c_char_p, c_int32, RESPONSE_FN, c_void_p, POINTER(c_int64), _ERR)),
 }
 
 # Declared in mcp.h but allowed to be absent from the loaded library (a build

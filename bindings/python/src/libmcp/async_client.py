@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
-from . import errors
 from .client import LIST_METHODS, Client, _clean
 
 
@@ -96,19 +95,15 @@ class AsyncClient:
                                   progress=progress)
 
     async def list(self, method: str, *, timeout: float | None = None) -> list[dict]:
-        if method not in LIST_METHODS:
-            raise ValueError(f"list() takes one of {', '.join(LIST_METHODS)}, not {method!r}")
-        key = {"tools/list": "tools", "resources/list": "resources", "resources/templates/list":
-               "resourceTemplates", "prompts/list": "prompts", "tasks/list": "tasks"}[method]
-        items: list[dict] = []
-        cursor = None
-        for _ in range(10000):
-            page = await self.request(method, {"cursor": cursor} if cursor else None, timeout=timeout)
-            items += page.get(key, [])
-            cursor = page.get("nextCursor")
-            if not cursor:
-                return items
-        raise errors.LimitExceeded(f"{method}: more than 10000 pages")
+        if not self._client._lib.has("mcp_client_list_async"):
+            # A library before ABI 1.2: its blocking listing, on a thread.
+            return await asyncio.to_thread(self._client.list, method, timeout=timeout)
+        pending = self._client.list_send(method, timeout=timeout)
+        try:
+            return await pending
+        except asyncio.CancelledError:
+            pending.cancel("the caller was cancelled")
+            raise
 
     async def list_tools(self) -> list[dict]:
         return await self.list("tools/list")

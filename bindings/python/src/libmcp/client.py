@@ -273,6 +273,21 @@ class Client:
         _check(self._lib, status, err, method)
         return _take_json(self._lib, out)
 
+    def list_send(self, method: str, *, timeout: float | None = None) -> ClientRequest:
+        """As list(), without waiting: `await` the ClientRequest or call .result(); .cancel()
+        stops the listing. The engine pages (mcp_client_list_async, ABI 1.2)."""
+        if method not in LIST_METHODS:
+            raise ValueError(f"list() takes one of {', '.join(LIST_METHODS)}, not {method!r}")
+        outcome = _Outcome(self._core, None)
+        key = _callbacks.keep(outcome)
+        listing_id, err = c_int64(0), c_void_p()
+        status = self._lib.mcp_client_list_async(self._core.live(), _ffi.cstr(method, "method"), _ms(timeout),
+                                                 _callbacks.response_thunk, key, byref(listing_id), byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)  # fn does not run when the listing is refused
+            _check(self._lib, status, err, method)
+        return ClientRequest(self, listing_id.value, outcome)
+
     def list_tools(self) -> list[dict]:
         return self.list("tools/list")
 
