@@ -91,7 +91,7 @@ extern "C" {
 MCP_API uint32_t mcp_abi_version(void);
 
 /*
-** mcp_version: the library's release, e.g. "0.2.0".
+** mcp_version: the library's release: MCP_VERSION_STRING of the header it was built with.
 ** Ownership: static string, never freed. Threads: any. Since: 1.0
 */
 MCP_API const char *mcp_version(void);

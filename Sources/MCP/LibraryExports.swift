@@ -10,11 +10,13 @@ public func mcp_abi_version() -> UInt32 {
     UInt32(MCP_ABI_VERSION_MAJOR) << 16 | UInt32(MCP_ABI_VERSION_MINOR)
 }
 
-private let versionText: StaticString = "0.2.0"
+/// The header's MCP_VERSION_STRING (the one place the release is written), copied
+/// once: the C string stays valid and the same for the life of the process.
+nonisolated(unsafe) private let versionText: UnsafePointer<CChar> = UnsafePointer(strdup(MCP_VERSION_STRING)!)
 
 @c @implementation
 public func mcp_version() -> UnsafePointer<CChar>? {
-    UnsafeRawPointer(versionText.utf8Start).assumingMemoryBound(to: CChar.self)
+    versionText
 }
 
 private func staticText(_ s: StaticString) -> UnsafePointer<CChar> {

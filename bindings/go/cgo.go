@@ -51,7 +51,7 @@ func ABIVersion() (major, minor int) {
 	return int(v >> 16), int(v & 0xffff)
 }
 
-// Version returns the release of the loaded library, e.g. "0.1.0".
+// Version returns the release of the loaded library (mcp_version()).
 func Version() string { return C.GoString(C.mcp_version()) }
 
 // cString converts s to a C string the caller frees with C.free.

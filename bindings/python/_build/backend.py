@@ -31,10 +31,14 @@ def _project() -> dict:
     text = (ROOT / "pyproject.toml").read_text()
     try:
         import tomllib
-        return tomllib.loads(text)["project"]
+        project = tomllib.loads(text)["project"]
     except ImportError:  # Python 3.10: the few flat keys this backend reads
         section = text.split("[project]", 1)[1].split("\n[", 1)[0]
-        return {k: v for k, v in re.findall(r'^(\w[\w-]*)\s*=\s*"([^"]*)"', section, re.M)}
+        project = {k: v for k, v in re.findall(r'^(\w[\w-]*)\s*=\s*"([^"]*)"', section, re.M)}
+    found = re.search(r'^__version__ = "([^"]+)"', (SRC / "__init__.py").read_text(), re.M)
+    if found is None:
+        raise RuntimeError(f"no __version__ in {SRC / '__init__.py'}")
+    return {**project, "version": found.group(1)}
 
 
 def _metadata() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,9 @@ import pytest
 import libmcp
 from libmcp import _ffi, errors
 
-from conftest import LIBRARY, PACKAGE_ROOT, child_env, registered, wait_for
+from conftest import LIBRARY, PACKAGE_ROOT, REPO, child_env, registered, wait_for
+
+VERSION = libmcp.__version__
 
 
 def python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -33,7 +36,10 @@ def fake_library(tmp_path: Path, body: str, name: str = "libfake.so") -> Path:
 
 def test_versions_and_path():
     assert libmcp.abi_version()[0] == _ffi.ABI_MAJOR == 1
-    assert libmcp.engine_version() == "0.2.0"
+    header = re.search(r'^#define MCP_VERSION_STRING "([^"]+)"$', (REPO / "include" / "mcp.h").read_text(), re.M)
+    assert header is not None
+    # The release is written in mcp.h; the package, released with the library it bundles, repeats it.
+    assert libmcp.engine_version() == header.group(1) == libmcp.__version__
     assert Path(libmcp.library_path()).resolve() == LIBRARY.resolve()
 
 
@@ -149,7 +155,7 @@ def test_pip_install_with_a_bundled_library(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     bundled = target / "libmcp" / "_lib" / "libmcp.so.1"
     assert bundled.is_file() and bundled.stat().st_size == LIBRARY.resolve().stat().st_size
-    wheel_tag = next(target.glob("libmcp-0.1.0.dist-info")) / "WHEEL"
+    wheel_tag = next(target.glob(f"libmcp-{VERSION}.dist-info")) / "WHEEL"
     assert "Tag: py3-none-linux_" in wheel_tag.read_text()
     env = {k: v for k, v in os.environ.items() if k not in ("LIBMCP_PATH", "LD_LIBRARY_PATH", "PYTHONPATH")}
     env["PYTHONPATH"] = str(target)
@@ -175,11 +181,11 @@ def test_pure_wheel_without_bundle(tmp_path):
                         str(PACKAGE_ROOT)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     wheels = [p.name for p in tmp_path.glob("*.whl")]
-    assert wheels == ["libmcp-0.1.0-py3-none-any.whl"]
+    assert wheels == [f"libmcp-{VERSION}-py3-none-any.whl"]
     import zipfile
     names = zipfile.ZipFile(tmp_path / wheels[0]).namelist()
     assert "libmcp/server.py" in names and not any("_lib/" in n for n in names)
-    assert "libmcp-0.1.0.dist-info/RECORD" in names
+    assert f"libmcp-{VERSION}.dist-info/RECORD" in names
 
 
 # ------------------------------------------------------------------ FFI lifetime

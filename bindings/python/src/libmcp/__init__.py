@@ -37,7 +37,9 @@ from .errors import (
 from .server import Server
 from .session import Session
 
-__version__ = "0.1.0"
+# The package is released with the library it bundles: the same as MCP_VERSION_STRING
+# in include/mcp.h (tests/test_library.py checks). The build backend reads it from here.
+__version__ = "0.2.0"
 
 
 def library_path() -> str:
@@ -54,7 +56,7 @@ def abi_version() -> tuple[int, int]:
 
 
 def engine_version() -> str:
-    """The loaded library's release, e.g. "0.1.0"."""
+    """The loaded library's release (mcp_version())."""
     from . import _ffi
     return _ffi.load().version
 
