@@ -2,12 +2,17 @@
 
 The package is pure Python, so a wheel is a zip of src/libmcp plus metadata;
 no setuptools or wheel is needed, and `pip install bindings/python` works
-offline. It also bundles the engine when asked: if LIBMCP_BUNDLE names a
-libmcp.so.1 at build time (or src/libmcp/_lib/ already holds one), the file goes
-into the wheel as libmcp/_lib/libmcp.so.1 and the wheel is tagged for this
-platform; libmcp then loads that copy when LIBMCP_PATH is not set.
+offline. The wheel bundles the engine, as libmcp/_lib/libmcp.so.1, and is then
+tagged for this platform; libmcp loads that copy when LIBMCP_PATH is not set,
+so a server started by an MCP client with a clean environment finds it. The
+copy bundled is the first of:
+  - the file LIBMCP_BUNDLE names at build time (or libmcp.so.1 in that directory);
+  - src/libmcp/_lib/libmcp.so.1, if already there;
+  - build/lib/libmcp.so.1 of the libmcp repository this package sits in (what
+    `make` builds), so that `make && pip install bindings/python` just works.
+With none of them the wheel is pure Python and the library is looked for at run time.
 
-    LIBMCP_BUNDLE=build/lib/libmcp.so.1 pip install bindings/python
+    LIBMCP_BUNDLE=/elsewhere/lib/libmcp.so.1 pip install bindings/python
 """
 from __future__ import annotations
 
@@ -73,7 +78,13 @@ def _bundled_library() -> Path | None:
             raise FileNotFoundError(f"{BUNDLE_ENV}={env}: no such file")
         return path
     existing = SRC / "_lib" / "libmcp.so.1"
-    return existing if existing.is_file() else None
+    if existing.is_file():
+        return existing
+    repository = ROOT.parent.parent
+    built = repository / "build" / "lib" / "libmcp.so.1"
+    if ROOT.parent.name == "bindings" and (repository / "include" / "mcp.h").is_file() and built.is_file():
+        return built
+    return None
 
 
 def _package_files() -> list[tuple[str, Path]]:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,7 +17,7 @@ import pytest
 import libmcp
 from libmcp import _ffi, errors
 
-from conftest import LIBRARY, PACKAGE_ROOT, REPO, child_env, registered, wait_for
+from conftest import LIBRARY, PACKAGE_ROOT, REPO, child_env, registered, run, wait_for
 
 VERSION = libmcp.__version__
 
@@ -134,7 +136,8 @@ def test_importing_needs_no_library():
             print('refused:', e)
     """, env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("refused: libmcp not found. Build it") and "system library path" in r.stdout
+    assert r.stdout.startswith("refused: libmcp not found. Tried:\n  bundled copy: ") and "system library path" in r.stdout
+    assert "LIBMCP_PATH=/path/to/libmcp.so.1" in r.stdout
 
 
 def test_found_on_the_system_library_path():
@@ -174,11 +177,26 @@ def test_pip_install_with_a_bundled_library(tmp_path):
     assert module.startswith(str(target)) and path == str(bundled) and result == "{'result': 'hi'}"
 
 
+def checkout(root: Path, built: bool) -> Path:
+    """A copy of the parts of a libmcp repository the package build looks at: bindings/python,
+    include/mcp.h and, if `built`, build/lib/libmcp.so.1 as `make` leaves it (this build's library)."""
+    package = root / "bindings" / "python"
+    shutil.copytree(PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__", "_lib"))
+    (root / "include").mkdir()
+    shutil.copy(REPO / "include" / "mcp.h", root / "include" / "mcp.h")
+    if built:
+        (root / "build" / "lib").mkdir(parents=True)
+        (root / "build" / "lib" / "libmcp.so.1").symlink_to(LIBRARY.resolve())
+    return package
+
+
 def test_pure_wheel_without_bundle(tmp_path):
+    """No LIBMCP_BUNDLE and no built library in the checkout: a pure-Python wheel."""
+    package = checkout(tmp_path / "repo", built=False)
     env = child_env(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("LIBMCP_BUNDLE", None)
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path),
-                        str(PACKAGE_ROOT)], env=env, capture_output=True, text=True, timeout=300)
+                        str(package)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     wheels = [p.name for p in tmp_path.glob("*.whl")]
     assert wheels == [f"libmcp-{VERSION}-py3-none-any.whl"]
@@ -186,6 +204,83 @@ def test_pure_wheel_without_bundle(tmp_path):
     names = zipfile.ZipFile(tmp_path / wheels[0]).namelist()
     assert "libmcp/server.py" in names and not any("_lib/" in n for n in names)
     assert f"libmcp-{VERSION}.dist-info/RECORD" in names
+
+
+WHERE_SERVER = """
+import json, os, libmcp
+srv = libmcp.Server("installed", "1.0")
+
+@srv.tool()
+def where() -> str:
+    \"\"\"The files this server runs from and the names in its environment.\"\"\"
+    return json.dumps({"package": libmcp.__file__, "library": libmcp.library_path(), "env": sorted(os.environ)})
+
+srv.run_stdio()
+"""
+
+
+def test_pip_install_after_make_serves_a_client_with_a_clean_environment(tmp_path):
+    """The README's `make` then `pip install bindings/python`, in a fresh venv, offline: the wheel bundles
+    build/lib/libmcp.so.1, so a server written with the binding starts when the official SDK's stdio client
+    launches it with its default environment (no LIBMCP_PATH, LD_LIBRARY_PATH or PYTHONPATH), as Claude
+    Desktop does. Installed without a library, the error names the places tried and the fix."""
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+    venv_python = venv / "bin" / "python"
+    pip_env = {k: v for k, v in os.environ.items()
+               if k not in ("LIBMCP_PATH", "LIBMCP_BUNDLE", "LD_LIBRARY_PATH", "PYTHONPATH")}
+    pip_env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
+
+    def pip_install(package: Path) -> None:
+        r = subprocess.run([str(venv_python), "-m", "pip", "install", "-q", "--force-reinstall", str(package)],
+                           env=pip_env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    # Not built yet: the package installs, and its error says what to do.
+    pip_install(checkout(tmp_path / "unbuilt", built=False))
+    r = subprocess.run([str(venv_python), "-c", "import libmcp; libmcp.Server('x', '1')"], env=clean,
+                       capture_output=True, text=True, timeout=60)
+    site = Path(subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               env=clean, capture_output=True, text=True, check=True).stdout.strip())
+    assert r.returncode != 0 and "libmcp.errors.LibraryError: libmcp not found. Tried:" in r.stderr, r.stderr
+    assert f"bundled copy: {site / 'libmcp' / '_lib' / 'libmcp.so.1'}: not there" in r.stderr
+    assert "system library path: libmcp.so.1: " in r.stderr
+    assert ("To fix: build the library (make, in the libmcp repository), then reinstall this package from that "
+            "checkout (pip install --force-reinstall <repository>/bindings/python)") in r.stderr
+    assert "LIBMCP_PATH=/path/to/libmcp.so.1" in r.stderr
+
+    # Built: the same command bundles the library.
+    pip_install(checkout(tmp_path / "built", built=True))
+    bundled = site / "libmcp" / "_lib" / "libmcp.so.1"
+    assert bundled.is_file() and bundled.stat().st_size == LIBRARY.resolve().stat().st_size
+    script = tmp_path / "where_server.py"
+    script.write_text(WHERE_SERVER)
+    found: dict = {}
+
+    async def body() -> None:
+        params = StdioServerParameters(command=str(venv_python), args=[str(script)], cwd=str(tmp_path))
+        assert params.env is None  # the SDK's default environment, as an MCP client's configuration gives
+        with open(tmp_path / "stderr", "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    init = await session.initialize()
+                    assert init.server_info.name == "installed"
+                    tools = await session.list_tools()
+                    assert [t.name for t in tools.tools] == ["where"]
+                    result = await session.call_tool("where", {})
+                    found.update(json.loads(result.content[0].text))
+
+    try:
+        run(body)
+    except BaseException:
+        print("--- server stderr ---\n" + (tmp_path / "stderr").read_text()[-4000:])
+        raise
+    assert found["package"] == str(site / "libmcp" / "__init__.py")
+    assert found["library"] == str(bundled)
+    assert not {"LIBMCP_PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "LIBMCP_BUNDLE"} & set(found["env"]), found["env"]
 
 
 # ------------------------------------------------------------------ FFI lifetime

@@ -166,12 +166,7 @@ def candidates() -> list[tuple[str, str]]:
         if p.is_dir():
             p = p / SONAME
         return [(f"${ENV_VAR}", str(p))]
-    out = []
-    if PACKAGE_LIB_DIR.is_dir():
-        for name in (SONAME, "libmcp.so"):
-            if (PACKAGE_LIB_DIR / name).exists():
-                out.append(("bundled copy", str(PACKAGE_LIB_DIR / name)))
-                break
+    out = [("bundled copy", str(PACKAGE_LIB_DIR / SONAME))]
     out.append(("system library path", SONAME))
     found = ctypes.util.find_library("mcp")
     if found and found != SONAME:
@@ -191,6 +186,9 @@ def load() -> Library:
         for how, where in candidates():
             if how == f"${ENV_VAR}" and not Path(where).exists():
                 raise errors.LibraryError(f"{ENV_VAR}={os.environ[ENV_VAR]!r}: no such file ({where})")
+            if how == "bundled copy" and not Path(where).exists():
+                tried.append(f"{how}: {where}: not there (this install has no library of its own)")
+                continue
             try:
                 cdll = ctypes.CDLL(where)
             except OSError as e:
@@ -205,9 +203,12 @@ def load() -> Library:
             _library = library
             return _library
         raise errors.LibraryError(
-            "libmcp not found. Build it (cmake --build build) and set "
-            f"{ENV_VAR}=/path/to/{SONAME}, or install it on the system library path. Tried:\n  "
-            + "\n  ".join(tried))
+            "libmcp not found. Tried:\n  " + "\n  ".join(tried) + "\n"
+            "To fix: build the library (make, in the libmcp repository), then reinstall this package "
+            "from that checkout (pip install --force-reinstall <repository>/bindings/python), which "
+            f"bundles <repository>/build/lib/{SONAME}; or set {ENV_VAR}=/path/to/{SONAME} in the "
+            "environment of the process that imports libmcp (for a server, in the MCP client's "
+            "configuration of it); or install the library on the system library path.")
 
 
 def _loaded_path(cdll: ctypes.CDLL) -> str | None:
