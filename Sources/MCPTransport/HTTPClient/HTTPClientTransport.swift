@@ -95,9 +95,6 @@ public final class HTTPClientTransport: ClientTransport {
     /// The session id the server gave (nil before initialize, or with no sessions).
     public var sessionID: String? { state.withLockedValue { $0.sessionID } }
 
-    /// True once the server was found to speak only the legacy HTTP+SSE transport.
-    public var isLegacy: Bool { state.withLockedValue { $0.mode == .legacy } }
-
     // MARK: sending
 
     public func send(_ bytes: [UInt8]) {
