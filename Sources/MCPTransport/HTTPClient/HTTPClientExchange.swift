@@ -59,7 +59,6 @@ final class HTTPClientExchange: Sendable {
         state = NIOLockedValueBox(State(handlers: handlers))
     }
 
-    var isFinished: Bool { state.withLockedValue { $0.handlers == nil } }
     var hasResponse: Bool { state.withLockedValue { $0.responded } }
 
     /// Binds the exchange to its connection; false when it was cancelled first.
