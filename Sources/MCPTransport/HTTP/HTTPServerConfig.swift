@@ -46,6 +46,4 @@ public struct HTTPServerConfig: Sendable {
     public var ioThreads = 1
 
     public init() {}
-
-    var usesTLS: Bool { tlsCertFile != nil && tlsKeyFile != nil }
 }
