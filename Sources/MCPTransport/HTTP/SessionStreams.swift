@@ -169,11 +169,6 @@ final class SessionStreams: Sendable {
         }
     }
 
-    /// Whether any connection is attached to one of these streams.
-    var hasOpenStream: Bool {
-        state.withLockedValue { s in s.live.values.contains { $0.sink?.isOpen ?? false } }
-    }
-
     /// The session ended: every open stream ends, the stored events go.
     func closeAll() {
         let sinks = state.withLockedValue { s -> [ResponseSink] in
