@@ -44,14 +44,6 @@ extension JSONValue {
         }
     }
 
-    public var numberValue: Double? {
-        switch self {
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        default: return nil
-        }
-    }
-
     public var isNull: Bool {
         if case .null = self { return true }
         return false
