@@ -729,6 +729,15 @@ MCP_API mcp_status mcp_server_notify_elicitation_complete(mcp_server_t *server,
 **   "drain_timeout_ms"   integer >= 0, how long to wait at EOF for in-flight
 **                        answers (default 30000)
 **   "redirect_stdout"    bool, the fd 1 redirection above (default true)
+**   "max_queued_bytes"   integer >= 1024, bytes of answers that may wait for a
+**                        client that does not read them (default 16 MiB; also
+**                        at most 4096 answers). Past it no more requests are
+**                        read until the client reads, whether tools run inline
+**                        or on worker threads. Since: 1.2
+**   "max_in_flight"      integer 1..1000000, requests read and not yet answered
+**                        (default 1024); past it reading pauses until one is
+**                        answered, so requests never pile up in memory faster
+**                        than tools answer them. Since: 1.2
 ** Threads: any; one serve per server at a time.
 ** Errors: MCP_OK (EOF or stop) | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON |
 **         MCP_ERR_STATE (already serving, or called from an engine callback) | MCP_ERR_IO.

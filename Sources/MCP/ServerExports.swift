@@ -190,6 +190,8 @@ private func stdioOptions(_ json: UnsafePointer<CChar>?) throws(ABIError) -> Std
             v.intValue.flatMap { $0 >= 0 && $0 <= Int64(Int32.max) ? Int($0) : nil }
         } ?? options.drainTimeoutMs
         options.redirectStdout = try r.bool("redirect_stdout") ?? options.redirectStdout
+        options.maxInFlight = try r.int("max_in_flight", 1...1_000_000) ?? options.maxInFlight
+        options.maxQueuedBytes = try r.int("max_queued_bytes", atLeast: 1024) ?? options.maxQueuedBytes
     }
     return options
 }

@@ -7,39 +7,72 @@ import DequeModule
 /// few system calls, never overlap, and keep their order. A push from inside
 /// the delivery handler (re-entry) appends and returns, so it cannot deadlock.
 ///
-/// @unchecked Sendable: `items`, `delivering`, `deliverer` are only touched with
-/// `cond` locked; `deliver` is called by one thread at a time.
+/// @unchecked Sendable: `items`, `pendingCost`, `delivering`, `deliverer`,
+/// `holder` are only touched with `cond` locked; `deliver` is called by one
+/// thread at a time.
 public final class CombiningQueue<Item>: @unchecked Sendable {
     private let cond = ConditionLock()
     private var items = Deque<Item>()
+    /// The summed `cost` of `items`.
+    private var pendingCost = 0
     private var delivering = false
     private var deliverer: pthread_t?
     /// The thread inside `holding`: its pushes wait for the end of the hold.
     private var holder: pthread_t?
     private let maxPending: Int
+    private let maxPendingCost: Int
+    private let cost: (Item) -> Int
     private let deliver: ([Item]) -> Void
 
-    /// `maxPending`: when that many items wait, pushers other than the
-    /// deliverer block until the deliverer catches up (backpressure).
-    public init(maxPending: Int = .max, deliver: @escaping ([Item]) -> Void) {
+    /// `maxPending`, `maxPendingCost`: when that many items, or items of that
+    /// summed `cost` (bytes, say), wait, pushers other than the deliverer
+    /// block until the deliverer catches up (backpressure).
+    public init(maxPending: Int = .max, maxPendingCost: Int = .max, cost: @escaping (Item) -> Int = { _ in 0 },
+                deliver: @escaping ([Item]) -> Void)
+    {
         self.maxPending = maxPending
+        self.maxPendingCost = maxPendingCost
+        self.cost = cost
         self.deliver = deliver
+    }
+
+    /// Pushers must wait: the deliverer is busy and the queue is at a bound.
+    private var isFull: Bool { delivering && (items.count >= maxPending || pendingCost >= maxPendingCost) }
+
+    /// Blocks while a push would block (the deliverer is stuck behind a full
+    /// queue), or until the deadline; true when a push would not block. A
+    /// producer of work calls it before taking more, so that work whose
+    /// answers cannot be delivered does not pile up elsewhere.
+    public func waitUntilNotFull(until deadline: MonotonicInstant?) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        while isFull {
+            if let deadline, MonotonicInstant.now() >= deadline { return false }
+            _ = cond.wait(until: deadline)
+        }
+        return true
     }
 
     public func push(_ item: Item) {
         cond.lock()
+        let c = cost(item)
         if delivering, let d = deliverer, pthread_equal(d, pthread_self()) != 0 {
             items.append(item)
+            pendingCost += c
             cond.unlock()
             return
         }
-        if let h = holder, pthread_equal(h, pthread_self()) != 0, items.count < maxPending {
+        if let h = holder, pthread_equal(h, pthread_self()) != 0, items.count < maxPending,
+           pendingCost < maxPendingCost
+        {
             items.append(item)
+            pendingCost += c
             cond.unlock()
             return
         }
-        while delivering && items.count >= maxPending { _ = cond.wait(until: nil) }
+        while isFull { _ = cond.wait(until: nil) }
         items.append(item)
+        pendingCost += c
         if delivering {
             cond.unlock()
             return
@@ -72,6 +105,7 @@ public final class CombiningQueue<Item>: @unchecked Sendable {
         while !items.isEmpty {
             let batch = Array(items)
             items.removeAll(keepingCapacity: true)
+            pendingCost = 0
             cond.broadcast()
             cond.unlock()
             deliver(batch)

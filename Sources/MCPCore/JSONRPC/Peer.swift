@@ -306,6 +306,12 @@ public final class JSONRPCPeer: Sendable {
         state.wait(until: deadline) { $0.incoming.isEmpty && $0.answering == 0 }
     }
 
+    /// Waits until fewer than `limit` received requests are unanswered or
+    /// being answered (or the peer closed), or the deadline passes.
+    public func waitUntilIncoming(below limit: Int, until deadline: MonotonicInstant?) -> Bool {
+        state.wait(until: deadline) { $0.incoming.count + $0.answering < limit || $0.closed }
+    }
+
     /// Runs once when the peer closes (at once if it already has).
     public func onClose(_ body: @escaping @Sendable () -> Void) {
         let now = state.withLock { s -> Bool in

@@ -143,6 +143,14 @@ public final class ServerSession: Sendable, PeerMethods {
         peer.waitUntilIdle(until: deadline)
     }
 
+    /// Waits until fewer than `limit` calls are in flight or being answered
+    /// (or the session closed), or the deadline passes; false on the deadline.
+    /// A transport that reads on its own thread calls it before reading more,
+    /// so requests cannot pile up faster than they are answered.
+    public func waitForInFlight(below limit: Int, until deadline: MonotonicInstant?) -> Bool {
+        peer.waitUntilIncoming(below: limit, until: deadline)
+    }
+
     /// Ends the session: in-flight calls are cancelled, nothing more is sent.
     public func close() {
         peer.close()

@@ -10,10 +10,14 @@ public final class FDWriter: Sendable {
     private let queue: CombiningQueue<[UInt8]>
     private let state: LockedState<Bool>  // true once the descriptor failed
 
-    public init(fd: Int32, maxPendingMessages: Int = 4096) {
+    /// Past `maxPendingMessages` messages or `maxPendingBytes` bytes waiting
+    /// behind a write that does not finish (a reader that stopped reading),
+    /// writers block, and `waitUntilWritable` holds back the reader of requests.
+    public init(fd: Int32, maxPendingMessages: Int = 4096, maxPendingBytes: Int = 16 << 20) {
         let broken = LockedState(false)
         state = broken
-        queue = CombiningQueue(maxPending: maxPendingMessages) { batch in
+        queue = CombiningQueue(maxPending: maxPendingMessages, maxPendingCost: maxPendingBytes,
+                               cost: { $0.count + 1 }) { batch in
             if broken.withLock({ $0 }) { return }
             if batch.count == 1, batch[0].count >= 1 << 16 {
                 // A large message goes out as it is: no copy of megabytes to add its newline.
@@ -37,6 +41,12 @@ public final class FDWriter: Sendable {
     public func write(message: [UInt8]) { queue.push(message) }
 
     public func flush() { queue.waitUntilDelivered() }
+
+    /// Blocks while output is backed up (see init), or until the deadline;
+    /// true when a message could be queued without blocking.
+    public func waitUntilWritable(until deadline: MonotonicInstant?) -> Bool {
+        queue.waitUntilNotFull(until: deadline)
+    }
 
     /// Runs `body`; messages this thread writes meanwhile go out in one write
     /// when it returns (answers the reader thread produced for one read).

@@ -6,6 +6,12 @@ public struct StdioOptions: Sendable {
     public var maxMessageBytes = 16 << 20
     public var drainTimeoutMs = 30_000
     public var redirectStdout = true
+    /// Bytes of answers waiting for a client that does not read them; past
+    /// it (or 4096 answers) requests are no longer read until it catches up.
+    public var maxQueuedBytes = 16 << 20
+    /// Requests read but not yet answered; past it reading pauses until one
+    /// is answered (tools on worker threads run concurrently up to here).
+    public var maxInFlight = 1024
     public init() {}
 }
 
@@ -50,7 +56,7 @@ public enum StdioServerTransport {
     private static func serveBlocked(server: ServerCore, input: Int32, output: Int32, options: StdioOptions,
                                      stop: StopSignal) throws(TransportError)
     {
-        let writer = FDWriter(fd: output)
+        let writer = FDWriter(fd: output, maxPendingBytes: options.maxQueuedBytes)
         let session = server.makeSession(defaultChannel: ClosureChannel { writer.write(message: $0) })
         defer {
             session.close()
@@ -69,6 +75,18 @@ public enum StdioServerTransport {
         var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: stop.readFD, events: Int16(POLLIN), revents: 0)]
         readLoop: while true {
+            // A client that does not read its answers gets no more requests
+            // read: answers made on worker threads would otherwise wait in
+            // memory, and requests for them pile up in the worker queue,
+            // without bound. (Inline answers block this thread anyway.) The
+            // in-flight bound also covers the time before the output backs up,
+            // when workers lag behind this thread.
+            while !writer.waitUntilWritable(until: MonotonicInstant.now().adding(milliseconds: 100))
+                || !session.waitForInFlight(below: options.maxInFlight,
+                                            until: MonotonicInstant.now().adding(milliseconds: 100))
+            {
+                if writer.isBroken || stop.isTriggered { break readLoop }
+            }
             fds[0].revents = 0
             fds[1].revents = 0
             let rc = poll(&fds, 2, -1)

@@ -22,6 +22,12 @@ public final class StopSignal: Sendable {
         close(writeFD)
     }
 
+    /// Whether `trigger` was called (the pipe holds its byte; nothing is consumed).
+    var isTriggered: Bool {
+        var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
+    }
+
     public func trigger() {
         var b: UInt8 = 1
         _ = write(writeFD, &b, 1)
