@@ -818,7 +818,8 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
 ** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
 ** calls. ^Every refusal (400, 403, 404, 405, 406, 409, 413, 415, 431, 503) carries
-** a JSON-RPC error object without id as its body. ^A call that sends progress,
+** a JSON-RPC error object without id as its body. ^A request with more than
+** one Host or Origin header gets 400 (since 1.2). ^A call that sends progress,
 ** logs or requests before its result is answered as an SSE stream even in
 ** "json_response" mode, so nothing it sends is lost. ^Legacy SSE sessions and
 ** WebSocket connections count toward "max_sessions" and end with their connection.

@@ -160,3 +160,25 @@ def test_duplicate_jsonrpc_member_is_400(server, raw):
     body = json.loads(resp.read())
     assert body["id"] == 3 and body["error"]["code"] == -32600, body
     assert "more than once" in body["error"]["message"], body
+
+
+@pytest.mark.parametrize("extra", ["Host: evil.example", "Origin: http://evil.example"])
+def test_a_second_host_or_origin_header_is_refused(server, extra):
+    # The first Host and Origin are good; a second line must not be ignored
+    # (something behind us may read that one), on the MCP path and for a
+    # WebSocket upgrade alike.
+    host, port = address(server)
+    body = json.dumps(init_body()).encode()
+    for head in (f"POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\n"
+                 f"Accept: application/json, text/event-stream\r\nContent-Length: {len(body)}\r\n",
+                 "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mcp\r\n"):
+        raw = (f"{head}Host: {host}:{port}\r\nOrigin: http://localhost:{port}\r\n{extra}\r\n"
+               "Connection: close\r\n\r\n").encode() + (body if head.startswith("POST") else b"")
+        reply = exchange(server, raw)
+        assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
+        error = json.loads(reply.split(b"\r\n\r\n", 1)[1])["error"]
+        assert error["code"] == -32600 and "More than one" in error["message"], error
+    # The same requests with one of each are served.
+    resp = request(server.url, "POST", init_body(), headers={"Origin": f"http://localhost:{port}"})
+    assert resp.status == 200, resp.read()

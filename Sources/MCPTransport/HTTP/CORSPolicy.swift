@@ -46,7 +46,7 @@ struct CORSPolicy: Sendable {
     func responseHeaders(for request: HTTPHeaders, policy: OriginPolicy) -> HTTPHeaders? {
         guard let origin = request.first(name: "origin") else { return nil }
         guard origins.allows(origin), origin.utf8.allSatisfy({ (0x21...0x7E).contains($0) }),
-              policy.check(host: request.first(name: "host"), origin: origin) == nil
+              policy.check(request) == nil
         else { return HTTPHeaders([("Vary", "Origin")]) }
         return HTTPHeaders([("Access-Control-Allow-Origin", origin),
                             ("Access-Control-Expose-Headers", Self.exposeHeaders),

@@ -27,8 +27,8 @@ final class HTTPEndpoint: Sendable {
     }
 
     func handle(_ request: HTTPRequest, sink: ResponseSink) {
-        if let refusal = policy.check(host: request.header("host"), origin: request.header("origin")) {
-            return fail(sink, request, .forbidden, ErrorCode.invalidRequest, refusal)
+        if let refusal = policy.check(request.head.headers) {
+            return fail(sink, request, refusal.status, ErrorCode.invalidRequest, refusal.reason)
         }
         switch request.path {
         case Substring(config.path):

@@ -164,10 +164,9 @@ enum WebSocketUpgrade {
                 let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
                 let protocols = head.headers[canonicalForm: "sec-websocket-protocol"].map { $0.lowercased() }
                 guard path == Substring(config.websocketPath), protocols.contains("mcp"),
-                      endpoint.policy.check(host: head.headers.first(name: "host"),
-                                            origin: head.headers.first(name: "origin")) == nil
+                      endpoint.policy.check(head.headers) == nil
                 else {
-                    // Not ours: served as plain HTTP (426, 403 or 404 with a reason).
+                    // Not ours: served as plain HTTP (426, 400, 403 or 404 with a reason).
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
                 return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", "mcp")]))

@@ -1,3 +1,5 @@
+internal import NIOHTTP1
+
 /// DNS-rebinding defence: the Host and Origin headers of every request are
 /// checked against allow-lists (403 otherwise). A page on evil.example that
 /// resolves its name to 127.0.0.1 still sends `Host: evil.example` and
@@ -31,6 +33,17 @@ struct OriginPolicy: Sendable {
     init(hosts: [String]?, origins: [String]) {
         self.hosts = hosts.map { AllowList($0, hasScheme: false) }
         self.origins = AllowList(origins, hasScheme: true)
+    }
+
+    /// The check of a whole request head: nil when allowed, else the status
+    /// (400 for a repeated Host or Origin, 403 for a refused value) and the
+    /// reason. A repeated header is refused rather than judged by its first
+    /// line: a proxy or a framework behind it may read another line than we do.
+    func check(_ headers: HTTPHeaders) -> (status: HTTPResponseStatus, reason: String)? {
+        for name in ["host", "origin"] where headers[name].count > 1 {
+            return (.badRequest, "More than one \(name == "host" ? "Host" : "Origin") header")
+        }
+        return check(host: headers.first(name: "host"), origin: headers.first(name: "origin")).map { (.forbidden, $0) }
     }
 
     /// nil when allowed, else the reason (sent in the 403 body).
