@@ -786,14 +786,49 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "stateless"               bool: no sessions, every request self-contained [false]
 **   "enable_get_stream"       bool: the standalone GET SSE stream (else 405) [true]
 **   "max_body_bytes"          integer, request body cap; larger gets 413 [16 MiB]
+**   "max_buffered_bytes"      integer >= "max_body_bytes": bytes all connections
+**                             together may hold in request bodies (and WebSocket
+**                             messages) not yet handed to the engine, plus, for
+**                             the one being parsed, an estimate of its parsed size
+**                             (64 bytes per "," ":" "[" "{" in it). Past it the
+**                             request gets 503 with Retry-After: 1 (a WebSocket
+**                             closes with 1013); a body whose estimate alone is
+**                             over it gets 413 [256 MiB]. Since: 1.2
+**   "request_body_timeout_ms" integer; a request body not complete this long
+**                             after its head gets 408 and the connection closes,
+**                             however steadily it trickles in [60000]. Since: 1.2
+**   "max_connections"         integer; open connections (HTTP and WebSocket).
+**                             Past it a new connection takes the place of the
+**                             oldest idle keep-alive connection, else of the
+**                             oldest one that has not sent a whole request yet;
+**                             one with a response open or a WebSocket session
+**                             is never shed, and with only those the new
+**                             connection is closed. 0 derives it
+**                             from the soft open-file limit less a reserve of an
+**                             eighth (at least 32), so accept never fails for
+**                             want of descriptors [0]. Should accept fail with
+**                             EMFILE or ENFILE anyway (descriptors used
+**                             elsewhere), the oldest idle connection is shed
+**                             and accepting pauses 100 ms instead of spinning.
+**                             Since: 1.2
 **   "max_header_bytes"        integer, request head cap; larger gets 431 [16 KiB]
 **   "max_sessions"            integer; beyond it initialize gets 503 [10000]
 **   "session_idle_timeout_ms" integer; idle sessions expire, active ones never [1800000]
 **   "connection_idle_timeout_ms" integer; a connection with no response open
 **                             that completes no request head and sends no body
 **                             data this long is closed (checked every quarter
-**                             of it: closed within 1.25 times it) [60000]
+**                             of it: closed within 1.25 times it) [60000].
+**                             Since 1.2 also: a connection whose client reads
+**                             none of an open response (SSE stream, legacy SSE,
+**                             answer) for this long, its socket full, is closed;
+**                             a WebSocket is pinged every third of it and closed
+**                             (1001) when nothing, pongs included, arrives for it
 **   "max_queued_messages"     integer, per-stream outgoing queue bound [1024]
+**   "max_queued_bytes"        integer >= 1024, per-stream outgoing queue bound in
+**                             bytes (a single larger message still goes out
+**                             alone) [32 MiB]. A stream past either bound is
+**                             closed; the session's other streams go on, and a
+**                             resumable one can be resumed. Since: 1.2
 **   "event_store_max_events"  integer, events kept per session for resumption [1024]
 **   "event_store_max_bytes"   integer, bytes of those events kept per session [16 MiB]
 **   "sse_retry_ms"            integer, the SSE retry field [1000]
@@ -817,9 +852,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "io_threads"              integer, event-loop threads [1]
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
 ** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
-** calls. ^Every refusal (400, 403, 404, 405, 406, 409, 413, 415, 431, 503) carries
-** a JSON-RPC error object without id as its body. ^A request with more than
-** one Host or Origin header gets 400 (since 1.2). ^A call that sends progress,
+** calls. ^Every refusal (400, 403, 404, 405, 406, 408, 409, 413, 415, 431, 503)
+** carries a JSON-RPC error object without id as its body. ^A request with more
+** than one Host or Origin header gets 400 (since 1.2). ^A call that sends progress,
 ** logs or requests before its result is answered as an SSE stream even in
 ** "json_response" mode, so nothing it sends is lost. ^Legacy SSE sessions and
 ** WebSocket connections count toward "max_sessions" and end with their connection.
@@ -848,8 +883,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown key, bad value, colliding paths) |
 **         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already listening, server freed) |
 **         MCP_ERR_IO (bind failed, TLS files unreadable).
-** Since: 1.0; "sse_keepalive_ms" and "cors_allowed_origins" since 1.1 (a 1.0
-** library refuses them as unknown keys).
+** Since: 1.0; "sse_keepalive_ms" and "cors_allowed_origins" since 1.1;
+** "max_buffered_bytes", "request_body_timeout_ms", "max_connections" and
+** "max_queued_bytes" since 1.2 (an older library refuses them as unknown keys).
 */
 MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
                                          uint16_t *out_port, char **out_error);

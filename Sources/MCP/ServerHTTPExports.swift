@@ -62,11 +62,15 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         c.stateless = try r.bool("stateless") ?? c.stateless
         c.enableGetStream = try r.bool("enable_get_stream") ?? c.enableGetStream
         c.maxBodyBytes = try r.int("max_body_bytes", 1024...(1 << 30)) ?? c.maxBodyBytes
+        c.maxBufferedBytes = try r.int("max_buffered_bytes", 1024...(1 << 40)) ?? c.maxBufferedBytes
         c.maxHeaderBytes = try r.int("max_header_bytes", 1024...(1 << 20)) ?? c.maxHeaderBytes
         c.maxSessions = try r.int("max_sessions", 1...10_000_000) ?? c.maxSessions
         c.sessionIdleTimeoutMs = try r.int("session_idle_timeout_ms", 1...big) ?? c.sessionIdleTimeoutMs
         c.connectionIdleTimeoutMs = try r.int("connection_idle_timeout_ms", 1...big) ?? c.connectionIdleTimeoutMs
+        c.requestBodyTimeoutMs = try r.int("request_body_timeout_ms", 1...big) ?? c.requestBodyTimeoutMs
+        c.maxConnections = try r.int("max_connections", 0...10_000_000) ?? c.maxConnections
         c.maxQueuedMessages = try r.int("max_queued_messages", 1...1_000_000) ?? c.maxQueuedMessages
+        c.maxQueuedBytes = try r.int("max_queued_bytes", 1024...(1 << 40)) ?? c.maxQueuedBytes
         c.eventStoreMaxEvents = try r.int("event_store_max_events", 1...1_000_000) ?? c.eventStoreMaxEvents
         c.eventStoreMaxBytes = try r.int("event_store_max_bytes", 1024...(1 << 40)) ?? c.eventStoreMaxBytes
         c.sseRetryMs = try r.int("sse_retry_ms", 0...big) ?? c.sseRetryMs

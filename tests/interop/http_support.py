@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import select
 import socket
 import ssl
@@ -31,11 +32,20 @@ HOST_SCRIPT = Path(__file__).with_name("http_host.py")
 ACCEPT_BOTH = "application/json, text/event-stream"
 
 
-class EverythingHTTP:
-    """The everything server over HTTP on a free port; stopped with SIGTERM."""
+def limit_open_files(nofile: int | None):
+    """A preexec_fn giving the child a lower open-file limit (None: unchanged)."""
+    if nofile is None:
+        return None
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-    def __init__(self, *flags: str):
+
+class EverythingHTTP:
+    """The everything server over HTTP on a free port; stopped with SIGTERM.
+    `nofile` lowers its open-file limit."""
+
+    def __init__(self, *flags: str, nofile: int | None = None):
         self.flags = flags
+        self.nofile = nofile
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.stderr = b""
@@ -43,7 +53,8 @@ class EverythingHTTP:
     def __enter__(self) -> "EverythingHTTP":
         binary = require_server_binary()
         self.proc = subprocess.Popen([binary, "--http", "127.0.0.1:0", *self.flags], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_env())
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_env(),
+                                     preexec_fn=limit_open_files(self.nofile))
         deadline = time.monotonic() + TIMEOUT
         assert self.proc.stderr is not None
         while time.monotonic() < deadline:
@@ -83,10 +94,12 @@ class EverythingHTTP:
 
 
 class HostHTTP:
-    """http_host.py with a listener configuration; `stop()` returns its report."""
+    """http_host.py with a listener configuration; `stop()` returns its report.
+    `nofile` lowers its open-file limit."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: dict[str, Any], nofile: int | None = None):
         self.config = config
+        self.nofile = nofile
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -94,7 +107,7 @@ class HostHTTP:
         require_server_binary()  # same build; gives the how-to-build message if missing
         self.proc = subprocess.Popen([sys.executable, str(HOST_SCRIPT), str(LIBMCP), json.dumps(self.config)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=server_env())
+                                     env=server_env(), preexec_fn=limit_open_files(self.nofile))
         line = self._line()
         if not line.startswith("PORT "):
             self.proc.kill()

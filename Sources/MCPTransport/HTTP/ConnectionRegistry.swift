@@ -2,14 +2,33 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 
 /// The open connections of a listener (HTTP and WebSocket), so a graceful stop
-/// can ask each to finish and then see when all are gone.
+/// can ask each to finish and then see when all are gone, and so the listener
+/// stays reachable at its connection limit: a new connection past the limit
+/// takes the place of the oldest one that is only waiting for or receiving a
+/// request (idle keep-alive connections first, then the oldest of those that
+/// have not yet sent a whole request), instead of being refused or
+/// letting the process run out of descriptors. Connections with a response
+/// open (calls, streams) and WebSocket sessions are never shed.
 final class ConnectionRegistry: Sendable {
     struct Key: Hashable, Sendable { let id: UInt64 }
+
+    /// What a connection is doing, for choosing whom to shed.
+    enum Phase: Sendable {
+        /// Just accepted: no request head yet.
+        case fresh
+        /// Kept alive after a response; nothing of the next request, or only a partial head.
+        case idle
+        /// A request head arrived; its body is still coming.
+        case receiving
+        /// A response is open (or owed), or a WebSocket session: never shed.
+        case busy
+    }
 
     private struct Entry {
         let eventLoop: EventLoop
         let quiesce: @Sendable () -> Void
         let close: @Sendable () -> Void
+        var phase: Phase
     }
 
     private struct State {
@@ -19,19 +38,73 @@ final class ConnectionRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    let maxConnections: Int
+
+    init(maxConnections: Int = .max) {
+        self.maxConnections = max(1, maxConnections)
+    }
 
     /// Registers a connection; `quiesce` and `close` run on its event loop.
     /// A connection that arrives during a stop is asked to quiesce at once.
-    func add(eventLoop: EventLoop, quiesce: @escaping @Sendable () -> Void,
-             close: @escaping @Sendable () -> Void) -> Key
+    /// Past the limit the oldest idle (else receiving) connection is closed to
+    /// make room; when every one is busy the new connection is refused (nil),
+    /// unless `always` (a WebSocket taking over its own HTTP connection's place).
+    func add(eventLoop: EventLoop, phase: Phase = .fresh, always: Bool = false,
+             quiesce: @escaping @Sendable () -> Void, close: @escaping @Sendable () -> Void) -> Key?
     {
-        let (key, late) = state.withLockedValue { s -> (Key, Bool) in
+        let (key, late, victim) = state.withLockedValue { s -> (Key?, Bool, Entry?) in
+            var victim: Entry?
+            if s.entries.count >= maxConnections {
+                if let k = Self.victim(in: s.entries) {
+                    victim = s.entries.removeValue(forKey: k)
+                } else if !always {
+                    return (nil, false, nil)
+                }
+            }
             s.next += 1
-            s.entries[s.next] = Entry(eventLoop: eventLoop, quiesce: quiesce, close: close)
-            return (Key(id: s.next), s.quiescing)
+            s.entries[s.next] = Entry(eventLoop: eventLoop, quiesce: quiesce, close: close, phase: phase)
+            return (Key(id: s.next), s.quiescing, victim)
         }
-        if late { eventLoop.execute(quiesce) }
+        if let victim { victim.eventLoop.execute(victim.close) }
+        if late, key != nil { eventLoop.execute(quiesce) }
         return key
+    }
+
+    /// Closes the oldest sheddable connection (the descriptor table is full:
+    /// accept failed with EMFILE or ENFILE). False when none can be shed.
+    @discardableResult
+    func shedOne() -> Bool {
+        let victim = state.withLockedValue { s -> Entry? in
+            guard let k = Self.victim(in: s.entries) else { return nil }
+            return s.entries.removeValue(forKey: k)
+        }
+        guard let victim else { return false }
+        victim.eventLoop.execute(victim.close)
+        return true
+    }
+
+    /// The oldest idle keep-alive connection, else the oldest one still
+    /// without a whole request (a new client is the newest of these, so a
+    /// crowd of stalled uploads makes way for it rather than the reverse).
+    /// Keys grow with age. A linear scan: it runs only at the limit, once per
+    /// new connection.
+    private static func victim(in entries: [UInt64: Entry]) -> UInt64? {
+        var idle: UInt64?
+        var waiting: UInt64?
+        for (k, e) in entries {
+            switch e.phase {
+            case .idle: if k < (idle ?? .max) { idle = k }
+            case .fresh, .receiving: if k < (waiting ?? .max) { waiting = k }
+            case .busy: break
+            }
+        }
+        return idle ?? waiting
+    }
+
+    func setPhase(_ key: Key, _ phase: Phase) {
+        state.withLockedValue { s in
+            if s.entries[key.id] != nil { s.entries[key.id]?.phase = phase }
+        }
     }
 
     func remove(_ key: Key) {

@@ -1,5 +1,6 @@
 internal import NIOCore
 internal import NIOHTTP1
+import MCPCore
 
 /// One HTTP connection: collects each request (head and a body up to the
 /// limit), hands it to the endpoint with a ResponseSink, and writes the parts
@@ -20,6 +21,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var context: ChannelHandlerContext?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    /// Bytes of `body` charged to the endpoint's budget; a complete request's
+    /// charge is its body size, released once the endpoint has handled it
+    /// (waiting requests keep theirs, counted in `waitingBytes`).
+    private var bodyCharged = 0
     /// The body went over the limit: a 413 was sent; the connection closes after it.
     private var refusing = false
     private var current: ResponseSink?
@@ -33,17 +38,32 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private enum Waiting {
         case request(HTTPRequest)
-        case refusal(HTTPRequestHead)
+        case refusal(HTTPRequestHead, Refusal)
+    }
+
+    /// Why a request is refused without reaching the endpoint; the connection
+    /// closes after the answer, since the unread rest of the body cannot be
+    /// skipped reliably.
+    enum Refusal {
+        case tooLarge
+        case tooSlow
+        /// The listener's buffer budget is spent (BufferBudget).
+        case busy
     }
     private var quiescing = false
     private var registration: ConnectionRegistry.Key?
     /// Idle detection without a handler of its own (NIO's IdleStateHandler
     /// would sit in the path of every part read and written): a check every
-    /// quarter of the timeout; four in a row with nothing read mean idle.
+    /// quarter of the shorter of the idle and body timeouts; `checksForIdle`
+    /// in a row with nothing read mean idle.
     private var idleTimer: RepeatedTask?
     private var readSinceCheck = false
     private var quietChecks = 0
-    private static let checksPerTimeout = 4
+    private var checksForIdle = 4
+    /// Checks in a row that found a response open and the socket full.
+    private var stalledChecks = 0
+    /// When the head of the request whose body is coming arrived.
+    private var headArrived: NIODeadline?
     private var heartbeat: SSEHeartbeat
     private var heartbeatTimer: Scheduled<Void>?
     /// CORS headers for the current response (CORSPolicy); nil without CORS
@@ -67,23 +87,58 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             eventLoop: context.eventLoop,
             quiesce: { bound.value.quiesce() },
             close: { bound.value.context?.close(promise: nil) })
-        let every = TimeAmount.milliseconds(Int64(max(1, endpoint.config.connectionIdleTimeoutMs / Self.checksPerTimeout)))
+        guard registration != nil else {
+            // At the limit with every connection busy: refused at once, before
+            // it costs a timer or a read.
+            context.close(promise: nil)
+            return
+        }
+        let config = endpoint.config
+        let periodMs = max(1, min(config.connectionIdleTimeoutMs, config.requestBodyTimeoutMs) / 4)
+        checksForIdle = max(1, config.connectionIdleTimeoutMs / periodMs)
+        let every = TimeAmount.milliseconds(Int64(periodMs))
         idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
             bound.value.checkIdle()
         }
     }
 
+    private func setPhase(_ phase: ConnectionRegistry.Phase) {
+        if let registration { endpoint.connections.setPhase(registration, phase) }
+    }
+
     /// Nothing read for the idle timeout: with no response open (an idle
     /// keep-alive connection, or a head or body that stopped arriving) the
     /// connection goes. A response still open (a stream, a call) keeps it.
+    /// A body still incomplete after the body timeout gets 408, however
+    /// steadily its bytes trickle in.
     private func checkIdle() {
+        if let since = headArrived, !refusing,
+           NIODeadline.now() - since >= .milliseconds(Int64(endpoint.config.requestBodyTimeoutMs)), let h = head
+        {
+            headArrived = nil
+            dropBody()
+            refuse(h, .tooSlow)
+            return
+        }
+        // A client that stopped reading its response (a legacy SSE stream, a
+        // GET stream, a long call) for the idle timeout is cut: what waits
+        // for it is freed, and a resumable stream can be picked up again.
+        if current != nil, let context, !context.channel.isWritable {
+            stalledChecks += 1
+            if stalledChecks >= checksForIdle {
+                context.close(promise: nil)
+                return
+            }
+        } else {
+            stalledChecks = 0
+        }
         if readSinceCheck {
             readSinceCheck = false
             quietChecks = 0
             return
         }
         quietChecks += 1
-        guard quietChecks >= Self.checksPerTimeout else { return }
+        guard quietChecks >= checksForIdle else { return }
         quietChecks = 0
         if current == nil || head != nil { context?.close(promise: nil) }
     }
@@ -101,6 +156,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func release() {
+        dropBody()
+        for case .request(let r) in waiting { endpoint.budget.release(r.body.readableBytes) }
+        waiting = []
+        waitingBytes = 0
         idleTimer?.cancel()
         idleTimer = nil
         let sink = current
@@ -128,19 +187,27 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
-            body = nil
+            dropBody()
+            headArrived = NIODeadline.now()
+            if current == nil { setPhase(.receiving) }
             if let declared = h.headers.first(name: "content-length").flatMap(Int.init),
                declared > endpoint.config.maxBodyBytes
             {
-                refuse(h)
+                refuse(h, .tooLarge)
             }
         case .body(var chunk):
             let have = body?.readableBytes ?? 0
             if have + chunk.readableBytes > endpoint.config.maxBodyBytes {
-                if let h = head { refuse(h) }
-                body = nil
+                if let h = head { refuse(h, .tooLarge) }
+                dropBody()
                 return
             }
+            guard endpoint.budget.charge(chunk.readableBytes) else {
+                if let h = head { refuse(h, .busy) }
+                dropBody()
+                return
+            }
+            bodyCharged += chunk.readableBytes
             if body == nil {
                 body = chunk
             } else {
@@ -149,8 +216,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let h = head else { return }
             head = nil
+            headArrived = nil
             let request = HTTPRequest(head: h, body: body ?? ByteBuffer())
             body = nil
+            bodyCharged = 0
             if current != nil {
                 wait(.request(request), context)
             } else {
@@ -161,8 +230,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func start(_ request: HTTPRequest, _ context: ChannelHandlerContext) {
         keepAlive = request.head.isKeepAlive
+        setPhase(.busy)
         let sink = newSink(context, for: request.head)
         endpoint.handle(request, sink: sink)
+        endpoint.budget.release(request.body.readableBytes)
+    }
+
+    private func dropBody() {
+        body = nil
+        endpoint.budget.release(bodyCharged)
+        bodyCharged = 0
     }
 
     private func wait(_ item: Waiting, _ context: ChannelHandlerContext) {
@@ -181,8 +258,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .request(let r):
             waitingBytes -= r.body.readableBytes
             start(r, context)
-        case .refusal(let h):
-            sendRefusal(h, context)
+        case .refusal(let h, let why):
+            sendRefusal(h, why, context)
         }
         if readPaused, waiting.count < Self.maxWaiting / 2, waitingBytes < endpoint.config.maxBodyBytes / 2 {
             readPaused = false
@@ -190,26 +267,38 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// 413 with a JSON-RPC error body; the connection closes after it, since
-    /// the unread rest of the body cannot be skipped reliably. Nothing more is
-    /// read; responses still owed to earlier pipelined requests go out first.
-    private func refuse(_ h: HTTPRequestHead) {
+    /// 413 or 408 with a JSON-RPC error body; the connection closes after it.
+    /// Nothing more is read; responses still owed to earlier pipelined
+    /// requests go out first.
+    private func refuse(_ h: HTTPRequestHead, _ why: Refusal) {
         guard let context else { return }
         refusing = true
+        headArrived = nil
         if current != nil {
-            wait(.refusal(h), context)
+            wait(.refusal(h, why), context)
         } else {
-            sendRefusal(h, context)
+            sendRefusal(h, why, context)
         }
     }
 
-    private func sendRefusal(_ h: HTTPRequestHead, _ context: ChannelHandlerContext) {
+    private func sendRefusal(_ h: HTTPRequestHead, _ why: Refusal, _ context: ChannelHandlerContext) {
         keepAlive = false
+        setPhase(.busy)
         let sink = newSink(context, for: h)
-        sink.respond(status: .payloadTooLarge, headers: HTTPEndpoint.jsonHeaders,
-                     body: HTTPEndpoint.errorBody(code: -32600,
-                                                  "Request body larger than the \(endpoint.config.maxBodyBytes)-byte limit"),
-                     version: h.version)
+        let config = endpoint.config
+        var headers = HTTPEndpoint.jsonHeaders
+        let (status, code, message): (HTTPResponseStatus, Int64, String) = switch why {
+        case .tooLarge:
+            (.payloadTooLarge, ErrorCode.invalidRequest, "Request body larger than the \(config.maxBodyBytes)-byte limit")
+        case .tooSlow:
+            (.requestTimeout, ErrorCode.invalidRequest, "Request body not received within \(config.requestBodyTimeoutMs) ms")
+        case .busy:
+            (.serviceUnavailable, ErrorCode.internalError,
+             "Server busy: request buffers are full (\(config.maxBufferedBytes)-byte budget); retry shortly")
+        }
+        if case .busy = why { headers.add(name: "Retry-After", value: "1") }
+        sink.respond(status: status, headers: headers,
+                     body: HTTPEndpoint.errorBody(code: code, message), version: h.version)
     }
 
     private func newSink(_ context: ChannelHandlerContext, for request: HTTPRequestHead) -> ResponseSink {
@@ -217,7 +306,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         heartbeat.reset()
         if let cors = endpoint.cors { corsHeaders = cors.responseHeaders(for: request.headers, policy: endpoint.policy) }
         let sink = ResponseSink(connection: self, eventLoop: context.eventLoop,
-                                maxQueued: endpoint.config.maxQueuedMessages)
+                                maxQueued: endpoint.config.maxQueuedMessages,
+                                maxQueuedBytes: endpoint.config.maxQueuedBytes)
         current = sink
         return sink
     }
@@ -267,7 +357,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             return
         }
-        if ended { startNext(context) }
+        if ended {
+            startNext(context)
+            if current == nil { setPhase(head == nil ? .idle : .receiving) }
+        }
     }
 
     /// Looks at the open SSE stream every half keep-alive interval (SSEHeartbeat).

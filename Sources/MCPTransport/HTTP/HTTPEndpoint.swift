@@ -14,7 +14,8 @@ final class HTTPEndpoint: Sendable {
     let policy: OriginPolicy
     /// nil: no CORS (no "cors_allowed_origins").
     let cors: CORSPolicy?
-    let connections = ConnectionRegistry()
+    let connections: ConnectionRegistry
+    let budget: BufferBudget
 
     init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil) {
         self.config = config
@@ -24,6 +25,8 @@ final class HTTPEndpoint: Sendable {
                                                       maxBytesPerSession: config.eventStoreMaxBytes)
         policy = OriginPolicy(config: config)
         cors = CORSPolicy(config: config)
+        connections = ConnectionRegistry(maxConnections: config.effectiveMaxConnections)
+        budget = BufferBudget(limit: config.maxBufferedBytes)
     }
 
     func handle(_ request: HTTPRequest, sink: ResponseSink) {
@@ -73,16 +76,44 @@ final class HTTPEndpoint: Sendable {
     }
 
     /// Parses a request body as JSON; on failure answers 400 with -32700.
+    /// The estimated parsed size is charged to the buffer budget while it is
+    /// parsed: past the budget 503, and 413 if it could never fit.
     func parseBody(_ request: HTTPRequest, sink: ResponseSink) -> JSONValue? {
-        let parsed = request.body.withUnsafeReadableBytes { bytes in
-            Result { () throws(JSONParseError) in try JSONParser.parse(bytes, maxDepth: core.options.maxDepth) }
+        let parsed = request.body.withUnsafeReadableBytes { bytes -> Result<JSONValue, JSONParseError>? in
+            let cost = BufferBudget.parseEstimate(bytes)
+            guard admitParse(cost: cost, sink: sink, request: request) else { return nil }
+            defer { budget.release(cost) }
+            return Result { () throws(JSONParseError) in try JSONParser.parse(bytes, maxDepth: core.options.maxDepth) }
         }
         switch parsed {
         case .success(let v): return v
         case .failure(let e):
             fail(sink, request, .badRequest, ErrorCode.parseError, "Parse error: \(e)")
             return nil
+        case nil: return nil
         }
+    }
+
+    /// Charges a parse of estimated `cost` to the budget, or answers the refusal.
+    private func admitParse(cost: Int, sink: ResponseSink, request: HTTPRequest) -> Bool {
+        if cost > budget.limit {
+            fail(sink, request, .payloadTooLarge, ErrorCode.invalidRequest,
+                 "Request body has too many JSON values: parsed it would take about \(cost) bytes, "
+                     + "over the \(budget.limit)-byte buffer budget")
+            return false
+        }
+        guard budget.charge(cost) else {
+            busy(sink, request)
+            return false
+        }
+        return true
+    }
+
+    /// 503 with Retry-After: the buffer budget is spent for now.
+    func busy(_ sink: ResponseSink, _ request: HTTPRequest) {
+        fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
+             "Server busy: request buffers are full (\(budget.limit)-byte budget); retry shortly",
+             extra: [("Retry-After", "1")])
     }
 
     /// The Content-Type of a POST must be application/json (415 otherwise).

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Everything the HTTP listener can be told: where to bind, which endpoints to
 /// serve, and every limit. The defaults are the safe ones documented for
 /// mcp_server_start_http in mcp.h.
@@ -17,15 +19,30 @@ public struct HTTPServerConfig: Sendable {
     public var stateless = false
     public var enableGetStream = true
     public var maxBodyBytes = 16 << 20
+    /// Bytes all connections together may hold in request bodies not yet
+    /// handed to the engine (and in the estimated parsed size of the one being
+    /// parsed); past it a request gets 503 with Retry-After (BufferBudget).
+    public var maxBufferedBytes = 256 << 20
     public var maxHeaderBytes = 16 << 10
     public var maxSessions = 10_000
     public var sessionIdleTimeoutMs = 1_800_000
     /// A connection with no response open that sends nothing for this long is
     /// closed (idle keep-alive connections, and heads that never finish).
     public var connectionIdleTimeoutMs = 60_000
+    /// A request body that takes longer than this from its head to its end
+    /// gets 408 and the connection closes (a body dripped byte by byte would
+    /// otherwise hold the connection forever; a head is bounded by the idle
+    /// timeout, as its bytes produce nothing until it is complete).
+    public var requestBodyTimeoutMs = 60_000
+    /// Open connections (HTTP and WebSocket); 0 derives it from the open-file
+    /// limit, less a reserve for the rest of the process (`effectiveMaxConnections`).
+    /// Past it a new connection takes the place of the oldest idle one.
+    public var maxConnections = 0
     /// Messages waiting to be written on one connection before it is cut (the
     /// client may resume from the event store).
     public var maxQueuedMessages = 1024
+    /// Bytes of those messages; a single larger message still goes out alone.
+    public var maxQueuedBytes = 32 << 20
     /// Events kept per session for resumption with Last-Event-ID.
     public var eventStoreMaxEvents = 1024
     /// Bytes of event data kept per session (the newest event is always kept).
@@ -46,4 +63,16 @@ public struct HTTPServerConfig: Sendable {
     public var ioThreads = 1
 
     public init() {}
+
+
+    /// `maxConnections`, or with 0 the soft open-file limit less a reserve of
+    /// an eighth (at least 32) for the host's own files, the event loops and
+    /// the worker threads: accept never meets EMFILE through our connections.
+    var effectiveMaxConnections: Int {
+        if maxConnections > 0 { return maxConnections }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 1 << 20 }
+        let soft = Int(min(limit.rlim_cur, 1 << 24))
+        return max(8, soft - max(32, soft / 8))
+    }
 }

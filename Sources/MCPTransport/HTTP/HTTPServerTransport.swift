@@ -1,3 +1,4 @@
+import Glibc
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOHTTP1
@@ -97,7 +98,8 @@ public final class HTTPServerTransport: Sendable {
         }
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
               c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sseKeepaliveMs >= 0, c.sessionIdleTimeoutMs >= 1,
-              c.connectionIdleTimeoutMs >= 1
+              c.connectionIdleTimeoutMs >= 1, c.requestBodyTimeoutMs >= 1, c.maxConnections >= 0,
+              c.maxQueuedBytes >= 1024, c.maxBufferedBytes >= c.maxBodyBytes
         else { throw .invalidConfig("a limit is out of range") }
     }
 
@@ -124,6 +126,11 @@ public final class HTTPServerTransport: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(acceptBackoff(endpoint.connections))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -147,6 +154,21 @@ public final class HTTPServerTransport: Sendable {
                     try sync.addHandler(HTTPConnectionHandler(endpoint: endpoint), name: WebSocketUpgrade.httpHandlerName)
                 }
             }
+    }
+}
+
+/// Without it a full descriptor table (EMFILE, ENFILE) makes the accept loop
+/// spin: the listening socket stays readable, every accept fails at once.
+/// On those errors the oldest idle connection is shed, so the next accept has
+/// a descriptor, and accepting pauses briefly; other accept errors (a client
+/// that reset before we took it) retry at once.
+private func acceptBackoff(_ connections: ConnectionRegistry) -> AcceptBackoffHandler {
+    AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+        guard error.errnoCode == EMFILE || error.errnoCode == ENFILE || error.errnoCode == ENOBUFS
+            || error.errnoCode == ENOMEM
+        else { return nil }
+        connections.shedOne()
+        return .milliseconds(100)
     }
 }
 

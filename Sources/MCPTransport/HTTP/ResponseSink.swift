@@ -8,11 +8,14 @@ internal import NIOHTTP1
 /// in one packet; TCP_NODELAY does the rest).
 ///
 /// Backpressure: parts wait here while the socket is not writable; past
-/// `maxQueued` parts the connection is cut instead of growing memory (a
-/// resumable client reconnects with Last-Event-ID and loses nothing).
+/// `maxQueued` parts or `maxQueuedBytes` bytes of them the connection is cut
+/// instead of growing memory (a resumable client reconnects with
+/// Last-Event-ID and loses nothing). A byte bound as well as a count: a
+/// stalled reader of large answers would otherwise pin count × size.
 ///
-/// @unchecked Sendable: `queue`, `scheduled`, `ended`, `dead`, `doneHandlers`
-/// `longLived`, `aborting` are only touched with `lock` held; `connection` is loop-bound.
+/// @unchecked Sendable: `queue`, `queuedBytes`, `scheduled`, `ended`, `dead`,
+/// `doneHandlers`, `longLived`, `aborting` are only touched with `lock` held;
+/// `connection` is loop-bound.
 final class ResponseSink: @unchecked Sendable {
     enum Part {
         case head(HTTPResponseHead)
@@ -26,8 +29,10 @@ final class ResponseSink: @unchecked Sendable {
     let eventLoop: EventLoop
     private let connection: NIOLoopBound<HTTPConnectionHandler>
     private let maxQueued: Int
+    private let maxQueuedBytes: Int
     private let lock = NIOLock()
     private var queue: [Part] = []
+    private var queuedBytes = 0
     private var scheduled = false
     private var ended = false
     private var dead = false
@@ -36,10 +41,11 @@ final class ResponseSink: @unchecked Sendable {
     /// The queue overflowed: the connection is cut even though it is not writable.
     private var aborting = false
 
-    init(connection: HTTPConnectionHandler, eventLoop: EventLoop, maxQueued: Int) {
+    init(connection: HTTPConnectionHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int) {
         self.eventLoop = eventLoop
         self.connection = NIOLoopBound(connection, eventLoop: eventLoop)
         self.maxQueued = max(4, maxQueued)
+        self.maxQueuedBytes = maxQueuedBytes
     }
 
     /// Runs once when the response ended or its connection went away.
@@ -70,12 +76,16 @@ final class ResponseSink: @unchecked Sendable {
             for p in parts {
                 switch p {
                 case .end, .abort: ended = true
-                default: break
+                case .body(let b): queuedBytes += b.readableBytes
+                case .head: break
                 }
             }
             queue.append(contentsOf: parts)
-            if queue.count > maxQueued {
+            // One part larger than the byte bound alone still goes out (an
+            // answer may be large); anything queued behind it does not.
+            if queue.count > maxQueued || (queuedBytes > maxQueuedBytes && queue.count > parts.count) {
                 queue = [.abort]
+                queuedBytes = 0
                 ended = true
                 aborting = true
             }
@@ -111,6 +121,7 @@ final class ResponseSink: @unchecked Sendable {
             guard handler.isWritable || dead || aborting else { scheduled = false; return [] }
             let p = queue
             queue = []
+            queuedBytes = 0
             scheduled = false
             return p
         }
@@ -125,6 +136,7 @@ final class ResponseSink: @unchecked Sendable {
             dead = true
             ended = true
             queue = []
+            queuedBytes = 0
             let h = doneHandlers
             doneHandlers = []
             return h

@@ -16,9 +16,19 @@ final class WebSocketHandler: ChannelInboundHandler {
     private var session: HTTPSession?
     private var writer: WebSocketWriter?
     private var message: ByteBuffer?
+    /// Bytes of `message` charged to the endpoint's buffer budget.
+    private var messageCharged = 0
     private var registration: ConnectionRegistry.Key?
     private var closing = false
     private var quiescing = false
+    /// Idle detection: a ping every third of the idle timeout; a connection
+    /// that sends nothing (not even the pongs) for three checks in a row is
+    /// closed. A client that stopped reading cannot answer pings, so this also
+    /// frees what waits for a stalled reader.
+    private var idleTimer: RepeatedTask?
+    private var readSinceCheck = false
+    private var quietChecks = 0
+    private static let checksPerTimeout = 3
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -27,8 +37,9 @@ final class WebSocketHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // Takes the place of the HTTP connection it upgraded; never shed.
         registration = endpoint.connections.add(
-            eventLoop: context.eventLoop,
+            eventLoop: context.eventLoop, phase: .busy, always: true,
             quiesce: { bound.value.quiesce() },
             close: { bound.value.context?.close(promise: nil) })
         guard endpoint.sessions.reserve() else {
@@ -36,20 +47,49 @@ final class WebSocketHandler: ChannelInboundHandler {
             return
         }
         let writer = WebSocketWriter(handler: self, eventLoop: context.eventLoop,
-                                     maxQueued: endpoint.config.maxQueuedMessages)
+                                     maxQueued: endpoint.config.maxQueuedMessages,
+                                     maxQueuedBytes: endpoint.config.maxQueuedBytes)
         self.writer = writer
         let s = HTTPSession(server: endpoint.core, legacyChannel: writer)
         endpoint.sessions.commit(s)
         session = s
+        let every = TimeAmount.milliseconds(Int64(max(1, endpoint.config.connectionIdleTimeoutMs / Self.checksPerTimeout)))
+        idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            bound.value.checkIdle()
+        }
+    }
+
+    private func checkIdle() {
+        guard let context, !closing else { return }
+        if readSinceCheck {
+            readSinceCheck = false
+            quietChecks = 0
+        } else {
+            quietChecks += 1
+            if quietChecks >= Self.checksPerTimeout {
+                close(context, .goingAway, reason: "Idle timeout")
+                // The close frame may never leave a full socket.
+                let channel = context.channel
+                context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+                return
+            }
+        }
+        if context.channel.isWritable {
+            let ping = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
+            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
         if let s = session {
             _ = endpoint.sessions.remove(s.id)
             s.close()
             session = nil
         }
         writer?.closed()
+        dropMessage()
         if let registration { endpoint.connections.remove(registration) }
         registration = nil
         context.fireChannelInactive()
@@ -61,24 +101,38 @@ final class WebSocketHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readSinceCheck = true
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary, .continuation:
-            if frame.opcode != .continuation { message = nil }
+            guard !closing else { return }
+            if frame.opcode != .continuation { dropMessage() }
             var data = frame.unmaskedData
             if (message?.readableBytes ?? 0) + data.readableBytes > endpoint.config.maxBodyBytes {
-                message = nil
+                dropMessage()
                 // Written here, not through the writer, so it precedes the close frame.
                 write([HTTPEndpoint.errorBody(code: ErrorCode.invalidRequest,
                                               "Message larger than the \(endpoint.config.maxBodyBytes)-byte limit")])
                 close(context, .messageTooLarge, reason: "Message too large")
                 return
             }
+            guard endpoint.budget.charge(data.readableBytes) else {
+                dropMessage()
+                refuseBusy(context)
+                return
+            }
+            messageCharged += data.readableBytes
             if message == nil { message = data } else { message?.writeBuffer(&data) }
             guard frame.fin, let whole = message else { return }
             message = nil
+            defer { dropMessage() }
             if let s = session {
-                whole.withUnsafeReadableBytes { _ = s.core.receive($0, channel: writer) }
+                whole.withUnsafeReadableBytes { bytes in
+                    let cost = BufferBudget.parseEstimate(bytes)
+                    guard endpoint.budget.charge(cost) else { return refuseBusy(context) }
+                    defer { endpoint.budget.release(cost) }
+                    _ = s.core.receive(bytes, channel: writer)
+                }
             }
         case .ping:
             var pong = frame.unmaskedData
@@ -89,6 +143,20 @@ final class WebSocketHandler: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    private func dropMessage() {
+        message = nil
+        endpoint.budget.release(messageCharged)
+        messageCharged = 0
+    }
+
+    /// The buffer budget is spent: the message is dropped unread, so the
+    /// client hears why and the connection closes with 1013 (try again later).
+    private func refuseBusy(_ context: ChannelHandlerContext) {
+        write([HTTPEndpoint.errorBody(code: ErrorCode.internalError,
+                                      "Server busy: request buffers are full (\(endpoint.budget.limit)-byte budget); retry shortly")])
+        close(context, .unknown(1013), reason: "Server busy")
     }
 
     private func close(_ context: ChannelHandlerContext, _ code: WebSocketErrorCode, reason: String) {

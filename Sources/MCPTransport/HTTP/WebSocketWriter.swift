@@ -3,32 +3,38 @@ internal import NIOCore
 import MCPCore
 
 /// The session's channel: queues outgoing messages from any thread and has
-/// the event loop write them as text frames, in order, bounded like ResponseSink.
+/// the event loop write them as text frames, in order, bounded like
+/// ResponseSink (messages and bytes; past either the connection is cut).
 ///
-/// @unchecked Sendable: `queue`, `scheduled`, `dead` are guarded by `lock`;
-/// `handler` is loop-bound.
+/// @unchecked Sendable: `queue`, `queuedBytes`, `scheduled`, `dead` are
+/// guarded by `lock`; `handler` is loop-bound.
 final class WebSocketWriter: MessageChannel, @unchecked Sendable {
     private let eventLoop: EventLoop
     private let handler: NIOLoopBound<WebSocketHandler>
     private let maxQueued: Int
+    private let maxQueuedBytes: Int
     private let lock = NIOLock()
     private var queue: [[UInt8]] = []
+    private var queuedBytes = 0
     private var scheduled = false
     private var dead = false
 
-    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int) {
+    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int) {
         self.eventLoop = eventLoop
         self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
         self.maxQueued = max(4, maxQueued)
+        self.maxQueuedBytes = maxQueuedBytes
     }
 
     func send(_ message: [UInt8]) {
         let (schedule, overflow) = lock.withLock { () -> (Bool, Bool) in
             if dead { return (false, false) }
             queue.append(message)
-            if queue.count > maxQueued {
+            queuedBytes += message.count
+            if queue.count > maxQueued || (queuedBytes > maxQueuedBytes && queue.count > 1) {
                 dead = true
                 queue = []
+                queuedBytes = 0
                 return (false, true)
             }
             if scheduled { return (false, false) }
@@ -53,6 +59,7 @@ final class WebSocketWriter: MessageChannel, @unchecked Sendable {
             guard h.isWritable, !dead else { return [] }
             let b = queue
             queue = []
+            queuedBytes = 0
             return b
         }
         if !batch.isEmpty { h.write(batch) }
@@ -62,6 +69,7 @@ final class WebSocketWriter: MessageChannel, @unchecked Sendable {
         lock.withLock {
             dead = true
             queue = []
+            queuedBytes = 0
         }
     }
 }
