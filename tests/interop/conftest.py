@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import fcntl
 import functools
+import io
 import json
 import os
 import queue
@@ -340,7 +341,10 @@ class RawServer:
 
     # -- threads
     def _read_stdout(self) -> None:
-        f = self.proc.stdout
+        # The pipe is unbuffered (bufsize=0, for stdin's sake): readline on it
+        # would read one byte per system call, minutes for a multi-MiB line
+        # on a loaded machine. This thread is its only reader.
+        f = io.BufferedReader(self.proc.stdout, 1 << 16)
         seq = 0
         while True:
             raw = f.readline()

@@ -60,8 +60,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var readSinceCheck = false
     private var quietChecks = 0
     private var checksForIdle = 4
-    /// Checks in a row that found a response open and the socket full.
+    /// Checks in a row that found a response open, the socket full and no
+    /// fewer bytes waiting for it than at the check before.
     private var stalledChecks = 0
+    private var lastBuffered = 0
     /// When the head of the request whose body is coming arrived.
     private var headArrived: NIODeadline?
     private var heartbeat: SSEHeartbeat
@@ -122,15 +124,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         // A client that stopped reading its response (a legacy SSE stream, a
         // GET stream, a long call) for the idle timeout is cut: what waits
-        // for it is freed, and a resumable stream can be picked up again.
+        // for it is freed, and a resumable stream can be picked up again. A
+        // slow reader of a large answer keeps the socket full too, but the
+        // bytes waiting for it go down.
         if current != nil, let context, !context.channel.isWritable {
-            stalledChecks += 1
+            let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            stalledChecks = buffered < lastBuffered ? 0 : stalledChecks + 1
+            lastBuffered = buffered
             if stalledChecks >= checksForIdle {
                 context.close(promise: nil)
                 return
             }
         } else {
             stalledChecks = 0
+            lastBuffered = 0
         }
         if readSinceCheck {
             readSinceCheck = false
@@ -176,7 +183,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { current?.drain() }
+        if context.channel.isWritable {
+            stalledChecks = 0
+            current?.drain()
+        }
         context.fireChannelWritabilityChanged()
     }
 
