@@ -737,7 +737,10 @@ MCP_API mcp_status mcp_server_notify_elicitation_complete(mcp_server_t *server,
 **   "max_in_flight"      integer 1..1000000, requests read and not yet answered
 **                        (default 1024); past it reading pauses until one is
 **                        answered, so requests never pile up in memory faster
-**                        than tools answer them. Since: 1.2
+**                        than tools answer them. Calls waiting for an answer
+**                        of the client (sampling, elicitation, roots) count
+**                        too: keep it above how many of those may wait at
+**                        once. Since: 1.2
 ** Threads: any; one serve per server at a time.
 ** Errors: MCP_OK (EOF or stop) | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON |
 **         MCP_ERR_STATE (already serving, or called from an engine callback) | MCP_ERR_IO.
