@@ -31,14 +31,27 @@ type HTTPOptions struct {
 	// Stateless serves without sessions, every request self-contained.
 	Stateless bool
 	// DisableGetStream refuses the standalone GET SSE stream (405).
-	DisableGetStream    bool
-	MaxBodyBytes        int64         // request body cap; larger gets 413 [16 MiB]
-	MaxHeaderBytes      int           // request head cap; larger gets 431 [16 KiB]
-	MaxSessions         int           // beyond it initialize gets 503 [10000]
-	SessionIdleTimeout  time.Duration // idle sessions expire [30 min]
-	MaxQueuedMessages   int           // per-stream outgoing queue bound [1024]
-	EventStoreMaxEvents int           // events kept per session for resumption [1024]
-	SSERetry            time.Duration // the SSE retry field [1 s]
+	DisableGetStream   bool
+	MaxBodyBytes       int64         // request body cap; larger gets 413 [16 MiB]
+	MaxHeaderBytes     int           // request head cap; larger gets 431 [16 KiB]
+	MaxSessions        int           // beyond it initialize gets 503 [10000]
+	SessionIdleTimeout time.Duration // idle sessions expire [30 min]
+	MaxQueuedMessages  int           // per-stream outgoing queue bound [1024]
+	MaxQueuedBytes     int64         // per-stream outgoing queue bound in bytes [32 MiB] (library 1.2)
+	// MaxBufferedBytes bounds the request bodies all connections together hold
+	// before the engine takes them; past it a request gets 503 [256 MiB] (1.2).
+	MaxBufferedBytes int64
+	// RequestBodyTimeout: a body not complete this long after its head gets
+	// 408, however steadily it trickles in [60 s] (1.2).
+	RequestBodyTimeout time.Duration
+	// MaxConnections bounds open connections; past it the oldest idle one is
+	// shed [0: the open-file limit less an eighth] (1.2).
+	MaxConnections int
+	// ConnectionIdleTimeout closes a connection idle this long, and one whose
+	// client reads none of an open response this long [60 s].
+	ConnectionIdleTimeout time.Duration
+	EventStoreMaxEvents   int           // events kept per session for resumption [1024]
+	SSERetry              time.Duration // the SSE retry field [1 s]
 	// SSEKeepalive is how long an open SSE stream may stay silent before it
 	// gets a comment line, so proxies do not cut it as idle [15 s]; negative
 	// sends none.
@@ -100,6 +113,11 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("max_sessions", o.MaxSessions, o.MaxSessions == 0)
 	set("session_idle_timeout_ms", o.SessionIdleTimeout.Milliseconds(), o.SessionIdleTimeout == 0)
 	set("max_queued_messages", o.MaxQueuedMessages, o.MaxQueuedMessages == 0)
+	set("max_queued_bytes", o.MaxQueuedBytes, o.MaxQueuedBytes == 0)
+	set("max_buffered_bytes", o.MaxBufferedBytes, o.MaxBufferedBytes == 0)
+	set("request_body_timeout_ms", o.RequestBodyTimeout.Milliseconds(), o.RequestBodyTimeout == 0)
+	set("max_connections", o.MaxConnections, o.MaxConnections == 0)
+	set("connection_idle_timeout_ms", o.ConnectionIdleTimeout.Milliseconds(), o.ConnectionIdleTimeout == 0)
 	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
 	if o.SSEKeepalive < 0 {

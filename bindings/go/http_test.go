@@ -152,4 +152,18 @@ func TestHTTPConfig(t *testing.T) {
 	if got, _ := httpConfig("", &HTTPOptions{SSEKeepalive: -1}); got != `{"sse_keepalive_ms":0}` {
 		t.Errorf("keep-alive off: %s", got)
 	}
+	limits := &HTTPOptions{MaxQueuedBytes: 1 << 20, MaxBufferedBytes: 64 << 20, RequestBodyTimeout: 5 * time.Second,
+		MaxConnections: 100, ConnectionIdleTimeout: 30 * time.Second}
+	got, _ = httpConfig("", limits)
+	if want := `{"connection_idle_timeout_ms":30000,"max_buffered_bytes":67108864,"max_connections":100,"max_queued_bytes":1048576,"request_body_timeout_ms":5000}`; got != want {
+		t.Errorf("limits:\n got %s\nwant %s", got, want)
+	}
+	// The engine takes every key the options write.
+	s := newTestServer(t)
+	if _, err := s.StartHTTP("127.0.0.1:0", limits); err != nil {
+		t.Fatalf("StartHTTP with the limits: %v", err)
+	}
+	if err := s.StopHTTP(time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
