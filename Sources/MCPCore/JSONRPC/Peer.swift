@@ -91,8 +91,6 @@ public final class JSONRPCPeer: Sendable {
     public var isClosed: Bool { state.withLock { $0.closed } }
     /// Received requests not yet answered.
     public var incomingCount: Int { state.withLock { $0.incoming.count } }
-    /// Sent requests still waiting for their answer.
-    public var outgoingCount: Int { state.withLock { $0.outgoing.count } }
 
     // MARK: sending
 

@@ -64,7 +64,6 @@ public struct HTTPServerConfig: Sendable {
 
     public init() {}
 
-
     /// `maxConnections`, or with 0 the soft open-file limit less a reserve of
     /// an eighth (at least 32) for the host's own files, the event loops and
     /// the worker threads: accept never meets EMFILE through our connections.
