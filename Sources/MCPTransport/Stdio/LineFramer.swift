@@ -85,8 +85,10 @@ public struct LineFramer {
             } else {
                 pending.append(contentsOf: piece)
                 pending.withUnsafeBytes { emit($0, handle) }
-                // Keep a modest buffer for the next long line; release huge ones.
-                if pending.capacity > 1 << 20 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
+                // The buffer is kept, whatever its size (at most maxLineBytes): a
+                // peer that sent one large line usually sends more, and regrowing
+                // from nothing costs a copy per doubling and a page fault per page.
+                pending.removeAll(keepingCapacity: true)
             }
             start = end + 1
         }
