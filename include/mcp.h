@@ -316,11 +316,18 @@ MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_js
 **                    wait for its answer: that answer is read by the very
 **                    thread the callback holds. Task-augmented calls
 **                    (tools/call with "task") always run on a worker.
+**   MCP_TOOL_ARGS_ON_DEMAND  (since 1.2) the callback receives arguments_json
+**                    NULL and reads its arguments with mcp_call_arg_string:
+**                    the arguments are not encoded as JSON text for each call
+**                    (for megabytes of text, one encoding and one buffer of
+**                    that size saved per call).
 ** Errors: as mcp_server_add_tool, plus MCP_ERR_INVALID_ARG for unknown flags
-**         (free_fn is then not called).
+**         (free_fn is then not called; a library older than 1.2 refuses
+**         MCP_TOOL_ARGS_ON_DEMAND this way).
 ** Since: 1.1
 */
 #define MCP_TOOL_INLINE 0x1u
+#define MCP_TOOL_ARGS_ON_DEMAND 0x2u
 
 MCP_API mcp_status mcp_server_add_tool_ex(mcp_server_t *server, const char *tool_json,
                                           mcp_tool_fn fn, void *user_data, mcp_free_fn free_fn,
@@ -482,6 +489,31 @@ MCP_API mcp_status mcp_call_arg_string(mcp_call_t *call, const char *name, const
 */
 MCP_API mcp_status mcp_call_return_text(mcp_call_t *call, const char *text, size_t len, const char *mime_type,
                                         const char *structured_key, char **out_error);
+
+/*
+** mcp_call_return_structured: answer a tool call with structured content given as JSON text.
+** METHOD: mcp_call_t
+**
+** json: len bytes of UTF-8 JSON (NULL allowed only when len is 0, which is
+** then refused as invalid JSON). ^The tool call gets {"content":[{"type":"text",
+** "text":JSON}],"structuredContent":VALUE}: the text block is the host's JSON
+** text itself, byte for byte, and VALUE is that text parsed; with
+** structured_key not NULL, "structuredContent": {structured_key: VALUE} (a tool
+** whose output schema wraps a non-object value). The result is checked and
+** shaped as with mcp_call_return (the output schema included). For large
+** results this is one JSON encoding on the host's side instead of two (the
+** text block's quoting of the JSON and the result around it), and one parse
+** of the data here instead of the whole result's.
+** ^Whether it succeeds or fails, this consumes the call (as mcp_call_return).
+** Ownership: copied. Threads: any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL call or json with len > 0,
+**            json not UTF-8) | MCP_ERR_INVALID_JSON (json not JSON) |
+**            MCP_ERR_UNSUPPORTED (not a tool call) | MCP_ERR_STATE (already
+**            answered or not a live handle).
+** Since:     1.2
+*/
+MCP_API mcp_status mcp_call_return_structured(mcp_call_t *call, const char *json, size_t len,
+                                              const char *structured_key, char **out_error);
 
 /*
 ** mcp_call_return_blob: answer a call with binary data, base64-encoded by libmcp.

@@ -118,7 +118,7 @@ static inline mcp_status mcp_j_server_new(const char *name, const char *version,
 
 /*
 ** mcp_j_server_add_tool_ex: as mcp_j_server_add_tool, with the flags of
-** mcp_server_add_tool_ex (MCP_TOOL_INLINE). Since: 1.1
+** mcp_server_add_tool_ex (MCP_TOOL_INLINE, MCP_TOOL_ARGS_ON_DEMAND). Since: 1.1
 */
 static inline mcp_status mcp_j_server_add_tool_ex(mcp_server_t *server, const json_t *tool,
                                                   mcp_tool_fn fn, void *user_data,

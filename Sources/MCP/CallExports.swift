@@ -42,7 +42,7 @@ private func answer(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<Uns
 
 /// As `answer`, for a result built from the call's kind (a server's calls only).
 private func answerServerCall(_ call: OpaquePointer?, _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                              _ build: (ServerCall.Kind) throws(ABIError) -> JSONValue) -> mcp_status
+                              _ build: (ServerCall.Kind, LentStrings?) throws(ABIError) -> JSONValue) -> mcp_status
 {
     withStatus(outError) { () throws(ABIError) in
         guard call != nil else { throw .invalidArgument("call must not be NULL") }
@@ -54,7 +54,7 @@ private func answerServerCall(_ call: OpaquePointer?, _ outError: UnsafeMutableP
             guard let sc = c as? ServerCall else {
                 throw ABIError(status: MCP_ERR_UNSUPPORTED, message: "Only calls answered by a server support this")
             }
-            result = try build(sc.kind)
+            result = try build(sc.kind, entry.lent)
         } catch {
             try? c.fail(.internalError("The server produced an invalid result"))
             throw error
@@ -104,8 +104,13 @@ public func mcp_call_return_text(_ call: OpaquePointer?, _ text: UnsafePointer<C
                                  _ mimeType: UnsafePointer<CChar>?, _ structuredKey: UnsafePointer<CChar>?,
                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
-    answerServerCall(call, outError) { (kind) throws(ABIError) in
-        let s = try utf8Text(text, len, "text")
+    answerServerCall(call, outError) { (kind, lent) throws(ABIError) in
+        let s: String
+        if let text, let same = lent?.original(of: text, count: len) {
+            s = same
+        } else {
+            s = try utf8Text(text, len, "text")
+        }
         let mime = mimeType.map { String(cString: $0) }
         let key = structuredKey.map { String(cString: $0) }
         do throws(CallFailure) {
@@ -115,11 +120,33 @@ public func mcp_call_return_text(_ call: OpaquePointer?, _ text: UnsafePointer<C
 }
 
 @c @implementation
+public func mcp_call_return_structured(_ call: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ len: Int,
+                                       _ structuredKey: UnsafePointer<CChar>?,
+                                       _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    answerServerCall(call, outError) { (kind, _) throws(ABIError) in
+        let text = try utf8Text(json, len, "json")
+        let r = Result { () throws(JSONParseError) in
+            try JSONParser.parse(UnsafeRawBufferPointer(start: json, count: len))
+        }
+        let value: JSONValue
+        switch r {
+        case .success(let v): value = v
+        case .failure(let e): throw ABIError(status: MCP_ERR_INVALID_JSON, message: "json is not valid JSON: \(e)")
+        }
+        let key = structuredKey.map { String(cString: $0) }
+        do throws(CallFailure) {
+            return try ContentResult.structured(json: text, value: value, structuredKey: key, for: kind)
+        } catch { throw ABIError(error) }
+    }
+}
+
+@c @implementation
 public func mcp_call_return_blob(_ call: OpaquePointer?, _ data: UnsafeRawPointer?, _ len: Int,
                                  _ mimeType: UnsafePointer<CChar>?,
                                  _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
-    answerServerCall(call, outError) { (kind) throws(ABIError) in
+    answerServerCall(call, outError) { (kind, _) throws(ABIError) in
         guard len >= 0 else { throw .invalidArgument("data length must not be negative") }
         guard len == 0 || data != nil else { throw .invalidArgument("data must not be NULL") }
         let mime = try requiredString(mimeType, "mime_type")

@@ -91,17 +91,23 @@ public func mcp_server_add_tool_ex(_ server: OpaquePointer?, _ toolJSON: UnsafeP
                                    _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?, _ flags: UInt32,
                                    _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
-    let known = UInt32(MCP_TOOL_INLINE)
+    let known = UInt32(MCP_TOOL_INLINE) | UInt32(MCP_TOOL_ARGS_ON_DEMAND)
     guard flags & ~known == 0 else {
         return withStatus(outError) { () throws(ABIError) in
-            throw .invalidArgument("unknown flags 0x\(String(flags & ~known, radix: 16)) (known: MCP_TOOL_INLINE)")
+            throw .invalidArgument("unknown flags 0x\(String(flags & ~known, radix: 16)) "
+                + "(known: MCP_TOOL_INLINE, MCP_TOOL_ARGS_ON_DEMAND)")
         }
     }
     let inline = flags & UInt32(MCP_TOOL_INLINE) != 0
+    let onDemand = flags & UInt32(MCP_TOOL_ARGS_ON_DEMAND) != 0
     return addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
         try core.addTool(ToolEntry(definition: def, inline: inline) { call, args in
             let handle = CallTable.register(call, keepAlive: cb, arguments: args)
-            withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
+            if onDemand {
+                cb.fn(cb.userData, handle, nil)
+            } else {
+                withJSONText(.object(args)) { cb.fn(cb.userData, handle, $0) }
+            }
         })
     }
 }

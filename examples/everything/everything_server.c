@@ -792,6 +792,8 @@ static int add_tools(mcp_server_t *server) {
             json_object_set_new(def, "execution", json_pack("{s:s}", "taskSupport", "optional"));
         char *error = NULL;
         unsigned flags = t->quick && inline_tools ? MCP_TOOL_INLINE : 0;
+        /* test_echo reads its one argument by name: no JSON text of it per call. */
+        if (t->fn == tool_echo) flags |= MCP_TOOL_ARGS_ON_DEMAND;
         mcp_status rc = mcp_j_server_add_tool_ex(server, def, t->fn, NULL, NULL, flags, &error);
         if (!check_add("tool", "name", def, rc, error)) return 0;
     }

@@ -1174,6 +1174,10 @@ static void tool_bytes(void *ud, mcp_call_t *call, const char *args) {
         CHECK(again == text && again_len == len); /* one copy per argument */
         /* The lent text goes straight back. */
         CHECK_RC(mcp_call_return_text(call, text, len, NULL, "text", NULL), MCP_OK, NULL);
+    } else if (!strcmp(mode, "echo-tail")) {
+        /* Part of a lent text is not the argument itself: these bytes are answered. */
+        CHECK_RC(mcp_call_arg_string(call, "text", &text, &len, NULL), MCP_OK, NULL);
+        CHECK_RC(mcp_call_return_text(call, text + 1, len - 1, NULL, "text", NULL), MCP_OK, NULL);
     } else if (!strcmp(mode, "errors")) {
         const char *t = (const char *)1;
         size_t l = 9;
@@ -1199,6 +1203,21 @@ static void tool_bytes(void *ud, mcp_call_t *call, const char *args) {
         mcp_string_free(error);
     } else if (!strcmp(mode, "blob-null")) {
         CHECK_RC(mcp_call_return_blob(call, "abc", 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    } else if (!strcmp(mode, "structured")) {
+        CHECK_RC(mcp_call_arg_string(call, "text", &text, &len, NULL), MCP_OK, NULL);
+        CHECK_RC(mcp_call_return_structured(call, text, len, NULL, NULL), MCP_OK, NULL);
+        CHECK_RC(mcp_call_return_structured(call, "{}", 2, NULL, NULL), MCP_ERR_STATE, NULL);
+    } else if (!strcmp(mode, "structured-key")) {
+        CHECK_RC(mcp_call_return_structured(call, " \"hi\" ", 6, "text", NULL), MCP_OK, NULL);
+    } else if (!strcmp(mode, "structured-json")) {
+        CHECK_RC(mcp_call_return_structured(call, "{\"text\":", 8, NULL, &error), MCP_ERR_INVALID_JSON, error);
+        CHECK(error != NULL);
+        mcp_string_free(error);
+    } else if (!strcmp(mode, "structured-utf8")) {
+        CHECK_RC(mcp_call_return_structured(call, "\"\xff\"", 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    } else if (!strcmp(mode, "structured-null")) {
+        CHECK_RC(mcp_call_return_structured(NULL, "{}", 2, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_return_structured(call, NULL, 2, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
     }
     __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
 }
@@ -1212,6 +1231,8 @@ static void resource_bytes(void *ud, mcp_call_t *call, const char *uri, const ch
         CHECK_RC(mcp_call_return_text(call, "body\n", 5, "text/plain", NULL, NULL), MCP_OK, NULL);
     } else if (strstr(uri, "blob")) {
         CHECK_RC(mcp_call_return_blob(call, "\x00\x01\x02\xff", 4, "application/octet-stream", NULL), MCP_OK, NULL);
+    } else if (strstr(uri, "structured")) {
+        CHECK_RC(mcp_call_return_structured(call, "{}", 2, NULL, NULL), MCP_ERR_UNSUPPORTED, NULL);
     } else {
         CHECK_RC(mcp_call_return_text(call, "x", 1, NULL, "text", NULL), MCP_ERR_INVALID_ARG, NULL);
     }
@@ -1228,6 +1249,26 @@ static void prompt_bytes(void *ud, mcp_call_t *call, const char *args) {
     __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
 }
 
+static volatile int lazy_args_null;
+
+/* MCP_TOOL_ARGS_ON_DEMAND: no arguments_json; "text" read by name and echoed,
+** or when absent, the lookup's status as the text. */
+static void tool_lazy(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud;
+    __atomic_store_n(&lazy_args_null, args == NULL, __ATOMIC_SEQ_CST);
+    const char *text = NULL;
+    size_t len = 0;
+    mcp_status rc = mcp_call_arg_string(call, "text", &text, &len, NULL);
+    if (rc == MCP_OK) {
+        CHECK_RC(mcp_call_return_text(call, text, len, NULL, NULL, NULL), MCP_OK, NULL);
+    } else {
+        char buf[32];
+        snprintf(buf, sizeof buf, "status %d", (int)rc);
+        CHECK_RC(mcp_call_return_text(call, buf, strlen(buf), NULL, NULL, NULL), MCP_OK, NULL);
+    }
+    __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
+}
+
 static json_t *call_bytes(harness_t *h, json_t *arguments) {
     bytes_done = 0;
     json_t *r = call_tool(h, "bytes", arguments);
@@ -1236,7 +1277,7 @@ static json_t *call_bytes(harness_t *h, json_t *arguments) {
 }
 
 static void test_bytes_in_and_out(void) {
-    harness_section("mcp_call_arg_string, mcp_call_return_text, mcp_call_return_blob");
+    harness_section("mcp_call_arg_string, mcp_call_return_text, mcp_call_return_blob, mcp_call_return_structured");
     struct fixture f = fixture_new(
         "{\"name\":\"bytes\",\"outputSchema\":{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}}",
         tool_bytes, NULL);
@@ -1259,6 +1300,12 @@ static void test_bytes_in_and_out(void) {
     CHECK(json_equal(json_object_get(block, "text"), want));
     CHECK(json_equal(json_object_get(json_object_get(result, "structuredContent"), "text"), want));
     CHECK(json_object_get(result, "isError") == NULL);
+    json_decref(want);
+    json_decref(r);
+    r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "echo-tail", "text", odd, (int)(sizeof odd - 1)));
+    block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+    want = json_stringn(odd + 1, sizeof odd - 2);
+    CHECK(json_equal(json_object_get(block, "text"), want));
     json_decref(want);
     json_decref(r);
 
@@ -1294,6 +1341,30 @@ static void test_bytes_in_and_out(void) {
         json_decref(r);
     }
 
+    /* Structured content as JSON text: the text block is those bytes, verbatim. */
+    static const char doc[] = "{\"text\": \"a\\u0000\\\"\xc3\xa9\"}";
+    r = call_bytes(f.h, json_pack("{s:s, s:s}", "mode", "structured", "text", doc));
+    result = harness_result(r);
+    block = json_array_get(json_object_get(result, "content"), 0);
+    CHECK_STR(json_string_value(json_object_get(block, "text")), doc);
+    want = json_pack("{s:s#}", "text", "a\0\"\xc3\xa9", 5);
+    CHECK(json_equal(json_object_get(result, "structuredContent"), want));
+    json_decref(want);
+    json_decref(r);
+    r = call_bytes(f.h, json_pack("{s:s}", "mode", "structured-key"));
+    result = harness_result(r);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(result, "content"), 0), "text")),
+              " \"hi\" ");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(result, "structuredContent"), "text")), "hi");
+    json_decref(r);
+    /* Refused answers still end the call: the client gets -32603. */
+    static const char *const bad[] = {"structured-json", "structured-utf8", "structured-null"};
+    for (int i = 0; i < 3; i++) {
+        r = call_bytes(f.h, json_pack("{s:s}", "mode", bad[i]));
+        CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+        json_decref(r);
+    }
+
     /* Resource reads: the requested URI goes into the item. */
     bytes_done = 0;
     r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://text"));
@@ -1317,11 +1388,45 @@ static void test_bytes_in_and_out(void) {
     CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
     json_decref(r);
 
+    /* Only tool calls have structured content. */
+    CHECK_RC(mcp_server_add_resource(f.server, "{\"uri\":\"test://structured\",\"name\":\"s\"}", resource_bytes, NULL,
+                                     NULL, NULL), MCP_OK, NULL);
+    bytes_done = 0;
+    r = harness_request(f.h, "resources/read", json_pack("{s:s}", "uri", "test://structured"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+
     /* A prompt lends its arguments but cannot be answered with one text. */
     bytes_done = 0;
     r = harness_request(f.h, "prompts/get", json_pack("{s:s, s:{s:s}}", "name", "p", "arguments", "who", "you"));
     CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
     CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
+    json_decref(r);
+
+    /* MCP_TOOL_ARGS_ON_DEMAND: the callback gets NULL; the arguments are read by name. */
+    CHECK_RC(mcp_server_add_tool_ex(f.server, "{\"name\":\"lazy\"}", tool_lazy, NULL, NULL,
+                                    MCP_TOOL_ARGS_ON_DEMAND | MCP_TOOL_INLINE, NULL),
+             MCP_OK, NULL);
+    lazy_args_null = 0;
+    bytes_done = 0;
+    r = call_tool(f.h, "lazy", json_pack("{s:s#, s:i}", "text", odd, (int)(sizeof odd - 1), "n", 1));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    CHECK_EQ(lazy_args_null, 1);
+    block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+    want = json_stringn(odd, sizeof odd - 1);
+    CHECK(json_equal(json_object_get(block, "text"), want));
+    json_decref(want);
+    json_decref(r);
+    /* No arguments member at all: the lookup says not found. */
+    lazy_args_null = 0;
+    bytes_done = 0;
+    r = harness_request(f.h, "tools/call", json_pack("{s:s}", "name", "lazy"));
+    CHECK(harness_wait_flag(&bytes_done, HARNESS_TIMEOUT));
+    CHECK_EQ(lazy_args_null, 1);
+    char want_text[32];
+    snprintf(want_text, sizeof want_text, "status %d", (int)MCP_ERR_NOT_FOUND);
+    CHECK_STR(harness_tool_text(r), want_text);
     json_decref(r);
     CHECK_EQ(harness_quiet(f.h, harness_ms(30)), 0);
     fixture_free(&f);

@@ -384,7 +384,7 @@ static void test_inline_tools(void) {
              MCP_OK, NULL);
     /* Unknown flags: refused, and the host keeps its data (free_fn not called). */
     char *error = NULL;
-    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"odd\"}", tool_ok, NULL, free_flags_data, 0x2, &error),
+    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"odd\"}", tool_ok, NULL, free_flags_data, 0x4, &error),
              MCP_ERR_INVALID_ARG, error);
     mcp_string_free(error);
     CHECK_EQ(freed_flags_data, 0);

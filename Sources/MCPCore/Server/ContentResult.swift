@@ -31,6 +31,27 @@ public enum ContentResult {
         }
     }
 
+    /// A tool call: structuredContent `value` (under `structuredKey` when
+    /// given) and one text block holding `json`, the host's own JSON text of it,
+    /// as the text block of structured output usually is.
+    public static func structured(json: String, value: JSONValue, structuredKey: String?,
+                                  for kind: ServerCall.Kind) throws(CallFailure) -> JSONValue
+    {
+        guard case .tool = kind else {
+            throw .unsupported("Only tool calls can be answered with structured content")
+        }
+        var o = JSONObject()
+        o["content"] = [["type": "text", "text": .string(json)]]
+        if let structuredKey {
+            var structured = JSONObject()
+            structured[structuredKey] = value
+            o["structuredContent"] = .object(structured)
+        } else {
+            o["structuredContent"] = value
+        }
+        return .object(o)
+    }
+
     /// A tool call: an image or audio block (by the MIME type's top level).
     /// A resource read: one blob item. `data` is base64-encoded here.
     public static func blob(_ data: UnsafeRawBufferPointer, mimeType: String,
