@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -172,6 +173,59 @@ def test_str_results_cross_as_bytes(server, session):
     assert server._core.lib.has("mcp_call_return_text")
     assert call(session, "plain") == {"content": [{"type": "text", "text": odd}]}
     assert call(session, "typed") == {"content": [{"type": "text", "text": odd}], "structuredContent": {"result": odd}}
+
+
+def test_structured_results_cross_as_json_text(server, session):
+    """Structured data goes to the engine as its JSON text once (mcp_call_return_structured),
+    the text block made of those bytes: the client gets what the general path (the whole
+    result as JSON, mcp_call_return) gives, errors included."""
+    from dataclasses import dataclass
+
+    from pydantic import BaseModel
+
+    class Echo(BaseModel):
+        text: str
+
+    @dataclass
+    class Point:
+        x: float
+        y: float
+
+    odd = "a\x00b\"c\\d\n\u00e9\U0001F600" + "x" * (1 << 20)
+    values: dict[str, tuple[Any, Any]] = {
+        "model": (Echo, Echo(text=odd)), "point": (Point, Point(1, 2.5)), "number": (int, 5),
+        "listing": (list[str], [odd, "b"]), "mapping": (dict[str, Any], {"k": [1, None, True], "\u2603": {}}),
+        "nothing": (int | None, None), "nan": (float, float("nan")), "wrong": (int, "five"),
+        "surrogate": (dict[str, str], {"k": "\ud800"}), "model_dict": (Echo, {"text": "z"}),
+    }
+    def returning(value: Any, annotation: Any) -> Any:
+        def fn():
+            return value
+        fn.__annotations__ = {"return": annotation}
+        return fn
+
+    def outcome(name: str) -> Any:
+        try:
+            return call(session, name)
+        except errors.PeerError as e:  # where in the text the bad character was is no matter
+            return type(e), e.code, str(e).split(" in position")[0]
+
+    for name, (annotation, value) in values.items():
+        fn = returning(value, annotation)
+        server.add_tool(fn, name=name)
+        server.add_tool(fn, name=name + "_general")
+        server._tools[name + "_general"]._structured = False
+    assert server._core.lib.has("mcp_call_return_structured")
+    assert server._tools["model"]._structured
+    for name in values:
+        got, general = outcome(name), outcome(name + "_general")
+        if isinstance(general, dict) and general.get("isError"):  # the message names the tool
+            general["content"][0]["text"] = general["content"][0]["text"].replace(name + "_general", name)
+        assert got == general, name
+    as_text = json.dumps({"text": odd}, ensure_ascii=False)
+    assert call(session, "model") == {"content": [{"type": "text", "text": as_text}], "structuredContent": {"text": odd}}
+    assert call(session, "number") == {"content": [{"type": "text", "text": "5"}], "structuredContent": {"result": 5}}
+    assert call(session, "wrong")["isError"] and call(session, "nan")["isError"]
 
 
 def test_results_that_are_not_json_become_errors(server, session):

@@ -104,6 +104,23 @@ def answer_text(lib: _ffi.Library, call: int, text: str, structured_key: bytes |
     return True
 
 
+def answer_structured(lib: _ffi.Library, call: int, json_text: str, structured_key: bytes | None) -> bool:
+    """mcp_call_return_structured (ABI 1.2): a tool's structured content as its JSON text,
+    which is also the text block; with structured_key wrapped as {key: value}."""
+    try:
+        data = json_text.encode("utf-8")
+    except UnicodeEncodeError as e:  # lone surrogates
+        return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
+    err = c_void_p()
+    status = lib.mcp_call_return_structured(call, data, len(data), structured_key, byref(err))
+    if status != errors.OK:
+        message = _ffi.take_string(lib, err)
+        if status != errors.ERR_STATE:
+            log.warning("libmcp refused a handler's result (%s): %s", status, message)
+        return False
+    return True
+
+
 def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
     err = c_void_p()
     payload = None

@@ -327,6 +327,9 @@ class Tool(Feature):
                 self._text_key = None
             elif self.wrap and ret is str:
                 self._text_key = b"result"
+        # Structured results (not str ones) go out through mcp_call_return_structured.
+        self._structured = (self.output is not None and lib is not None
+                            and lib.has("mcp_call_return_structured"))
 
     def on_call(self, call: int, arguments_json: bytes) -> None:
         try:
@@ -341,6 +344,18 @@ class Tool(Feature):
             # A str result crosses as bytes (ABI 1.2): no JSON encoding of megabytes here.
             _callbacks.answer_text(self.core.lib, call, value, self._text_key)
             return
+        if self._structured and not isinstance(value, str):
+            # Structured data crosses as its JSON text once (ABI 1.2): the library makes
+            # the text block of those very bytes, so no quoting of the JSON inside JSON.
+            try:
+                data = self._checked_data(value)
+                text = None if data is _NOT_DATA else _encode_text(data)
+            except Exception as e:  # noqa: BLE001
+                self.failed(call, e)
+                return
+            if text is not None:
+                _callbacks.answer_structured(self.core.lib, call, text, b"result" if self.wrap else None)
+                return
         try:
             result = self.result_json(value)
         except Exception as e:  # noqa: BLE001
@@ -359,18 +374,9 @@ class Tool(Feature):
             if isinstance(value, str):
                 return '{"content":[{"type":"text","text":' + _json_str(value) + "}]}"
             return self.result(value)
-        if type(value) is self._model:
-            data = value.model_dump(mode="json", by_alias=True)  # what to_jsonable does for a model
-        elif isinstance(value, (ToolResult, Content)) or (isinstance(value, (list, tuple)) and
-                                                          any(isinstance(v, Content) for v in value)):
+        data = self._checked_data(value)
+        if data is _NOT_DATA:
             return self.result(value)  # what it does with these (to_json, or the error it raises)
-        else:
-            data = to_jsonable(value)
-        try:
-            output.convert(data, "result")
-        except ArgumentError as e:
-            raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
-                                   f"annotation: {e}") from None
         if isinstance(value, str):
             text, data_json = value, _json_str(data)
             text_json = _json_str(text)
@@ -380,6 +386,23 @@ class Tool(Feature):
         if self.wrap:
             data_json = '{"result":' + data_json + "}"
         return '{"content":[{"type":"text","text":' + text_json + '}],"structuredContent":' + data_json + "}"
+
+    def _checked_data(self, value: Any) -> Any:
+        """A structured tool's value as JSON-able data checked against its output schema, or
+        _NOT_DATA for the values result() handles itself (ToolResult, content blocks)."""
+        if type(value) is self._model:
+            data = value.model_dump(mode="json", by_alias=True)  # what to_jsonable does for a model
+        elif isinstance(value, (ToolResult, Content)) or (isinstance(value, (list, tuple)) and
+                                                          any(isinstance(v, Content) for v in value)):
+            return _NOT_DATA
+        else:
+            data = to_jsonable(value)
+        try:
+            self.output.convert(data, "result")
+        except ArgumentError as e:
+            raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
+                                   f"annotation: {e}") from None
+        return data
 
     def result(self, value: Any) -> dict:
         if isinstance(value, ToolResult):
@@ -405,6 +428,9 @@ class Tool(Feature):
         if not isinstance(exc, errors.ToolError):
             log.info("libmcp: tool %s raised %s", self.name, type(exc).__name__, exc_info=exc)
         _callbacks.answer(self.core.lib, call, error_result(describe_exception(exc)))
+
+
+_NOT_DATA = object()
 
 
 def _is_pydantic_model(tp: Any) -> bool:

@@ -65,6 +65,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_call_return": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_call_error": (c_int32, (c_void_p, c_int32, c_char_p, c_char_p, _ERR)),
     "mcp_call_return_text": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, c_char_p, _ERR)),
+    "mcp_call_return_structured": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, _ERR)),
     "mcp_call_is_cancelled": (c_int, (c_void_p,)),
     "mcp_call_progress": (c_int32, (c_void_p, c_double, c_double, c_char_p, _ERR)),
     "mcp_call_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
@@ -108,7 +109,8 @@ _PROTOTYPES: dict[str, tuple] = {
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
-                      "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text"}
+                      "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text",
+                      "mcp_call_return_structured"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 
