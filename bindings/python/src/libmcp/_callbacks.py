@@ -55,6 +55,17 @@ def encode(result: Any) -> bytes:
     return _ENCODER.encode(result).encode("utf-8")
 
 
+def _accepted(lib: _ffi.Library, status: int, err: c_void_p) -> bool:
+    """Whether an mcp_call_return* call took the result; a refusal is logged, except
+    MCP_ERR_STATE: answered already (e.g. after a cancel race)."""
+    if status != errors.OK:
+        message = _ffi.take_string(lib, err)
+        if status != errors.ERR_STATE:
+            log.warning("libmcp refused a handler's result (%s): %s", status, message)
+        return False
+    return True
+
+
 def answer(lib: _ffi.Library, call: int, result: Any) -> bool:
     """mcp_call_return; a result that cannot be encoded becomes a -32603 error. True if accepted."""
     try:
@@ -62,13 +73,7 @@ def answer(lib: _ffi.Library, call: int, result: Any) -> bool:
     except (TypeError, ValueError) as e:  # NaN, lone surrogates, ...
         return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
     err = c_void_p()
-    status = lib.mcp_call_return(call, data, byref(err))
-    if status != errors.OK:
-        message = _ffi.take_string(lib, err)
-        if status != errors.ERR_STATE:  # STATE: answered already (e.g. after a cancel race)
-            log.warning("libmcp refused a handler's result (%s): %s", status, message)
-        return False
-    return True
+    return _accepted(lib, lib.mcp_call_return(call, data, byref(err)), err)
 
 
 def answer_json(lib: _ffi.Library, call: int, result_json: str) -> bool:
@@ -78,13 +83,7 @@ def answer_json(lib: _ffi.Library, call: int, result_json: str) -> bool:
     except ValueError as e:  # lone surrogates
         return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
     err = c_void_p()
-    status = lib.mcp_call_return(call, data, byref(err))
-    if status != errors.OK:
-        message = _ffi.take_string(lib, err)
-        if status != errors.ERR_STATE:
-            log.warning("libmcp refused a handler's result (%s): %s", status, message)
-        return False
-    return True
+    return _accepted(lib, lib.mcp_call_return(call, data, byref(err)), err)
 
 
 def answer_text(lib: _ffi.Library, call: int, text: str, structured_key: bytes | None) -> bool:
@@ -95,13 +94,7 @@ def answer_text(lib: _ffi.Library, call: int, text: str, structured_key: bytes |
     except UnicodeEncodeError as e:  # lone surrogates
         return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
     err = c_void_p()
-    status = lib.mcp_call_return_text(call, data, len(data), None, structured_key, byref(err))
-    if status != errors.OK:
-        message = _ffi.take_string(lib, err)
-        if status != errors.ERR_STATE:
-            log.warning("libmcp refused a handler's result (%s): %s", status, message)
-        return False
-    return True
+    return _accepted(lib, lib.mcp_call_return_text(call, data, len(data), None, structured_key, byref(err)), err)
 
 
 def answer_structured(lib: _ffi.Library, call: int, json_text: str, structured_key: bytes | None) -> bool:
@@ -112,13 +105,7 @@ def answer_structured(lib: _ffi.Library, call: int, json_text: str, structured_k
     except UnicodeEncodeError as e:  # lone surrogates
         return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
     err = c_void_p()
-    status = lib.mcp_call_return_structured(call, data, len(data), structured_key, byref(err))
-    if status != errors.OK:
-        message = _ffi.take_string(lib, err)
-        if status != errors.ERR_STATE:
-            log.warning("libmcp refused a handler's result (%s): %s", status, message)
-        return False
-    return True
+    return _accepted(lib, lib.mcp_call_return_structured(call, data, len(data), structured_key, byref(err)), err)
 
 
 def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
