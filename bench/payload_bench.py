@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from run import build_driver  # bench/run.py: the stdio driver, built once per build directory
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 HOSTILE_GIVE_UP = 30.0
@@ -47,18 +49,6 @@ HOSTILE_GIVE_UP = 30.0
 def fail(message: str) -> None:
     print(f"payload_bench: {message}", file=sys.stderr)
     sys.exit(1)
-
-
-def build_driver(build: Path) -> Path:
-    src, out = HERE / "stdio_driver.c", build / "bench" / "stdio_driver"
-    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-std=c11", "-o", str(out), str(src)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        fail(f"cannot build {src}:\n{r.stderr}")
-    return out
 
 
 def servers(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str], bool]]:
