@@ -48,6 +48,7 @@ public func mcp_client_free(_ client: OpaquePointer?) {
     // still run, and finish before free returns (bounded, so a stuck callback
     // cannot hang the host); none start afterwards.
     if !WorkerPool.isWorkerThread { h.pool.waitUntilIdle(timeoutMs: 5000) }
+    h.scheduler.shutdown()
     h.pool.shutdown()
     u.release()
 }

@@ -31,8 +31,9 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             workers = try r.int("worker_threads", 1...1024) ?? workers
         }
         let pool = WorkerPool(maxThreads: workers)
-        let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: Scheduler(executor: pool)),
-                                  pool: pool)
+        let scheduler = Scheduler(executor: pool)
+        let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: scheduler),
+                                  pool: pool, scheduler: scheduler)
         outServer.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }

@@ -10,14 +10,17 @@ final class ServerHandle: Sendable {
     static let defaultWorkers = 64
     let core: ServerCore
     let pool: WorkerPool
+    /// The core's timers; stopped at free so its thread ends with the server.
+    let scheduler: Scheduler
     private let serving = LockedState<StopSignal?>(nil)
     /// The HTTP listener; `.starting` holds the slot while one binds.
     let http = LockedState<HTTPSlot>(.idle)
     private let freed = LockedState(false)
 
-    init(core: ServerCore, pool: WorkerPool) {
+    init(core: ServerCore, pool: WorkerPool, scheduler: Scheduler) {
         self.core = core
         self.pool = pool
+        self.scheduler = scheduler
     }
 
     static func from(_ p: OpaquePointer?) throws(ABIError) -> ServerHandle {
@@ -52,6 +55,7 @@ final class ServerHandle: Sendable {
         stop()
         stopHTTP(timeoutMs: 0)
         core.shutdown()
+        scheduler.shutdown()
         pool.shutdown()
     }
 }

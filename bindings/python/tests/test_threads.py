@@ -13,7 +13,7 @@ import pytest
 
 from libmcp import _threads
 
-from conftest import child_env
+from conftest import SERVERS, child_env
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 
@@ -110,3 +110,50 @@ def test_with_thread_hooks_states_are_given_back_when_engine_threads_end():
         print(during['hooked'] > 0, during['kept'], after['hooked'], after['kept'])
     """)
     assert words == ["True", "0", "0", "0"], words
+
+
+def test_engines_left_open_are_closed_and_their_threads_gone_before_the_interpreter_exits():
+    """A server, a session and a client nobody closed: libmcp's exit hook closes them and
+    waits for every engine thread, so no thread calls into a finalized interpreter (that
+    crashed the process at exit). The probe's exit hook is registered before libmcp is
+    loaded, so it runs after libmcp's."""
+    code = textwrap.dedent("""
+        import atexit, os, sys, time
+        def probe():
+            from libmcp import _lifetime, _threads
+            print('open', _lifetime.open_count(), 'hooked', _threads.stats()['hooked'], flush=True)
+        atexit.register(probe)
+        import libmcp
+        srv = libmcp.Server('t', '1')
+        @srv.tool()
+        def echo(text: str) -> str:
+            return text
+        s = srv.connect(); s.initialize()
+        assert s.request('tools/call', {'name': 'echo', 'arguments': {'text': 'x'}})['structuredContent'] == {'result': 'x'}
+        c = libmcp.Client.stdio(sys.executable, %r)
+        assert c.call_tool('add', {'a': 1, 'b': 2}) is not None
+        print('before', libmcp._threads.stats()['hooked'] > 0, flush=True)
+    """ % str(SERVERS / "kitchen.py"))
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["before", "True", "open", "0", "hooked", "0"], r.stdout + r.stderr
+
+
+def test_a_freed_client_leaves_no_timer_thread_behind():
+    """A call arms a timeout (60 s by default) on the client's timer thread; freeing the
+    client stops that thread at once instead of leaving it asleep until the deadline."""
+    code = textwrap.dedent("""
+        import sys, time
+        import libmcp
+        from libmcp import _threads
+        c = libmcp.Client.stdio(sys.executable, %r, request_timeout=300)
+        c.call_tool('add', {'a': 1, 'b': 2})
+        c.close()
+        deadline = time.monotonic() + 5
+        while _threads.stats()['hooked'] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        print(_threads.stats()['hooked'])
+    """ % str(SERVERS / "kitchen.py"))
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0"], r.stdout + r.stderr

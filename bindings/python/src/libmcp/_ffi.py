@@ -10,6 +10,7 @@ Rules kept here (see shared/notes/C_ABI_NOTES.md section 4):
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import os
@@ -202,6 +203,7 @@ def load() -> Library:
             library = Library(cdll, path)
             from . import _threads  # here: it imports this module
             _threads.install_hooks(library)
+            atexit.register(_threads.at_exit, library)
             _library = library
             return _library
         raise errors.LibraryError(

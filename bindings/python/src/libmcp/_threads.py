@@ -30,7 +30,6 @@ Set LIBMCP_KEEP_THREAD_STATE=0 to turn this off.
 """
 from __future__ import annotations
 
-import atexit
 import ctypes
 import os
 import sys
@@ -62,14 +61,22 @@ def install_hooks(library) -> None:
     from . import _ffi
     _hooks = (_ffi.THREAD_FN(_on_start), _ffi.THREAD_FN(_on_exit))  # kept alive for good
     library.mcp_set_thread_hooks(_hooks[0], _hooks[1], None, None)
-    # Registered before any Server or Client exists, so it runs after their
-    # finalizers (atexit is last-in, first-out): the engines are closed by then
-    # and their threads are ending; their exit hooks need the interpreter, so
-    # give them a moment before it finalizes.
-    atexit.register(_wait_for_hooked_threads, library)
 
 
-def _wait_for_hooked_threads(library, timeout: float = 2.0) -> None:
+def at_exit(library, timeout: float = 10.0) -> None:
+    """libmcp's interpreter-exit hook (registered when the library is loaded).
+
+    Engine threads must be gone before the interpreter finalizes: a hook or a
+    callback entering a finalized interpreter crashes the process. So the engine
+    objects still open are closed here (see _lifetime), and then, with the
+    hooks installed, this waits until every engine thread has run its exit
+    hook (a closed engine's threads end within milliseconds; the timeout only
+    covers a host callback that never returns).
+    """
+    from . import _lifetime
+    _lifetime.close_all()
+    if _hooks is None:
+        return
     library.mcp_set_thread_hooks(_ffi_null_hook(), _ffi_null_hook(), None, None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
 from ctypes import byref, c_char_p, c_int64, c_void_p
 from typing import Any, Callable
 
-from . import _callbacks, _ffi, errors
+from . import _callbacks, _ffi, _lifetime, errors
 from ._client_calls import _ClientCore, _Listener, _Outcome, _RequestHandler
 
 _NO_PROGRESS = _ffi.PROGRESS_FN()  # a NULL mcp_progress_fn
@@ -109,7 +108,7 @@ class Client:
         _ffi.check(lib, status, err, "Client")
         self._lib = lib
         self._core = _ClientCore(lib, out.value, loop)
-        self._finalizer = weakref.finalize(self, self._core.close)
+        self._finalizer = _lifetime.finalizer(self, self._core.close)
         for method, fn in (("sampling/createMessage", sampling), ("elicitation/create", elicitation),
                            ("roots/list", roots)):
             if fn is not None:

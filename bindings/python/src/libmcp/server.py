@@ -22,7 +22,7 @@ import weakref
 from ctypes import byref, c_int32, c_void_p
 from typing import Any, Callable, TypeVar
 
-from . import _callbacks, _ffi, errors
+from . import _callbacks, _ffi, _lifetime, errors
 from ._completion import Completer
 from ._features import Prompt, Resource, ResourceTemplate, Tool
 from ._loop import LoopThread
@@ -80,7 +80,7 @@ class Server(Serving):
         self.name, self.version = name, version
         self._lib = lib
         self._core = _Core(lib, out.value, self, loop)
-        self._finalizer = weakref.finalize(self, self._core.close)
+        self._finalizer = _lifetime.finalizer(self, self._core.close)
         self._lock = threading.RLock()
         self._tools: dict[str, Tool] = {}
         self._resources: dict[str, Resource] = {}

@@ -12,11 +12,10 @@ import json
 import queue
 import threading
 import time
-import weakref
 from ctypes import byref, c_void_p
 from typing import Any, Callable
 
-from . import _callbacks, _ffi, errors
+from . import _callbacks, _ffi, _lifetime, errors
 
 
 class _Sink:
@@ -55,7 +54,7 @@ class Session:
             _callbacks.drop(key)
             _ffi.check(self._lib, status, err, "connect")
         self._box = [out.value]
-        self._finalizer = weakref.finalize(self, _free_session, self._lib, self._box)
+        self._finalizer = _lifetime.finalizer(self, _free_session, self._lib, self._box)
 
     def _enqueue(self, text: str) -> None:
         self.messages.put(json.loads(text))
