@@ -345,11 +345,63 @@ static void test_close_during_handshake(void) {
     mcp_client_free(c);
 }
 
+/* A server that never answers tools/list (and tells on stderr which requests
+** were cancelled): a listing cancelled in flight ends at once with
+** MCP_ERR_CANCELLED, and the page request in flight is cancelled on the server. */
+static const char *never_lists =
+    "import json, sys\n"
+    "for line in sys.stdin:\n"
+    "    m = json.loads(line)\n"
+    "    method, mid = m.get('method'), m.get('id')\n"
+    "    if method == 'initialize':\n"
+    "        r = {'protocolVersion': m['params']['protocolVersion'], 'capabilities': {'tools': {}},\n"
+    "             'serverInfo': {'name': 'never-lists', 'version': '1'}}\n"
+    "        print(json.dumps({'jsonrpc': '2.0', 'id': mid, 'result': r}), flush=True)\n"
+    "    elif method == 'notifications/cancelled':\n"
+    "        print('cancelled', json.dumps(m['params']['requestId']), file=sys.stderr, flush=True)\n"
+    "    elif method != 'tools/list' and mid is not None:\n"
+    "        e = {'code': -32601, 'message': 'Method not found'}\n"
+    "        print(json.dumps({'jsonrpc': '2.0', 'id': mid, 'error': e}), flush=True)\n";
+
+static volatile int cancelled_lines = 0;
+
+static void on_cancel_line(void *ud, const char *line, size_t length) {
+    (void)ud;
+    if (length >= 9 && strncmp(line, "cancelled", 9) == 0) __sync_fetch_and_add(&cancelled_lines, 1);
+}
+
+static void test_cancel_listing_in_flight(void) {
+    harness_section("cancelling mcp_client_list_async in flight");
+    mcp_client_t *c = new_client();
+    CHECK_RC(mcp_client_set_stderr_handler(c, on_cancel_line, NULL, NULL, NULL), MCP_OK, NULL);
+    const char *argv[] = {env_or_die("MCP_PYTHON"), "-c", never_lists, NULL};
+    char *err = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    outcome_t o = {0};
+    int64_t id = 0;
+    CHECK_RC(mcp_client_list_async(c, "tools/list", 20000, on_response, &o, &id, &err), MCP_OK, err);
+    CHECK(id != 0);
+    harness_sleep_ms(100);
+    CHECK(!o.done);
+    double t0 = harness_now_ms();
+    CHECK_RC(mcp_client_cancel(c, id, "no longer needed", &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&o.done, harness_ms(2000)));
+    CHECK(harness_now_ms() - t0 < harness_ms(2000));
+    CHECK_EQ(o.status, MCP_ERR_CANCELLED);
+    CHECK(o.result == NULL);
+    for (int i = 0; i < 300 && cancelled_lines == 0; i++) harness_sleep_ms(10);
+    CHECK_EQ(cancelled_lines, 1);
+    /* Cancelling a finished listing again is a no-op. */
+    CHECK_RC(mcp_client_cancel(c, id, NULL, &err), MCP_OK, err);
+    mcp_client_free(c);
+}
+
 int main(void) {
     test_connect_failures();
     test_close_during_handshake();
     test_everything_server();
     test_sdk_server();
     test_message_limit();
+    test_cancel_listing_in_flight();
     return harness_finish();
 }
