@@ -330,17 +330,22 @@ def test_concurrent_calls_through_the_sdk(server_binary):
     run(body)
 
 
-def test_high_level_client_probe_falls_back_to_initialize(server_binary):
+def test_high_level_client_auto_mode_adopts_the_modern_revision(server_binary):
     """mcp.Client in its default 'auto' mode first sends the 2026 `server/discover`
-    probe; our server must refuse it at once so the client falls back to initialize."""
+    probe; the server answers it, so the stdio connection is of revision 2026-07-28
+    and every later request carries its own `_meta` envelope."""
     async def body():
         params = StdioServerParameters(command=server_binary, args=[], env=server_env())
         t0 = time.monotonic()
         async with Client(params) as client:
-            assert client.protocol_version == LATEST
-            assert time.monotonic() - t0 < 5, "the probe was not refused promptly"
+            assert client.protocol_version == "2026-07-28"
+            assert time.monotonic() - t0 < 5, "the probe was not answered promptly"
+            assert client.server_info is not None and client.server_info.name == "mcp-everything-server"
             r = await client.call_tool("test_simple_text", {})
             assert texts(r) == SIMPLE_TEXT
             tools = await client.list_tools()
             assert {t.name for t in tools.tools} >= TOOLS
+        async with Client(params, mode="legacy") as client:
+            assert client.protocol_version == LATEST
+            assert texts(await client.call_tool("test_simple_text", {})) == SIMPLE_TEXT
     run(body)

@@ -24,6 +24,8 @@ public final class InboundRequest: Sendable {
         /// Requests we sent to the other end on this request's behalf.
         var outgoing: Set<RequestID> = []
         var lastProgress: Double?
+        /// Set by the server for a request of the stateless revision.
+        var modern: ModernContext?
     }
 
     init(peer: JSONRPCPeer, id: RequestID, method: String, meta: JSONObject?, channel: MessageChannel,
@@ -44,6 +46,13 @@ public final class InboundRequest: Sendable {
     {
         InboundRequest(peer: peer, id: id, method: method, meta: meta, channel: channel, deliver: deliver)
     }
+
+    /// The request's own context when it is of the stateless revision
+    /// (2026-07-28): version, client capabilities, info and log level come
+    /// from its `_meta`, not from a session. nil for a 2025-era request.
+    public var modern: ModernContext? { state.withLock { $0.modern } }
+
+    func attach(_ context: ModernContext) { state.withLock { $0.modern = context } }
 
     public var isCancelled: Bool { state.withLock { $0.cancelled } }
     public var isAnswered: Bool { state.withLock { $0.answered } }

@@ -13,6 +13,14 @@ public protocol MessageChannel: AnyObject, Sendable {
     /// The final answer to one request received on this channel; nil when the
     /// request ends without an answer (it was cancelled or its session closed).
     func finish(_ answer: [UInt8]?)
+    /// The final answer when it is a JSON-RPC error with `code`: a transport
+    /// whose status line depends on it (HTTP at 2026-07-28) reads the code
+    /// here instead of parsing the answer again. Defaults to `finish`.
+    func finish(error answer: [UInt8], code: Int64)
+}
+
+extension MessageChannel {
+    public func finish(error answer: [UInt8], code: Int64) { finish(answer) }
 }
 
 /// A channel made of two closures, for transports that need no state of their own.

@@ -39,6 +39,13 @@ protocol PeerMethods: AnyObject, Sendable {
     /// the request it names, `notifications/progress` only when no request of
     /// ours took it.
     func handleNotification(method: String, params: JSONObject)
+    /// Whether the peer answers this `ping` itself (the 2025 era's liveness
+    /// check). A role that refuses ping for some requests says no here.
+    func answersPing(meta: JSONObject?) -> Bool
+}
+
+extension PeerMethods {
+    func answersPing(meta: JSONObject?) -> Bool { true }
 }
 
 /// One end of a JSON-RPC connection, the same for client and server: the
@@ -222,7 +229,7 @@ public final class JSONRPCPeer: Sendable {
             let p = params?.objectValue ?? JSONObject()
             let request = InboundRequest(peer: self, id: id, method: method, meta: p["_meta"]?.objectValue,
                                          channel: channel)
-            if method == "ping" {
+            if method == "ping", methods.answersPing(meta: request.meta) {
                 try? request.answer(.success(.object(JSONObject())))
                 return 1
             }
@@ -290,7 +297,8 @@ public final class JSONRPCPeer: Sendable {
         } else {
             switch outcome {
             case .success(let r)?: request.channel.finish(Message.response(id: request.id, result: r).serialized())
-            case .failure(let e)?: request.channel.finish(Message.errorResponse(id: request.id, error: e).serialized())
+            case .failure(let e)?:
+                request.channel.finish(error: Message.errorResponse(id: request.id, error: e).serialized(), code: e.code)
             case nil: break
             }
         }

@@ -15,10 +15,15 @@ public enum RevisionGate {
     }
 
     /// Tool: annotations from 2025-03-26; title, outputSchema, _meta from
-    /// 2025-06-18; icons and execution from 2025-11-25.
+    /// 2025-06-18; icons and execution from 2025-11-25; execution gone again
+    /// at 2026-07-28 (tasks became an extension, not served yet).
     public static func tool(_ tool: JSONObject, for v: ProtocolVersion) -> JSONObject {
-        if v == .latest { return tool }
+        if v == .v2025_11_25 { return tool }
         var o = tool
+        if v.isModern {
+            if o["execution"] != nil { o["execution"] = nil }
+            return o
+        }
         if v < .v2025_03_26 { o["annotations"] = nil }
         if v < .v2025_06_18 {
             o["title"] = nil
@@ -32,7 +37,7 @@ public enum RevisionGate {
 
     /// Resource, ResourceTemplate, Prompt: title from 2025-06-18, icons from 2025-11-25.
     public static func listedFeature(_ item: JSONObject, for v: ProtocolVersion) -> JSONObject {
-        if v == .latest { return item }
+        if v >= .v2025_11_25 { return item }
         var o = item
         if v < .v2025_06_18 {
             o["title"] = nil
@@ -54,7 +59,7 @@ public enum RevisionGate {
     /// CallToolResult: structuredContent from 2025-06-18. Content blocks are
     /// shaped too (audio from 2025-03-26, resource_link from 2025-06-18).
     public static func toolResult(_ result: JSONObject, for v: ProtocolVersion) -> JSONObject {
-        if v == .latest { return result }
+        if v >= .v2025_11_25 { return result }
         var o = result
         if v < .v2025_06_18 { o["structuredContent"] = nil }
         if let content = o["content"]?.arrayValue {

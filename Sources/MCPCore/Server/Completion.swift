@@ -34,7 +34,7 @@ extension ServerSession {
             return reply(request, .failure(.invalidParams("No such prompt argument or template variable: \(name)")))
         }
         let context = params["context"]?["arguments"]?.objectValue ?? JSONObject()
-        startCall(request, kind: .completion) { call in
+        startCall(request, kind: .completion, params: params) { call in
             handler(call, ref, name, value, context)
         }
     }

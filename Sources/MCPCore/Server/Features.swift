@@ -20,18 +20,24 @@ public struct ToolEntry: Sendable {
     /// read the request (an I/O thread) instead of being handed to a worker:
     /// no thread hop, no wake-up, for the cheapest calls.
     public let inline: Bool
+    /// The host's caching hint for lists that show this tool (2026-07-28).
+    public let cache: CacheHint.Override?
+    /// Arguments mirrored into `Mcp-Param-*` headers over HTTP (2026-07-28).
+    public let headerParameters: [HeaderParameter]
 
     public init(definition: JSONObject, inline: Bool = false, handler: @escaping ToolHandler) throws(DefinitionError) {
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A tool needs a non-empty string \"name\"")
         }
         var def = definition
+        cache = try CacheHint.extract(from: &def)
         if let schema = def["inputSchema"] {
             try Self.checkSchema(schema, member: "inputSchema")
         } else {
             def["inputSchema"] = ["type": "object"]
         }
         if let schema = def["outputSchema"] { try Self.checkSchema(schema, member: "outputSchema") }
+        headerParameters = try def["inputSchema"]?.objectValue.map(HeaderParameter.collect) ?? []
         for key in ["title", "description"] {
             if let v = def[key], v.stringValue == nil { throw .invalid("Tool \"\(key)\" must be a string") }
         }
@@ -57,8 +63,12 @@ public struct ResourceEntry: Sendable {
     public let uri: String
     public let definition: JSONObject
     public let handler: ResourceHandler
+    /// The host's caching hint for reads of this resource and lists showing it.
+    public let cache: CacheHint.Override?
 
     public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
+        var definition = definition
+        cache = try CacheHint.extract(from: &definition)
         guard let uri = definition["uri"]?.stringValue, !uri.isEmpty else {
             throw .invalid("A resource needs a non-empty string \"uri\"")
         }
@@ -74,8 +84,12 @@ public struct TemplateEntry: Sendable {
     public let template: URITemplate
     public let definition: JSONObject
     public let handler: ResourceHandler
+    /// The host's caching hint for reads through this template and lists showing it.
+    public let cache: CacheHint.Override?
 
     public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
+        var definition = definition
+        cache = try CacheHint.extract(from: &definition)
         guard let text = definition["uriTemplate"]?.stringValue, !text.isEmpty else {
             throw .invalid("A resource template needs a non-empty string \"uriTemplate\"")
         }
@@ -97,8 +111,12 @@ public struct PromptEntry: Sendable {
     public let definition: JSONObject
     public let requiredArguments: [String]
     public let handler: PromptHandler
+    /// The host's caching hint for lists that show this prompt.
+    public let cache: CacheHint.Override?
 
     public init(definition: JSONObject, handler: @escaping PromptHandler) throws(DefinitionError) {
+        var definition = definition
+        cache = try CacheHint.extract(from: &definition)
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A prompt needs a non-empty string \"name\"")
         }
@@ -143,6 +161,7 @@ public enum FeatureList: String, Sendable {
 /// What lists and pages need from any feature entry.
 protocol FeatureDefinition: Sendable {
     var definition: JSONObject { get }
+    var cache: CacheHint.Override? { get }
 }
 
 extension ToolEntry: FeatureDefinition {}

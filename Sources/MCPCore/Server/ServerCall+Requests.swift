@@ -9,6 +9,7 @@ extension ServerCall {
     {
         if isAnswered { throw .alreadyAnswered }
         if isCancelled { throw .invalidArgument("The call was cancelled") }
+        if modern != nil { return try refuseModernRequest(method: method) }
         try ClientCapabilityCheck.check(method: method, params: params ?? JSONObject(),
                                         capabilities: session.clientCapabilities, version: session.protocolVersion)
         let executor = session.peer.executor

@@ -17,20 +17,40 @@ public final class ServerCall: AnswerableCall {
     let request: InboundRequest
     /// Set when the call runs as a task: its answer goes to the task.
     let task: TaskRecord?
+    /// The request's own context at the stateless revision (2026-07-28), read
+    /// once when the call starts; nil for a call of a 2025-era session.
+    public let modern: ModernContext?
+    /// The request's params as received (`arguments`, and at 2026-07-28
+    /// `inputResponses` and `requestState` for multi round-trip requests).
+    public let params: JSONObject
+    /// The caching hint a 2026-07-28 answer carries (resources/read).
+    let cache: CacheHint?
 
-    init(session: ServerSession, request: InboundRequest, kind: Kind, task: TaskRecord? = nil) {
+    init(session: ServerSession, request: InboundRequest, kind: Kind, task: TaskRecord? = nil,
+         params: JSONObject = JSONObject(), cache: CacheHint? = nil)
+    {
         self.session = session
         self.request = request
         self.kind = kind
         self.task = task
+        self.modern = request.modern
+        self.params = params
+        self.cache = cache
     }
 
     public var id: RequestID { request.id }
-    /// The request's `_meta` (progressToken and anything else the client sent).
+    /// The request's `_meta`: progressToken, W3C trace context (`traceparent`,
+    /// `tracestate`, `baggage`), the 2026-07-28 envelope, the client's own keys.
     public var meta: JSONObject? { request.meta }
     public var isCancelled: Bool { request.isCancelled }
     public var isAnswered: Bool { request.isAnswered }
-    public var protocolVersion: ProtocolVersion { session.protocolVersion }
+    /// The revision this call is served at: its own at 2026-07-28, else its session's.
+    public var protocolVersion: ProtocolVersion { modern?.version ?? session.protocolVersion }
+    /// The client's capabilities for this call: from the request at
+    /// 2026-07-28, from initialize in the 2025 era.
+    public var clientCapabilities: JSONObject { modern?.clientCapabilities ?? session.clientCapabilities }
+    /// The client's clientInfo (empty when it gave none).
+    public var clientInfo: JSONObject { modern?.clientInfo ?? session.state.withLock { $0.clientInfo } }
     public var sessionID: String { session.id }
     /// Where this call's answer and related messages go.
     var channel: MessageChannel { request.channel }
@@ -59,30 +79,41 @@ public final class ServerCall: AnswerableCall {
     public func respond(_ result: JSONValue) throws(Failure) {
         let shaped: JSONObject
         do {
-            shaped = try ResultShape.check(result, for: kind, version: session.protocolVersion)
+            shaped = try ResultShape.check(result, for: kind, version: protocolVersion)
         } catch {
             try request.answer(.failure(.internalError("The server produced an invalid result")))
             throw error
         }
-        try request.answer(.success(.object(shaped)))
+        guard modern != nil else { return try request.answer(.success(.object(shaped))) }
+        try request.answer(.success(.object(session.stampModern(shaped, cache: cache))))
     }
 
-    /// Answers with a JSON-RPC error.
+    /// Answers with a JSON-RPC error. At 2026-07-28 a resource read's -32002
+    /// (resource not found, retired) becomes -32602, as that revision says.
     public func fail(_ error: JSONRPCError) throws(Failure) {
-        try request.answer(.failure(error))
+        var e = error
+        if modern != nil, case .resourceRead = kind, e.code == ErrorCode.resourceNotFound { e.code = ErrorCode.invalidParams }
+        try request.answer(.failure(e))
     }
 
     /// Sends notifications/progress if the request asked for it (else does nothing).
     public func progress(_ progress: Double, total: Double?, message: String?) throws(Failure) {
         try request.sendProgress(progress, total: total,
-                                 message: session.protocolVersion >= .v2025_03_26 ? message : nil) { p in
+                                 message: protocolVersion >= .v2025_03_26 ? message : nil) { p in
             relatedToTask(p) ?? p
         }
     }
 
-    /// Sends a log message to this call's client, subject to its log level.
+    /// Sends a log message to this call's client, subject to its log level:
+    /// the session's (logging/setLevel) in the 2025 era, the request's own
+    /// `io.modelcontextprotocol/logLevel` at 2026-07-28, where a request
+    /// without one gets no log messages at all.
     public func log(level: LoggingLevel, logger: String?, data: JSONValue) throws(Failure) {
         if isAnswered { throw .alreadyAnswered }
-        session.log(level: level, logger: logger, data: data, on: channel)
+        guard let modern else { return session.log(level: level, logger: logger, data: data, on: channel) }
+        guard let minimum = modern.logLevel, level >= minimum else { return }
+        session.send(.notification(method: "notifications/message",
+                                   params: .object(ServerSession.logParams(level: level, logger: logger, data: data))),
+                     on: channel)
     }
 }

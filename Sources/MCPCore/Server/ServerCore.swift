@@ -6,6 +6,12 @@ public struct ServerOptions: Sendable {
     public var pageSize: Int = 100
     public var maxDepth: Int = JSONParser.defaultMaxDepth
     public var taskLimits = TaskLimits()
+    /// Extensions the host supports (`capabilities.extensions`, both eras):
+    /// identifier -> settings object.
+    public var extensions = JSONObject()
+    /// Caching hints of cacheable results at 2026-07-28 when a feature sets
+    /// none of its own.
+    public var cacheDefault = CacheHint()
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -40,8 +46,12 @@ public final class ServerCore: Sendable {
     }
 
     /// A session whose messages unrelated to any request go to `defaultChannel`.
-    public func makeSession(defaultChannel: MessageChannel) -> ServerSession {
+    /// Its first request decides its era (stdio), unless `legacyOnly` (a
+    /// transport that serves only the 2025 era: WebSocket, HTTP+SSE, a
+    /// Streamable HTTP session).
+    public func makeSession(defaultChannel: MessageChannel, legacyOnly: Bool = false) -> ServerSession {
         let session = ServerSession(server: self, defaultChannel: defaultChannel)
+        if legacyOnly { session.state.withLock { $0.era = .legacy } }
         sessions.withLock { $0[ObjectIdentifier(session)] = session }
         return session
     }
@@ -54,6 +64,19 @@ public final class ServerCore: Sendable {
         session.state.withLock { s in
             s.phase = .initialized
             s.version = version
+            s.stateless = true
+            s.era = .legacy
+        }
+        return session
+    }
+
+    /// A session that serves only requests of the stateless revision: one per
+    /// HTTP POST that carries one (a request without the modern `_meta` gets
+    /// -32602). Not kept in the list of sessions: it hears no broadcasts.
+    public func makeModernSession(defaultChannel: MessageChannel) -> ServerSession {
+        let session = ServerSession(server: self, defaultChannel: defaultChannel)
+        session.state.withLock { s in
+            s.era = .modern
             s.stateless = true
         }
         return session

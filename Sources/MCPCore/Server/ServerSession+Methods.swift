@@ -8,6 +8,11 @@ extension ServerSession {
     ]
 
     func handleRequest(_ request: InboundRequest, params: JSONObject) {
+        switch era(of: request) {
+        case .modern: return handleModern(request, params: params)
+        case .refused(let error): return reply(request, .failure(error))
+        case .legacy: break
+        }
         let method = request.method
         if method == "initialize" { return reply(request, initialize(params)) }
         guard state.withLock({ $0.phase == .initialized }) else {
@@ -19,14 +24,12 @@ extension ServerSession {
             return reply(request, .failure(.invalidRequest("Received \"\(method)\" before initialize")))
         }
         switch method {
-        case "tools/list": reply(request, list(.tools, params) { RevisionGate.tool($0.definition, for: $1) })
+        case "tools/list": reply(request, list(.tools, params, version: protocolVersion).map(\.0))
         case "tools/call": callTool(request, params: params)
-        case "resources/list":
-            reply(request, list(.resources, params) { RevisionGate.listedFeature($0.definition, for: $1) })
-        case "resources/templates/list":
-            reply(request, list(.templates, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "resources/list": reply(request, list(.resources, params, version: protocolVersion).map(\.0))
+        case "resources/templates/list": reply(request, list(.templates, params, version: protocolVersion).map(\.0))
         case "resources/read": readResource(request, params: params)
-        case "prompts/list": reply(request, list(.prompts, params) { RevisionGate.listedFeature($0.definition, for: $1) })
+        case "prompts/list": reply(request, list(.prompts, params, version: protocolVersion).map(\.0))
         case "prompts/get": getPrompt(request, params: params)
         case "logging/setLevel": reply(request, setLevel(params))
         case "completion/complete": complete(request, params: params)
@@ -54,6 +57,7 @@ extension ServerSession {
         let accepted = state.withLock { s -> Bool in
             guard s.phase == .awaitingInitialize || s.stateless else { return false }
             s.phase = .initialized
+            s.era = .legacy
             s.version = version
             s.clientCapabilities = params["capabilities"]?.objectValue ?? JSONObject()
             s.clientInfo = params["clientInfo"]?.objectValue ?? JSONObject()
@@ -72,6 +76,7 @@ extension ServerSession {
         if version >= .v2025_11_25 {
             capabilities["tasks"] = ["list": [:], "cancel": [:], "requests": ["tools": ["call": [:]]]]
         }
+        if !server.options.extensions.isEmpty { capabilities["extensions"] = .object(server.options.extensions) }
         result["capabilities"] = .object(capabilities)
         result["serverInfo"] = .object(RevisionGate.implementation(server.options.info, for: version))
         if let i = server.options.instructions { result["instructions"] = .string(i) }
@@ -88,8 +93,11 @@ extension ServerSession {
 
     // MARK: lists
 
-    private func list(_ kind: FeatureList, _ params: JSONObject,
-                      render: (any FeatureDefinition, ProtocolVersion) -> JSONObject) -> Result<JSONValue, JSONRPCError>
+    /// One page of a list, shaped for `version`, and the caching hint of
+    /// that page (the combination of its items' hints; the server default
+    /// for an empty page).
+    func list(_ kind: FeatureList, _ params: JSONObject, version: ProtocolVersion)
+        -> Result<(JSONValue, CacheHint), JSONRPCError>
     {
         var start = 0
         if let c = params["cursor"] {
@@ -102,7 +110,8 @@ extension ServerSession {
         }
         let pageSize = server.options.pageSize
         let (page, next) = server.features.withLock { f in f.page(kind, from: start, count: pageSize) }
-        let version = protocolVersion
+        let base = server.options.cacheDefault
+        let hint = page.reduce(base) { h, item in h.combined(with: item.cache?.resolved(base) ?? base) }
         var result = JSONObject()
         let key: String
         switch kind {
@@ -111,19 +120,23 @@ extension ServerSession {
         case .templates: key = "resourceTemplates"
         case .prompts: key = "prompts"
         }
-        result[key] = .array(page.map { .object(render($0, version)) })
+        result[key] = .array(page.map { item in
+            .object(kind == .tools ? RevisionGate.tool(item.definition, for: version)
+                                   : RevisionGate.listedFeature(item.definition, for: version))
+        })
         if let next {
             result["nextCursor"] = .string(server.cursors.encode(.init(list: kind.rawValue, index: next.index, key: next.key)))
         }
-        return .success(.object(result))
+        return .success((.object(result), hint))
     }
 
     // MARK: calls into host code
 
     func startCall(_ request: InboundRequest, kind: ServerCall.Kind, inline: Bool = false,
+                   params: JSONObject = JSONObject(), cache: CacheHint? = nil,
                    run: @escaping @Sendable (ServerCall) -> Void)
     {
-        let call = ServerCall(session: self, request: request, kind: kind)
+        let call = ServerCall(session: self, request: request, kind: kind, params: params, cache: cache)
         if inline {
             WorkerPool.runAsCallback { run(call) }
         } else {
@@ -131,7 +144,7 @@ extension ServerSession {
         }
     }
 
-    private func callTool(_ request: InboundRequest, params: JSONObject) {
+    func callTool(_ request: InboundRequest, params: JSONObject) {
         guard let name = params["name"]?.stringValue else {
             return reply(request, .failure(.invalidParams("tools/call needs a string \"name\"")))
         }
@@ -146,7 +159,8 @@ extension ServerSession {
             return reply(request, .failure(.invalidParams("Unknown tool: \(name)")))
         }
         let arguments = args
-        if protocolVersion >= .v2025_11_25 {
+        // 2025-11-25 tasks; at 2026-07-28 tasks are an extension not served yet.
+        if request.modern == nil, protocolVersion >= .v2025_11_25 {
             let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
             if let taskParams = params["task"]?.objectValue {
                 guard support == "optional" || support == "required" else {
@@ -160,34 +174,37 @@ extension ServerSession {
                                                                 message: "Tool \(name) must be called as a task")))
             }
         }
-        startCall(request, kind: .tool(name: name), inline: tool.inline) { call in
+        startCall(request, kind: .tool(name: name), inline: tool.inline, params: params) { call in
             tool.handler(call, arguments)
         }
     }
 
-    private func readResource(_ request: InboundRequest, params: JSONObject) {
+    func readResource(_ request: InboundRequest, params: JSONObject) {
         guard let uri = params["uri"]?.stringValue else {
             return reply(request, .failure(.invalidParams("resources/read needs a string \"uri\"")))
         }
-        let target = server.features.withLock { f -> (ResourceHandler, JSONObject)? in
-            if let r = f.resources[uri] { return (r.handler, JSONObject()) }
+        let target = server.features.withLock { f -> (ResourceHandler, JSONObject, CacheHint.Override?)? in
+            if let r = f.resources[uri] { return (r.handler, JSONObject(), r.cache) }
             for t in f.templates.values {
                 if let vars = t.template.match(uri) {
                     var o = JSONObject()
                     for (n, v) in vars { o[n] = .string(v) }
-                    return (t.handler, o)
+                    return (t.handler, o, t.cache)
                 }
             }
             return nil
         }
-        guard let (handler, vars) = target else {
-            return reply(request, .failure(JSONRPCError(code: ErrorCode.resourceNotFound, message: "Resource not found: \(uri)",
+        guard let (handler, vars, cache) = target else {
+            // -32002 until 2025-11-25; 2026-07-28 uses Invalid params.
+            let code = request.modern == nil ? ErrorCode.resourceNotFound : ErrorCode.invalidParams
+            return reply(request, .failure(JSONRPCError(code: code, message: "Resource not found: \(uri)",
                                                    data: ["uri": .string(uri)])))
         }
-        startCall(request, kind: .resourceRead(uri: uri)) { call in handler(call, uri, vars) }
+        let hint = cache?.resolved(server.options.cacheDefault) ?? server.options.cacheDefault
+        startCall(request, kind: .resourceRead(uri: uri), params: params, cache: hint) { call in handler(call, uri, vars) }
     }
 
-    private func getPrompt(_ request: InboundRequest, params: JSONObject) {
+    func getPrompt(_ request: InboundRequest, params: JSONObject) {
         guard let name = params["name"]?.stringValue else {
             return reply(request, .failure(.invalidParams("prompts/get needs a string \"name\"")))
         }
@@ -206,6 +223,6 @@ extension ServerSession {
             return reply(request, .failure(.invalidParams("Missing required argument(s) for prompt \(name): \(missing.joined(separator: ", "))")))
         }
         let arguments = args
-        startCall(request, kind: .promptGet(name: name)) { call in prompt.handler(call, arguments) }
+        startCall(request, kind: .promptGet(name: name), params: params) { call in prompt.handler(call, arguments) }
     }
 }

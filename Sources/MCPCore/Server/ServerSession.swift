@@ -23,7 +23,14 @@ public final class ServerSession: Sendable, PeerMethods {
         var logLevel = LoggingLevel.info
         var stateless = false
         var subscriptions: Set<String> = []
+        /// Which era this connection speaks; decided by its first request.
+        var era = Era.undecided
     }
+
+    /// A connection's era. Over stdio the first request decides (NOTES.md):
+    /// `initialize` makes it 2025, `server/discover` or a request with the
+    /// modern `_meta` makes it modern; anything else decides nothing.
+    enum Era { case undecided, legacy, modern }
 
     init(server: ServerCore, defaultChannel: MessageChannel) {
         self.server = server
@@ -38,6 +45,8 @@ public final class ServerSession: Sendable, PeerMethods {
     /// Requests of the client not yet answered.
     public var inFlightCount: Int { peer.incomingCount }
     public var clientCapabilities: JSONObject { state.withLock { $0.clientCapabilities } }
+    /// Whether this connection serves the stateless revision (2026-07-28).
+    public var isModern: Bool { state.withLock { $0.era == .modern } }
 
     // MARK: input
 
@@ -122,18 +131,29 @@ public final class ServerSession: Sendable, PeerMethods {
         peer.send(message, on: channel)
     }
 
-    /// Answers a request (once; dropped if it was cancelled).
-    func reply(_ request: InboundRequest, _ outcome: Result<JSONValue, JSONRPCError>) {
-        try? request.answer(outcome)
+    /// Answers a request (once; dropped if it was cancelled). A result of
+    /// the stateless revision is stamped (resultType, serverInfo) and, for a
+    /// cacheable method, carries `cache`.
+    func reply(_ request: InboundRequest, _ outcome: Result<JSONValue, JSONRPCError>, cache: CacheHint? = nil) {
+        guard request.modern != nil, case .success(.object(let result)) = outcome else {
+            try? request.answer(outcome)
+            return
+        }
+        try? request.answer(.success(.object(stampModern(result, cache: cache))))
     }
 
     func log(level: LoggingLevel, logger: String?, data: JSONValue, on channel: MessageChannel? = nil) {
         guard level >= state.withLock({ $0.logLevel }) else { return }
+        send(.notification(method: "notifications/message",
+                           params: .object(Self.logParams(level: level, logger: logger, data: data))), on: channel)
+    }
+
+    static func logParams(level: LoggingLevel, logger: String?, data: JSONValue) -> JSONObject {
         var p = JSONObject()
         p["level"] = .string(level.rawValue)
         if let logger { p["logger"] = .string(logger) }
         p["data"] = data
-        send(.notification(method: "notifications/message", params: .object(p)), on: channel)
+        return p
     }
 
     // MARK: lifetime
