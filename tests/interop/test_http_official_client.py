@@ -169,10 +169,14 @@ def test_legacy_sse_client():
 
 
 def test_high_level_client_over_http(server):
-    """mcp.Client ('auto' mode) probes with `server/discover` first; the refusal
-    (400: no session) makes it fall back to initialize."""
+    """mcp.Client ('auto' mode) probes with `server/discover` first; the server
+    answers it on the shared endpoint (in every mode, stateless included), so the
+    client speaks 2026-07-28; 'legacy' mode still initializes a 2025 session."""
     async def body():
         async with Client(server.url) as client:
+            assert client.protocol_version == "2026-07-28"
+            assert texts(await client.call_tool("test_simple_text", {})) == SIMPLE_TEXT
+        async with Client(server.url, mode="legacy") as client:
             assert client.protocol_version == LATEST
             assert texts(await client.call_tool("test_simple_text", {})) == SIMPLE_TEXT
     run(body)

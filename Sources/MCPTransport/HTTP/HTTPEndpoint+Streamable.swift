@@ -82,7 +82,6 @@ extension HTTPEndpoint {
                         "Accept must include application/json or text/event-stream")
         }
         let json = accept.json && (config.jsonResponse || !accept.sse)
-        guard let headerVersion = protocolVersion(request, sink: sink) else { return }
         guard let value = parseBody(request, sink: sink) else { return }
         // A single message is decoded once, here (a batch is left to the engine).
         var single: Message?
@@ -94,6 +93,12 @@ extension HTTPEndpoint {
                                body: Message.errorResponse(id: error.id, error: error.error).serialized())
             }
         }
+        // Both eras share the endpoint: a 2026-07-28 request is served
+        // statelessly, whatever session id it carries.
+        if isModern(request, single) {
+            return postModern(request, value, single, accept: accept, sink: sink)
+        }
+        guard let headerVersion = protocolVersion(request, sink: sink) else { return }
         if config.stateless {
             return postStateless(request, value, version: headerVersion ?? .v2025_03_26, json: json, sink: sink)
         }
@@ -168,6 +173,7 @@ extension HTTPEndpoint {
     // MARK: GET
 
     private func get(_ request: HTTPRequest, sink: ResponseSink) {
+        if namesModernVersion(request) { return modernOnlyPost(request, sink: sink) }
         guard !config.stateless, config.enableGetStream else {
             return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest,
                         "This server offers no standalone GET stream", extra: [("Allow", config.stateless ? "POST" : "POST, DELETE")])
@@ -202,6 +208,7 @@ extension HTTPEndpoint {
     // MARK: DELETE
 
     private func delete(_ request: HTTPRequest, sink: ResponseSink) {
+        if namesModernVersion(request) { return modernOnlyPost(request, sink: sink) }
         guard !config.stateless else {
             return fail(sink, request, .methodNotAllowed, ErrorCode.invalidRequest,
                         "Stateless server: there is no session to end", extra: [("Allow", "POST")])

@@ -23,7 +23,7 @@ final class HTTPSession: Sendable {
     /// hex), so hosts can name the session in calls that address one.
     init(server: ServerCore, store: EventStore, retryMs: Int) {
         let standalone = StandaloneChannel()
-        core = server.makeSession(defaultChannel: standalone)
+        core = server.makeSession(defaultChannel: standalone, legacyOnly: true)
         id = core.id
         let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs)
         standalone.attach(streams)
@@ -33,7 +33,7 @@ final class HTTPSession: Sendable {
 
     /// A legacy HTTP+SSE (or WebSocket) session whose every message goes to `channel`.
     init(server: ServerCore, legacyChannel: MessageChannel) {
-        core = server.makeSession(defaultChannel: legacyChannel)
+        core = server.makeSession(defaultChannel: legacyChannel, legacyOnly: true)
         id = core.id
         streams = nil
         activity = NIOLockedValueBox(Activity(lastUsed: .now()))

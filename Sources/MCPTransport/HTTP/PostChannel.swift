@@ -21,6 +21,9 @@ final class PostChannel: ResumableChannel {
     /// Extra response headers, computed when the head is written (the
     /// Mcp-Session-Id of a just-initialized session).
     private let extraHeaders: @Sendable () -> HTTPHeaders
+    /// The status of an error answer sent as JSON (2026-07-28 maps codes to
+    /// 400/404); nil: 200, as in the 2025 era.
+    private let errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)?
     private let state: NIOLockedValueBox<Mode>
 
     private enum Mode {
@@ -30,8 +33,10 @@ final class PostChannel: ResumableChannel {
     }
 
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
-         primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders)
+         primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
+         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil)
     {
+        self.errorStatus = errorStatus
         self.sink = sink
         self.streams = streams
         self.version = version
@@ -55,14 +60,18 @@ final class PostChannel: ResumableChannel {
         }
     }
 
-    func finish(_ answer: [UInt8]?) {
+    func finish(_ answer: [UInt8]?) { finish(answer, status: .ok) }
+
+    func finish(error answer: [UInt8], code: Int64) { finish(answer, status: errorStatus?(code) ?? .ok) }
+
+    private func finish(_ answer: [UInt8]?, status: HTTPResponseStatus) {
         state.withLockedValue { mode in
             switch mode {
             case .waiting(json: true):
                 if let answer {
                     var h = HTTPEndpoint.jsonHeaders
                     h.add(contentsOf: extraHeaders())
-                    sink.respond(status: .ok, headers: h, body: answer, version: version)
+                    sink.respond(status: status, headers: h, body: answer, version: version)
                 } else {
                     // Cancelled before anything was sent: no answer will come.
                     sink.respond(status: .accepted, headers: extraHeaders(), body: [], version: version)
