@@ -68,7 +68,7 @@ extern "C" {
 **
 ** MCP_ABI_VERSION_MAJOR changes only when the ABI breaks (then the SONAME
 ** libmcp.so.N changes too); MCP_ABI_VERSION_MINOR grows when functions are
-** added. A host compiled against this header checks at start-up that
+** added (or, as in 1.3, configuration keys). A host compiled against this header checks at start-up that
 ** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR. ^Functions are versioned
 ** symbols (MCP_1.0, MCP_1.1, MCP_1.2): a program that calls a 1.1 function directly
 ** does not load against a 1.0 library; a host that wants to fall back on an
@@ -76,11 +76,24 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 2
-#define MCP_VERSION_STRING "0.2.0"
+#define MCP_ABI_VERSION_MINOR 3
+#define MCP_VERSION_STRING "0.3.0"
 
-/* The newest MCP protocol revision the engine speaks. */
+/* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
+/*
+** The stateless revision, served beside the 2025 era (Since: 1.3). A server
+** serves both on every transport: a request whose params._meta carries
+** "io.modelcontextprotocol/protocolVersion" is served at that revision with
+** the client capabilities, client info and log level of its own _meta (no
+** session); initialize opens a 2025-era session as before. Over stdio the
+** first request decides the connection's era (initialize: 2025; server/discover
+** or a request with the modern _meta: 2026-07-28). Over Streamable HTTP both
+** share the endpoint; a 2026-07-28 POST needs no Mcp-Session-Id (one is
+** ignored), and GET or DELETE naming MCP-Protocol-Version 2026-07-28 get 405.
+** WebSocket and the legacy HTTP+SSE transport stay 2025-era.
+*/
+#define MCP_PROTOCOL_VERSION_MODERN "2026-07-28"
 
 /*
 ** mcp_abi_version: the ABI version of the LOADED library.
@@ -176,6 +189,14 @@ MCP_API mcp_status mcp_set_thread_hooks(mcp_thread_fn on_start, mcp_thread_fn on
 #define MCP_JSONRPC_INTERNAL_ERROR     (-32603)
 #define MCP_JSONRPC_RESOURCE_NOT_FOUND (-32002)
 #define MCP_JSONRPC_URL_ELICITATION_REQUIRED (-32042)
+/* 2026-07-28 (Since: 1.3): HTTP headers disagree with the body (HTTP 400); a
+** client capability the request did not declare (400); an unserved protocol
+** version, data {"supported":[...], "requested":...} (400). At 2026-07-28 a
+** resource that is not found is MCP_JSONRPC_INVALID_PARAMS: the engine turns
+** MCP_JSONRPC_RESOURCE_NOT_FOUND from a resource callback into it. */
+#define MCP_JSONRPC_HEADER_MISMATCH    (-32020)
+#define MCP_JSONRPC_MISSING_CLIENT_CAPABILITY (-32021)
+#define MCP_JSONRPC_UNSUPPORTED_PROTOCOL_VERSION (-32022)
 
 /* ============================================================================
 ** OBJECT: mcp_server_t, an MCP server
@@ -221,7 +242,23 @@ typedef struct mcp_call mcp_call_t;
 **   "worker_threads"  integer 1..1024, the most host callbacks that run at once
 **                     (default 64); idle worker threads exit after a while
 **   "max_depth"       integer 16..10000, deepest JSON nesting accepted (default 512)
+**   "extensions"      object: extension identifier ("io.modelcontextprotocol/ui",
+**                     "com.example/x": a prefix is required) -> settings object;
+**                     advertised as capabilities.extensions in both eras
+**                     (initialize and server/discover). Since: 1.3
+**   "cache_ttl_ms"    integer >= 0, the ttlMs of cacheable 2026-07-28 results
+**                     (server/discover, tools/list, prompts/list, resources/list,
+**                     resources/templates/list, resources/read) when the
+**                     feature sets none (default 0: do not cache). Since: 1.3
+**   "cache_scope"     "public" or "private", their cacheScope (default
+**                     "private"). Since: 1.3
 ** Unknown keys are an error, so typos do not pass silently.
+**
+** ^Each feature definition (tool, resource, template, prompt) may carry its
+** own "ttlMs" (integer >= 0) and "cacheScope" ("public"|"private") (Since:
+** 1.3); they are taken out of the definition sent to clients. A read uses its
+** resource's (or template's) hint; a list page the shortest ttlMs of the
+** items on it and "private" if any of them is private.
 ** *out_server receives the new server; the caller frees it with mcp_server_free().
 **
 ** Threads: any.
@@ -567,7 +604,9 @@ MCP_API mcp_status mcp_call_progress(mcp_call_t *call, double progress, double t
 ** level is one of "debug", "info", "notice", "warning", "error", "critical",
 ** "alert", "emergency"; logger may be NULL; data_json is any JSON value (NULL
 ** means null). ^Messages below the level the client set with logging/setLevel
-** are dropped (the default level is "info"). Never put secrets in logs.
+** are dropped (the default level is "info"). ^At 2026-07-28 the level is the
+** request's own "io.modelcontextprotocol/logLevel"; a request without one gets
+** no log messages (the call returns MCP_OK all the same). Never put secrets in logs.
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (bad level) |
 ** MCP_ERR_INVALID_JSON | MCP_ERR_STATE.
 ** Since: 1.0
@@ -625,6 +664,11 @@ typedef void (*mcp_response_fn)(void *user_data, mcp_status status, const char *
 ** client's progress extends it up to ten times that. fn gets the outcome.
 ** ^If the call is cancelled first, the request is cancelled too
 ** (fn gets MCP_ERR_CANCELLED).
+** ^A call of the 2026-07-28 revision has no live server-to-client requests:
+** this returns MCP_ERR_UNSUPPORTED and sends nothing; when the request did not
+** declare the capability the method needs, the engine has then already
+** answered the call with MCP_JSONRPC_MISSING_CLIENT_CAPABILITY (-32021), and
+** the host's own answer gets MCP_ERR_STATE.
 ** Ownership: params copied; user_data stays the host's until fn runs.
 ** Threads: any.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL method/fn, bad params) |
@@ -648,6 +692,12 @@ MCP_API mcp_status mcp_call_session_id(mcp_call_t *call, char **out_id, char **o
 /*
 ** mcp_call_meta: the request's "_meta" object as JSON ("{}" when absent).
 ** METHOD: mcp_call_t
+** It holds what the client sent with this one request: "progressToken", the
+** W3C trace context ("traceparent", "tracestate", "baggage") to continue the
+** client's trace in the host's OpenTelemetry, the client's own keys, and for a
+** 2026-07-28 request its envelope ("io.modelcontextprotocol/protocolVersion",
+** ".../clientCapabilities", ".../clientInfo", ".../logLevel"), which describe
+** that request only (requests of one connection may differ).
 ** *out_json: caller frees with mcp_string_free.
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
 ** Since: 1.0

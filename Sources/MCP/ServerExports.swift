@@ -29,6 +29,20 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             options.pageSize = try r.int("page_size", 1...10_000) ?? options.pageSize
             options.maxDepth = try r.int("max_depth", 16...10_000) ?? options.maxDepth
             workers = try r.int("worker_threads", 1...1024) ?? workers
+            // ABI 1.3: extensions and the default caching hints of 2026-07-28.
+            if let ext = try r.object("extensions") {
+                for (key, value) in ext.members.map({ ($0.key, $0.value) }) {
+                    guard key.contains("/"), value.objectValue != nil else {
+                        throw .invalidArgument("option \"extensions\" maps identifiers with a prefix "
+                            + "(\"vendor.example/name\") to settings objects; \"\(key)\" does not")
+                    }
+                }
+                options.extensions = ext
+            }
+            if let ttl = try r.int("cache_ttl_ms", atLeast: 0) { options.cacheDefault.ttlMs = Int64(ttl) }
+            if let scope = try r.choice("cache_scope", "\"public\" or \"private\"", CacheHint.Scope.init(rawValue:)) {
+                options.cacheDefault.scope = scope
+            }
         }
         let pool = WorkerPool(maxThreads: workers)
         let scheduler = Scheduler(executor: pool)

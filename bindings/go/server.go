@@ -42,6 +42,14 @@ type ServerOptions struct {
 	// number of handlers running at once is not bounded by it.
 	WorkerThreads int
 	MaxDepth      int // deepest JSON nesting accepted, 16..10000 (default 512)
+	// Extensions maps extension identifiers ("vendor.example/name") to their
+	// settings, advertised in the capabilities of both eras (library 1.3).
+	Extensions map[string]map[string]any
+	// CacheTTLMs and CacheScope ("public" or "private") are the caching hints
+	// of cacheable 2026-07-28 results when a feature sets none ("ttlMs",
+	// "cacheScope" in its definition); defaults 0 and "private" (library 1.3).
+	CacheTTLMs int
+	CacheScope string
 	// ErrorLog receives what cannot be reported to a caller, such as a handler
 	// result the engine refused; nil means the standard logger.
 	ErrorLog *log.Logger
@@ -62,16 +70,19 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 		opts = &ServerOptions{}
 	}
 	wire := struct {
-		Title         string `json:"title,omitempty"`
-		Description   string `json:"description,omitempty"`
-		WebsiteURL    string `json:"website_url,omitempty"`
-		Icons         []Icon `json:"icons,omitempty"`
-		Instructions  string `json:"instructions,omitempty"`
-		PageSize      int    `json:"page_size,omitempty"`
-		WorkerThreads int    `json:"worker_threads,omitempty"`
-		MaxDepth      int    `json:"max_depth,omitempty"`
+		Title         string                    `json:"title,omitempty"`
+		Description   string                    `json:"description,omitempty"`
+		WebsiteURL    string                    `json:"website_url,omitempty"`
+		Icons         []Icon                    `json:"icons,omitempty"`
+		Instructions  string                    `json:"instructions,omitempty"`
+		PageSize      int                       `json:"page_size,omitempty"`
+		WorkerThreads int                       `json:"worker_threads,omitempty"`
+		MaxDepth      int                       `json:"max_depth,omitempty"`
+		Extensions    map[string]map[string]any `json:"extensions,omitempty"`
+		CacheTTLMs    int                       `json:"cache_ttl_ms,omitempty"`
+		CacheScope    string                    `json:"cache_scope,omitempty"`
 	}{opts.Title, opts.Description, opts.WebsiteURL, opts.Icons, opts.Instructions,
-		opts.PageSize, opts.WorkerThreads, opts.MaxDepth}
+		opts.PageSize, opts.WorkerThreads, opts.MaxDepth, opts.Extensions, opts.CacheTTLMs, opts.CacheScope}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {
 		return nil, err

@@ -628,3 +628,36 @@ func TestErrorMatching(t *testing.T) {
 		t.Errorf("status strings: %q %q", ErrExists.Error(), Status(999).Error())
 	}
 }
+
+// The library 1.3 options: extensions in both eras' capabilities, and the
+// caching hints of 2026-07-28 results.
+func TestExtensionsAndCacheOptions(t *testing.T) {
+	if _, err := NewServer("n", "1", &ServerOptions{CacheScope: "shared"}); !errors.Is(err, ErrInvalidArg) {
+		t.Errorf("cache scope \"shared\": got %v, want ErrInvalidArg", err)
+	}
+	s, err := NewServer("n", "1", &ServerOptions{
+		Extensions: map[string]map[string]any{"io.modelcontextprotocol/ui": {}},
+		CacheTTLMs: 2500, CacheScope: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := newTestClient(t, s)
+	var discover struct {
+		SupportedVersions []string `json:"supportedVersions"`
+		Capabilities      struct {
+			Extensions map[string]any `json:"extensions"`
+		} `json:"capabilities"`
+		ResultType string `json:"resultType"`
+		TTLMs      int    `json:"ttlMs"`
+		CacheScope string `json:"cacheScope"`
+	}
+	meta := map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+	c.mustCall("server/discover", map[string]any{"_meta": meta}, &discover)
+	if len(discover.SupportedVersions) == 0 || discover.SupportedVersions[0] != "2026-07-28" ||
+		discover.Capabilities.Extensions["io.modelcontextprotocol/ui"] == nil || discover.ResultType != "complete" ||
+		discover.TTLMs != 2500 || discover.CacheScope != "public" {
+		t.Errorf("server/discover result %+v", discover)
+	}
+}

@@ -1432,6 +1432,89 @@ static void test_bytes_in_and_out(void) {
     fixture_free(&f);
 }
 
+/* ------------------------------------------------------------- 2026-07-28 */
+
+struct modern_seen {
+    char *meta;
+    mcp_status ask_rc;
+    mcp_status answer_rc;
+    volatile int done;
+};
+static struct modern_seen modern_seen;
+
+static void tool_modern(void *ud, mcp_call_t *call, const char *args) {
+    struct modern_seen *m = ud;
+    (void)args;
+    char *error = NULL;
+    mcp_status rc = mcp_call_meta(call, &m->meta, &error);
+    CHECK_RC(rc, MCP_OK, error);
+    mcp_string_free(error);
+    mcp_call_log(call, "warning", NULL, "\"careful\"", NULL);
+    m->ask_rc = mcp_call_request(call, "sampling/createMessage",
+                                 "{\"messages\":[],\"maxTokens\":5}", 0, never_called, NULL, NULL);
+    m->answer_rc = mcp_call_return(call, OK_RESULT, NULL);
+    __atomic_store_n(&m->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A request with the 2026-07-28 _meta: the host sees that _meta (trace context
+** included) through mcp_call_meta; an undeclared capability is answered -32021
+** by the engine; logs follow the request's own level; cache options apply. */
+static void test_modern_calls(void) {
+    harness_section("2026-07-28 calls");
+    mcp_server_t *server = harness_server("{\"cache_ttl_ms\":1500,\"cache_scope\":\"public\","
+                                          "\"extensions\":{\"com.example/x\":{}}}");
+    CHECK_RC(mcp_server_add_tool(server, "{\"name\":\"modern\",\"ttlMs\":20}", tool_modern, &modern_seen, NULL, NULL),
+             MCP_OK, NULL);
+    char *error = NULL;
+    CHECK_RC(mcp_server_new("x", "1", "{\"cache_scope\":\"shared\"}", &(mcp_server_t *){NULL}, &error),
+             MCP_ERR_INVALID_ARG, error);
+    mcp_string_free(error);
+    error = NULL;
+    CHECK_RC(mcp_server_new("x", "1", "{\"extensions\":{\"noprefix\":{}}}", &(mcp_server_t *){NULL}, &error),
+             MCP_ERR_INVALID_ARG, error);
+    mcp_string_free(error);
+    harness_t *h = harness_new(server);
+    const char *tp = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+    json_t *meta = json_pack("{s:s, s:{}, s:{s:s, s:s}, s:s, s:s}", "io.modelcontextprotocol/protocolVersion",
+                             "2026-07-28", "io.modelcontextprotocol/clientCapabilities",
+                             "io.modelcontextprotocol/clientInfo", "name", "c", "version", "1", "traceparent", tp,
+                             "io.modelcontextprotocol/logLevel", "warning");
+    json_t *r = harness_request(h, "tools/call", json_pack("{s:s, s:O}", "name", "modern", "_meta", meta));
+    CHECK(harness_error_code(r) == MCP_JSONRPC_MISSING_CLIENT_CAPABILITY);
+    CHECK(json_is_object(json_object_get(json_object_get(json_object_get(r, "error"), "data"), "requiredCapabilities")));
+    json_decref(r);
+    CHECK(harness_wait_flag(&modern_seen.done, HARNESS_TIMEOUT));
+    CHECK_RC(modern_seen.ask_rc, MCP_ERR_UNSUPPORTED, NULL);
+    CHECK_RC(modern_seen.answer_rc, MCP_ERR_STATE, NULL);
+    json_t *seen = modern_seen.meta ? json_loads(modern_seen.meta, 0, NULL) : NULL;
+    CHECK_STR(json_string_value(json_object_get(seen, "traceparent")), tp);
+    CHECK_STR(json_string_value(json_object_get(seen, "io.modelcontextprotocol/protocolVersion")), "2026-07-28");
+    json_decref(seen);
+    mcp_string_free(modern_seen.meta);
+    json_t *note = harness_take_note(h, "notifications/message", HARNESS_TIMEOUT);
+    CHECK(note != NULL);
+    json_decref(note);
+
+    r = harness_request(h, "tools/list", json_pack("{s:O}", "_meta", meta));
+    json_t *res = harness_result(r);
+    CHECK(json_integer_value(json_object_get(res, "ttlMs")) == 20);
+    CHECK_STR(json_string_value(json_object_get(res, "cacheScope")), "public");
+    CHECK_STR(json_string_value(json_object_get(res, "resultType")), "complete");
+    CHECK(json_object_get(json_array_get(json_object_get(res, "tools"), 0), "ttlMs") == NULL);
+    json_decref(r);
+    r = harness_request(h, "server/discover", json_pack("{s:O}", "_meta", meta));
+    res = harness_result(r);
+    CHECK(json_integer_value(json_object_get(res, "ttlMs")) == 1500);
+    CHECK(json_object_get(json_object_get(json_object_get(res, "capabilities"), "extensions"), "com.example/x") != NULL);
+    json_decref(r);
+    r = harness_request(h, "ping", json_pack("{s:O}", "_meta", meta));
+    CHECK(harness_error_code(r) == MCP_JSONRPC_METHOD_NOT_FOUND);
+    json_decref(r);
+    json_decref(meta);
+    harness_free(h);
+    mcp_server_free(server);
+}
+
 int main(void) {
     test_answer_from_other_thread();
     test_callback_threads();
@@ -1448,5 +1531,6 @@ int main(void) {
     test_client_requests();
     test_on_cancel();
     test_bytes_in_and_out();
+    test_modern_calls();
     return harness_finish();
 }

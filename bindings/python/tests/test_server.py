@@ -542,3 +542,25 @@ def test_inline_context_may_block_after_its_handler(server):
     ping = s.next_message(lambda m: m.get("method") == "ping")
     s.receive({"jsonrpc": "2.0", "id": ping["id"], "result": {}})
     assert kept[0].result(timeout=5) == {}
+
+
+def test_extensions_and_cache_options():
+    """Library 1.3: extensions in the capabilities of both eras, and the caching
+    hints of 2026-07-28 results (server default, a tool's own "ttlMs")."""
+    with pytest.raises(libmcp.InvalidArgument, match="cache_scope"):
+        Server("x", "1.0", cache_scope="shared")
+    srv = Server("x", "1.0", extensions={"io.modelcontextprotocol/ui": {}}, cache_ttl_ms=900, cache_scope="public")
+    try:
+        srv.add_tool(lambda: 1, name="one")
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        s = srv.connect()
+        found = s.request("server/discover", {"_meta": meta})
+        assert found["capabilities"]["extensions"] == {"io.modelcontextprotocol/ui": {}}
+        assert (found["ttlMs"], found["cacheScope"], found["resultType"]) == (900, "public", "complete")
+        listed = s.request("tools/list", {"_meta": meta})
+        assert [t["name"] for t in listed["tools"]] == ["one"] and listed["ttlMs"] == 900
+        legacy = srv.connect()
+        assert legacy.initialize()["capabilities"]["extensions"] == {"io.modelcontextprotocol/ui": {}}
+    finally:
+        srv.close()

@@ -66,13 +66,18 @@ class Server(Serving):
     def __init__(self, name: str, version: str = "0.1.0", *, instructions: str | None = None,
                  title: str | None = None, description: str | None = None, website_url: str | None = None,
                  icons: list | None = None, page_size: int | None = None, worker_threads: int | None = None,
-                 max_depth: int | None = None, loop: asyncio.AbstractEventLoop | None = None):
+                 max_depth: int | None = None, extensions: dict | None = None, cache_ttl_ms: int | None = None,
+                 cache_scope: str | None = None, loop: asyncio.AbstractEventLoop | None = None):
         """name, version: the serverInfo clients see. worker_threads bounds how many handlers run at
-        once (default 64). loop: run `async def` handlers there instead of on a loop of the binding's own."""
+        once (default 64). extensions: {"vendor.example/name": {settings}} advertised in the capabilities
+        (both eras). cache_ttl_ms, cache_scope ("public"/"private"): the caching hints of cacheable
+        2026-07-28 results when a feature sets none (its definition's "ttlMs"/"cacheScope").
+        loop: run `async def` handlers there instead of on a loop of the binding's own."""
         lib = _ffi.load()
         options = _clean({"instructions": instructions, "title": title, "description": description,
                           "website_url": website_url, "icons": icons, "page_size": page_size,
-                          "worker_threads": worker_threads, "max_depth": max_depth})
+                          "worker_threads": worker_threads, "max_depth": max_depth, "extensions": extensions,
+                          "cache_ttl_ms": cache_ttl_ms, "cache_scope": cache_scope})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_server_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
                                     _callbacks.encode(options) if options else None, byref(out), byref(err))
