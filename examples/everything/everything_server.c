@@ -411,7 +411,16 @@ static void ask_client(mcp_call_t *call, const char *tool, int elicitation, cons
         /* fn is not called: the call is still ours to answer. */
         free(a);
         if (rc == MCP_ERR_UNSUPPORTED) {
-            tool_failed(call, tool, "The client does not support %s", elicitation ? "elicitation" : "sampling");
+            /* At 2026-07-28 the engine may have answered already (-32021 for a
+            ** capability the request did not declare): then this answer is
+            ** refused with MCP_ERR_STATE, which is expected. */
+            char *why = NULL;
+            char text[256];
+            snprintf(text, sizeof text, "The client does not support %s%s%s", elicitation ? "elicitation" : "sampling",
+                     error ? ": " : "", error ? error : "");
+            mcp_status arc = mcp_j_call_return_new(call, mcp_j_tool_result_text(text, 1), &why);
+            if (arc != MCP_OK && arc != MCP_ERR_STATE) report(tool, arc, why);
+            else mcp_string_free(why);
         } else {
             tool_failed(call, tool, "Could not send %s: %s", method, error ? error : mcp_status_string(rc));
         }
@@ -430,6 +439,30 @@ static void tool_sampling(void *ud, mcp_call_t *call, const char *arguments_json
                    json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
                              "text", prompt, "maxTokens", 100));
     }
+    json_decref(args);
+}
+
+/* test_missing_capability (2026-07-28 stateless scenario): needs the client's
+** sampling capability. A modern request that did not declare it is answered
+** -32021 by the engine; a 2025 client without it gets an isError result. */
+static void tool_missing_capability(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    ask_client(call, "test_missing_capability", 0, NULL,
+               json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
+                         "text", "Say hello", "maxTokens", 20));
+}
+
+/* test_header_param: its arguments travel in Mcp-Param-* headers too over
+** Streamable HTTP at 2026-07-28 (x-mcp-header); the engine checks they agree. */
+static void tool_header_param(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    const char *region = json_string_value(json_object_get(args, "region"));
+    json_t *msg = json_sprintf("region=%s count=%" JSON_INTEGER_FORMAT " dry_run=%s", region ? region : "(none)",
+                               json_integer_value(json_object_get(args, "count")),
+                               json_is_true(json_object_get(args, "dry_run")) ? "true" : "false");
+    answer(call, mcp_j_tool_result_text(json_string_value(msg), 0), "test_header_param");
+    json_decref(msg);
     json_decref(args);
 }
 
@@ -604,6 +637,19 @@ static const struct tool_spec TOOLS[] = {
      NULL, tool_error_handling, 1},
     {"test_tool_with_logging", "Tool with logging",
      "Sends three info log messages about 50 ms apart, then returns.", NULL, NULL, tool_with_logging, 0},
+    {"test_logging_tool", "Logging tool",
+     "Sends three info log messages about 50 ms apart, then returns (at 2026-07-28 only to a request "
+     "that set io.modelcontextprotocol/logLevel).", NULL, NULL, tool_with_logging, 0},
+    {"test_missing_capability", "Missing capability",
+     "Needs the client's sampling capability; at 2026-07-28 a request without it gets -32021.", NULL, NULL,
+     tool_missing_capability, 1},
+    {"test_header_param", "Header parameters",
+     "Echoes region, count and dry_run, which Streamable HTTP clients mirror into Mcp-Param-* headers.",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\",\"description\":\"A region name\"},"
+     "\"count\":{\"type\":\"integer\",\"x-mcp-header\":\"Count\"},"
+     "\"dry_run\":{\"type\":\"boolean\",\"x-mcp-header\":\"Dry-Run\"}},\"required\":[\"region\"]}",
+     NULL, tool_header_param, 1},
     {"test_tool_with_progress", "Tool with progress",
      "Reports progress 0, 50 and 100 of 100 about 50 ms apart when the request has a progressToken.",
      NULL, NULL, tool_with_progress, 0},
@@ -817,6 +863,11 @@ static int add_resources(mcp_server_t *server) {
                                 "title", resources[i].title, "description", resources[i].description, "mimeType",
                                 resources[i].mime_type);
         if (def == NULL) return 0;
+        /* A per-feature caching hint (2026-07-28): this one changes. */
+        if (strcmp(resources[i].uri, "test://watched-resource") == 0) {
+            json_object_set_new(def, "ttlMs", json_integer(0));
+            json_object_set_new(def, "cacheScope", json_string("private"));
+        }
         char *error = NULL;
         mcp_status rc = mcp_j_server_add_resource(server, def, resources[i].fn, NULL, NULL, &error);
         if (!check_add("resource", "uri", def, rc, error)) return 0;
@@ -1006,7 +1057,10 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    json_t *options = json_pack("{s:s, s:s, s:s}", "title", "libmcp everything server", "description",
+    /* Caching hints of 2026-07-28 results: public for 60 s unless a feature
+    ** says otherwise (test://watched-resource changes: not cached). */
+    json_t *options = json_pack("{s:i, s:s, s:{s:{}}, s:s, s:s, s:s}", "cache_ttl_ms", 60000, "cache_scope", "public",
+                                "extensions", "com.example/everything-fixtures", "title", "libmcp everything server", "description",
                                 "The MCP conformance fixtures, served by libmcp from C.", "instructions",
                                 "A test server: every tool, resource and prompt here exists to exercise one MCP "
                                 "feature (content types, logging, progress, cancellation, errors). "

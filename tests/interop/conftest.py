@@ -170,6 +170,11 @@ class RevisionSchema:
             for name in CLOSED_DEFS:
                 if name in defs:
                     _close(defs[name])
+            # The host's extensions are advertised in every era (issue 12): an
+            # open member of ServerCapabilities before 2026-07-28 named it.
+            caps = defs.get("ServerCapabilities", {}).get("properties")
+            if caps is not None and "extensions" not in caps:
+                caps["extensions"] = {"type": "object", "additionalProperties": {"type": "object"}}
             for name in CLOSED_INLINE_PARAMS:
                 params = defs.get(name, {}).get("properties", {}).get("params", {})
                 if "$ref" not in params:
