@@ -106,9 +106,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def drive(driver: Path, pid: int, port: int, conns: int, seconds: float, warmup: float = 0.5,
-          ping: bool = False, at_end=None) -> dict:
+          ping: bool = False, at_end=None, modern: bool = False) -> dict:
     p = subprocess.Popen([str(driver), "--port", str(port), "--conns", str(conns), "--seconds", str(seconds),
-                          "--warmup", str(warmup)] + (["--ping"] if ping else []),
+                          "--warmup", str(warmup)] + (["--ping"] if ping else []) + (["--modern"] if modern else []),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cpu0 = cpu1 = 0.0
     result: dict = {}

@@ -3,7 +3,7 @@
 ** client; the official Python client costs more per call than our server).
 **
 **   http_driver --port P [--host 127.0.0.1] [--path /mcp] [--conns N]
-**               [--warmup S] [--seconds S] [--sessions N] [--text STR] [--ping]
+**               [--warmup S] [--seconds S] [--sessions N] [--text STR] [--ping] [--modern]
 **
 ** Each connection is one MCP session on one keep-alive TCP connection: POST
 ** initialize (reading Mcp-Session-Id), POST notifications/initialized, then
@@ -11,6 +11,9 @@
 ** previous answer is complete (Content-Length or chunked, so JSON and SSE
 ** answers both work). --ping sends `ping` instead: answered by the engine on
 ** the I/O thread, no host callback, so it isolates the transport's own cost. --conns N runs N such sessions at once on one thread (epoll).
+** --modern speaks revision 2026-07-28 instead: no initialize and no session;
+** each tools/call carries the version, client info and capabilities in its
+** _meta and the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers.
 ** After --warmup seconds it prints "START" and measures for --seconds, prints
 ** "END", then one JSON line: calls, seconds, calls_per_s, p50_us, p99_us,
 ** max_us, errors (an answer without "result" counts as an error).
@@ -49,7 +52,7 @@ struct conn {
 };
 
 static const char *host = "127.0.0.1", *path = "/mcp", *text = "hello";
-static int port = 0, ping = 0;
+static int port = 0, ping = 0, modern = 0;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -64,7 +67,11 @@ static void die(const char *what) {
 
 static void build(struct conn *c, const char *body) {
     char sid_header[200] = "";
-    if (c->sid[0]) snprintf(sid_header, sizeof sid_header, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", c->sid);
+    if (modern)
+        snprintf(sid_header, sizeof sid_header,
+                 "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: test_echo\r\n");
+    else if (c->sid[0])
+        snprintf(sid_header, sizeof sid_header, "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: 2025-11-25\r\n", c->sid);
     c->req_len = (size_t)snprintf(c->req, sizeof c->req,
                                   "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
                                   "Accept: application/json, text/event-stream\r\n%sContent-Length: %zu\r\n\r\n%s",
@@ -88,6 +95,15 @@ static void next_request(struct conn *c) {
     case CALLING:
         if (ping) {
             snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"ping\"}", ++c->next_id);
+            break;
+        }
+        if (modern) {
+            snprintf(body, sizeof body,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\",\"params\":{\"name\":\"test_echo\","
+                     "\"arguments\":{\"text\":\"%s\"},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                     "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"http_driver\",\"version\":\"1\"},"
+                     "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
+                     ++c->next_id, text);
             break;
         }
         snprintf(body, sizeof body,
@@ -170,6 +186,10 @@ int main(int argc, char **argv) {
             ping = 1;
             continue;
         }
+        if (!strcmp(a, "--modern")) {
+            modern = 1;
+            continue;
+        }
         if (!v) break;
         if (!strcmp(a, "--port")) port = atoi(v);
         else if (!strcmp(a, "--host")) host = v;
@@ -182,8 +202,8 @@ int main(int argc, char **argv) {
         else continue;
         i++;
     }
-    if (port <= 0 || conns <= 0) {
-        fprintf(stderr, "usage: http_driver --port P [--conns N] [--seconds S] [--sessions N]\n");
+    if (port <= 0 || conns <= 0 || (modern && (ping || sessions))) {
+        fprintf(stderr, "usage: http_driver --port P [--conns N] [--seconds S] [--sessions N] [--ping | --modern]\n");
         return 2;
     }
     int ep = epoll_create1(0);
@@ -201,7 +221,7 @@ int main(int argc, char **argv) {
         fcntl(c->fd, F_SETFL, O_NONBLOCK);
         c->cap = 1 << 16;
         c->buf = malloc(c->cap);
-        c->phase = INIT;
+        c->phase = modern ? CALLING : INIT;
         next_request(c);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
