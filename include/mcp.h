@@ -684,6 +684,8 @@ MCP_API mcp_status mcp_call_request(mcp_call_t *call, const char *method, const 
 ** METHOD: mcp_call_t
 ** For addressing the session later, after the call is answered (e.g.
 ** mcp_server_notify_elicitation_complete). *out_id: caller frees with mcp_string_free.
+** ^A call of revision 2026-07-28 over HTTP belongs to no session (each POST
+** stands alone): MCP_ERR_STATE. Over stdio the connection is its session.
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
 ** Since: 1.0
 */

@@ -283,7 +283,9 @@ public func mcp_call_session_id(_ call: OpaquePointer?, _ outID: UnsafeMutablePo
     outID?.pointee = nil
     return withStatus(outError) { () throws(ABIError) in
         guard let outID else { throw .invalidArgument("out_id must not be NULL") }
-        outID.pointee = hostString(try liveServerCall(call).sessionID)
+        let id = try liveServerCall(call).sessionID
+        guard !id.isEmpty else { throw .state("A 2026-07-28 call over HTTP belongs to no session") }
+        outID.pointee = hostString(id)
     }
 }
 

@@ -100,7 +100,7 @@ extension ServerSession {
         var o = result
         o["resultType"] = "complete"
         var meta = o["_meta"]?.objectValue ?? JSONObject()
-        meta[ModernContext.serverInfoKey] = .object(RevisionGate.implementation(server.options.info, for: .modern))
+        meta[ModernContext.serverInfoKey] = server.modernServerInfo
         o["_meta"] = .object(meta)
         cache?.apply(to: &o)
         return o

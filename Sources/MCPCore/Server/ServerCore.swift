@@ -39,8 +39,12 @@ public final class ServerCore: Sendable {
     /// back per request was seen to grow memory per call (reabstraction).
     private let completion = LockedState<CompletionBox?>(nil)
 
+    /// The serverInfo stamp of every 2026-07-28 result, shaped once.
+    let modernServerInfo: JSONValue
+
     public init(options: ServerOptions, executor: HandlerExecutor, scheduler: any TimerService) {
         self.options = options
+        modernServerInfo = .object(RevisionGate.implementation(options.info, for: .modern))
         self.executor = executor
         self.scheduler = scheduler
     }
@@ -74,7 +78,7 @@ public final class ServerCore: Sendable {
     /// HTTP POST that carries one (a request without the modern `_meta` gets
     /// -32602). Not kept in the list of sessions: it hears no broadcasts.
     public func makeModernSession(defaultChannel: MessageChannel) -> ServerSession {
-        let session = ServerSession(server: self, defaultChannel: defaultChannel)
+        let session = ServerSession(server: self, defaultChannel: defaultChannel, id: "")
         session.state.withLock { s in
             s.era = .modern
             s.stateless = true

@@ -32,10 +32,13 @@ public final class ServerSession: Sendable, PeerMethods {
     /// modern `_meta` makes it modern; anything else decides nothing.
     enum Era { case undecided, legacy, modern }
 
-    init(server: ServerCore, defaultChannel: MessageChannel) {
+    /// `id` nil: a fresh random one. A session for one stateless POST passes
+    /// "" instead: it is never addressed, and the random id cost 2.6% of the
+    /// server's CPU per 2026-07-28 call.
+    init(server: ServerCore, defaultChannel: MessageChannel, id: String? = nil) {
         self.server = server
         self.defaultChannel = defaultChannel
-        self.id = SessionID.random()
+        self.id = id ?? SessionID.random()
         peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel)
     }
 
