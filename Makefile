@@ -29,7 +29,14 @@ $(VENV)/.stamp: tests/requirements.txt
 	$(VENV)/bin/pip install -q -r tests/requirements.txt
 	touch $@
 
-venv: $(VENV)/.stamp
+# Third-party servers from PyPI (mcp-server-time, mcp-server-git) pin the 1.x SDK:
+# their own venv, beside the test peers'.
+$(VENV)-3p/.stamp: tests/requirements-3p.txt
+	python3 -m venv $(VENV)-3p
+	$(VENV)-3p/bin/pip install -q -r tests/requirements-3p.txt
+	touch $@
+
+venv: $(VENV)/.stamp $(VENV)-3p/.stamp
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMCP_PYTHON=$(abspath $(VENV))/bin/python

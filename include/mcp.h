@@ -1052,13 +1052,66 @@ MCP_API void mcp_session_free(mcp_session_t *session);
 **   2. mcp_client_set_request_handler() ...    handlers for what the server may ask
 **                                              (sampling, elicitation, roots); each
 **                                              one declares its capability
-**   3. mcp_client_connect_stdio()              start the server, run initialize
-**      or mcp_client_connect_http()            reach it by URL, run initialize
+**   3. mcp_client_connect_stdio()              start the server, settle the era
+**      or mcp_client_connect_http()            reach it by URL, settle the era
 **   4. mcp_client_request() / _async() ...     talk to the server
 **   5. mcp_client_close() / mcp_client_free()  shut down
 **
 ** One client holds one connection. Blocking functions must not be called from
 ** inside a libmcp callback (they return MCP_ERR_STATE there).
+**
+** Eras (Since: 1.3). ^Connecting settles which protocol era the server speaks,
+** as the "era" option says (default "auto"):
+**   "auto"        send server/discover at 2026-07-28; ^a DiscoverResult listing a
+**                 revision this client speaks makes the connection modern; ^an
+**                 UnsupportedProtocolVersion error (-32022) naming one makes it
+**                 probe once more at that revision; ^-32020/-32021 fail the connect
+**                 (the server is modern but refuses the probe). ^Anything else
+**                 (another error, a result that is not a DiscoverResult, no
+**                 answer within "discover_timeout_ms") falls back to initialize.
+**   "legacy"      initialize only (the 2025 era: a session, server requests).
+**   "2026-07-28"  modern only: server/discover must succeed, no fallback.
+**   "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"
+**                 initialize offering that revision.
+** ^At the modern revision every request's params._meta gets
+** io.modelcontextprotocol/protocolVersion, .../clientInfo, .../clientCapabilities
+** and, when "log_level" is set, .../logLevel; ^keys the host puts in _meta itself
+** are kept and win (a W3C "traceparent"/"tracestate" given in params_json._meta of
+** mcp_client_request goes to the server as given; so does a per-call logLevel).
+** ^ping, logging/setLevel, resources/subscribe and resources/unsubscribe give
+** MCP_ERR_UNSUPPORTED at the modern revision (it removed them).
+** ^Over HTTP a modern request carries MCP-Protocol-Version, Mcp-Method, Mcp-Name
+** (tools/call, prompts/get, resources/read; base64-sentinel encoded when not
+** plain ASCII) and one Mcp-Param-{Name} header per x-mcp-header parameter of a
+** tool listed before; no session id, no GET stream, no DELETE. ^A tool whose
+** x-mcp-header annotations break the spec's rules is left out of tools/list
+** results (over HTTP only), and the notification handler gets a
+** notifications/message with logger "libmcp" saying why. ^A request whose
+** answer stream breaks before the answer is issued again with a new id (twice
+** at most); ^cancelling one closes its stream instead of posting
+** notifications/cancelled.
+**
+** Multi round-trip requests (MRTR, Since: 1.3). ^When tools/call, prompts/get or
+** resources/read is answered with resultType "input_required", the engine calls
+** the host's request handlers (the same mcp_request_fn that serve 2025-era
+** server requests; the call's params are the input request's params) for every
+** entry of inputRequests, then sends the request again, with a new id, the
+** answers as inputResponses and the requestState exactly as received; ^round
+** after round, up to "max_input_rounds" (then the request fails with
+** MCP_ERR_LIMIT). ^The host sees one request and one result, under the id it was
+** given (mcp_client_cancel with that id cancels the round in flight and the
+** handlers' calls). ^An input request with no handler fails the request with
+** MCP_ERR_UNSUPPORTED; ^a handler that answers with mcp_call_error fails it with
+** MCP_ERR_PEER. ^With "max_input_rounds" 0 the host gets the InputRequiredResult
+** itself and retries as it likes. ^An accepted elicitation answer that leaves out
+** fields whose requestedSchema property has a "default" gets those defaults
+** (SEP-1034), in both eras.
+** ^A modern result without resultType is complete; ^an unknown resultType, an
+** input_required answer to another method, or a malformed InputRequiredResult
+** fails the request with MCP_ERR_PEER (error JSON code -32603 saying what was
+** wrong). ^Answers longer than "max_message_bytes" (a 100 MiB requestState, say)
+** are skipped as they stream in, never buffered, and the request fails with
+** MCP_ERR_CLOSED (its answer is lost) instead of waiting.
 ** ==========================================================================*/
 typedef struct mcp_client mcp_client_t;
 
@@ -1076,6 +1129,18 @@ typedef struct mcp_client mcp_client_t;
 **   "max_total_timeout_ms"  integer, hard cap when progress extends a timeout (600000)
 **   "worker_threads"        integer 1..1024, most host callbacks at once (16)
 **   "max_message_bytes"     integer >= 1024, longest accepted message (16 MiB)
+**   "era"                   "auto" (default), "legacy" or a revision (see the
+**                           object's Eras paragraph). Since: 1.3
+**   "discover_timeout_ms"   integer >= 1, how long "auto" waits for the
+**                           server/discover answer before falling back (10000;
+**                           never more than the request timeout). Since: 1.3
+**   "max_input_rounds"      integer 0..1000, InputRequiredResult rounds the engine
+**                           answers per request (10); 0: the host gets them.
+**                           Since: 1.3
+**   "log_level"             "debug" .. "emergency": modern requests carry it as
+**                           io.modelcontextprotocol/logLevel; at the 2025 era
+**                           logging/setLevel is sent once after initialize when the
+**                           server declares logging. Since: 1.3
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON.
 ** Since: 1.0
 */
@@ -1249,10 +1314,31 @@ MCP_API mcp_status mcp_client_close(mcp_client_t *client, char **out_error);
 ** mcp_client_server_info: the server's InitializeResult (protocolVersion,
 ** capabilities, serverInfo, instructions) as JSON.
 ** METHOD: mcp_client_t
+** ^At the modern revision (1.3) an object of the same shape made from the
+** DiscoverResult: protocolVersion "2026-07-28", its capabilities, serverInfo
+** (from its _meta) and instructions. ^The connect functions' out_result is this
+** same object.
 ** *out_json: caller frees with mcp_string_free.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (not connected). Since: 1.0
 */
 MCP_API mcp_status mcp_client_server_info(mcp_client_t *client, char **out_json, char **out_error);
+
+/*
+** mcp_client_get_era: the era the connection settled on, and what the server
+** said about itself, as JSON.
+** METHOD: mcp_client_t
+**
+** ^*out_json is an object with "era" ("modern" or "legacy"), "protocolVersion"
+** (the revision in force), "capabilities", and when the server gave them
+** "serverInfo" and "instructions"; ^a modern one also has "supportedVersions"
+** (from server/discover). out_json must not be NULL; on failure *out_json is NULL.
+** Ownership: *out_json: caller frees with mcp_string_free.
+** Threads:   any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL client or out_json) |
+**            MCP_ERR_STATE (not connected).
+** Since:     1.3
+*/
+MCP_API mcp_status mcp_client_get_era(mcp_client_t *client, char **out_json, char **out_error);
 
 /*
 ** mcp_client_request: send a request and wait for its result.

@@ -273,6 +273,8 @@ func deliverResponse(_ outcome: Result<JSONValue, RequestFailure>, _ fn: mcp_res
     case .failure(.cancelled): fn(ud.raw, MCP_ERR_CANCELLED, nil, nil)
     case .failure(.closed): fn(ud.raw, MCP_ERR_CLOSED, nil, nil)
     case .failure(.unsupported): fn(ud.raw, MCP_ERR_UNSUPPORTED, nil, nil)
+    case .failure(.limit(let m)):
+        withJSONText(JSONRPCError.internalError(m).json) { fn(ud.raw, MCP_ERR_LIMIT, nil, $0) }
     }
 }
 

@@ -26,6 +26,12 @@ public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             extra = try r.object("capabilities") ?? extra
             options.protocolVersion = try r.choice("protocol_version", "one of 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05",
                                                    ProtocolVersion.init(rawValue:)) ?? options.protocolVersion
+            options.era = try r.choice("era", "\"auto\", \"legacy\" or one of 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05",
+                                       ClientEra.init(option:)) ?? options.era
+            options.maxInputRounds = try r.int("max_input_rounds", 0...1000) ?? options.maxInputRounds
+            options.discoverTimeoutMs = try r.int("discover_timeout_ms", 1...86_400_000) ?? options.discoverTimeoutMs
+            options.logLevel = try r.choice("log_level", "one of debug, info, notice, warning, error, critical, alert, emergency",
+                                            LoggingLevel.init(rawValue:)) ?? options.logLevel
             let base = options.timing
             options.timing = RequestTiming(timeoutMs: try r.int("request_timeout_ms", 1...86_400_000) ?? base.timeoutMs,
                                            maxTotalMs: try r.int("max_total_timeout_ms", 1...86_400_000) ?? base.maxTotalMs)
@@ -157,6 +163,7 @@ func failureError(_ f: RequestFailure) -> ABIError {
     case .cancelled: return ABIError(status: MCP_ERR_CANCELLED, message: "The request was cancelled")
     case .closed: return ABIError(status: MCP_ERR_CLOSED, message: "The connection closed before an answer")
     case .unsupported(let m): return ABIError(status: MCP_ERR_UNSUPPORTED, message: m)
+    case .limit(let m): return ABIError(status: MCP_ERR_LIMIT, message: m)
     }
 }
 
@@ -219,8 +226,21 @@ public func mcp_client_server_info(_ client: OpaquePointer?, _ outJSON: UnsafeMu
     return withStatus(outError) { () throws(ABIError) in
         guard let outJSON else { throw .invalidArgument("out_json must not be NULL") }
         let s = try ClientHandle.from(client).session()
-        guard let r = s.initializeResult else { throw .state("The client is not connected") }
-        outJSON.pointee = hostString(JSONSerializer.string(.object(r)))
+        guard let n = s.negotiated else { throw .state("The client is not connected") }
+        outJSON.pointee = hostString(JSONSerializer.string(.object(n.initializeShaped)))
+    }
+}
+
+@c @implementation
+public func mcp_client_get_era(_ client: OpaquePointer?, _ outJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                               _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outJSON?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outJSON else { throw .invalidArgument("out_json must not be NULL") }
+        let s = try ClientHandle.from(client).session()
+        guard let n = s.negotiated else { throw .state("The client is not connected") }
+        outJSON.pointee = hostString(JSONSerializer.string(.object(n.json)))
     }
 }
 

@@ -54,7 +54,7 @@ public func mcp_client_connect_http(_ client: OpaquePointer?, _ url: UnsafePoint
         var timing = h.baseOptions.timing
         try httpOptions(optionsJSON, into: &options, timing: &timing)
 
-        let result = try h.connect(timing: timing) { () throws(ABIError) -> any ClientTransport in
+        let result = try h.connect(timing: timing, mirrorsToolHeaders: true) { () throws(ABIError) -> any ClientTransport in
             do throws(TransportError) {
                 return try HTTPClientTransport(url: target, options: options)
             } catch {

@@ -51,11 +51,12 @@ final class ClientHandle: Sendable {
     /// Connects over the transport `open` makes (called once the client is
     /// claimed for this connect): initialize, then the client is live.
     /// Returns the initialize result.
-    func connect(timing: RequestTiming, _ open: () throws(ABIError) -> any ClientTransport) throws(ABIError) -> JSONObject {
+    func connect(timing: RequestTiming, mirrorsToolHeaders: Bool = false,
+                 _ open: () throws(ABIError) -> any ClientTransport) throws(ABIError) -> JSONObject {
         try claimConnect()
         defer { releaseConnect() }
         let transport = try open()
-        let session = makeSession(timing: timing, output: { transport.send($0) })
+        let session = makeSession(timing: timing, mirrorsToolHeaders: mirrorsToolHeaders, output: { transport.send($0) })
         transport.start(session)
         switch try handshake(session) {
         case .success(let result):
@@ -94,9 +95,11 @@ final class ClientHandle: Sendable {
     private func releaseConnect() { state.withLock { $0.connecting = false } }
 
     /// A session for a new connection, with the handlers and capabilities set so far.
-    private func makeSession(timing: RequestTiming, output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+    private func makeSession(timing: RequestTiming, mirrorsToolHeaders: Bool,
+                             output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
         let (handlers, notify) = state.withLock { ($0.requestHandlers, $0.notificationHandler) }
         var options = baseOptions
+        options.mirrorsToolHeaders = mirrorsToolHeaders
         options.capabilities = ClientCapabilities.derive(handling: handlers.keys, declared: extraCapabilities)
         options.timing = timing
         let session = ClientSession(options: options, executor: pool, scheduler: scheduler, output: output)
@@ -105,11 +108,12 @@ final class ClientHandle: Sendable {
         return session
     }
 
-    /// Runs initialize and waits; a close() meanwhile ends it with .closed.
+    /// Settles the era (server/discover and/or initialize, as the `era`
+    /// option says) and waits; a close() meanwhile ends it with .closed.
     private func handshake(_ session: ClientSession) throws(ABIError) -> Result<JSONObject, RequestFailure> {
         state.withLock { $0.handshaking = session }
         let outcome = try waitFor { (done: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) throws(ABIError) in
-            session.initialize { done($0) }
+            session.connect { done($0) }
         }
         let stillWanted = state.withLock { s -> Bool in
             defer { s.handshaking = nil }

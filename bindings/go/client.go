@@ -86,6 +86,18 @@ type ClientOptions struct {
 	// default 16).
 	WorkerThreads   int
 	MaxMessageBytes int // longest accepted message (default 16 MiB)
+	// Era is "auto" (default: probe server/discover at 2026-07-28, fall back
+	// to initialize), "legacy", or a revision ("2026-07-28", "2025-11-25",
+	// ...). ABI 1.3.
+	Era string
+	// MaxInputRounds bounds the input_required rounds the engine answers with
+	// the handlers below (default 10); -1: the caller gets the
+	// InputRequiredResult itself.
+	MaxInputRounds int
+	// DiscoverTimeout bounds the auto probe (default 10 s).
+	DiscoverTimeout time.Duration
+	// LogLevel goes with every modern request ("debug" .. "emergency").
+	LogLevel string
 
 	// CreateMessageHandler answers sampling/createMessage (declares sampling).
 	CreateMessageHandler func(ctx context.Context, p *CreateMessageParams) (*CreateMessageResult, error)
@@ -141,6 +153,20 @@ func NewClient(name, version string, opts *ClientOptions) (*Client, error) {
 	}
 	if opts.MaxMessageBytes != 0 {
 		wire["max_message_bytes"] = opts.MaxMessageBytes
+	}
+	if opts.Era != "" {
+		wire["era"] = opts.Era
+	}
+	if opts.MaxInputRounds > 0 {
+		wire["max_input_rounds"] = opts.MaxInputRounds
+	} else if opts.MaxInputRounds < 0 {
+		wire["max_input_rounds"] = 0
+	}
+	if opts.DiscoverTimeout > 0 {
+		wire["discover_timeout_ms"] = clampMs(opts.DiscoverTimeout)
+	}
+	if opts.LogLevel != "" {
+		wire["log_level"] = opts.LogLevel
 	}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {
@@ -507,6 +533,35 @@ func (c *Client) ServerInfo() (*InitializeResult, error) {
 	res := &InitializeResult{}
 	if err := json.Unmarshal([]byte(takeString(out)), res); err != nil {
 		return nil, &Error{Op: "ServerInfo", Status: ErrPeer, Message: err.Error()}
+	}
+	return res, nil
+}
+
+// EraInfo says what the connection settled on.
+type EraInfo struct {
+	Era               string                     `json:"era"` // "modern" or "legacy"
+	ProtocolVersion   string                     `json:"protocolVersion"`
+	Capabilities      map[string]json.RawMessage `json:"capabilities"`
+	ServerInfo        Implementation             `json:"serverInfo"`
+	Instructions      string                     `json:"instructions,omitempty"`
+	SupportedVersions []string                   `json:"supportedVersions,omitempty"`
+}
+
+// Era reports the era and revision in force and the server's capabilities
+// (mcp_client_get_era, ABI 1.3).
+func (c *Client) Era() (*EraInfo, error) {
+	ptr, err := c.acquire("Era")
+	if err != nil {
+		return nil, err
+	}
+	defer c.g.exit()
+	var out, cerr *C.char
+	if err := statusError("Era", C.mcp_client_get_era(ptr, &out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	res := &EraInfo{}
+	if err := json.Unmarshal([]byte(takeString(out)), res); err != nil {
+		return nil, &Error{Op: "Era", Status: ErrPeer, Message: err.Error()}
 	}
 	return res, nil
 }

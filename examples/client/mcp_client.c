@@ -14,7 +14,12 @@
 **          --cacert FILE  PEM certificates that verify an https server
 **          --insecure     do not verify the https server's certificate
 **          --transport T  auto (default), streamable or legacy_sse
+**          --era E        auto (default: server/discover, else initialize), legacy,
+**                         or a revision such as 2026-07-28 or 2025-11-25
 **          --verbose      print the server's notifications and stderr to stderr
+**
+** Once connected it prints the era it settled on to stderr, as
+** "mcp-client: era modern (2026-07-28)".
 **
 ** The client answers the server's requests itself: elicitation is accepted
 ** with each field's default from the requested schema (with its JSON type),
@@ -34,7 +39,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: mcp-client [--timeout MS] [--all] [--verbose] METHOD [PARAMS_JSON] -- COMMAND [ARGS...]\n"
             "       mcp-client [--timeout MS] [--all] [--header K:V] [--cacert FILE] [--insecure]\n"
-            "                  [--transport auto|streamable|legacy_sse] --http URL METHOD [PARAMS_JSON]\n");
+            "                  [--transport auto|streamable|legacy_sse] --http URL METHOD [PARAMS_JSON]\n"
+            "       --era auto|legacy|REVISION  which protocol era to speak (default auto)\n");
 }
 
 /* Elicitation: accept, filling each field that declares a default. */
@@ -99,7 +105,7 @@ static void print_json(const char *text) {
 
 int main(int argc, char **argv) {
     int timeout = 30000, all = 0, i = 1;
-    const char *url = NULL;
+    const char *url = NULL, *era = NULL;
     json_t *headers = json_object();
     json_t *http_options = json_object();
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--") != 0; i++) {
@@ -120,6 +126,8 @@ int main(int argc, char **argv) {
             json_object_set_new(http_options, "tls_verify", json_false());
         } else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc) {
             json_object_set_new(http_options, "transport", json_string(argv[++i]));
+        } else if (strcmp(argv[i], "--era") == 0 && i + 1 < argc) {
+            era = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
     }
@@ -137,9 +145,16 @@ int main(int argc, char **argv) {
 
     mcp_client_t *client = NULL;
     char *err = NULL, *out = NULL;
-    if (mcp_client_new("mcp-client", MCP_VERSION_STRING, NULL, &client, &err) != MCP_OK) {
+    json_t *client_options = json_object();
+    if (era) json_object_set_new(client_options, "era", json_string(era));
+    char *client_opts = json_dumps(client_options, JSON_COMPACT);
+    json_decref(client_options);
+    mcp_status made = mcp_client_new("mcp-client", MCP_VERSION_STRING, client_opts, &client, &err);
+    free(client_opts);
+    if (made != MCP_OK) {
         fprintf(stderr, "mcp-client: %s\n", err);
-        return 3;
+        mcp_string_free(err);
+        return made == MCP_ERR_INVALID_ARG ? 2 : 3;
     }
     mcp_client_set_request_handler(client, "elicitation/create", on_request, NULL, NULL, NULL);
     mcp_client_set_request_handler(client, "roots/list", on_request, NULL, NULL, NULL);
@@ -164,6 +179,14 @@ int main(int argc, char **argv) {
         json_decref(headers);
         json_decref(http_options);
         return 3;
+    }
+    char *era_json = NULL;
+    if (mcp_client_get_era(client, &era_json, NULL) == MCP_OK) {
+        json_t *e = json_loads(era_json, 0, NULL);
+        fprintf(stderr, "mcp-client: era %s (%s)\n", json_string_value(json_object_get(e, "era")),
+                json_string_value(json_object_get(e, "protocolVersion")));
+        json_decref(e);
+        mcp_string_free(era_json);
     }
     int is_list = strlen(method) > 5 && strcmp(method + strlen(method) - 5, "/list") == 0;
     if (all && is_list) rc = mcp_client_list(client, method, timeout, &out, &err);

@@ -91,15 +91,20 @@ static void on_stderr(void *ud, const char *line, size_t length) {
     __sync_fetch_and_add(&stderr_lines, 1);
 }
 
-static mcp_client_t *new_client(void) {
+static mcp_client_t *new_client_with(const char *options) {
     mcp_client_t *c = NULL;
     char *err = NULL;
-    CHECK_RC(mcp_client_new("test-client", "1.0", "{\"request_timeout_ms\":20000}", &c, &err), MCP_OK, err);
+    CHECK_RC(mcp_client_new("test-client", "1.0", options, &c, &err), MCP_OK, err);
     mcp_string_free(err);
     CHECK_RC(mcp_client_set_request_handler(c, "sampling/createMessage", answer_sampling, NULL, NULL, NULL), MCP_OK, NULL);
     CHECK_RC(mcp_client_set_request_handler(c, "elicitation/create", answer_elicitation, NULL, NULL, NULL), MCP_OK, NULL);
     CHECK_RC(mcp_client_set_notification_handler(c, on_notification, NULL, NULL, NULL), MCP_OK, NULL);
     return c;
+}
+
+/* The 2025 era: the servers' requests mid-call (sampling, elicitation) are what these tests cover. */
+static mcp_client_t *new_client(void) {
+    return new_client_with("{\"request_timeout_ms\":20000,\"era\":\"legacy\"}");
 }
 
 static json_t *call_tool(mcp_client_t *c, const char *name, const char *args) {
@@ -271,6 +276,62 @@ static void test_sdk_server(void) {
     CHECK(stderr_lines > 0);
 }
 
+/* era "auto" against the SDK's dual-era server: modern (2026-07-28), and the
+** same handlers answer the multi round-trip requests. */
+static void test_sdk_server_modern(void) {
+    harness_section("client against the official Python SDK server, era auto");
+    mcp_client_t *c = new_client_with("{\"request_timeout_ms\":20000,\"max_input_rounds\":4}");
+    CHECK_RC(mcp_client_set_stderr_handler(c, on_stderr, NULL, NULL, NULL), MCP_OK, NULL);
+    const char *argv[] = {env_or_die("MCP_PYTHON"), env_or_die("MCP_SDK_SERVER"), "stdio", NULL};
+    char *err = NULL, *out = NULL;
+    CHECK_RC(mcp_client_get_era(c, &out, &err), MCP_ERR_STATE, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, &out, &err), MCP_OK, err);
+    json_t *init = json_loads(out ? out : "{}", 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(init, "protocolVersion")), "2026-07-28");
+    json_decref(init);
+    mcp_string_free(out);
+    CHECK_RC(mcp_client_get_era(c, &out, &err), MCP_OK, err);
+    json_t *era = json_loads(out ? out : "{}", 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(era, "era")), "modern");
+    CHECK_STR(json_string_value(json_object_get(era, "protocolVersion")), "2026-07-28");
+    CHECK(json_object_get(json_object_get(era, "capabilities"), "tools") != NULL);
+    CHECK(json_is_array(json_object_get(era, "supportedVersions")));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(era, "serverInfo"), "name")), "sdk-fixture");
+    json_decref(era);
+    mcp_string_free(out);
+    CHECK_RC(mcp_client_get_era(c, NULL, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+
+    json_t *r = call_tool(c, "greet_twice", NULL);
+    CHECK_STR(first_text(r), "hello x@example.com and x@example.com");
+    json_decref(r);
+    r = call_tool(c, "sampled", NULL);
+    CHECK_STR(first_text(r), "model said sampled by C");
+    json_decref(r);
+    r = call_tool(c, "two_rounds", NULL);
+    CHECK_STR(first_text(r), "x@example.com/calm then x@example.com");
+    json_decref(r);
+    CHECK_RC(mcp_client_call_tool(c, "endless", NULL, 20000, &out, &err), MCP_ERR_LIMIT, err);
+    CHECK(err && strstr(err, "4 rounds") != NULL);
+    mcp_string_free(err);
+    err = NULL;
+    /* ping is gone at 2026-07-28: refused here, not sent. */
+    CHECK_RC(mcp_client_request(c, "ping", NULL, 5000, &out, &err), MCP_ERR_UNSUPPORTED, err);
+    mcp_string_free(err);
+    err = NULL;
+    /* A W3C traceparent the host gives goes with the call. */
+    CHECK_RC(mcp_client_request(c, "tools/call",
+                                "{\"name\":\"add\",\"arguments\":{\"a\":1,\"b\":2},"
+                                "\"_meta\":{\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}}",
+                                5000, &out, &err), MCP_OK, err);
+    CHECK(out && strstr(out, "\"resultType\":\"complete\"") != NULL);
+    mcp_string_free(out);
+    mcp_client_free(c);
+}
+
 static void test_connect_failures(void) {
     harness_section("connect failures");
     mcp_client_t *c = new_client();
@@ -401,6 +462,7 @@ int main(void) {
     test_close_during_handshake();
     test_everything_server();
     test_sdk_server();
+    test_sdk_server_modern();
     test_message_limit();
     test_cancel_listing_in_flight();
     return harness_finish();

@@ -188,7 +188,7 @@ static void on_response(void *ud, mcp_status status, const char *result_json, co
 static mcp_client_t *new_client(void) {
     mcp_client_t *c = NULL;
     char *err = NULL;
-    CHECK_RC(mcp_client_new("test-client-http", "1.0", "{\"request_timeout_ms\":20000}", &c, &err), MCP_OK, err);
+    CHECK_RC(mcp_client_new("test-client-http", "1.0", "{\"request_timeout_ms\":20000,\"era\":\"legacy\"}", &c, &err), MCP_OK, err);
     mcp_string_free(err);
     CHECK_RC(mcp_client_set_request_handler(c, "sampling/createMessage", answer_sampling, NULL, NULL, NULL), MCP_OK, NULL);
     CHECK_RC(mcp_client_set_request_handler(c, "elicitation/create", answer_elicitation, NULL, NULL, NULL), MCP_OK, NULL);

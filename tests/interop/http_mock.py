@@ -36,8 +36,10 @@ def require_client_binary() -> str:
 
 def run_client(url: str, method: str, params: Any = None, *flags: str, timeout: float = 30.0,
                ) -> subprocess.CompletedProcess:
-    """mcp-client --http URL METHOD [PARAMS]; the result or error is in stdout / stderr."""
-    argv = [require_client_binary(), *flags, "--http", url, method]
+    """mcp-client --http URL METHOD [PARAMS]; the result or error is in stdout / stderr.
+    Without an --era flag it speaks the 2025 era (the mocks below script initialize first)."""
+    era = () if "--era" in flags else ("--era", "legacy")
+    argv = [require_client_binary(), *era, *flags, "--http", url, method]
     if params is not None:
         argv.append(params if isinstance(params, str) else json.dumps(params))
     return subprocess.run(argv, capture_output=True, timeout=timeout, env=server_env(), text=True)

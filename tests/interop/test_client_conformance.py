@@ -20,9 +20,11 @@ def mcp_client() -> str:
     return str(path)
 
 
-def run(tmp_path, scenario: str, method: str, params: dict | None = None):
+def run(tmp_path, scenario: str, method: str, params: dict | None = None, era: str = "legacy"):
+    # These scenarios are the 2025 era's (initialize first); era negotiation is
+    # tested at the end of this file.
     log = tmp_path / "received.jsonl"
-    cmd = [mcp_client(), method] + ([json.dumps(params)] if params is not None else [])
+    cmd = [mcp_client(), "--era", era, method] + ([json.dumps(params)] if params is not None else [])
     cmd += ["--", sys.executable, str(MOCK), scenario, str(log)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     received = [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
@@ -69,3 +71,41 @@ def test_elicitation_defaults_keep_their_json_types(tmp_path):
     content = result["content"]
     assert content == {"name": "John Doe", "age": 30, "score": 95.5, "status": "active", "verified": True}
     assert type(content["age"]) is int and type(content["score"]) is float and content["verified"] is True
+
+
+ERA_SERVERS = HERE / "fixtures" / "era_servers.py"
+
+
+def run_era(tmp_path, kind: str, *args: str):
+    log = tmp_path / f"{kind}.jsonl"
+    cmd = [mcp_client(), *args, "--", sys.executable, str(ERA_SERVERS), kind, str(log)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    return r, [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_mcp_client_auto_reaches_a_modern_only_server(tmp_path):
+    r, received = run_era(tmp_path, "modern", "tools/call", json.dumps({"name": "whoami"}))
+    assert r.returncode == 0, r.stderr
+    assert "mcp-client: era modern (2026-07-28)" in r.stderr
+    assert [m["method"] for m in received] == ["server/discover", "tools/call"]
+    for m in received:  # request-metadata: every request carries the envelope
+        meta = m["params"]["_meta"]
+        assert meta["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
+        assert meta["io.modelcontextprotocol/clientInfo"]["name"] == "mcp-client"
+        caps = meta["io.modelcontextprotocol/clientCapabilities"]
+        for name in ("roots", "sampling", "elicitation"):
+            assert isinstance(caps.get(name), dict)
+
+
+def test_mcp_client_auto_falls_back_to_a_legacy_only_server(tmp_path):
+    r, received = run_era(tmp_path, "legacy", "ping")
+    assert r.returncode == 0, r.stderr
+    assert "mcp-client: era legacy (2025-11-25)" in r.stderr
+    assert [m.get("method") for m in received] == ["server/discover", "initialize", "notifications/initialized", "ping"]
+
+
+def test_mcp_client_era_option(tmp_path):
+    r, received = run_era(tmp_path, "modern", "--era", "legacy", "ping")
+    assert r.returncode == 3 and "-32022" in r.stderr
+    r, _ = run_era(tmp_path, "modern", "--era", "1999-01-01", "ping")
+    assert r.returncode == 2 and "era" in r.stderr

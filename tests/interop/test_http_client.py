@@ -399,7 +399,7 @@ def test_http_error_status_becomes_the_requests_error():
     with MockServer(script) as srv:
         proc = run_client(srv.url, "tools/call", {"name": "t"})
     assert proc.returncode == 1, proc
-    err = json.loads(proc.stderr)
+    err = json.loads(proc.stderr.splitlines()[-1])  # after the "mcp-client: era ..." line
     assert err["data"]["httpStatus"] == 503
     assert "503" in err["message"] and "overloaded" in err["message"]
 
@@ -559,3 +559,119 @@ def test_https_with_our_listener(certificate):
         assert insecure["tools"]
     missing = run_client("https://127.0.0.1:1/mcp", "ping", None, "--cacert", "/nonexistent.pem")
     assert missing.returncode == 3 and IO in missing.stderr and "/nonexistent.pem" in missing.stderr
+
+
+# --------------------------------------------------------------------------- 2026-07-28
+
+MODERN = "2026-07-28"
+
+
+def discover_result(rid):
+    return result(rid, {"resultType": "complete", "supportedVersions": [MODERN], "capabilities": {"tools": {}},
+                        "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "mock", "version": "1"}}})
+
+
+def test_modern_requests_carry_the_standard_headers_and_no_session():
+    """http-standard-headers and http-custom-headers, restated: MCP-Protocol-Version equal to
+    the _meta version, Mcp-Method, Mcp-Name (base64 sentinel when not plain), Mcp-Param-* for
+    x-mcp-header parameters (of a tool listed before), no session id, no GET, no DELETE; a tool
+    whose annotations break the rules is left out of tools/list."""
+    tools = [
+        {"name": "héllo", "inputSchema": {"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "n": {"type": "integer", "x-mcp-header": "Priority"},
+            "text": {"type": "string", "x-mcp-header": "Text"},
+            "plain": {"type": "string"}}}},
+        {"name": "bad", "inputSchema": {"type": "object", "properties": {
+            "x": {"type": "number", "x-mcp-header": "X"}}}},
+    ]
+
+    def script(req: Request, reply: Reply) -> None:
+        if req.method != "POST":
+            return reply.status(405, headers={"Allow": "POST"})
+        rid, m = req.body.get("id"), req.rpc_method
+        if m == "server/discover":
+            return reply.json(discover_result(rid))
+        if m == "tools/list":
+            return reply.json(result(rid, {"resultType": "complete", "tools": tools}))
+        return reply.json(result(rid, {"resultType": "complete", "content": [{"type": "text", "text": "ok"}]}))
+
+    with MockServer(script) as srv:
+        listed = ok(run_client(srv.url, "tools/list", None, "--era", "auto"))
+        assert [t["name"] for t in listed["tools"]] == ["héllo"], "the tool with a number header is dropped"
+        # A new mcp-client knows no tools: list first in the same process via --all? No: one call
+        # per process, so the Mcp-Param headers are checked in the binding tests; here Mcp-Name.
+        ok(run_client(srv.url, "tools/call", {"name": "héllo", "arguments": {"region": "eu"}}, "--era", "auto"))
+        seen = srv.seen()
+    assert all(r.method == "POST" for r in seen), "no GET stream, no DELETE at 2026-07-28"
+    for r in seen:
+        meta = r.body["params"]["_meta"]
+        assert r.header("mcp-protocol-version") == MODERN == meta["io.modelcontextprotocol/protocolVersion"]
+        assert r.header("mcp-method") == r.rpc_method
+        assert r.header("mcp-session-id") is None
+        assert "application/json" in r.header("accept") and "text/event-stream" in r.header("accept")
+    call = [r for r in seen if r.rpc_method == "tools/call"][0]
+    assert call.header("mcp-name") == "=?base64?aMOpbGxv?="
+    assert [r.header("mcp-name") for r in seen if r.rpc_method != "tools/call"] == [None] * (len(seen) - 1)
+
+
+def test_modern_request_whose_stream_breaks_is_issued_again_with_a_new_id():
+    calls = []
+
+    def script(req: Request, reply: Reply) -> None:
+        rid, m = req.body.get("id"), req.rpc_method
+        if m == "server/discover":
+            return reply.json(discover_result(rid))
+        calls.append(rid)
+        reply.sse_start()
+        if len(calls) == 1:  # the first answer stream breaks before the answer
+            reply.sse_event({"jsonrpc": "2.0", "method": "notifications/progress",
+                             "params": {"progressToken": rid, "progress": 1}}, id="e1")
+            return reply.sse_end()
+        reply.sse_event(result(rid, {"resultType": "complete", "content": [{"type": "text", "text": "second"}]}))
+        reply.sse_end()
+
+    with MockServer(script) as srv:
+        res = ok(run_client(srv.url, "tools/call", {"name": "x"}, "--era", "2026-07-28"))
+        seen = srv.seen()
+    assert text_of(res) == "second"
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert not any(r.method == "GET" for r in seen), "no Last-Event-ID resumption at 2026-07-28"
+
+
+def test_http_probe_falls_back_on_a_legacy_4xx_but_not_on_a_modern_error():
+    def legacy(req: Request, reply: Reply) -> None:
+        if req.method != "POST":
+            return reply.status(405)
+        if req.header("mcp-protocol-version") == MODERN:
+            return reply.json({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": "Bad Request: No valid session ID"}}, status=400)
+        if req.rpc_method == "initialize":
+            return reply.json(result(req.body["id"], init_result("2025-11-25")), headers={"Mcp-Session-Id": "s1"})
+        if "id" in req.body:
+            return reply.json(result(req.body["id"], {}))
+        reply.status(202)
+
+    with MockServer(legacy) as srv:
+        proc = run_client(srv.url, "ping", None, "--era", "auto")
+        ok(proc)
+        assert "era legacy (2025-11-25)" in proc.stderr
+        assert [r.rpc_method for r in srv.seen() if r.method == "POST"][:2] == ["server/discover", "initialize"]
+
+    def picky(req: Request, reply: Reply) -> None:
+        reply.json({"jsonrpc": "2.0", "id": req.body.get("id"), "error": {
+            "code": -32020, "message": "Header mismatch"}}, status=400)
+
+    with MockServer(picky) as srv:
+        proc = run_client(srv.url, "ping", None, "--era", "auto")
+        assert proc.returncode == 3 and "-32020" in proc.stderr
+        assert [r.rpc_method for r in srv.seen()] == ["server/discover"], "a modern error is no reason to fall back"
+
+
+def test_sdk_server_over_http_in_auto_mode():
+    with SDKServer("streamable") as srv:
+        args = {"name": "add", "arguments": {"a": 2, "b": 3}}
+        proc = run_client(srv.url, "tools/call", args, "--era", "auto")
+        assert "era modern (2026-07-28)" in proc.stderr
+        assert ok(proc)["structuredContent"] == {"result": 5}
+        legacy = run_client(srv.url, "tools/call", args, "--era", "legacy")
+        assert "era legacy (2025-11-25)" in legacy.stderr and ok(legacy)["structuredContent"] == {"result": 5}

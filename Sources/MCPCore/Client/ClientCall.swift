@@ -2,9 +2,12 @@
 /// elicitation, roots. Answered exactly once, from any thread.
 public final class ClientCall: AnswerableCall {
     let request: InboundRequest
+    /// The request's params (elicitation answers are completed from its schema).
+    let params: JSONObject
 
-    init(_ request: InboundRequest) {
+    init(_ request: InboundRequest, params: JSONObject = JSONObject()) {
         self.request = request
+        self.params = params
     }
 
     public var id: RequestID { request.id }
@@ -22,7 +25,11 @@ public final class ClientCall: AnswerableCall {
             try? request.answer(.failure(.internalError("The client produced an invalid result")))
             throw .invalidResult("The result must be a JSON object")
         }
-        try request.answer(.success(result))
+        var answer = result
+        if request.method == "elicitation/create" {
+            answer = ElicitationDefaults.apply(to: result, schema: params["requestedSchema"])
+        }
+        try request.answer(.success(answer))
     }
 
     public func fail(_ error: JSONRPCError) throws(CallFailure) {

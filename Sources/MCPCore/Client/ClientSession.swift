@@ -8,6 +8,24 @@ public struct ClientOptions: Sendable {
     public var protocolVersion = ProtocolVersion.latest
     public var timing = RequestTiming()
     public var maxDepth = JSONParser.defaultMaxDepth
+    /// How the era is chosen (see ClientEra).
+    public var era = ClientEra.auto
+    /// How long the auto probe (server/discover) waits before the server
+    /// counts as legacy.
+    public var discoverTimeoutMs = 10_000
+    /// Rounds of an InputRequiredResult the engine answers for one call
+    /// before failing it; 0: the host gets the InputRequiredResult itself.
+    public var maxInputRounds = 10
+    /// Sent as io.modelcontextprotocol/logLevel in every modern request
+    /// (logging/setLevel once after initialize at the 2025 era).
+    public var logLevel: LoggingLevel?
+    /// The transport mirrors x-mcp-header parameters into HTTP headers
+    /// (Streamable HTTP): tools whose annotations break the rules are dropped
+    /// from tools/list at the modern revision.
+    public var mirrorsToolHeaders = false
+    /// Times a modern request whose answer stream broke is issued again
+    /// (with a new id) before it fails.
+    public var maxReissues = 2
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -33,7 +51,8 @@ public final class ClientSession: Sendable, PeerMethods {
     /// The server's notifications reach host code one at a time, in order.
     private let notifications: OrderedExecutor
     let peer: JSONRPCPeer
-    private let state = LockedState(State())
+    let scheduler: any TimerService
+    let state = LockedState(State())
 
     struct State {
         var initializeResult: JSONObject?
@@ -41,6 +60,14 @@ public final class ClientSession: Sendable, PeerMethods {
         var serverCapabilities = JSONObject()
         var requestHandlers: [String: ClientRequestHandler] = [:]
         var notificationHandler: ClientNotificationHandler?
+        /// Set once the era is settled (either way).
+        var negotiated: NegotiatedServer?
+        /// Modern: the x-mcp-header parameters of each listed tool.
+        var toolHeaders: [String: [ToolHeaders.Parameter]] = [:]
+        /// Modern requests whose answer stream broke: re-issued, not failed.
+        var broken: Set<RequestID> = []
+        /// Modern calls in progress, by the id the host knows (their first id).
+        var calls: [RequestID: ModernCall] = [:]
     }
 
     public init(options: ClientOptions, executor: HandlerExecutor, scheduler: any TimerService,
@@ -48,11 +75,16 @@ public final class ClientSession: Sendable, PeerMethods {
     {
         self.options = options
         self.executor = executor
+        self.scheduler = scheduler
         notifications = OrderedExecutor(base: executor)
         peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output))
     }
 
     public var initializeResult: JSONObject? { state.withLock { $0.initializeResult } }
+    /// The era, revision and server description, once connected.
+    public var negotiated: NegotiatedServer? { state.withLock { $0.negotiated } }
+    /// True once the era settled on the modern revision.
+    public var isModern: Bool { state.withLock { $0.negotiated?.era == .modern } }
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }
     public var isClosed: Bool { peer.isClosed }
 
@@ -75,8 +107,14 @@ public final class ClientSession: Sendable, PeerMethods {
     /// The protocol forbids cancelling initialize: its timeout fails it here
     /// without notifications/cancelled.
     public func initialize(completion: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void) {
+        initialize(offering: options.protocolVersion, completion: completion)
+    }
+
+    func initialize(offering offered: ProtocolVersion,
+                    completion: @escaping @Sendable (Result<JSONObject, RequestFailure>) -> Void)
+    {
         let params: JSONObject = JSONObject([
-            "protocolVersion": .string(options.protocolVersion.rawValue),
+            "protocolVersion": .string(offered.rawValue),
             "capabilities": .object(options.capabilities),
             "clientInfo": .object(options.info),
         ])
@@ -94,12 +132,21 @@ public final class ClientSession: Sendable, PeerMethods {
                     self.close()
                     return completion(.failure(.unsupported("The server chose protocol version \(v), which this client does not support")))
                 }
+                let caps = r["capabilities"]?.objectValue ?? JSONObject()
                 self.state.withLock { s in
                     s.initializeResult = r
                     s.version = version
-                    s.serverCapabilities = r["capabilities"]?.objectValue ?? JSONObject()
+                    s.serverCapabilities = caps
+                    s.negotiated = NegotiatedServer(era: .legacy, protocolVersion: version.rawValue, capabilities: caps,
+                                                    serverInfo: r["serverInfo"], instructions: r["instructions"]?.stringValue,
+                                                    supportedVersions: [], raw: r)
                 }
                 self.peer.send(.notification(method: "notifications/initialized", params: nil))
+                // The 2025 way to the per-request log level of the modern era.
+                if let level = self.options.logLevel, caps["logging"] != nil {
+                    self.peer.request(method: "logging/setLevel", params: JSONObject(["level": .string(level.rawValue)]),
+                                      timing: self.options.timing) { _ in }
+                }
                 completion(.success(r))
             }
         }
@@ -119,13 +166,19 @@ public final class ClientSession: Sendable, PeerMethods {
                         progress: JSONRPCPeer.ProgressHandler? = nil, inline: Bool = false,
                         completion: @escaping JSONRPCPeer.Completion) throws(CallFailure) -> RequestID?
     {
-        try ServerCapabilityCheck.check(method: method, capabilities: state.withLock { $0.serverCapabilities },
-                                        initialized: initializeResult != nil)
+        let (caps, negotiated) = state.withLock { ($0.serverCapabilities, $0.negotiated) }
+        try ServerCapabilityCheck.check(method: method, capabilities: caps, initialized: negotiated != nil,
+                                        modern: negotiated?.era == .modern)
         let executor = self.executor
-        return peer.request(method: method, params: params, timing: timing ?? options.timing, progress: progress) {
-            outcome in
+        let hop: JSONRPCPeer.Completion = { outcome in
             if inline { completion(outcome) } else { executor.execute { completion(outcome) } }
         }
+        if let negotiated, negotiated.era == .modern {
+            return startModern(method: method, params: params, revision: negotiated.protocolVersion,
+                               timing: timing ?? options.timing, progress: progress, completion: hop)
+        }
+        return peer.request(method: method, params: params, timing: timing ?? options.timing, progress: progress,
+                            completion: hop)
     }
 
     public func notify(method: String, params: JSONObject?) {
@@ -134,6 +187,7 @@ public final class ClientSession: Sendable, PeerMethods {
 
     /// Cancels a request we sent (the server is told; its late answer is dropped).
     public func cancel(_ id: RequestID, reason: String?) {
+        if let call = state.withLock({ $0.calls[id] }) { return call.cancel(reason: reason, session: self) }
         peer.cancel(id, reason: reason)
     }
 
@@ -171,7 +225,7 @@ public final class ClientSession: Sendable, PeerMethods {
             try? request.answer(.failure(.methodNotFound(request.method)))
             return
         }
-        let call = ClientCall(request)
+        let call = ClientCall(request, params: params)
         executor.execute { handler(call, request.method, params) }
     }
 
@@ -189,10 +243,16 @@ public final class ClientSession: Sendable, PeerMethods {
 
 /// Which server capability each client request needs (use only what was negotiated).
 enum ServerCapabilityCheck {
-    static func check(method: String, capabilities: JSONObject, initialized: Bool) throws(CallFailure) {
+    static func check(method: String, capabilities: JSONObject, initialized: Bool, modern: Bool = false)
+        throws(CallFailure)
+    {
+        if modern, ModernProtocol.removedMethods.contains(method) {
+            throw .unsupported("\(method) does not exist at protocol revision \(ModernProtocol.newest)")
+        }
         let needed: String?
         switch method {
         case "ping": return
+        case "server/discover": return
         case "initialize": throw .invalidArgument("initialize is sent by the engine when connecting")
         case _ where method.hasPrefix("tools/"): needed = "tools"
         case "resources/subscribe", "resources/unsubscribe":

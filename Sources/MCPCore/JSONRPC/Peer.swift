@@ -11,6 +11,9 @@ public enum RequestFailure: Error, Sendable, Equatable {
     /// The answer asks for what this side cannot do: a server that chose a
     /// protocol revision this client does not speak (the text says which).
     case unsupported(String)
+    /// A bound of this side was reached (the text says which): a server
+    /// that keeps asking for input past max_input_rounds, for example.
+    case limit(String)
 }
 
 /// Timing rules of one outgoing request.

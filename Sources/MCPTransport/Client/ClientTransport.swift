@@ -51,9 +51,23 @@ public protocol ClientTransportReceiver: AnyObject, Sendable {
     var negotiatedVersion: String? { get }
     /// The connection ended: nothing more arrives.
     func connectionEnded()
+    /// The answer stream of request `id` broke before its answer, and cannot
+    /// be resumed (the modern revision has no resumption). True when the
+    /// receiver issues the request again itself; false: the transport
+    /// reports it lost (transportLost).
+    func streamBroke(_ id: RequestID) -> Bool
+    /// The Mcp-Param-* headers of a modern tools/call of `tool` with
+    /// `arguments` (HTTP mirrors them; other transports never ask).
+    func paramHeaders(tool: String, arguments: JSONValue?) -> [(name: String, value: String)]
+}
+
+extension ClientTransportReceiver {
+    public func streamBroke(_ id: RequestID) -> Bool { false }
+    public func paramHeaders(tool: String, arguments: JSONValue?) -> [(name: String, value: String)] { [] }
 }
 
 extension ClientSession: ClientTransportReceiver {
-    public var negotiatedVersion: String? { initializeResult == nil ? nil : protocolVersion.rawValue }
+    /// The revision in force: the modern one, or the one initialize agreed.
+    public var negotiatedVersion: String? { negotiated?.protocolVersion }
     public func connectionEnded() { close() }
 }

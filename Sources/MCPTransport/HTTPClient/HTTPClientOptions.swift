@@ -45,6 +45,7 @@ public struct HTTPHeaderField: Sendable, Hashable {
     static let reserved: Set<String> = [
         "host", "content-length", "content-type", "accept", "transfer-encoding", "connection",
         "mcp-session-id", "mcp-protocol-version", "last-event-id", "upgrade", "te", "trailer",
+        "mcp-method", "mcp-name",
     ]
 
     public struct Invalid: Error, Sendable, CustomStringConvertible {

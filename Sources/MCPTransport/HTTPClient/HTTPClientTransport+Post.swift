@@ -19,9 +19,10 @@ extension HTTPClientTransport {
             return
         }
         let isInitialize = message.envelope.kind == .initialize
-        let sid = isInitialize ? nil : sessionID
-        var h = headers(for: url, accept: "application/json, text/event-stream", sessionID: sid,
-                        version: isInitialize ? nil : negotiatedVersion())
+        let modern = message.envelope.modern
+        let sid = isInitialize || modern != nil ? nil : sessionID
+        var h = modern.map(modernHeaders) ?? headers(for: url, accept: "application/json, text/event-stream", sessionID: sid,
+                                                      version: isInitialize ? nil : negotiatedVersion())
         h.add(name: "Content-Type", value: "application/json")
         h.add(name: "Content-Length", value: String(message.bytes.count))
         let reader = PostReader(transport: self, message: message, purpose: purpose, target: url, sentSessionID: sid,
@@ -75,6 +76,9 @@ final class PostReader: @unchecked Sendable {
     /// Weak: the connection keeps the exchange while it runs.
     private weak var exchange: HTTPClientExchange?
     private var done = false
+    /// The answer was refused for its size: issuing the request again would
+    /// only bring the same answer.
+    private var oversized = false
 
     /// Error bodies are read this far, for the message given to the host.
     private static let errorBodyLimit = 64 * 1024
@@ -96,7 +100,13 @@ final class PostReader: @unchecked Sendable {
             head: { self.head($0) }, body: { self.body($0) }, end: { self.end() },
             failure: { self.failure($0) }))
         exchange = ex
+        if message.envelope.modern != nil, let id = message.envelope.requestID { transport.trackModern(id, ex) }
         transport.pool.start(ex)
+    }
+
+    /// This POST is over: a modern request's stream can no longer be closed.
+    private func untrack() {
+        if message.envelope.modern != nil, let id = message.envelope.requestID { transport.trackModern(id, nil) }
     }
 
     private func head(_ h: HTTPResponseHead) {
@@ -123,6 +133,8 @@ final class PostReader: @unchecked Sendable {
         case .json:
             guard body.count + buffer.readableBytes <= transport.options.maxMessageBytes else {
                 done = true
+                oversized = true
+                untrack()
                 exchange?.cancel()
                 return answerLost("The answer is larger than max_message_bytes (\(transport.options.maxMessageBytes))")
             }
@@ -139,6 +151,7 @@ final class PostReader: @unchecked Sendable {
     private func end() {
         guard !done else { return }
         done = true
+        if outcome != .eventStream { untrack() }
         switch outcome {
         case nil, .accepted?:
             if message.envelope.kind == .initialized { finishedInitialized() }
@@ -170,6 +183,7 @@ final class PostReader: @unchecked Sendable {
 
     private func failure(_ failure: HTTPClientFailure) {
         guard !done else { return }
+        if outcome != .eventStream { untrack() }
         switch outcome {
         case .eventStream?:
             done = true
@@ -187,6 +201,7 @@ final class PostReader: @unchecked Sendable {
         switch purpose {
         case .reinitialize: transport.reinitializeFailed(reason)
         case .reinitialized: transport.reinitializedDone()
+        case .message where message.envelope.modern != nil && !oversized: transport.broken(message, reason)
         case .message: transport.lost(message, reason)
         }
     }

@@ -181,7 +181,9 @@ final class SSEStreamReader: @unchecked Sendable {
         if tooLarge {
             let reason = "The server sent a message larger than max_message_bytes (\(transport.options.maxMessageBytes))"
             switch kind {
-            case .answer(let m): transport.lost(m, reason)
+            case .answer(let m):
+                if let id = m.envelope.requestID, m.envelope.modern != nil { transport.trackModern(id, nil) }
+                transport.lost(m, reason)
             case .standalone: transport.standaloneOff()
             case .legacy: transport.fatal(reason)
             case .reinitialize: transport.reinitializeFailed(reason)
@@ -193,6 +195,12 @@ final class SSEStreamReader: @unchecked Sendable {
             transport.legacyStreamEnded()
         case .reinitialize:
             transport.reinitializeStreamEnded()
+        case .answer(let m) where m.envelope.modern != nil:
+            if let id = m.envelope.requestID { transport.trackModern(id, nil) }
+            // The modern revision resumes nothing: a stream that broke before
+            // its answer means the request is issued again (or lost).
+            let answered = m.envelope.requestID.map { !transport.isAwaiting($0) } ?? true
+            if !answered { transport.broken(m, "The answer stream ended before the answer") }
         case .answer(let m):
             let answered = m.envelope.requestID.map { !transport.isAwaiting($0) } ?? true
             switch follow(.answer, answered: answered, lastEventID, retryMs, failures) {

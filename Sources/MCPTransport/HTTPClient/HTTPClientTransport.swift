@@ -63,6 +63,9 @@ public final class HTTPClientTransport: ClientTransport {
         var closed = false
         /// Why the transport gave up, for the host (the first reason wins).
         var failure: String?
+        /// Modern requests whose POST is under way, so that cancelling one
+        /// closes its stream (the modern cancellation signal over HTTP).
+        var modernExchanges: [RequestID: HTTPClientExchange] = [:]
 
         var holding: Bool {
             awaitingInitialized || awaitingStandalone || reinitializing || (mode == .legacy && legacyEndpoint == nil)
@@ -99,10 +102,19 @@ public final class HTTPClientTransport: ClientTransport {
 
     public func send(_ bytes: [UInt8]) {
         let message = OutgoingMessage(bytes: bytes)
-        enum Route { case drop, hold, post, startLegacy }
+        enum Route { case drop, hold, post, startLegacy, closeStream(HTTPClientExchange) }
         let route = state.withLockedValue { s -> Route in
             if s.closed { return .drop }
             switch message.envelope.kind {
+            case .cancelled(let id):
+                // Modern: closing the request's stream is the cancellation;
+                // no notification is posted (streamable-http.mdx, "Cancellation").
+                if let ex = s.modernExchanges.removeValue(forKey: id) { return .closeStream(ex) }
+                if s.holding {
+                    s.held.append(message)
+                    return .hold
+                }
+                return .post
             case .initialize:
                 s.initialize = message
                 guard s.mode == .legacy else { return .post }
@@ -126,6 +138,7 @@ public final class HTTPClientTransport: ClientTransport {
         case .drop, .hold: break
         case .post: dispatch(message)
         case .startLegacy: startLegacy()
+        case .closeStream(let ex): ex.cancel()
         }
     }
 
@@ -176,6 +189,39 @@ public final class HTTPClientTransport: ClientTransport {
 
     // MARK: what every request carries
 
+    /// The headers of a modern POST: the revision, the method and name
+    /// mirrored from the body, and the tool's x-mcp-header parameters; no
+    /// session id (the modern revision has none).
+    func modernHeaders(_ m: OutgoingEnvelope.Modern) -> HTTPHeaders {
+        var h = headers(for: url, accept: "application/json, text/event-stream", sessionID: nil, version: m.version)
+        h.add(name: "Mcp-Method", value: m.method)
+        if let name = m.name { h.add(name: "Mcp-Name", value: ToolHeaders.encode(name)) }
+        if m.method == "tools/call", let tool = m.name,
+           let receiver = state.withLockedValue({ $0.receiver })
+        {
+            for p in receiver.paramHeaders(tool: tool, arguments: m.arguments) { h.add(name: p.name, value: p.value) }
+        }
+        return h
+    }
+
+    /// A modern POST's exchange, while it runs (nil: it ended).
+    func trackModern(_ id: RequestID, _ exchange: HTTPClientExchange?) {
+        state.withLockedValue { s in
+            if let exchange { s.modernExchanges[id] = exchange } else { s.modernExchanges[id] = nil }
+        }
+    }
+
+    /// The answer stream of a modern request broke before the answer: the
+    /// session issues the request again with a new id, or it is lost.
+    func broken(_ message: OutgoingMessage, _ reason: String) {
+        if let id = message.envelope.requestID, isAwaiting(id),
+           let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }), receiver.streamBroke(id)
+        {
+            return
+        }
+        lost(message, reason)
+    }
+
     func headers(for target: HTTPURL, accept: String, sessionID: String?, version: String?) -> HTTPHeaders {
         var h = HTTPHeaders()
         h.add(name: "Host", value: target.hostHeader)
@@ -211,7 +257,11 @@ public final class HTTPClientTransport: ClientTransport {
     /// broke for good): its request fails now. Losing initialize ends the
     /// connection attempt, with `reason` for the host.
     func lost(_ message: OutgoingMessage, _ reason: String) {
-        if message.envelope.kind == .initialize { recordFailure(reason) }
+        // The first request of a connection (initialize, or the modern probe)
+        // failing means the connection failed: the host gets the reason.
+        if message.envelope.kind == .initialize || message.envelope.modern?.method == "server/discover" {
+            recordFailure(reason)
+        }
         if message.envelope.kind == .initialized { initializedDone() }
         guard let id = message.envelope.requestID,
               let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }) else { return }

@@ -28,6 +28,9 @@ def sdk(request):
         server = HTTPServerProcess(SDK, expect_clean_exit=False)  # uvicorn dies of SIGTERM: not ours
 
     def connect(**options) -> Client:
+        # These tests cover the 2025 era (server requests, ping, the GET stream);
+        # test_client_eras.py covers era negotiation and the modern revision.
+        options.setdefault("era", "legacy")
         if server is None:
             client = Client.stdio(sys.executable, str(SDK), "stdio", env=child_env(), **options)
         else:
@@ -193,7 +196,7 @@ def test_async_client_with_async_handlers_on_its_loop():
             seen["loop"] = asyncio.get_running_loop()
             return "from the loop"
         async with await AsyncClient.stdio(sys.executable, str(SDK), "stdio", env=child_env(),
-                                           sampling=sampling) as c:
+                                           sampling=sampling, era="legacy") as c:
             assert c.server_info["serverInfo"]["name"] == "sdk-fixture"
             r = await c.call_tool("sample", {"prompt": "x"})
             assert r["content"][0]["text"] == "unknown: from the loop"

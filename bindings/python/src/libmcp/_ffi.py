@@ -97,6 +97,7 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_client_connect_http": (c_int32, (c_void_p, c_char_p, c_char_p, _OUT, _ERR)),
     "mcp_client_close": (c_int32, (c_void_p, _ERR)),
     "mcp_client_server_info": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_client_get_era": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_client_request": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, _OUT, _ERR)),
     "mcp_client_request_async": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, RESPONSE_FN, PROGRESS_FN,
                                            c_void_p, POINTER(c_int64), _ERR)),

@@ -68,6 +68,14 @@ class AsyncClient:
     def server_info(self) -> dict:
         return self._client.server_info
 
+    @property
+    def era_info(self) -> dict:
+        return self._client.era_info
+
+    @property
+    def era(self) -> str:
+        return self._client.era
+
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)
 
@@ -90,9 +98,11 @@ class AsyncClient:
         self._client.notify(method, params)
 
     async def call_tool(self, name: str, arguments: dict | None = None, *, timeout: float | None = None,
-                        progress: Callable | None = None) -> dict:
-        return await self.request("tools/call", {"name": name, "arguments": arguments or {}}, timeout=timeout,
-                                  progress=progress)
+                        progress: Callable | None = None, meta: dict | None = None) -> dict:
+        params: dict = {"name": name, "arguments": arguments or {}}
+        if meta is not None:
+            params["_meta"] = meta
+        return await self.request("tools/call", params, timeout=timeout, progress=progress)
 
     async def list(self, method: str, *, timeout: float | None = None) -> list[dict]:
         if not self._client._lib.has("mcp_client_list_async"):

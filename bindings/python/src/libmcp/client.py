@@ -93,7 +93,13 @@ class Client:
                  worker_threads: int | None = None, max_message_bytes: int | None = None,
                  sampling: Callable | None = None, elicitation: Callable | None = None,
                  roots: Callable | None = None, on_notification: Callable | None = None,
-                 on_stderr: Callable | None = None, loop: asyncio.AbstractEventLoop | None = None):
+                 on_stderr: Callable | None = None, loop: asyncio.AbstractEventLoop | None = None,
+                 era: str | None = None, max_input_rounds: int | None = None,
+                 discover_timeout: float | None = None, log_level: str | None = None):
+        """era: "auto" (default: probe server/discover, fall back to initialize), "legacy", or a
+        revision ("2026-07-28", "2025-11-25", ...). max_input_rounds: input_required rounds the
+        engine answers with the sampling/elicitation/roots handlers (0: the caller gets them).
+        log_level: sent with every modern request (logging/setLevel once at the 2025 era)."""
         lib = _ffi.load()
         if not lib.has("mcp_client_new"):
             raise errors.Unsupported(f"{lib.path} has no client functions (mcp_client_*): it predates them")
@@ -101,7 +107,9 @@ class Client:
                           "request_timeout_ms": _ms(request_timeout) if request_timeout is not None else None,
                           "max_total_timeout_ms": _ms(max_total_timeout) if max_total_timeout is not None else None,
                           "capabilities": capabilities, "worker_threads": worker_threads,
-                          "max_message_bytes": max_message_bytes})
+                          "max_message_bytes": max_message_bytes, "era": era,
+                          "max_input_rounds": max_input_rounds, "log_level": log_level,
+                          "discover_timeout_ms": _ms(discover_timeout) if discover_timeout is not None else None})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_client_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
                                     _callbacks.encode(options) if options else None, byref(out), byref(err))
@@ -197,6 +205,21 @@ class Client:
                "server_info")
         return _take_json(self._lib, out)
 
+    @property
+    def era_info(self) -> dict:
+        """What the connection settled on: {"era": "modern"|"legacy", "protocolVersion", "capabilities",
+        "serverInfo", "instructions", and "supportedVersions" when modern} (ABI 1.3)."""
+        if not self._lib.has("mcp_client_get_era"):
+            raise errors.Unsupported(f"{self._lib.path} predates mcp_client_get_era (ABI 1.3)")
+        out, err = c_void_p(), c_void_p()
+        _check(self._lib, self._lib.mcp_client_get_era(self._core.live(), byref(out), byref(err)), err, "era_info")
+        return _take_json(self._lib, out)
+
+    @property
+    def era(self) -> str:
+        """"modern" or "legacy"."""
+        return self.era_info["era"]
+
     def close(self) -> None:
         """Ends the session (for stdio: the server gets EOF, then SIGTERM, then SIGKILL) and frees
         the client; requests still waiting fail with libmcp.Closed. Idempotent."""
@@ -249,11 +272,14 @@ class Client:
         _check(self._lib, status, err, method)
 
     def call_tool(self, name: str, arguments: dict | None = None, *, timeout: float | None = None,
-                  progress: Callable | None = None) -> dict:
-        """tools/call: the CallToolResult ("isError": true when the tool failed)."""
-        if progress is not None:
-            return self.send("tools/call", {"name": name, "arguments": arguments or {}}, timeout=timeout,
-                             progress=progress).result()
+                  progress: Callable | None = None, meta: dict | None = None) -> dict:
+        """tools/call: the CallToolResult ("isError": true when the tool failed). meta: keys for the
+        request's _meta (a W3C "traceparent", a per-call "io.modelcontextprotocol/logLevel")."""
+        if progress is not None or meta is not None:
+            params = {"name": name, "arguments": arguments or {}}
+            if meta is not None:
+                params["_meta"] = meta
+            return self.send("tools/call", params, timeout=timeout, progress=progress).result()
         out, err = c_void_p(), c_void_p()
         status = self._lib.mcp_client_call_tool(self._core.live(), _ffi.cstr(name, "name"),
                                                 _callbacks.encode(arguments) if arguments is not None else None,

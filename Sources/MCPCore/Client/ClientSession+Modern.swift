@@ -1,0 +1,266 @@
+import MCPRuntime
+
+/// One modern request as the host sees it: possibly several wire requests
+/// (MRTR rounds, re-issues after a broken answer stream), each with a new id,
+/// all under the id of the first, which is what the host may cancel.
+final class ModernCall: Sendable {
+    let method: String
+    /// The request's params with the modern `_meta`, without inputResponses
+    /// and requestState (each round adds its own).
+    let params: JSONObject
+    let timing: RequestTiming
+    let progress: JSONRPCPeer.ProgressHandler?
+    private let completion: JSONRPCPeer.Completion
+    let state = LockedState(State())
+
+    struct State {
+        var first: RequestID?
+        var current: RequestID?
+        var rounds = 0
+        var reissues = 0
+        var broken = false
+        var finished = false
+        /// The host's handlers answering this round's input requests.
+        var pending: [InboundRequest] = []
+    }
+
+    init(method: String, params: JSONObject, timing: RequestTiming, progress: JSONRPCPeer.ProgressHandler?,
+         completion: @escaping JSONRPCPeer.Completion)
+    {
+        self.method = method
+        self.params = params
+        self.timing = timing
+        self.progress = progress
+        self.completion = completion
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Completes the host's request, once; the input requests still open are cancelled.
+    func finish(_ outcome: Result<JSONValue, RequestFailure>, session: ClientSession?) {
+        let taken = state.withLock { s -> (RequestID?, [InboundRequest])? in
+            if s.finished { return nil }
+            s.finished = true
+            defer { s.pending = [] }
+            return (s.first, s.pending)
+        }
+        guard let (first, pending) = taken else { return }
+        if let first { session?.state.withLock { _ = $0.calls.removeValue(forKey: first) } }
+        for r in pending { r.cancel() }
+        completion(outcome)
+    }
+
+    /// The host cancelled: the wire request in flight is cancelled (the server
+    /// told), the host's input handlers are told, and the host gets .cancelled.
+    func cancel(reason: String?, session: ClientSession) {
+        let current = state.withLock { $0.finished ? nil : $0.current }
+        if let current { session.peer.cancel(current, reason: reason) }
+        finish(.failure(.cancelled), session: session)
+    }
+}
+
+extension ClientSession {
+    /// Sends a modern request: the `_meta` stamped, rounds of input answered
+    /// by the host's handlers, a broken answer stream re-issued, the result
+    /// checked. Returns the id the host knows the request by.
+    func startModern(method: String, params: JSONObject?, revision: String, timing: RequestTiming,
+                     progress: JSONRPCPeer.ProgressHandler?, completion: @escaping JSONRPCPeer.Completion) -> RequestID?
+    {
+        var p = params ?? JSONObject()
+        p["_meta"] = .object(modernMeta(revision: revision, over: p["_meta"]?.objectValue))
+        let call = ModernCall(method: method, params: p, timing: timing, progress: progress, completion: completion)
+        let id = send(call, params: p)
+        if let id {
+            let register = call.state.withLock { s -> Bool in
+                if s.first == nil { s.first = id }
+                return !s.finished
+            }
+            if register { state.withLock { $0.calls[id] = call } }
+        }
+        return id
+    }
+
+    /// One wire request of a modern call.
+    @discardableResult
+    private func send(_ call: ModernCall, params: JSONObject) -> RequestID? {
+        let id = peer.request(method: call.method, params: params, timing: call.timing, progress: call.progress) {
+            [weak self] outcome in
+            self?.settle(call, params: params, outcome) ?? call.finish(outcome, session: nil)
+        }
+        call.state.withLock { s in
+            if s.current == nil || id != nil { s.current = id }
+        }
+        return id
+    }
+
+    private func settle(_ call: ModernCall, params: JSONObject, _ outcome: Result<JSONValue, RequestFailure>) {
+        if call.isFinished { return }
+        switch outcome {
+        case .failure(.closed):
+            let again = call.state.withLock { s -> Bool in
+                guard s.broken else { return false }
+                s.broken = false
+                guard s.reissues < options.maxReissues else { return false }
+                s.reissues += 1
+                return true
+            }
+            // The answer stream broke: the spec says issue it again, as a new request.
+            if again && !isClosed { send(call, params: params) } else { call.finish(outcome, session: self) }
+        case .failure:
+            call.finish(outcome, session: self)
+        case .success(let value):
+            switch ModernResult.classify(value, method: call.method) {
+            case .invalid(let why):
+                call.finish(.failure(.peer(.internalError(why))), session: self)
+            case .complete(let v):
+                call.finish(.success(afterComplete(call.method, v)), session: self)
+            case .inputRequired(let input):
+                guard options.maxInputRounds > 0 else { return call.finish(.success(value), session: self) }
+                let round = call.state.withLock { s -> Int in
+                    s.rounds += 1
+                    return s.rounds
+                }
+                guard round <= options.maxInputRounds else {
+                    return call.finish(.failure(.limit(
+                        "The server asked for input on \(call.method) more than \(options.maxInputRounds) rounds in a row (max_input_rounds)")),
+                        session: self)
+                }
+                answerInputs(call, input, round: round)
+            }
+        }
+    }
+
+    /// The transport lost the answer stream of a request (not its answer:
+    /// the stream broke before it). A modern request is issued again; true
+    /// when this session takes care of it that way.
+    public func streamBroke(_ id: RequestID) -> Bool {
+        let call = state.withLock { s in s.calls.values.first { c in c.state.withLock { $0.current == id } } }
+        guard let call else { return false }
+        let marked = call.state.withLock { s -> Bool in
+            if s.finished || s.reissues >= options.maxReissues { return false }
+            s.broken = true
+            return true
+        }
+        guard marked else { return false }
+        peer.fail(id, with: .closed)
+        return true
+    }
+
+    // MARK: MRTR
+
+    /// Answers every input request of a round with the host's handlers (the
+    /// ones that serve 2025-era server requests), then retries the request
+    /// with inputResponses and the requestState exactly as the server sent it.
+    private func answerInputs(_ call: ModernCall, _ input: InputRequired, round: Int) {
+        let handlers = state.withLock { $0.requestHandlers }
+        for r in input.requests where handlers[r.method] == nil {
+            return call.finish(.failure(.unsupported(
+                "The server asked for \(r.method) (input \"\(r.key.prefix(100))\") while running \(call.method), and this client has no handler for it")),
+                session: self)
+        }
+        let collected = LockedState<(left: Int, answers: [String: JSONValue], failed: Bool)>((input.requests.count, [:], false))
+        let retry: @Sendable () -> Void = { [weak self] in
+            guard let self, !call.isFinished else { return }
+            var p = call.params
+            if input.hadRequests || !input.requests.isEmpty {
+                let answers = collected.withLock { $0.answers }
+                var responses = JSONObject()
+                for r in input.requests { responses[r.key] = answers[r.key] ?? .null }
+                p["inputResponses"] = .object(responses)
+            }
+            if let state = input.requestState { p["requestState"] = .string(state) }
+            self.send(call, params: p)
+        }
+        guard !input.requests.isEmpty else {
+            // Only state: retry after a short pause that grows each round (the
+            // server is waiting on something of its own).
+            let wait = min(50 << min(round - 1, 3), 250)
+            scheduler.schedule(after: wait) { retry() }
+            return
+        }
+        var requests: [(InboundRequest, ClientCall, ClientRequestHandler, InputRequired.Request)] = []
+        for r in input.requests {
+            guard let handler = handlers[r.method] else { continue }
+            let inbound = InboundRequest(peer: peer, id: .string(r.key), method: r.method,
+                                         meta: r.params["_meta"]?.objectValue, channel: peer.defaultChannel,
+                                         deliver: { [weak self] outcome in
+                let done = collected.withLock { c -> Result<Void, JSONRPCError>? in
+                    if c.failed { return nil }
+                    switch outcome {
+                    case .failure(let e):
+                        c.failed = true
+                        return .failure(e)
+                    case .success(let v):
+                        c.answers[r.key] = v
+                        c.left -= 1
+                        return c.left == 0 ? .success(()) : nil
+                    }
+                }
+                switch done {
+                case nil: break
+                case .success?: retry()
+                case .failure(let e)?:
+                    call.finish(.failure(.peer(JSONRPCError(
+                        code: e.code, message: "The client's \(r.method) handler refused input \"\(r.key.prefix(100))\": \(e.message)",
+                        data: e.data))), session: self)
+                }
+            })
+            requests.append((inbound, ClientCall(inbound, params: r.params), handler, r))
+        }
+        let open = call.state.withLock { s -> Bool in
+            if s.finished { return false }
+            s.pending = requests.map(\.0)
+            return true
+        }
+        guard open else { return }
+        for (_, clientCall, handler, r) in requests {
+            executor.execute { handler(clientCall, r.method, r.params) }
+        }
+    }
+
+    // MARK: results
+
+    /// What a complete modern result becomes before the host sees it: tools
+    /// whose x-mcp-header annotations break the rules are dropped from
+    /// tools/list (when the transport mirrors them), and the rest remembered.
+    private func afterComplete(_ method: String, _ value: JSONValue) -> JSONValue {
+        guard method == "tools/list", options.mirrorsToolHeaders, case .object(var r) = value,
+              let tools = r["tools"]?.arrayValue else { return value }
+        var kept: [JSONValue] = []
+        var found: [String: [ToolHeaders.Parameter]] = [:]
+        for t in tools {
+            guard let name = t["name"]?.stringValue else {
+                kept.append(t)
+                continue
+            }
+            do throws(ToolHeaders.Invalid) {
+                let params = try ToolHeaders.parameters(of: t["inputSchema"])
+                if !params.isEmpty { found[name] = params }
+                kept.append(t)
+            } catch {
+                droppedTool(name, reason: error.description)
+            }
+        }
+        state.withLock { s in for (k, v) in found { s.toolHeaders[k] = v } }
+        r["tools"] = .array(kept)
+        return .object(r)
+    }
+
+    /// A tool refused for its header annotations: the host hears of it as a
+    /// log notification of its own (the spec asks for a warning).
+    private func droppedTool(_ name: String, reason: String) {
+        guard let h = state.withLock({ $0.notificationHandler }) else { return }
+        let params = JSONObject([
+            "level": "warning", "logger": "libmcp",
+            "data": .string("Tool \"\(name)\" is left out of tools/list: \(reason)"),
+        ])
+        executor.execute { h("notifications/message", params) }
+    }
+
+    /// The Mcp-Param-* headers of a modern tools/call (empty for a tool not
+    /// listed yet, or one without annotations).
+    public func paramHeaders(tool: String, arguments: JSONValue?) -> [(name: String, value: String)] {
+        guard let params = state.withLock({ $0.toolHeaders[tool] }) else { return [] }
+        return ToolHeaders.headers(for: params, arguments: arguments)
+    }
+}
