@@ -177,6 +177,24 @@ def test_modern_only_server_in_auto_mode(tmp_path):
     assert methods[0] == "server/discover" and "initialize" not in methods
 
 
+def test_hostile_modern_answers_get_clear_errors(tmp_path):
+    import resource
+    c, _ = era_server("modern", tmp_path)
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.monotonic()
+        with pytest.raises(libmcp.Closed):
+            c.call_tool("huge_state")  # 100 MiB requestState > max_message_bytes (16 MiB)
+        assert time.monotonic() - t0 < 20
+        grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mib < 64, f"peak RSS grew {grown_mib:.0f} MiB: the answer was buffered"
+        with pytest.raises(libmcp.PeerError, match="resultType"):
+            c.call_tool("garbage")
+        assert c.call_tool("whoami")["content"], "the connection survives both"
+    finally:
+        c.close()
+
+
 @pytest.mark.parametrize("kind", ["legacy", "silent"])
 def test_legacy_only_server_in_auto_mode(tmp_path, kind):
     t0 = time.monotonic()
