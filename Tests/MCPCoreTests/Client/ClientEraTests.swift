@@ -70,7 +70,7 @@ import MCPRuntime
     }
 
     static let discovered: JSONValue = [
-        "resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": ["tools": [:]],
+        "resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": ["tools": [:], "prompts": [:]],
         "_meta": [ModernProtocol.serverInfoKey: ["name": "modern", "version": "9"]],
     ]
     static let initialized: JSONValue = [
