@@ -125,6 +125,7 @@ func clientAgainstGoServer(t *testing.T, connect func(context.Context, *mcp.Clie
 	var sampled []*mcp.CreateMessageParams
 	var mu sync.Mutex
 	c := newClient(t, &mcp.ClientOptions{
+		Era:      "legacy", // the 2025 path: initialize, ping, live server requests during a call
 		Title:    "Go test client",
 		ErrorLog: log.New(io.Discard, "", 0), // the panic below is expected
 		CreateMessageHandler: func(ctx context.Context, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
@@ -441,6 +442,7 @@ func TestClientAgainstEverythingServer(t *testing.T) {
 	var stderrLines []string
 	var mu sync.Mutex
 	c := newClient(t, &mcp.ClientOptions{
+		Era: "legacy", // the 2025 path: initialize, ping, live server requests during a call
 		CreateMessageHandler: func(ctx context.Context, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, error) {
 			return &mcp.CreateMessageResult{Role: mcp.RoleAssistant, Model: "m", Content: mcp.Text("42")}, nil
 		},

@@ -41,7 +41,7 @@ static void answer_elicitation(void *ud, mcp_call_t *call, const char *method, c
     json_t *prop;
     json_object_foreach(json_object_get(json_object_get(params, "requestedSchema"), "properties"), key, prop) {
         json_t *def = json_object_get(prop, "default");
-        json_object_set(content, key, def ? def : json_string("x@example.com"));
+        json_object_set_new(content, key, def ? json_incref(def) : json_string("x@example.com"));
     }
     json_t *result = json_pack("{s:s, s:o}", "action", "accept", "content", content);
     CHECK_RC(mcp_j_call_return(call, result, NULL), MCP_OK, NULL);
