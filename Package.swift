@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -61,9 +63,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // A server's metrics: the Prometheus registry behind MCPCore's
+        // ServerObserver, and the process figures read at scrape time.
+        .target(
+            name: "MCPMetrics",
+            dependencies: [
+                "MCPRuntime", "MCPCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "MCP",
-            dependencies: ["CMCP", "MCPRuntime", "MCPCore", "MCPTransport"],
+            dependencies: ["CMCP", "MCPRuntime", "MCPCore", "MCPTransport", "MCPMetrics"],
             linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
         ),
         // Benchmark only (bench/http_bench.py): the raw SwiftNIO ceiling for the HTTP figures.

@@ -180,6 +180,46 @@ MCP_API mcp_status mcp_set_thread_hooks(mcp_thread_fn on_start, mcp_thread_fn on
                                         char **out_error);
 
 /*
+** mcp_set_log_hook: receive the engine's own log records.
+**
+** Log levels (the numbers of Python's logging module):
+*/
+#define MCP_LOG_DEBUG   10
+#define MCP_LOG_INFO    20
+#define MCP_LOG_WARNING 30
+#define MCP_LOG_ERROR   40
+/*
+** The engine logs what an operator should hear of: errors, warnings (a
+** request refused by a limit: 413, 408, 431, 503, a connection refused at the
+** connection limit), info (a listener bound, and the access log of
+** mcp_server_start_http "access_log") and debug (other refused requests: 404,
+** 405, 400 ...). These are not the MCP logging notifications a tool sends to
+** its client (mcp_call_log).
+** fn receives each record at min_level or above: level (an MCP_LOG_* value)
+** and record_json, one JSON object on one line with "ts" (UTC, RFC 3339 with
+** milliseconds), "level" ("debug", "info", "warning", "error"), "component"
+** ("http", "http.access", "admin", "log"), "msg", then fields of its own
+** ("cause", "status", ...). Standalone programs print record_json as is to
+** stderr, one line each. ^NULL fn removes the hook (the default: nothing is
+** logged, at the cost of one atomic load per would-be record).
+** ^The hook is process-wide; calling again replaces it. ^Records are queued
+** (up to 4096) and delivered in order on one engine thread of their own,
+** never on the thread that logged, so a slow hook delays no request; past the
+** queue's bound records are dropped, and the next record delivered is a
+** warning saying how many. ^When mcp_set_log_hook returns, the previous hook
+** is not running and will not be called again (except when called from inside
+** the hook: it cannot wait for itself).
+** Ownership: record_json is lent for the call only; user_data stays the
+**   host's and must stay valid until the hook is replaced or removed.
+** Threads: any; the hook runs on the log thread (an engine thread: the
+**   thread hooks apply) and must not call functions that wait for engine threads.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (min_level above MCP_LOG_ERROR).
+** Since: 1.3
+*/
+typedef void (*mcp_log_fn)(void *user_data, int32_t level, const char *record_json);
+MCP_API mcp_status mcp_set_log_hook(mcp_log_fn fn, void *user_data, int32_t min_level, char **out_error);
+
+/*
 ** CAPI: JSON-RPC error codes used by MCP (wire data, for mcp_call_error).
 */
 #define MCP_JSONRPC_PARSE_ERROR        (-32700)
@@ -252,6 +292,8 @@ typedef struct mcp_call mcp_call_t;
 **                     feature sets none (default 0: do not cache). Since: 1.3
 **   "cache_scope"     "public" or "private", their cacheScope (default
 **                     "private"). Since: 1.3
+**   "metrics"         bool: keep the server's metrics (mcp_server_metrics, the
+**                     admin listener) [true]. Since: 1.3
 ** Unknown keys are an error, so typos do not pass silently.
 **
 ** ^Each feature definition (tool, resource, template, prompt) may carry its
@@ -937,6 +979,22 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             origin it refuses is an error [empty: no CORS]
 **   "tls_cert_file", "tls_key_file"  PEM files; both given means HTTPS
 **   "io_threads"              integer, event-loop threads [1]
+**   "admin"                   string "HOST:PORT" ("[::1]:PORT" for IPv6; port 0
+**                             picks a free one, logged at info): an admin
+**                             listener apart from the MCP endpoint, serving
+**                             GET /metrics (mcp_server_metrics' text), /healthz
+**                             (200 {"status":"alive"}) and /readyz (200
+**                             {"status":"ready"}, or 503 {"status":"not ready",
+**                             "reasons":[...]} while not listening, draining
+**                             (stopping), or with "ready_max_queued" or more
+**                             callbacks waiting for a worker) [none]. It has no
+**                             Host/Origin check and no TLS: bind it to an
+**                             address only operators reach. Since: 1.3
+**   "ready_max_queued"        integer >= 1, see "admin" [1000]. Since: 1.3
+**   "access_log"              bool: one info record per HTTP response to the log
+**                             hook (component "http.access": method, path,
+**                             status, duration_ms, bytes_in, bytes_out,
+**                             session) [false]. Since: 1.3
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
 ** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
 ** calls. ^Every refusal (400, 403, 404, 405, 406, 408, 409, 413, 415, 431, 503)
@@ -976,6 +1034,47 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 */
 MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
                                          uint16_t *out_port, char **out_error);
+
+/*
+** mcp_server_metrics: the server's metrics, in the Prometheus text format.
+** METHOD: mcp_server_t
+**
+** *out_text receives the text exposition (format 0.0.4), the same that the
+** admin listener serves at /metrics (see mcp_server_start_http "admin"), for
+** hosts that serve stdio or have their own HTTP server. The caller frees it
+** with mcp_string_free. Families (names follow Prometheus conventions and the
+** OpenTelemetry MCP semantic conventions, dots made underscores):
+**   mcp_server_requests_total{mcp_method_name,mcp_era,outcome}  counter.
+**       mcp_era: "2025" (2024-11-05 .. 2025-11-25) or "2026-07-28" (from the
+**       session's negotiated revision), "unknown" for a refusal before any.
+**       outcome: "ok", "tool_error" (a tools/call result with isError),
+**       "cancelled", "refused" (a limit: 408, 413, 429, 431, 503), or the
+**       JSON-RPC error code ("-32601"). Methods a server does not know count
+**       as "other"; past 32 distinct error codes, "error_other".
+**   mcp_server_operation_duration_seconds{mcp_method_name,mcp_era}  histogram,
+**       arrival to answer.
+**   mcp_server_tool_duration_seconds{gen_ai_tool_name}  histogram; past 64
+**       distinct names, "other".
+**   mcp_server_calls_in_flight  gauge: requests received, not yet answered.
+**   mcp_worker_threads, mcp_worker_busy_threads, mcp_worker_queue_depth,
+**   mcp_worker_max_threads  gauges: the pool that runs host callbacks.
+**   mcp_server_connections, mcp_server_sessions (2025 era)  gauges (HTTP).
+**   mcp_server_streams{kind="sse"|"websocket"|"stdio"}  gauge.
+**   mcp_server_received_bytes_total, mcp_server_sent_bytes_total  counters.
+**   mcp_server_refusals_total{cause}  counter: the HTTP status of each refusal,
+**       or "connection_limit".
+**   mcp_server_events_stored_total, mcp_server_events_replayed_total  counters.
+**   process_cpu_seconds_total, process_resident_memory_bytes,
+**   process_virtual_memory_bytes, process_open_fds, process_max_fds.
+** ^Families appear once they have a value to show; counters start at 0 with
+** the server.
+** Threads: any. Cost: a few tens of microseconds per call, independent of traffic.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server or out_text) |
+**         MCP_ERR_STATE (the server was created with "metrics": false) |
+**         MCP_ERR_NO_MEMORY.
+** Since: 1.3
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_server_metrics(mcp_server_t *server, char **out_text, char **out_error);
 
 /*
 ** mcp_server_stop_http: stop the HTTP listener gracefully.

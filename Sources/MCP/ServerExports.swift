@@ -3,6 +3,7 @@ import CMCP
 import MCPCore
 import MCPTransport
 import MCPRuntime
+import MCPMetrics
 
 // mcp_server_* functions, in header order: validate, convert, forward.
 
@@ -20,6 +21,7 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
         guard !n.isEmpty, !v.isEmpty else { throw .invalidArgument("name and version must not be empty") }
         var options = ServerOptions(name: n, version: v)
         var workers = ServerHandle.defaultWorkers
+        var keepMetrics = true
         try OptionsReader.read(optionsJSON, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
             if let s = try r.string("title") { options.info["title"] = .string(s) }
             if let s = try r.string("description") { options.info["description"] = .string(s) }
@@ -43,11 +45,14 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             if let scope = try r.choice("cache_scope", "\"public\" or \"private\"", CacheHint.Scope.init(rawValue:)) {
                 options.cacheDefault.scope = scope
             }
+            keepMetrics = try r.bool("metrics") ?? keepMetrics
         }
         let pool = WorkerPool(maxThreads: workers)
         let scheduler = Scheduler(executor: pool)
-        let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: scheduler),
-                                  pool: pool, scheduler: scheduler)
+        let metrics = keepMetrics ? ServerMetrics() : nil
+        let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: scheduler,
+                                                   observer: metrics),
+                                  pool: pool, scheduler: scheduler, metrics: metrics)
         outServer.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }

@@ -25,7 +25,8 @@ extension ServerHandle {
             throw .state("The server was freed")
         }
         do throws(HTTPServerError) {
-            let transport = try HTTPServerTransport.start(server: core, config: config)
+            let transport = try HTTPServerTransport.start(server: core, config: config,
+                                                          admin: adminSource(readyMaxQueued: config.readyMaxQueued))
             http.withLock { $0 = .running(transport) }
             return transport.port
         } catch {
@@ -85,6 +86,14 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         c.tlsCertFile = try r.string("tls_cert_file", nonEmpty: true) ?? c.tlsCertFile
         c.tlsKeyFile = try r.string("tls_key_file", nonEmpty: true) ?? c.tlsKeyFile
         c.ioThreads = try r.int("io_threads", 1...256) ?? c.ioThreads
+        if let text = try r.string("admin", nonEmpty: true) {
+            guard let a = AdminAddress(text) else {
+                throw .invalidArgument("option \"admin\" must be HOST:PORT (IPv6: [HOST]:PORT), got \"\(text)\"")
+            }
+            c.admin = a
+        }
+        c.readyMaxQueued = try r.int("ready_max_queued", 1...Int64(Int32.max)) ?? c.readyMaxQueued
+        c.accessLog = try r.bool("access_log") ?? c.accessLog
     }
     guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
         throw .invalidArgument("\"tls_cert_file\" and \"tls_key_file\" must be given together")

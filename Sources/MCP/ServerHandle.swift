@@ -2,6 +2,7 @@ import CMCP
 import MCPCore
 import MCPTransport
 import MCPRuntime
+import MCPMetrics
 
 /// What an mcp_server_t points to: the protocol server, its worker pool, and
 /// the serve in progress (if any), and its HTTP listener (if any).
@@ -16,11 +17,14 @@ final class ServerHandle: Sendable {
     /// The HTTP listener; `.starting` holds the slot while one binds.
     let http = LockedState<HTTPSlot>(.idle)
     private let freed = LockedState(false)
+    /// The server's metrics (also its core's observer); nil with "metrics": false.
+    let metrics: ServerMetrics?
 
-    init(core: ServerCore, pool: WorkerPool, scheduler: Scheduler) {
+    init(core: ServerCore, pool: WorkerPool, scheduler: Scheduler, metrics: ServerMetrics? = nil) {
         self.core = core
         self.pool = pool
         self.scheduler = scheduler
+        self.metrics = metrics
     }
 
     static func from(_ p: OpaquePointer?) throws(ABIError) -> ServerHandle {

@@ -132,6 +132,12 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         return true
     }
 
+    /// Threads now, those running work (not idle), and work waiting for one:
+    /// for the metrics and the readiness check.
+    public var load: (threads: Int, busy: Int, queued: Int) {
+        cond.withLock { (threads, threads - idle, queue.count) }
+    }
+
     /// Lets idle threads exit; queued work still runs. Does not wait.
     public func shutdown() {
         cond.withLock {

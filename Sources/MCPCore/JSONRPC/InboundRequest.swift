@@ -15,6 +15,8 @@ public final class InboundRequest: Sendable {
     /// call: its answer becomes the task's result). Such a request is not in
     /// the peer's table.
     private let deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?
+    /// Arrival time and tool name, when the server keeps metrics (ServerObserver).
+    let stamp: RequestStamp?
     private let state = LockedState(State())
 
     private struct State {
@@ -29,8 +31,9 @@ public final class InboundRequest: Sendable {
     }
 
     init(peer: JSONRPCPeer, id: RequestID, method: String, meta: JSONObject?, channel: MessageChannel,
-         deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)? = nil)
+         deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)? = nil, stamp: RequestStamp? = nil)
     {
+        self.stamp = stamp
         self.peer = peer
         self.id = id
         self.method = method

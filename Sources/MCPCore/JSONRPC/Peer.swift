@@ -91,11 +91,20 @@ public final class JSONRPCPeer: Sendable {
     private let timers: any TimerService
     /// Messages tied to no received request (our cancellations, by default our requests).
     public let defaultChannel: MessageChannel
+    /// Told of each received request and its outcome (a server's metrics); nil: none kept.
+    let observer: SessionObserver?
 
-    public init(executor: HandlerExecutor, timers: any TimerService, defaultChannel: MessageChannel) {
+    public convenience init(executor: HandlerExecutor, timers: any TimerService, defaultChannel: MessageChannel) {
+        self.init(executor: executor, timers: timers, defaultChannel: defaultChannel, observer: nil)
+    }
+
+    init(executor: HandlerExecutor, timers: any TimerService, defaultChannel: MessageChannel,
+         observer: SessionObserver?)
+    {
         self.executor = executor
         self.timers = timers
         self.defaultChannel = defaultChannel
+        self.observer = observer
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }
@@ -231,7 +240,7 @@ public final class JSONRPCPeer: Sendable {
         case .request(let id, let method, let params):
             let p = params?.objectValue ?? JSONObject()
             let request = InboundRequest(peer: self, id: id, method: method, meta: p["_meta"]?.objectValue,
-                                         channel: channel)
+                                         channel: channel, stamp: observer?.start(method: method, params: p))
             if method == "ping", methods.answersPing(meta: request.meta) {
                 try? request.answer(.success(.object(JSONObject())))
                 return 1
@@ -244,9 +253,13 @@ public final class JSONRPCPeer: Sendable {
             }
             switch refusal {
             case nil: methods.handleRequest(request, params: p)
-            case true?: channel.finish(Message.errorResponse(id: id, error: .invalidRequest(
-                "Request id \(id) is already in use")).serialized())
-            case false?: channel.finish(nil)
+            case true?:
+                let error = JSONRPCError.invalidRequest("Request id \(id) is already in use")
+                observe(request, .failure(error))
+                channel.finish(Message.errorResponse(id: id, error: error).serialized())
+            case false?:
+                observe(request, nil)
+                channel.finish(nil)
             }
             return 1
         }
@@ -295,6 +308,7 @@ public final class JSONRPCPeer: Sendable {
             s.answering += 1
             return s.closed
         }
+        observe(request, closed ? nil : outcome)
         if closed {
             if outcome != nil { request.channel.finish(nil) }
         } else {
@@ -306,6 +320,12 @@ public final class JSONRPCPeer: Sendable {
             }
         }
         state.withLockAndNotify { $0.answering -= 1 }
+    }
+
+    /// Metrics: the request ended with `answer` (nil: none was sent).
+    @inline(__always)
+    private func observe(_ request: InboundRequest, _ answer: Result<JSONValue, JSONRPCError>?) {
+        if let observer, let stamp = request.stamp { observer.finish(request, stamp, answer) }
     }
 
     // MARK: lifetime

@@ -38,15 +38,21 @@ public final class ServerCore: Sendable {
     /// Boxed: a function stored directly in a generic container and read
     /// back per request was seen to grow memory per call (reabstraction).
     private let completion = LockedState<CompletionBox?>(nil)
+    /// Where requests, bytes, streams and refusals are counted (the server's
+    /// metrics); nil keeps none, at no cost.
+    public let observer: (any ServerObserver)?
 
     /// The serverInfo stamp of every 2026-07-28 result, shaped once.
     let modernServerInfo: JSONValue
 
-    public init(options: ServerOptions, executor: HandlerExecutor, scheduler: any TimerService) {
+    public init(options: ServerOptions, executor: HandlerExecutor, scheduler: any TimerService,
+                observer: (any ServerObserver)? = nil)
+    {
         self.options = options
         modernServerInfo = .object(RevisionGate.implementation(options.info, for: .modern))
         self.executor = executor
         self.scheduler = scheduler
+        self.observer = observer
     }
 
     /// A session whose messages unrelated to any request go to `defaultChannel`.

@@ -12,7 +12,7 @@ public final class ServerSession: Sendable, PeerMethods {
     let peer: JSONRPCPeer
     /// Messages unrelated to any request (list changes, server-initiated traffic).
     public let defaultChannel: MessageChannel
-    let state = LockedState(State())
+    let state: LockedState<State>
 
     struct State {
         enum Phase { case awaitingInitialize, initialized }
@@ -39,7 +39,15 @@ public final class ServerSession: Sendable, PeerMethods {
         self.server = server
         self.defaultChannel = defaultChannel
         self.id = id ?? SessionID.random()
-        peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel)
+        let state = LockedState(State())
+        self.state = state
+        // Metrics see each request's era as the session decided it (read
+        // when the request ends: the first request decides an undecided one).
+        let observer = server.observer.map { base in
+            SessionObserver(base: base) { state.withLock { $0.era == .modern ? .v2026 : .v2025 } }
+        }
+        peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel,
+                           observer: observer)
     }
 
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }

@@ -23,6 +23,7 @@ extension HTTPConnectionHandler {
             status = .badRequest
             message = "Malformed HTTP request: \(parseError)"
         }
+        endpoint.refusal(status, method: nil, message)
         // The decoder closes the connection after this. A response already
         // under way (or owed to an earlier request) cannot be followed by another.
         guard !isResponding else {

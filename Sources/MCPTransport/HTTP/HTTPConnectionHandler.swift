@@ -71,6 +71,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// CORS headers for the current response (CORSPolicy); nil without CORS
     /// or without an Origin in its request.
     private var corsHeaders: HTTPHeaders?
+    /// Metrics and the access log: the current response is an open SSE
+    /// stream (counted until it ends), and what the access log line needs.
+    private var sseOpen = false
+    private var access: AccessLogEntry?
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -92,6 +96,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         guard registration != nil else {
             // At the limit with every connection busy: refused at once, before
             // it costs a timer or a read.
+            endpoint.refusal(cause: "connection_limit", method: nil, asRequest: false,
+                             "Connection refused: every connection is busy at the connection limit")
             context.close(promise: nil)
             return
         }
@@ -172,6 +178,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let sink = current
         current = nil
         sink?.complete()
+        responseEnded(status: nil)
         heartbeat.reset()
         heartbeatTimer?.cancel()
         heartbeatTimer = nil
@@ -212,6 +219,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 dropBody()
                 return
             }
+            endpoint.core.observer?.bytesReceived(chunk.readableBytes)
             guard endpoint.budget.charge(chunk.readableBytes) else {
                 if let h = head { refuse(h, .busy) }
                 dropBody()
@@ -240,6 +248,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func start(_ request: HTTPRequest, _ context: ChannelHandlerContext) {
         keepAlive = request.head.isKeepAlive
+        if endpoint.config.accessLog { access = AccessLogEntry(request.head, bodyBytes: request.body.readableBytes) }
         setPhase(.busy)
         let sink = newSink(context, for: request.head)
         endpoint.handle(request, sink: sink)
@@ -307,6 +316,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
              "Server busy: request buffers are full (\(config.maxBufferedBytes)-byte budget); retry shortly")
         }
         if case .busy = why { headers.add(name: "Retry-After", value: "1") }
+        endpoint.refusal(status, method: h.headers.first(name: "mcp-method"), message)
         sink.respond(status: status, headers: headers,
                      body: HTTPEndpoint.errorBody(code: code, message), version: h.version)
     }
@@ -336,14 +346,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 }
                 if let corsHeaders { h.headers.add(contentsOf: corsHeaders) }
                 head = h
+                responseStarted(h)
                 context.write(wrapOutboundOut(.head(h)), promise: nil)
             case .body(let b):
+                endpoint.core.observer?.bytesSent(b.readableBytes)
+                access?.bytesOut += b.readableBytes
                 context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             case .end:
                 ended = true
                 close = !keepAlive || quiescing
                 current = nil
                 sink.complete()
+                responseEnded(status: nil)
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
             case .abort:
                 close = true
@@ -355,6 +369,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if close {
             if current === sink { current = nil }
             sink.complete()
+            responseEnded(status: nil)
             if refusing {
                 // The client may still be sending the refused body: closing now
                 // would reset the connection under the 413. FIN first; the full
@@ -370,6 +385,27 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if ended {
             startNext(context)
             if current == nil { setPhase(head == nil ? .idle : .receiving) }
+        }
+    }
+
+    /// Metrics and access log: a response head goes out.
+    private func responseStarted(_ h: HTTPResponseHead) {
+        access?.status = Int(h.status.code)
+        if h.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true, !sseOpen {
+            sseOpen = true
+            endpoint.core.observer?.streamOpened(.sse)
+        }
+    }
+
+    /// Metrics and access log: the current response is over (or the connection went).
+    private func responseEnded(status: Int?) {
+        if sseOpen {
+            sseOpen = false
+            endpoint.core.observer?.streamClosed(.sse)
+        }
+        if let entry = access {
+            access = nil
+            entry.log()
         }
     }
 

@@ -21,8 +21,9 @@ final class HTTPEndpoint: Sendable {
         self.config = config
         self.core = core
         sessions = SessionTable(maxSessions: config.maxSessions)
-        self.store = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
-                                                      maxBytesPerSession: config.eventStoreMaxBytes)
+        let chosen = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
+                                                 maxBytesPerSession: config.eventStoreMaxBytes)
+        self.store = core.observer.map { ObservedEventStore(base: chosen, observer: $0) } ?? chosen
         policy = OriginPolicy(config: config)
         cors = CORSPolicy(config: config)
         connections = ConnectionRegistry(maxConnections: config.effectiveMaxConnections)
@@ -66,6 +67,7 @@ final class HTTPEndpoint: Sendable {
     {
         var h = Self.jsonHeaders
         for (k, v) in extra { h.add(name: k, value: v) }
+        refusal(status, method: request.header("mcp-method"), message)
         sink.respond(status: status, headers: h, body: Self.errorBody(code: code, message), version: request.head.version)
     }
 

@@ -61,6 +61,13 @@ public struct HTTPServerConfig: Sendable {
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
     public var ioThreads = 1
+    /// The admin listener (metrics, health, readiness) on its own address;
+    /// nil: none (AdminListener).
+    public var admin: AdminAddress?
+    /// Readiness fails while more callbacks than this wait for a worker.
+    public var readyMaxQueued = 1000
+    /// One info log line per HTTP response (EngineLog, component "http.access").
+    public var accessLog = false
 
     public init() {}
 

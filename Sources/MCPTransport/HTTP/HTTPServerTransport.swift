@@ -27,17 +27,39 @@ public final class HTTPServerTransport: Sendable {
         let channel: Channel
         let expiry: RepeatedTask
     }
+    /// The admin listener (metrics, health), closed last at stop.
+    private let admin: NIOLockedValueBox<Channel?>
+    /// The port the admin listener bound (0: none).
+    public let adminPort: Int
+    /// Set when a stop begins: readiness turns false at once.
+    private let draining = NIOLockedValueBox(false)
 
-    private init(port: Int, endpoint: HTTPEndpoint, group: MultiThreadedEventLoopGroup, running: Running) {
+    private init(port: Int, endpoint: HTTPEndpoint, group: MultiThreadedEventLoopGroup, running: Running,
+                 admin: Channel?)
+    {
         self.port = port
         self.endpoint = endpoint
         self.group = group
         state = NIOLockedValueBox(running)
+        self.admin = NIOLockedValueBox(admin)
+        adminPort = admin?.localAddress?.port ?? 0
     }
 
     public var sessionCount: Int { endpoint.sessions.count }
+    /// Open HTTP and WebSocket connections.
+    public var connectionCount: Int { endpoint.connections.count }
 
-    public static func start(server: ServerCore, config: HTTPServerConfig) throws(HTTPServerError) -> HTTPServerTransport {
+    /// Why the listener is not ready for traffic (empty: ready).
+    public var notReady: [String] {
+        var reasons: [String] = []
+        if draining.withLockedValue({ $0 }) { reasons.append("draining") }
+        let channel = state.withLockedValue { $0?.channel }
+        if channel?.isActive != true { reasons.append("not listening") }
+        return reasons
+    }
+
+    public static func start(server: ServerCore, config: HTTPServerConfig,
+                             admin source: AdminSource? = nil) throws(HTTPServerError) -> HTTPServerTransport {
         try validate(config)
         let tls = try makeTLSContext(config)
         let endpoint = HTTPEndpoint(config: config, core: server)
@@ -53,18 +75,39 @@ public final class HTTPServerTransport: Sendable {
             throw .io("Cannot listen on \(config.host):\(config.port): \(error)")
         }
         let port = channel.localAddress?.port ?? config.port
+        // The admin routes reach the transport weakly: it holds their channel.
+        let weakTransport = NIOLockedValueBox<WeakTransport>(WeakTransport())
+        var adminChannel: Channel?
+        if let address = config.admin {
+            do {
+                adminChannel = try AdminListener.bind(group: group, address: address) { path in
+                    AdminRoutes.answer(path, transport: weakTransport.withLockedValue { $0.value }, source: source)
+                }
+            } catch {
+                try? channel.close().wait()
+                EngineEventLoops.shutDown(group)
+                throw .io("Cannot listen on admin address \(address.host):\(address.port): \(error)")
+            }
+        }
         let timeout = TimeAmount.milliseconds(Int64(config.sessionIdleTimeoutMs))
         let every = TimeAmount.milliseconds(Int64(min(max(config.sessionIdleTimeoutMs / 4, 20), 30_000)))
         let sessions = endpoint.sessions
         let expiry = group.next().scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
             for s in sessions.removeIdle(timeout: timeout) { s.close() }
         }
-        return HTTPServerTransport(port: port, endpoint: endpoint, group: group,
-                                   running: Running(channel: channel, expiry: expiry))
+        let transport = HTTPServerTransport(port: port, endpoint: endpoint, group: group,
+                                            running: Running(channel: channel, expiry: expiry), admin: adminChannel)
+        weakTransport.withLockedValue { $0.value = transport }
+        EngineLog.info("http", "listening", ["host": .string(config.host), "port": .int(port)])
+        if let a = config.admin {
+            EngineLog.info("admin", "admin listener bound", ["host": .string(a.host), "port": .int(transport.adminPort)])
+        }
+        return transport
     }
 
     /// Blocks until stopped. Must not be called on one of this listener's event loops.
     public func stop(timeoutMs: Int) {
+        draining.withLockedValue { $0 = true }
         guard let running = state.withLockedValue({ r -> Running? in defer { r = nil }; return r }) else { return }
         running.expiry.cancel()
         try? running.channel.close().wait()
@@ -78,6 +121,7 @@ public final class HTTPServerTransport: Sendable {
             while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
         }
         for s in endpoint.sessions.removeAll() { s.close() }
+        if let a = admin.withLockedValue({ c -> Channel? in defer { c = nil }; return c }) { try? a.close().wait() }
         EngineEventLoops.shutDown(group)
     }
 
@@ -155,6 +199,10 @@ public final class HTTPServerTransport: Sendable {
                 }
             }
     }
+}
+
+private struct WeakTransport {
+    weak var value: HTTPServerTransport?
 }
 
 /// Without it a full descriptor table (EMFILE, ENFILE) makes the accept loop

@@ -29,6 +29,8 @@ final class WebSocketHandler: ChannelInboundHandler {
     private var readSinceCheck = false
     private var quietChecks = 0
     private static let checksPerTimeout = 3
+    /// Counted as an open stream in the metrics (until channelInactive).
+    private var observedStream = false
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -53,6 +55,8 @@ final class WebSocketHandler: ChannelInboundHandler {
         let s = HTTPSession(server: endpoint.core, legacyChannel: writer)
         endpoint.sessions.commit(s)
         session = s
+        observedStream = true
+        endpoint.core.observer?.streamOpened(.websocket)
         let every = TimeAmount.milliseconds(Int64(max(1, endpoint.config.connectionIdleTimeoutMs / Self.checksPerTimeout)))
         idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
             bound.value.checkIdle()
@@ -92,6 +96,10 @@ final class WebSocketHandler: ChannelInboundHandler {
         dropMessage()
         if let registration { endpoint.connections.remove(registration) }
         registration = nil
+        if observedStream {
+            observedStream = false
+            endpoint.core.observer?.streamClosed(.websocket)
+        }
         context.fireChannelInactive()
     }
 
@@ -108,8 +116,10 @@ final class WebSocketHandler: ChannelInboundHandler {
             guard !closing else { return }
             if frame.opcode != .continuation { dropMessage() }
             var data = frame.unmaskedData
+            endpoint.core.observer?.bytesReceived(data.readableBytes)
             if (message?.readableBytes ?? 0) + data.readableBytes > endpoint.config.maxBodyBytes {
                 dropMessage()
+                endpoint.refusal(.payloadTooLarge, method: nil, "WebSocket message over the body limit")
                 // Written here, not through the writer, so it precedes the close frame.
                 write([HTTPEndpoint.errorBody(code: ErrorCode.invalidRequest,
                                               "Message larger than the \(endpoint.config.maxBodyBytes)-byte limit")])
@@ -154,6 +164,7 @@ final class WebSocketHandler: ChannelInboundHandler {
     /// The buffer budget is spent: the message is dropped unread, so the
     /// client hears why and the connection closes with 1013 (try again later).
     private func refuseBusy(_ context: ChannelHandlerContext) {
+        endpoint.refusal(.serviceUnavailable, method: nil, "WebSocket message refused: buffer budget spent")
         write([HTTPEndpoint.errorBody(code: ErrorCode.internalError,
                                       "Server busy: request buffers are full (\(endpoint.budget.limit)-byte budget); retry shortly")])
         close(context, .unknown(1013), reason: "Server busy")
@@ -174,6 +185,7 @@ final class WebSocketHandler: ChannelInboundHandler {
     func write(_ messages: [[UInt8]]) {
         guard let context else { return }
         for m in messages {
+            endpoint.core.observer?.bytesSent(m.count)
             let frame = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(bytes: m))
             context.write(wrapOutboundOut(frame), promise: nil)
         }

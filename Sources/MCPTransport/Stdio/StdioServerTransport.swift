@@ -57,16 +57,28 @@ public enum StdioServerTransport {
                                      stop: StopSignal) throws(TransportError)
     {
         let writer = FDWriter(fd: output, maxPendingBytes: options.maxQueuedBytes)
-        let session = server.makeSession(defaultChannel: ClosureChannel { writer.write(message: $0) })
+        let observer = server.observer
+        let session = server.makeSession(defaultChannel: ClosureChannel { message in
+            observer?.bytesSent(message.count + 1)
+            writer.write(message: message)
+        })
+        observer?.streamOpened(.stdio)
         defer {
             session.close()
             writer.flush()
+            observer?.streamClosed(.stdio)
         }
         var framer = LineFramer(maxLineBytes: options.maxMessageBytes)
         let handle: (LineFramer.Event) -> Void = { event in
             switch event {
-            case .line(let bytes): session.receive(bytes)
-            case .oversized: session.rejectOversized(limit: options.maxMessageBytes)
+            case .line(let bytes):
+                observer?.bytesReceived(bytes.count + 1)
+                session.receive(bytes)
+            case .oversized:
+                observer?.refused(cause: "413", method: nil, asRequest: true)
+                EngineLog.warning("stdio", "Message larger than the \(options.maxMessageBytes)-byte limit; skipped",
+                                  ["cause": .string("413")])
+                session.rejectOversized(limit: options.maxMessageBytes)
             }
         }
         let chunkSize = 64 * 1024

@@ -34,6 +34,7 @@ from .errors import (
     AlreadyExists, Cancelled, Closed, InvalidArgument, InvalidJSON, LibraryError, MCPError, NotFound, PeerError,
     RequestTimeout, ResourceNotFound, StateError, ToolError, Unsupported,
 )
+from ._log import set_log_hook
 from .server import Server
 from .session import Session
 
@@ -68,5 +69,5 @@ __all__ = [
     "CompletionArgument",
     "MCPError", "LibraryError", "InvalidArgument", "InvalidJSON", "AlreadyExists", "NotFound", "StateError",
     "Unsupported", "RequestTimeout", "Cancelled", "Closed", "PeerError", "ToolError", "ResourceNotFound",
-    "errors", "library_path", "abi_version", "engine_version", "ABI_MAJOR", "__version__",
+    "errors", "library_path", "abi_version", "engine_version", "set_log_hook", "ABI_MAJOR", "__version__",
 ]
