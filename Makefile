@@ -7,7 +7,7 @@
 BUILD  ?= build
 VENV   ?= .venv
 JOBS   ?= 2
-APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind
+APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 .PHONY: all build deps venv demo test bench clean

@@ -65,6 +65,12 @@ type HTTPOptions struct {
 	TLSCertFile        string // PEM; with TLSKeyFile, serve HTTPS
 	TLSKeyFile         string
 	IOThreads          int // event-loop threads [1]
+	// Admin is "host:port" of an admin listener apart from the MCP endpoint:
+	// GET /metrics (see Server.Metrics), /healthz, /readyz [none] (1.3).
+	Admin string
+	// AccessLog sends one info log record per HTTP response to the engine's
+	// log hook [false] (1.3).
+	AccessLog bool
 	// ShutdownTimeout bounds how long ServeHTTP waits, once ctx is done, for
 	// requests in flight before closing connections [5 s].
 	ShutdownTimeout time.Duration
@@ -118,6 +124,8 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("request_body_timeout_ms", o.RequestBodyTimeout.Milliseconds(), o.RequestBodyTimeout == 0)
 	set("max_connections", o.MaxConnections, o.MaxConnections == 0)
 	set("connection_idle_timeout_ms", o.ConnectionIdleTimeout.Milliseconds(), o.ConnectionIdleTimeout == 0)
+	set("admin", o.Admin, o.Admin == "")
+	set("access_log", true, !o.AccessLog)
 	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
 	if o.SSEKeepalive < 0 {

@@ -21,6 +21,9 @@
 ** Once connected it prints the era it settled on to stderr, as
 ** "mcp-client: era modern (2026-07-28)".
 **
+** The engine's own log records (warnings and errors; with --verbose from
+** info up) go to stderr as JSON lines.
+**
 ** The client answers the server's requests itself: elicitation is accepted
 ** with each field's default from the requested schema (with its JSON type),
 ** sampling is declined, roots/list returns the current directory.
@@ -34,6 +37,13 @@
 #include <unistd.h>
 
 static int verbose = 0;
+
+/* The engine's log records, one JSON object per line, on stderr. */
+static void log_to_stderr(void *user_data, int32_t level, const char *record_json) {
+    (void)user_data;
+    (void)level;
+    fprintf(stderr, "%s\n", record_json);
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -131,6 +141,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
     }
+    if (mcp_set_log_hook(log_to_stderr, NULL, verbose ? MCP_LOG_INFO : MCP_LOG_WARNING, NULL) != MCP_OK)
+        fprintf(stderr, "mcp-client: cannot set the log hook\n");
     if (i >= argc) { usage(stderr); return 2; }
     const char *method = argv[i++];
     const char *params = NULL;

@@ -1,7 +1,9 @@
 /*
 ** everything_server.c: mcp-everything-server, the MCP conformance fixtures on libmcp.
 **
-** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]] [--no-inline]
+** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]
+**                               [--admin HOST:PORT] [--access-log]] [--no-inline] [--no-metrics]
+**                               [--log-level debug|info|warning|error]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
@@ -14,7 +16,9 @@
 ** mcp_call_request() and answer the call from the response callback; a
 ** client without the capability gets an isError result.
 **
-** Every diagnostic goes to stderr: stdout carries the protocol.
+** Every diagnostic goes to stderr: stdout carries the protocol. The engine's
+** own log records (mcp_set_log_hook) go there too, as JSON lines.
+** --admin serves /metrics, /healthz and /readyz on an address of its own.
 ** SIGINT and SIGTERM stop serving gracefully (in-flight calls are drained);
 ** a second signal exits at once.
 */
@@ -54,6 +58,13 @@ static void report(const char *what, mcp_status rc, char *error) {
     fprintf(stderr, PROGRAM ": %s: %s%s%s\n", what, mcp_status_string(rc), error ? ": " : "",
             error ? error : "");
     mcp_string_free(error);
+}
+
+/* The engine's log records, one JSON object per line, on stderr. */
+static void log_to_stderr(void *user_data, int32_t level, const char *record_json) {
+    (void)user_data;
+    (void)level;
+    fprintf(stderr, "%s\n", record_json);
 }
 
 static void sleep_ms(long ms) {
@@ -963,7 +974,8 @@ static void *signal_main(void *arg) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]] [--no-inline]\n"
+            "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
+            "       [--admin HOST:PORT] [--access-log]] [--no-inline] [--no-metrics] [--log-level LEVEL]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
@@ -972,6 +984,11 @@ static void usage(FILE *out) {
             "  --json-response    answer HTTP POSTs with JSON bodies where nothing precedes the result\n"
             "  --no-inline        run every tool on a worker thread (by default the quick ones run\n"
             "                     on the I/O thread: MCP_TOOL_INLINE)\n"
+            "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
+            "  --access-log       with --http: one log record per HTTP response\n"
+            "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
+            "  --log-level LEVEL  engine log records at LEVEL and above go to stderr as JSON\n"
+            "                     lines: debug, info, warning (the default) or error\n"
             "  -h, --help         show this help\n",
             mcp_version());
 }
@@ -979,7 +996,7 @@ static void usage(FILE *out) {
 /* Serves HTTP until SIGINT or SIGTERM (blocked in every thread, taken here
 ** with sigwait), then stops gracefully. addr is HOST:PORT ([v6]:PORT too). */
 static int serve_http(mcp_server_t *server, const char *addr, int stateless, int json_response,
-                      const sigset_t *signals) {
+                      const char *admin, int access_log, const sigset_t *signals) {
     const char *colon = strrchr(addr, ':');
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : -1;
@@ -991,6 +1008,8 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
     json_t *config = json_pack("{s:s%, s:I, s:b, s:b}", "host", addr + bracketed,
                                (size_t)(colon - addr - 2 * bracketed), "port", (json_int_t)port, "stateless",
                                stateless, "json_response", json_response);
+    if (config && admin) json_object_set_new(config, "admin", json_string(admin));
+    if (config && access_log) json_object_set_new(config, "access_log", json_true());
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     json_decref(config);
     uint16_t bound = 0;
@@ -1011,8 +1030,9 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
 }
 
 int main(int argc, char **argv) {
-    const char *http_addr = NULL;
-    int stateless = 0, json_response = 0;
+    const char *http_addr = NULL, *admin_addr = NULL;
+    int stateless = 0, json_response = 0, access_log = 0, metrics = 1;
+    int32_t log_level = MCP_LOG_WARNING;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--stdio")) continue;
@@ -1036,6 +1056,32 @@ int main(int argc, char **argv) {
             json_response = 1;
             continue;
         }
+        if (!strcmp(a, "--admin") && i + 1 < argc) {
+            admin_addr = argv[++i];
+            continue;
+        }
+        if (!strncmp(a, "--admin=", 8)) {
+            admin_addr = a + 8;
+            continue;
+        }
+        if (!strcmp(a, "--access-log")) {
+            access_log = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-metrics")) {
+            metrics = 0;
+            continue;
+        }
+        if (!strcmp(a, "--log-level") && i + 1 < argc) {
+            const char *l = argv[++i];
+            log_level = !strcmp(l, "debug") ? MCP_LOG_DEBUG : !strcmp(l, "info") ? MCP_LOG_INFO
+                      : !strcmp(l, "warning") ? MCP_LOG_WARNING : !strcmp(l, "error") ? MCP_LOG_ERROR : -1;
+            if (log_level < 0) {
+                fprintf(stderr, PROGRAM ": --log-level wants debug, info, warning or error, got '%s'\n", l);
+                return 2;
+            }
+            continue;
+        }
         if (!strcmp(a, "--no-inline")) {
             inline_tools = 0;
             continue;
@@ -1049,6 +1095,10 @@ int main(int argc, char **argv) {
                 (unsigned)(mcp_abi_version() >> 16), MCP_ABI_VERSION_MAJOR);
         return 1;
     }
+    if ((admin_addr || access_log) && !http_addr) {
+        fprintf(stderr, PROGRAM ": --admin and --access-log go with --http\n");
+        return 2;
+    }
 
     /* Before any thread exists, so that all of them (the engine's too) inherit it. */
     sigset_t set;
@@ -1056,10 +1106,14 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    char *log_error = NULL;
+    mcp_status log_rc = mcp_set_log_hook(log_to_stderr, NULL, log_level, &log_error);
+    if (log_rc != MCP_OK) report("cannot set the log hook", log_rc, log_error);
 
     /* Caching hints of 2026-07-28 results: public for 60 s unless a feature
     ** says otherwise (test://watched-resource changes: not cached). */
-    json_t *options = json_pack("{s:i, s:s, s:{s:{}}, s:s, s:s, s:s}", "cache_ttl_ms", 60000, "cache_scope", "public",
+    json_t *options = json_pack("{s:b, s:i, s:s, s:{s:{}}, s:s, s:s, s:s}", "metrics", metrics, "cache_ttl_ms", 60000,
+                                "cache_scope", "public",
                                 "extensions", "com.example/everything-fixtures", "title", "libmcp everything server", "description",
                                 "The MCP conformance fixtures, served by libmcp from C.", "instructions",
                                 "A test server: every tool, resource and prompt here exists to exercise one MCP "
@@ -1087,7 +1141,7 @@ int main(int argc, char **argv) {
     }
 
     if (http_addr != NULL) {
-        int status = serve_http(server, http_addr, stateless, json_response, &set);
+        int status = serve_http(server, http_addr, stateless, json_response, admin_addr, access_log, &set);
         mcp_server_free(server);
         return status;
     }

@@ -41,6 +41,7 @@ NOTIFICATION_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 STDERR_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 THREAD_FN = CFUNCTYPE(None, c_void_p)
+LOG_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -56,6 +57,8 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_add_tool": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_add_tool_ex": (c_int32, (c_void_p, c_char_p, TOOL_FN, c_void_p, FREE_FN, c_uint, _ERR)),
     "mcp_set_thread_hooks": (c_int32, (THREAD_FN, THREAD_FN, c_void_p, _ERR)),
+    "mcp_set_log_hook": (c_int32, (LOG_FN, c_void_p, c_int32, _ERR)),
+    "mcp_server_metrics": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_server_remove_tool": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_add_resource": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_remove_resource": (c_int32, (c_void_p, c_char_p, _ERR)),
@@ -112,7 +115,7 @@ _PROTOTYPES: dict[str, tuple] = {
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
                       "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text",
-                      "mcp_call_return_structured"}
+                      "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 

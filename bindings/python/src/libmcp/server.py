@@ -67,17 +67,19 @@ class Server(Serving):
                  title: str | None = None, description: str | None = None, website_url: str | None = None,
                  icons: list | None = None, page_size: int | None = None, worker_threads: int | None = None,
                  max_depth: int | None = None, extensions: dict | None = None, cache_ttl_ms: int | None = None,
-                 cache_scope: str | None = None, loop: asyncio.AbstractEventLoop | None = None):
+                 cache_scope: str | None = None, loop: asyncio.AbstractEventLoop | None = None,
+                 metrics: bool | None = None):
         """name, version: the serverInfo clients see. worker_threads bounds how many handlers run at
         once (default 64). extensions: {"vendor.example/name": {settings}} advertised in the capabilities
         (both eras). cache_ttl_ms, cache_scope ("public"/"private"): the caching hints of cacheable
         2026-07-28 results when a feature sets none (its definition's "ttlMs"/"cacheScope").
-        loop: run `async def` handlers there instead of on a loop of the binding's own."""
+        loop: run `async def` handlers there instead of on a loop of the binding's own.
+        metrics=False keeps no metrics (see metrics())."""
         lib = _ffi.load()
         options = _clean({"instructions": instructions, "title": title, "description": description,
                           "website_url": website_url, "icons": icons, "page_size": page_size,
                           "worker_threads": worker_threads, "max_depth": max_depth, "extensions": extensions,
-                          "cache_ttl_ms": cache_ttl_ms, "cache_scope": cache_scope})
+                          "cache_ttl_ms": cache_ttl_ms, "cache_scope": cache_scope, "metrics": metrics})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_server_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
                                     _callbacks.encode(options) if options else None, byref(out), byref(err))
@@ -121,6 +123,15 @@ class Server(Serving):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def metrics(self) -> str:
+        """The server's metrics in the Prometheus text format (mcp_server_metrics, ABI 1.3): what an
+        HTTP listener's admin address serves at /metrics, for stdio servers and hosts with their own
+        HTTP. Raises StateError when the server was made with metrics=False."""
+        out, err = c_void_p(), c_void_p()
+        status = self._lib.mcp_server_metrics(self._core.live(), byref(out), byref(err))
+        _ffi.check(self._lib, status, err, "metrics")
+        return _ffi.take_string(self._lib, out) or ""
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{len(self._tools)} tools"
