@@ -18,8 +18,16 @@ files stay far below any limit).
 With --baseline-build, the everything server of another build (an older
 commit) is measured in the same run ("base", "base/workers"), for before/after.
 
+With --metrics-ab ROUNDS only the cost of the metrics is measured: the
+everything server with metrics (the default) and with --no-metrics, inline tool
+and --no-inline each, run side by side; every round drives each pair in turn
+(alternating which goes first) at each load, and the report gives, per load,
+the median ratio of calls per server-CPU-second (on / off) and its spread over
+the rounds. On a loaded machine the spread says how far to trust the median.
+
 Usage: python3 bench/http_bench.py --build build [--seconds 3] [--idle-sessions 10000] [--json out.json]
                                    [--baseline-build other-checkout/build]
+       python3 bench/http_bench.py --build build --metrics-ab 5 [--loads 16] [--seconds 3]
 """
 from __future__ import annotations
 
@@ -149,6 +157,44 @@ def idle_sessions(driver: Path, pid: int, port: int, count: int) -> dict:
             "kib_per_session": round((after - before) / count, 2), "create_s": round(took, 2)}
 
 
+def metrics_ab(driver: Path, build: Path, loads: list[int], seconds: float, rounds: int) -> dict:
+    """Calls per server-CPU-second with metrics on vs off, interleaved over rounds."""
+    pairs = {"inline": ((), ("--no-metrics",)), "workers": (("--no-inline",), ("--no-inline", "--no-metrics"))}
+    procs: dict[tuple[str, str], tuple[subprocess.Popen, int]] = {}
+    out: dict = {}
+    try:
+        for path, (on, off) in pairs.items():
+            procs[(path, "on")] = start_ours(build, *on)
+            procs[(path, "off")] = start_ours(build, *off)
+        for (proc, port) in procs.values():
+            drive(driver, proc.pid, port, 16, 0.5)  # warm: code paths and allocator arenas
+        for r in range(rounds):
+            for path in pairs:
+                for conns in loads:
+                    order = ("on", "off") if r % 2 == 0 else ("off", "on")
+                    got = {}
+                    for variant in order:
+                        proc, port = procs[(path, variant)]
+                        got[variant] = drive(driver, proc.pid, port, conns, seconds)["calls_per_cpu_s"]
+                    ratio = got["on"] / got["off"]
+                    out.setdefault(path, {}).setdefault(conns, []).append(
+                        {"on": got["on"], "off": got["off"], "ratio": round(ratio, 4)})
+                    print(f"round {r + 1}: {path:7} {conns:3} sessions: metrics on {got['on']:7} off {got['off']:7} "
+                          f"calls/CPU-s  on/off {ratio:.3f}", flush=True)
+    finally:
+        for proc, _ in procs.values():
+            stop(proc)
+    print("\nmetrics on / off, calls per server-CPU-second (median, min..max over rounds):")
+    for path, by_load in out.items():
+        for conns, runs in by_load.items():
+            ratios = sorted(x["ratio"] for x in runs)
+            median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+            print(f"  {path:7} {conns:3} sessions: {median:.3f} ({ratios[0]:.3f}..{ratios[-1]:.3f}), "
+                  f"{(1 - median) * 100:+.1f}% fewer calls per CPU-second with metrics on")
+            by_load[conns] = {"runs": runs, "median_ratio": round(median, 4)}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -159,8 +205,17 @@ def main() -> int:
     ap.add_argument("--skip-python", action="store_true")
     ap.add_argument("--json")
     ap.add_argument("--baseline-build", help="another build directory whose everything server runs side by side")
+    ap.add_argument("--metrics-ab", type=int, default=0, metavar="ROUNDS",
+                    help="only measure metrics on vs off, interleaved over ROUNDS rounds")
     args = ap.parse_args()
     build = Path(args.build).resolve()
+    if args.metrics_ab:
+        driver = build / "http_driver"
+        subprocess.run(["cc", "-O2", "-o", str(driver), str(REPO / "bench" / "http_driver.c")], check=True)
+        ab = metrics_ab(driver, build, [int(x) for x in args.loads.split(",")], args.seconds, args.metrics_ab)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"metrics_ab": ab}, indent=2))
+        return 0
     scratch = build / "swiftpm"
     if not scratch.is_dir():  # the CMake cache knows where SwiftPM builds
         cache = (build / "CMakeCache.txt").read_text()
