@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 
 from http_support import EverythingHTTP, call, free_port, initialize, messages, post
+from modern_support import result
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 
@@ -79,6 +80,10 @@ def test_metrics_health_readiness_and_logs():
             assert m["result"] == {}, m
         [m] = messages(post(server.url, {"jsonrpc": "2.0", "id": 300, "method": "no/such/method"}, session=sid))
         assert m["error"]["code"] == -32601, m
+        # Two stateless 2026-07-28 calls: the same method, counted in the other era.
+        modern_calls = 2
+        for _ in range(modern_calls):
+            assert result(server.url, "tools/call", {"name": "test_echo", "arguments": {"text": "m"}})["content"]
         # A body over the 16 MiB limit: refused with 413 before the engine sees it.
         resp = post(server.url, raw=b"[" + b" " * (17 << 20) + b"]", session=sid)
         assert resp.status == 413, resp.status
@@ -93,12 +98,14 @@ def test_metrics_health_readiness_and_logs():
 
         assert moved(requests_key("tools/call", "ok")) == echo_calls, text
         assert moved(requests_key("tools/call", "tool_error")) == error_calls, text
+        assert moved(requests_key("tools/call", "ok", era="2026-07-28")) == modern_calls, text
         assert moved(requests_key("ping", "ok")) == pings, text
         assert moved(requests_key("initialize", "ok")) == 1, text
         assert moved(requests_key("other", "-32601")) == 1, text
         assert moved(requests_key("unknown", "refused", era="unknown")) == 1, text
         assert moved('mcp_server_refusals_total{cause="413"}') == 1, text
-        assert moved('mcp_server_tool_duration_seconds_count{gen_ai_tool_name="test_echo"}') == echo_calls, text
+        assert moved('mcp_server_tool_duration_seconds_count{gen_ai_tool_name="test_echo"}') \
+            == echo_calls + modern_calls, text
         assert moved('mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",mcp_era="2025"}') \
             == echo_calls + error_calls, text
         assert after["mcp_server_calls_in_flight"] == 0, text
