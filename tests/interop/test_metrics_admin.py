@@ -16,7 +16,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from http_support import EverythingHTTP, call, free_port, initialize, messages, post
+from http_support import EverythingHTTP, call, connect, free_port, initialize, messages, post
 from modern_support import result
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
@@ -89,9 +89,14 @@ def test_metrics_health_readiness_and_logs():
         assert resp.status == 413, resp.status
         resp.read()
 
+        # A keep-alive connection left open, so the scrape sees at least one.
+        held = connect(server.url)
+        [m] = messages(post(server.url, {"jsonrpc": "2.0", "id": 400, "method": "ping"}, session=sid, conn=held))
+        pings += 1
         status, _, text = get(admin + "/metrics")
         assert status == 200
         after = samples(text)
+        held.close()
 
         def moved(key: str) -> float:
             return after.get(key, 0) - before.get(key, 0)
