@@ -61,6 +61,7 @@ extension ServerSession {
         case "resources/read": readResource(request, params: params)
         case "prompts/get": getPrompt(request, params: params)
         case "completion/complete": complete(request, params: params)
+        case "subscriptions/listen": listen(request, params: params)
         default: reply(request, .failure(.methodNotFound(request.method)))
         }
     }
@@ -75,9 +76,8 @@ extension ServerSession {
     }
 
     /// DiscoverResult: the revisions served (newest first), the capabilities
-    /// at the stateless revision, instructions. List-change and subscription
-    /// capabilities are not offered there: they are delivered through
-    /// subscriptions/listen, which this server does not serve yet.
+    /// at the stateless revision, instructions. The list-change and
+    /// subscribe capabilities are those subscriptions/listen honours.
     func discover() -> JSONObject {
         var result = JSONObject()
         result["supportedVersions"] = .array(ProtocolVersion.supportedNewestFirst.map { .string($0.rawValue) })
@@ -87,7 +87,12 @@ extension ServerSession {
     }
 
     func modernCapabilities() -> JSONObject {
-        var capabilities: JSONObject = ["logging": [:], "prompts": [:], "resources": [:], "tools": [:]]
+        var capabilities: JSONObject = [
+            "logging": [:],
+            "prompts": ["listChanged": true],
+            "resources": ["subscribe": true, "listChanged": true],
+            "tools": ["listChanged": true],
+        ]
         if server.completionHandler != nil { capabilities["completions"] = [:] }
         if !server.options.extensions.isEmpty { capabilities["extensions"] = .object(server.options.extensions) }
         return capabilities

@@ -30,6 +30,9 @@ public final class ServerCore: Sendable {
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
     let tasks = TaskStore()
+    /// Open subscriptions/listen streams (2026-07-28); they hear list changes
+    /// and resource updates like initialized 2025 sessions do.
+    let listeners = ListenerRegistry()
     /// Live sessions, held strongly until they close (every transport closes
     /// its sessions; mcp_session_free does too). Strong rather than weak: Swift's
     /// weak side tables are reached through a tagged pointer, which leak
@@ -100,6 +103,7 @@ public final class ServerCore: Sendable {
     /// host data is released as soon as no running call uses it, even while
     /// sessions the host has not freed still point here.
     public func shutdown() {
+        endListeners()
         closeAllSessions()
         features.withLock { $0 = FeatureSet() }
         completion.withLock { $0 = nil }
@@ -173,9 +177,11 @@ public final class ServerCore: Sendable {
         broadcast(.notification(method: list.changedNotification, params: nil))
     }
 
-    /// Sends a notification to every initialized session.
+    /// Sends a notification to every initialized session, and to every
+    /// listen stream whose filter asked for it.
     public func broadcast(_ message: Message) {
         for s in liveSessions where s.isInitialized { s.send(message) }
+        _ = listeners.deliver(message)
     }
 
     var liveSessions: [ServerSession] { sessions.withLock { Array($0.values) } }

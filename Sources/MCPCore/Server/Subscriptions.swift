@@ -23,22 +23,24 @@ extension ServerSession {
     /// Whether this session subscribed to `uri` or to a resource it lies under.
     func isSubscribed(to uri: String) -> Bool {
         state.withLock { s in
-            s.subscriptions.contains(uri) || s.subscriptions.contains { uri.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+            s.subscriptions.contains(uri) || s.subscriptions.contains { SubscriptionFilter.covers($0, uri) }
         }
     }
 }
 
 extension ServerCore {
-    /// Sends notifications/resources/updated to every session subscribed to `uri`.
-    /// Returns how many sessions were told.
+    /// Sends notifications/resources/updated to every session subscribed to
+    /// `uri` and every listen stream whose filter names it. Returns how many
+    /// sessions and streams were told.
     @discardableResult
     public func notifyResourceUpdated(uri: String) -> Int {
+        let message = Message.notification(method: "notifications/resources/updated", params: ["uri": .string(uri)])
         var told = 0
         for s in liveSessions where s.isInitialized && s.isSubscribed(to: uri) {
-            s.send(.notification(method: "notifications/resources/updated", params: ["uri": .string(uri)]))
+            s.send(message)
             told += 1
         }
-        return told
+        return told + listeners.deliver(message)
     }
 
     /// A log message from the host to every session, each filtered by its level.
