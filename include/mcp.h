@@ -92,6 +92,16 @@ extern "C" {
 ** share the endpoint; a 2026-07-28 POST needs no Mcp-Session-Id (one is
 ** ignored), and GET or DELETE naming MCP-Protocol-Version 2026-07-28 get 405.
 ** WebSocket and the legacy HTTP+SSE transport stay 2025-era.
+** Change notifications reach 2026-07-28 clients through subscriptions/listen
+** (its own SSE response over HTTP, tagged messages on stdio): the host's list
+** changes (adding or removing a tool, resource, template or prompt) and
+** mcp_server_notify_resource_updated reach every listen stream whose filter
+** asked for them; nothing else is needed of the host. Open listen streams
+** end gracefully (their listen result) when the server stops serving (stdio
+** input closes or the serve stops, mcp_server_stop_http, mcp_server_free);
+** quiet ones get the HTTP keep-alive comments ("sse_keepalive_ms"), and a
+** listener that stops reading is cut like any stream ("max_queued_bytes",
+** "max_queued_messages", the stall cut of "connection_idle_timeout_ms").
 */
 #define MCP_PROTOCOL_VERSION_MODERN "2026-07-28"
 
@@ -802,8 +812,11 @@ MCP_API mcp_status mcp_server_set_completion(mcp_server_t *server, mcp_completio
 ** mcp_server_notify_resource_updated: tell subscribers that a resource changed.
 ** METHOD: mcp_server_t
 ** Sends notifications/resources/updated to exactly the sessions that
-** subscribed to uri (or to a resource it lies under, "dir" for "dir/x").
-** *out_count (may be NULL) receives how many sessions were told.
+** subscribed to uri (or to a resource it lies under, "dir" for "dir/x"):
+** 2025-era sessions through resources/subscribe, and (since 1.3) the
+** 2026-07-28 subscriptions/listen streams whose resourceSubscriptions name
+** it. *out_count (may be NULL) receives how many sessions and listen
+** streams were told.
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG.
 ** Since: 1.0
 */

@@ -192,7 +192,8 @@ func (s *Server) Log(level LoggingLevel, logger string, data interface{}) error 
 }
 
 // NotifyResourceUpdated sends notifications/resources/updated to the sessions
-// that subscribed to uri (or to a resource it lies under) and returns how many
+// that subscribed to uri (or to a resource it lies under), and to the
+// 2026-07-28 subscriptions/listen streams that name it, and returns how many
 // were told.
 func (s *Server) NotifyResourceUpdated(uri string) (int, error) {
 	ptr, err := s.acquire("NotifyResourceUpdated")

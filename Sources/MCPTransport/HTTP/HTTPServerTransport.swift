@@ -111,6 +111,9 @@ public final class HTTPServerTransport: Sendable {
         guard let running = state.withLockedValue({ r -> Running? in defer { r = nil }; return r }) else { return }
         running.expiry.cancel()
         try? running.channel.close().wait()
+        // Listen streams (2026-07-28) end gracefully first: each gets its
+        // listen result, which ends its response, so quiescing need not cut them.
+        endpoint.core.endListeners { $0.defaultChannel is PostChannel }
         let connections = endpoint.connections
         connections.quiesceAll()
         let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, timeoutMs)))

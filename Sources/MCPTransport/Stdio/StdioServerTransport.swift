@@ -123,6 +123,9 @@ public enum StdioServerTransport {
             if writer.isBroken { break readLoop }
         }
         framer.finish(handle)
+        // Listen streams never end on their own: the server ends them (each
+        // gets its listen result) so the drain below does not wait for them.
+        server.endListeners { $0 === session }
         // In-flight answers are written before returning (up to the timeout).
         _ = session.waitForInFlight(until: MonotonicInstant.now().adding(milliseconds: options.drainTimeoutMs))
     }

@@ -353,7 +353,7 @@ class Server(Serving):
 
     # ------------------------------------------------------------ notifications
     def notify_resource_updated(self, uri: str) -> int:
-        """Tells the sessions subscribed to uri that it changed; returns how many were told."""
+        """Tells the sessions and listen streams subscribed to uri that it changed; returns how many were told."""
         count, err = c_int32(0), c_void_p()
         status = self._lib.mcp_server_notify_resource_updated(self._core.live(), _ffi.cstr(uri, "uri"),
                                                               byref(count), byref(err))
