@@ -566,8 +566,51 @@ static void tool_update_watched(void *ud, mcp_call_t *call, const char *args) {
         return;
     }
     char text[128];
-    snprintf(text, sizeof text, "Watched resource is now version %ld; %d subscribed session(s) told", v, (int)told);
+    snprintf(text, sizeof text, "Watched resource is now version %ld; %d subscribed session(s) or listen stream(s) told", v, (int)told);
     answer(call, mcp_j_tool_result_text(text, 0), "test_update_watched_resource");
+}
+
+/* test_trigger_tool_change / test_trigger_prompt_change: the conformance
+** suite's hooks that change a list while subscriptions/listen streams are
+** open. Each adds a transient entry and withdraws it again, so the list ends
+** as it was (other tests read it) and every listener that asked for that
+** list hears two list_changed notifications; 2025-era sessions hear them too. */
+static void transient_tool(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    answer(call, mcp_j_tool_result_text("Transient", 0), "test_transient_tool");
+}
+
+static void transient_prompt(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    answer(call, json_pack("{s:[]}", "messages"), "test_transient_prompt");
+}
+
+static void tool_trigger_change(mcp_call_t *call, const char *what, int prompt) {
+    char *error = NULL;
+    mcp_status rc = prompt
+        ? mcp_server_add_prompt(the_server, "{\"name\":\"test_transient_prompt\"}", transient_prompt, NULL, NULL, &error)
+        : mcp_server_add_tool(the_server, "{\"name\":\"test_transient_tool\",\"inputSchema\":{\"type\":\"object\"}}",
+                              transient_tool, NULL, NULL, &error);
+    if (rc == MCP_OK) {
+        rc = prompt ? mcp_server_remove_prompt(the_server, "test_transient_prompt", &error)
+                    : mcp_server_remove_tool(the_server, "test_transient_tool", &error);
+    }
+    if (rc != MCP_OK) {
+        tool_failed(call, what, "Could not change the list: %s", error ? error : "");
+        mcp_string_free(error);
+        return;
+    }
+    answer(call, mcp_j_tool_result_text("Mutation triggered", 0), what);
+}
+
+static void tool_trigger_tool_change(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    tool_trigger_change(call, "test_trigger_tool_change", 0);
+}
+
+static void tool_trigger_prompt_change(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    tool_trigger_change(call, "test_trigger_prompt_change", 1);
 }
 
 /* test_url_elicitation: answers -32042 (URL elicitation required) and, a moment
@@ -691,7 +734,14 @@ static const struct tool_spec TOOLS[] = {
      "Asks the user for a form with every enum shape: untitled, titled, legacy, multi-select (SEP-1330).", NULL, NULL,
      tool_elicitation_enums, 1},
     {"test_update_watched_resource", "Update watched resource",
-     "Changes test://watched-resource and notifies the sessions subscribed to it.", NULL, NULL, tool_update_watched, 1},
+     "Changes test://watched-resource and notifies the sessions and listen streams subscribed to it.", NULL, NULL,
+     tool_update_watched, 1},
+    {"test_trigger_tool_change", "Trigger tool list change",
+     "Adds a transient tool and withdraws it: two notifications/tools/list_changed to every listener.", NULL, NULL,
+     tool_trigger_tool_change, 1},
+    {"test_trigger_prompt_change", "Trigger prompt list change",
+     "Adds a transient prompt and withdraws it: two notifications/prompts/list_changed to every listener.", NULL,
+     NULL, tool_trigger_prompt_change, 1},
     {"test_url_elicitation", "URL elicitation",
      "Fails with -32042 (URL elicitation required), then completes that elicitation a moment later.", NULL, NULL,
      tool_url_elicitation, 1},

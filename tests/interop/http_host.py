@@ -4,7 +4,9 @@ lists, short idle expiry).
 
 Run as a script: `http_host.py LIBMCP_SO CONFIG_JSON`. It registers three tools
 (`echo` {text}; `sleep` {ms}, answered from a thread of its own; `grow` {name},
-which registers one more tool, so every session hears tools/list_changed),
+which registers one more tool, so every session hears tools/list_changed;
+`touch` {uri}, which calls mcp_server_notify_resource_updated and answers how
+many sessions and listen streams were told),
 starts the HTTP listener, prints `PORT <n>` (or `ERROR <status> <message>`),
 then serves until stdin closes, stops gracefully and prints
 `STOPPED <status> <sigpipe>`, where <sigpipe> is the process's SIGPIPE
@@ -41,6 +43,8 @@ def main() -> int:
     lib.mcp_server_start_http.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint16),
                                           ctypes.POINTER(ctypes.c_void_p)]
     lib.mcp_server_stop_http.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p)]
+    lib.mcp_server_notify_resource_updated.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                       ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_void_p)]
     lib.mcp_server_free.argtypes = [ctypes.c_void_p]
     lib.mcp_string_free.argtypes = [ctypes.c_void_p]
 
@@ -69,10 +73,16 @@ def main() -> int:
         rc = lib.mcp_server_add_tool(server, tool.encode(), keep[0], None, None, None)
         answer(call, f"added {rc}")
 
-    keep = [TOOL_FN(echo), TOOL_FN(sleep), TOOL_FN(grow)]  # must outlive the server
+    def touch(_ud, call, args):
+        told = ctypes.c_int32()
+        rc = lib.mcp_server_notify_resource_updated(server, json.loads(args).get("uri", "").encode(),
+                                                    ctypes.byref(told), None)
+        answer(call, f"told {told.value}" if rc == 0 else f"failed {rc}")
+
+    keep = [TOOL_FN(echo), TOOL_FN(sleep), TOOL_FN(grow), TOOL_FN(touch)]  # must outlive the server
     rc = lib.mcp_server_new(b"http-host", b"1.0", None, ctypes.byref(server), None)
     assert rc == 0, rc
-    for name, fn in (("echo", keep[0]), ("sleep", keep[1]), ("grow", keep[2])):
+    for name, fn in (("echo", keep[0]), ("sleep", keep[1]), ("grow", keep[2]), ("touch", keep[3])):
         tool = json.dumps({"name": name, "inputSchema": {"type": "object"}}).encode()
         assert lib.mcp_server_add_tool(server, tool, fn, None, None, None) == 0
 

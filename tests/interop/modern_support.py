@@ -13,7 +13,10 @@ from http_support import ACCEPT_BOTH, messages, request
 MODERN = "2026-07-28"
 SERVER_NAME = "mcp-everything-server"
 
-MODERN_RESULT_DEF = {**RESULT_DEF, "server/discover": "DiscoverResult"}
+MODERN_RESULT_DEF = {**RESULT_DEF, "server/discover": "DiscoverResult",
+                     "subscriptions/listen": "SubscriptionsListenResult"}
+MODERN_NOTIFICATION_DEF = {**NOTIFICATION_DEF,
+                           "notifications/subscriptions/acknowledged": "SubscriptionsAcknowledgedNotification"}
 ERROR_DEF = {-32020: "HeaderMismatchError", -32021: "MissingRequiredClientCapabilityError",
              -32022: "UnsupportedProtocolVersionError"}
 
@@ -69,7 +72,7 @@ class ModernChecker:
         if "method" in msg:
             assert "id" not in msg, f"a server request on a 2026-07-28 stream: {msg}"
             errs += s.errors("JSONRPCNotification", msg)
-            name = NOTIFICATION_DEF.get(msg["method"])
+            name = MODERN_NOTIFICATION_DEF.get(msg["method"])
             assert name and s.has(name), f"notification {msg['method']} is not a 2026-07-28 server notification"
             errs += s.errors(name, msg)
         elif "error" in msg:
