@@ -106,6 +106,55 @@ extern "C" {
 #define MCP_PROTOCOL_VERSION_MODERN "2026-07-28"
 
 /*
+** Extensions (Since: 1.3). A host declares the extensions it serves in the
+** "extensions" option of mcp_server_new(); they are advertised in
+** capabilities.extensions at both eras. Two official ones need more than the
+** declaration:
+**
+** ^The tasks extension, "io.modelcontextprotocol/tasks" (SEP-2663), at
+** 2026-07-28. Declared, it turns every call of a tool whose definition has
+** "execution": {"taskSupport": "optional" | "required"} into a task, for a
+** request whose client capabilities name the extension: the client gets a
+** CreateTaskResult ({"resultType":"task","taskId",...}) at once, the host's
+** handler runs as usual and its answer becomes the task's result, which the
+** client polls with tasks/get (the "pollIntervalMs" hint: the
+** "task_poll_interval_ms" option). The server decides, not the client: there
+** is no per-request flag. A "required" tool called without the extension is
+** refused with MCP_JSONRPC_MISSING_CLIENT_CAPABILITY (-32021); an "optional"
+** one runs as a plain call. ^A result (isError too) completes the task,
+** mcp_call_error() fails it. ^mcp_call_request() from a task's call does not
+** send anything: the request waits in the task's "inputRequests" until the
+** client answers it with tasks/update, and fn runs then (with
+** MCP_ERR_CANCELLED if the task is cancelled or expires first; timeout_ms
+** does not apply). ^tasks/cancel cancels the call (mcp_call_is_cancelled(),
+** the cancel callback). ^A task lives "task_ttl_ms" (default one hour) from
+** its creation, then is forgotten and its call cancelled. ^Task ids are 128
+** random bits and belong to no session: any request, on any connection or
+** node of the same process, can name one. The 2025-11-25 tasks (a "task"
+** member on tools/call, tasks/result, tasks/list, per session) are unchanged.
+**
+** ^MCP Apps, "io.modelcontextprotocol/ui": a tool points at an HTML resource
+** through "_meta": {"ui": {"resourceUri": "ui://..."}}, and the resource is
+** served with the MIME type "text/html;profile=mcp-app". Nothing in the
+** engine is specific to it (both eras carry tool and resource _meta from
+** 2025-06-18 on); with mcp_jansson.h:
+**
+**   json_t *opts = json_pack("{s:{s:{s:[s]}}}", "extensions",
+**       "io.modelcontextprotocol/ui", "mimeTypes", "text/html;profile=mcp-app");
+**   mcp_j_server_new("clock", "1.0", opts, &server, &err);
+**   mcp_j_server_add_resource(server, json_pack("{s:s, s:s, s:s}",
+**       "uri", "ui://clock/app.html", "name", "clock-app",
+**       "mimeType", "text/html;profile=mcp-app"), read_app_html, NULL, NULL, &err);
+**   mcp_j_server_add_tool(server, json_pack("{s:s, s:{s:{s:s}}}", "name", "get_time",
+**       "_meta", "ui", "resourceUri", "ui://clock/app.html"), get_time, NULL, NULL, &err);
+**
+** (definitions are copied: json_decref them after), where read_app_html
+** answers {"contents":[{"uri":...,"mimeType":
+** "text/html;profile=mcp-app","text":"<!doctype html>..."}]}.
+** examples/everything serves such an app (test_app_clock).
+*/
+
+/*
 ** mcp_abi_version: the ABI version of the LOADED library.
 ** Returns (MCP_ABI_VERSION_MAJOR << 16) | MCP_ABI_VERSION_MINOR as compiled into
 ** the library, which may differ from the header the host was built with.
@@ -304,6 +353,11 @@ typedef struct mcp_call mcp_call_t;
 **                     "private"). Since: 1.3
 **   "metrics"         bool: keep the server's metrics (mcp_server_metrics, the
 **                     admin listener) [true]. Since: 1.3
+**   "task_ttl_ms"     integer 1..86400000, the lifetime of a task whose client
+**                     names none (2025-11-25) and of every task of the tasks
+**                     extension (2026-07-28); default 3600000. Since: 1.3
+**   "task_poll_interval_ms"  integer 1..3600000, the poll interval suggested
+**                     to task clients (default 500). Since: 1.3
 ** Unknown keys are an error, so typos do not pass silently.
 **
 ** ^Each feature definition (tool, resource, template, prompt) may carry its
@@ -717,7 +771,9 @@ typedef void (*mcp_response_fn)(void *user_data, mcp_status status, const char *
 ** ^If the call is cancelled first, the request is cancelled too
 ** (fn gets MCP_ERR_CANCELLED).
 ** ^A call of the 2026-07-28 revision has no live server-to-client requests:
-** this returns MCP_ERR_UNSUPPORTED and sends nothing; when the request did not
+** unless the call runs as a task of the tasks extension (see "Extensions"
+** above: the request then waits for tasks/update), this returns
+** MCP_ERR_UNSUPPORTED and sends nothing; when the request did not
 ** declare the capability the method needs, the engine has then already
 ** answered the call with MCP_JSONRPC_MISSING_CLIENT_CAPABILITY (-32021), and
 ** the host's own answer gets MCP_ERR_STATE.

@@ -41,6 +41,10 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
                 }
                 options.extensions = ext
             }
+            // ABI 1.3: task lifetimes (the TTL a task gets when its client names
+            // none, which at 2026-07-28 is always) and the poll hint.
+            if let ttl = try r.int("task_ttl_ms", 1...Int64(options.taskLimits.maxTTLMs)) { options.taskLimits.defaultTTLMs = ttl }
+            if let poll = try r.int("task_poll_interval_ms", 1...3_600_000) { options.taskLimits.pollIntervalMs = poll }
             if let ttl = try r.int("cache_ttl_ms", atLeast: 0) { options.cacheDefault.ttlMs = Int64(ttl) }
             if let scope = try r.choice("cache_scope", "\"public\" or \"private\"", CacheHint.Scope.init(rawValue:)) {
                 options.cacheDefault.scope = scope

@@ -25,6 +25,8 @@ public enum HeaderCheck {
         switch method {
         case "tools/call", "prompts/get": nameKey = "name"
         case "resources/read": nameKey = "uri"
+        // The tasks extension routes its methods by task id (SEP-2663).
+        case "tasks/get", "tasks/update", "tasks/cancel": nameKey = "taskId"
         default: nameKey = nil
         }
         if let nameKey, let bodyName = params?[nameKey]?.stringValue {

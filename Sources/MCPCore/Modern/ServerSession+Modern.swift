@@ -62,6 +62,7 @@ extension ServerSession {
         case "prompts/get": getPrompt(request, params: params)
         case "completion/complete": complete(request, params: params)
         case "subscriptions/listen": listen(request, params: params)
+        case "tasks/get", "tasks/update", "tasks/cancel": handleModernTaskRequest(request, params: params, context: context)
         default: reply(request, .failure(.methodNotFound(request.method)))
         }
     }

@@ -16,7 +16,8 @@ public enum RevisionGate {
 
     /// Tool: annotations from 2025-03-26; title, outputSchema, _meta from
     /// 2025-06-18; icons and execution from 2025-11-25; execution gone again
-    /// at 2026-07-28 (tasks became an extension, not served yet).
+    /// at 2026-07-28 (tasks became an extension, where the server decides per
+    /// call: ModernTasks.swift).
     public static func tool(_ tool: JSONObject, for v: ProtocolVersion) -> JSONObject {
         if v == .v2025_11_25 { return tool }
         var o = tool

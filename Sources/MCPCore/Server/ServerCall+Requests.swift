@@ -9,6 +9,9 @@ extension ServerCall {
     {
         if isAnswered { throw .alreadyAnswered }
         if isCancelled { throw .invalidArgument("The call was cancelled") }
+        if modern != nil, let task {
+            return try requestThroughTask(task, method: method, params: params, completion: completion)
+        }
         if modern != nil { return try refuseModernRequest(method: method) }
         try ClientCapabilityCheck.check(method: method, params: params ?? JSONObject(),
                                         capabilities: session.clientCapabilities, version: session.protocolVersion)

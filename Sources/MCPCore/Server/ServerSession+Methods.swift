@@ -159,7 +159,9 @@ extension ServerSession {
             return reply(request, .failure(.invalidParams("Unknown tool: \(name)")))
         }
         let arguments = args
-        // 2025-11-25 tasks; at 2026-07-28 tasks are an extension not served yet.
+        // 2026-07-28: the tasks extension (ModernTasks.swift) may take the call.
+        if request.modern != nil, routeModernTask(request, tool: tool, arguments: arguments, params: params) { return }
+        // 2025-11-25 tasks.
         if request.modern == nil, protocolVersion >= .v2025_11_25 {
             let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
             if let taskParams = params["task"]?.objectValue {

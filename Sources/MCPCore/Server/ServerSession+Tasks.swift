@@ -1,8 +1,9 @@
 import OrderedCollections
 import MCPRuntime
 
-/// The task store of a server: tasks by id, in creation order, each bound to
-/// the session that created it (no other session can see or touch it).
+/// The task store of a server: tasks by id, in creation order. A 2025-era
+/// task is bound to the session that created it (no other session can see or
+/// touch it); a task of the 2026-07-28 extension belongs to no session.
 final class TaskStore: Sendable {
     private let tasks = LockedState(OrderedDictionary<String, TaskRecord>())
 
@@ -13,8 +14,17 @@ final class TaskStore: Sendable {
         tasks.withLock { d in d[id].flatMap { $0.ownerSessionID == owner ? $0 : nil } }
     }
 
+    /// A task of the 2026-07-28 extension (never a 2025 session's).
+    func findUnowned(_ id: String) -> TaskRecord? {
+        tasks.withLock { d in d[id].flatMap { $0.ownerSessionID == nil ? $0 : nil } }
+    }
+
     func owned(by owner: String) -> [TaskRecord] {
         tasks.withLock { d in d.values.filter { $0.ownerSessionID == owner } }
+    }
+
+    func activeUnownedCount() -> Int {
+        tasks.withLock { d in d.values.filter { $0.ownerSessionID == nil && !$0.status.isTerminal }.count }
     }
 
     func activeCount(owner: String) -> Int {
@@ -22,12 +32,15 @@ final class TaskStore: Sendable {
     }
 }
 
-/// Limits of task execution (revision 2025-11-25).
+/// Limits of task execution: the 2025-11-25 tasks and the tasks extension of
+/// 2026-07-28 (whose TTL is always the default: its clients name none).
 public struct TaskLimits: Sendable {
     public var defaultTTLMs = 3_600_000
     public var maxTTLMs = 86_400_000
     public var pollIntervalMs = 500
     public var maxActivePerSession = 100
+    /// Live tasks of the 2026-07-28 extension, server-wide (they have no session).
+    public var maxActiveUnowned = 10_000
     public init() {}
 }
 

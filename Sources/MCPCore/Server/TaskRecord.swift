@@ -13,7 +13,9 @@ public final class TaskRecord: Sendable {
     }
 
     public let id: String
-    let ownerSessionID: String
+    /// The 2025-era session that created it; nil for a task of the tasks
+    /// extension at 2026-07-28, which any request may name (no sessions).
+    let ownerSessionID: String?
     let createdAt: String
     let ttlMs: Int?
     let pollIntervalMs: Int
@@ -30,7 +32,10 @@ public final class TaskRecord: Sendable {
         var pendingInputs = 0
     }
 
-    init(ownerSessionID: String, ttlMs: Int?, pollIntervalMs: Int) {
+    /// The input requests of a 2026-07-28 task waiting for tasks/update.
+    let inputs = TaskInputs()
+
+    init(ownerSessionID: String?, ttlMs: Int?, pollIntervalMs: Int) {
         id = SessionID.random()
         self.ownerSessionID = ownerSessionID
         createdAt = Timestamp.now()
@@ -101,4 +106,10 @@ public final class TaskRecord: Sendable {
     }
 
     var outcome: Result<JSONValue, JSONRPCError>? { state.withLock { $0.outcome } }
+
+    /// Status, message, last update and outcome read together (one lock),
+    /// for the 2026-07-28 shape built in ModernTaskShape.swift.
+    var snapshot: (status: Status, message: String?, lastUpdatedAt: String, outcome: Result<JSONValue, JSONRPCError>?) {
+        state.withLock { s in (s.status, s.statusMessage, s.lastUpdatedAt, s.outcome) }
+    }
 }
