@@ -2,8 +2,8 @@
 ** everything_server.c: mcp-everything-server, the MCP conformance fixtures on libmcp.
 **
 ** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]
-**                               [--admin HOST:PORT] [--access-log]] [--no-inline] [--no-metrics]
-**                               [--log-level debug|info|warning|error]
+**                               [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline]
+**                               [--no-metrics] [--log-level debug|info|warning|error]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
@@ -664,6 +664,238 @@ static void tool_url_elicitation(void *ud, mcp_call_t *call, const char *args) {
     }
 }
 
+/* ------------------------------------------- tasks extension (2026-07-28, SEP-2663) */
+
+/* The fixtures of the conformance suite's tasks scenarios. greet is a plain
+** tool; the others declare execution.taskSupport, so a 2026-07-28 request
+** that declares io.modelcontextprotocol/tasks gets a task handle (the engine
+** decides; these handlers are ordinary tool handlers) and a 2025-11-25 client
+** may call them as tasks. Long work runs on a thread of its own. */
+
+static void tool_greet(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    const char *name = json_string_value(json_object_get(args, "name"));
+    json_t *msg = json_sprintf("Hello, %s!", name ? name : "World");
+    answer(call, mcp_j_tool_result_text(json_string_value(msg), 0), "greet");
+    json_decref(msg);
+    json_decref(args);
+}
+
+/* One delayed job: sleeps (watching for cancellation), then answers. */
+struct job {
+    mcp_call_t *call;
+    long ms;
+    int kind; /* 0: slow_compute, 1: failing_job */
+    char label[128];
+};
+
+static void *job_main(void *arg) {
+    struct job *j = arg;
+    for (long slept = 0; slept < j->ms && !mcp_call_is_cancelled(j->call); slept += 10) sleep_ms(10);
+    if (mcp_call_is_cancelled(j->call)) {
+        /* Answered all the same; the engine drops it (the task says cancelled). */
+        answer(j->call, mcp_j_tool_result_text("Cancelled", 1), "slow_compute");
+    } else if (j->kind == 1) {
+        answer(j->call, mcp_j_tool_result_text("The job failed: the input was rejected", 1), "failing_job");
+    } else {
+        char text[256];
+        snprintf(text, sizeof text, "Computed %s in %ld ms", j->label, j->ms);
+        answer(j->call, mcp_j_tool_result_text(text, 0), "slow_compute");
+    }
+    free(j);
+    return NULL;
+}
+
+static void start_job(mcp_call_t *call, const char *tool, int kind, long ms, const char *label) {
+    struct job *j = calloc(1, sizeof *j);
+    pthread_t t;
+    pthread_attr_t attr;
+    int err = ENOMEM;
+    if (j != NULL) {
+        j->call = call;
+        j->ms = ms;
+        j->kind = kind;
+        snprintf(j->label, sizeof j->label, "%s", label ? label : "job");
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        err = pthread_create(&t, &attr, job_main, j);
+        pthread_attr_destroy(&attr);
+    }
+    if (err != 0) {
+        free(j);
+        tool_failed(call, tool, "Could not start a thread: %s", strerror(err));
+    }
+}
+
+static void tool_slow_compute(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    json_t *s = json_object_get(args, "seconds");
+    double seconds = json_is_number(s) ? json_number_value(s) : 1.0;
+    if (seconds < 0 || seconds > 600) {
+        tool_failed(call, "slow_compute", "Invalid arguments: \"seconds\" must be from 0 to 600");
+    } else {
+        start_job(call, "slow_compute", 0, (long)(seconds * 1000), json_string_value(json_object_get(args, "label")));
+    }
+    json_decref(args);
+}
+
+static void tool_failing_job(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    start_job(call, "failing_job", 1, 1000, NULL);
+}
+
+/* A protocol-level failure (the task fails, with this error inlined). */
+static void tool_protocol_error_job(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    call_failed(call, MCP_JSONRPC_INTERNAL_ERROR, "The job crashed (simulated internal failure)", "protocol_error_job");
+}
+
+/* Elicitations of confirm_delete and multi_input: the call is answered once
+** every one of them came back. */
+struct gather {
+    mcp_call_t *call;
+    const char *tool;
+    atomic_int left;
+    pthread_mutex_t lock;
+    char text[512];
+};
+
+static void gather_done(void *user_data, mcp_status status, const char *result_json, const char *error_json) {
+    (void)error_json;
+    struct gather *g = user_data;
+    json_t *r = status == MCP_OK ? mcp_j_loads(result_json, NULL) : NULL;
+    const char *action = json_string_value(json_object_get(r, "action"));
+    json_t *content = json_object_get(r, "content");
+    char *c = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    pthread_mutex_lock(&g->lock);
+    size_t n = strlen(g->text);
+    snprintf(g->text + n, sizeof g->text - n, "%s%s%s%s", n ? "; " : "",
+             status == MCP_OK ? (action ? action : "?") : mcp_status_string(status), c ? " " : "", c ? c : "");
+    pthread_mutex_unlock(&g->lock);
+    free(c);
+    json_decref(r);
+    if (atomic_fetch_sub(&g->left, 1) == 1) {
+        json_t *msg = json_sprintf("%s: %s", g->tool, g->text);
+        answer(g->call, mcp_j_tool_result_text(json_string_value(msg), 0), g->tool);
+        json_decref(msg);
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+    }
+}
+
+static json_t *confirm_params(const char *message) {
+    return json_pack("{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}}, s:[s]}}", "mode", "form", "message", message,
+                     "requestedSchema", "type", "object", "properties", "confirm", "type", "boolean", "description",
+                     "Go ahead?", "required", "confirm");
+}
+
+/* Asks n elicitations at once (messages[i]); the last answer answers the call. */
+static void gather_inputs(mcp_call_t *call, const char *tool, int n, const char *const *messages) {
+    struct gather *g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        tool_failed(call, tool, "Out of memory");
+        return;
+    }
+    g->call = call;
+    g->tool = tool;
+    atomic_init(&g->left, n);
+    pthread_mutex_init(&g->lock, NULL);
+    for (int i = 0; i < n; i++) {
+        char *error = NULL;
+        json_t *params = confirm_params(messages[i]);
+        mcp_status rc = mcp_j_call_request(call, "elicitation/create", params, 0, gather_done, g, &error);
+        json_decref(params);
+        if (rc != MCP_OK) {
+            /* Not sent: count it as answered with the reason. */
+            report(tool, rc, error);
+            gather_done(g, rc, NULL, NULL);
+        }
+    }
+}
+
+static void tool_confirm_delete(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *args = load_object(arguments_json);
+    const char *filename = json_string_value(json_object_get(args, "filename"));
+    json_t *msg = json_sprintf("Delete %s?", filename ? filename : "the file");
+    const char *messages[] = {json_string_value(msg)};
+    gather_inputs(call, "confirm_delete", 1, messages);
+    json_decref(msg);
+    json_decref(args);
+}
+
+static void tool_multi_input(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    const char *messages[] = {"First confirmation?", "Second confirmation?"};
+    gather_inputs(call, "multi_input", 2, messages);
+}
+
+/* The execution.taskSupport of each task fixture (NULL: none). */
+static const char *task_support(const char *tool) {
+    static const struct {
+        const char *tool, *support;
+    } table[] = {
+        {"test_sleep", "optional"},       {"slow_compute", "optional"}, {"failing_job", "required"},
+        {"protocol_error_job", "optional"}, {"confirm_delete", "optional"}, {"multi_input", "optional"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].tool, tool) == 0) return table[i].support;
+    return NULL;
+}
+
+/* --------------------------------------------- MCP Apps (io.modelcontextprotocol/ui) */
+
+/* One small app: a self-contained HTML page (no external assets, so the
+** host's default-deny CSP holds) served as a ui:// resource with the app
+** MIME type, and a tool whose _meta.ui.resourceUri points at it. */
+#define APP_URI "ui://everything/clock.html"
+#define APP_MIME "text/html;profile=mcp-app"
+
+static const char APP_HTML[] =
+    "<!doctype html><html><head><meta charset=\"utf-8\"><title>Clock</title>"
+    "<style>body{font:16px system-ui;margin:1em}</style></head><body>"
+    "<p>Server time: <strong id=\"t\">waiting for the tool result</strong></p>"
+    "<script>"
+    "window.addEventListener('message',function(e){var m=e.data;"
+    "if(m&&m.method==='ui/notifications/tool-result'&&m.params&&m.params.structuredContent)"
+    "{document.getElementById('t').textContent=m.params.structuredContent.time;}});"
+    "window.parent.postMessage({jsonrpc:'2.0',id:1,method:'ui/initialize',params:{appInfo:"
+    "{name:'everything-clock',version:'1.0'},appCapabilities:{},protocolVersion:'2026-01-26'}},'*');"
+    "</script></body></html>";
+
+static void resource_app(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
+    (void)ud, (void)vars;
+    answer(call,
+           json_pack("{s:[{s:s, s:s, s:s, s:{s:{s:b}}}]}", "contents", "uri", uri, "mimeType", APP_MIME, "text",
+                     APP_HTML, "_meta", "ui", "prefersBorder", 1),
+           uri);
+}
+
+static void tool_app_clock(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    json_t *result = mcp_j_tool_result_text(now, 0);
+    if (result) json_object_set_new(result, "structuredContent", json_pack("{s:s}", "time", now));
+    answer(call, result, "test_app_clock");
+}
+
+static int check_add(const char *kind, const char *key, json_t *def, mcp_status rc, char *error);
+
+static int add_app_resource(mcp_server_t *server) {
+    json_t *def = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:b}}}", "uri", APP_URI, "name", "clock-app", "title",
+                            "Clock app", "description", "An MCP App (HTML) that shows test_app_clock's result.",
+                            "mimeType", APP_MIME, "_meta", "ui", "prefersBorder", 1);
+    if (def == NULL) return 0;
+    char *error = NULL;
+    mcp_status rc = mcp_j_server_add_resource(server, def, resource_app, NULL, NULL, &error);
+    return check_add("resource", "uri", def, rc, error);
+}
+
 struct tool_spec {
     const char *name, *title, *description;
     const char *input_schema;  /* JSON text; NULL: no arguments */
@@ -677,6 +909,8 @@ struct tool_spec {
 
 /* --no-inline: every tool on a worker thread (the benchmark compares both). */
 static int inline_tools = 1;
+/* --task-ttl-ms: the lifetime of tasks (0: the engine's default). */
+static long task_ttl_ms;
 
 static const struct tool_spec TOOLS[] = {
     {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text, 1},
@@ -751,6 +985,23 @@ static const struct tool_spec TOOLS[] = {
     {"test_reconnection", "Reconnection",
      "Closes its SSE stream mid-call (HTTP); the client resumes with Last-Event-ID and gets the result.", NULL, NULL,
      tool_reconnection, 0},
+    {"greet", "Greet", "Returns \"Hello, {name}!\" at once (never a task).",
+     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}}}", NULL, tool_greet, 1},
+    {"slow_compute", "Slow compute",
+     "Works for `seconds` seconds (0 allowed), then returns; a task when the client takes tasks.",
+     "{\"type\":\"object\",\"properties\":{\"seconds\":{\"type\":\"number\",\"minimum\":0,\"maximum\":600},"
+     "\"label\":{\"type\":\"string\"}}}", NULL, tool_slow_compute, 1},
+    {"failing_job", "Failing job", "Runs only as a task; after about a second returns a tool error (isError).",
+     NULL, NULL, tool_failing_job, 1},
+    {"protocol_error_job", "Protocol error job", "Fails with a JSON-RPC internal error (a failed task).", NULL,
+     NULL, tool_protocol_error_job, 1},
+    {"confirm_delete", "Confirm delete", "Asks the user to confirm (one elicitation), then reports the answer.",
+     "{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\"}}}", NULL, tool_confirm_delete, 1},
+    {"multi_input", "Multi input", "Asks two confirmations at once, then reports both answers.", NULL, NULL,
+     tool_multi_input, 1},
+    {"test_app_clock", "Clock (MCP App)", "Returns the server time; hosts with MCP Apps show it in " APP_URI ".",
+     NULL, "{\"type\":\"object\",\"properties\":{\"time\":{\"type\":\"string\"}},\"required\":[\"time\"]}",
+     tool_app_clock, 1},
 };
 
 /* ---------------------------------------------------------------- resources */
@@ -894,9 +1145,13 @@ static int add_tools(mcp_server_t *server) {
                                 t->input_schema ? parse_or_die(t->input_schema) : json_pack("{s:s}", "type", "object"));
         if (def == NULL) return 0;
         if (t->output_schema) json_object_set_new(def, "outputSchema", parse_or_die(t->output_schema));
-        /* test_sleep may run as a task (2025-11-25): tasks/get, tasks/result. */
-        if (strcmp(t->name, "test_sleep") == 0)
-            json_object_set_new(def, "execution", json_pack("{s:s}", "taskSupport", "optional"));
+        /* Task fixtures: tasks/get etc. in 2025-11-25, the tasks extension at 2026-07-28. */
+        if (task_support(t->name))
+            json_object_set_new(def, "execution", json_pack("{s:s}", "taskSupport", task_support(t->name)));
+        /* The MCP App's tool points at its UI resource. */
+        if (t->fn == tool_app_clock)
+            json_object_set_new(def, "_meta", json_pack("{s:{s:s, s:[s, s]}}", "ui", "resourceUri", APP_URI,
+                                                        "visibility", "model", "app"));
         char *error = NULL;
         unsigned flags = t->quick && inline_tools ? MCP_TOOL_INLINE : 0;
         /* test_echo reads its one argument by name: no JSON text of it per call. */
@@ -939,7 +1194,7 @@ static int add_resources(mcp_server_t *server) {
     if (def == NULL) return 0;
     char *error = NULL;
     mcp_status rc = mcp_j_server_add_resource_template(server, def, resource_template_data, NULL, NULL, &error);
-    return check_add("resource template", "uriTemplate", def, rc, error);
+    return check_add("resource template", "uriTemplate", def, rc, error) && add_app_resource(server);
 }
 
 static int add_prompts(mcp_server_t *server) {
@@ -1025,13 +1280,14 @@ static void *signal_main(void *arg) {
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
-            "       [--admin HOST:PORT] [--access-log]] [--no-inline] [--no-metrics] [--log-level LEVEL]\n"
+            "       [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline] [--no-metrics] [--log-level LEVEL]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
             "  --http HOST:PORT   serve over HTTP (port 0: any free port; the URL goes to stderr)\n"
             "  --stateless        HTTP without sessions: every request self-contained\n"
             "  --json-response    answer HTTP POSTs with JSON bodies where nothing precedes the result\n"
+            "  --task-ttl-ms MS   the lifetime of tasks (default: the engine's, one hour)\n"
             "  --no-inline        run every tool on a worker thread (by default the quick ones run\n"
             "                     on the I/O thread: MCP_TOOL_INLINE)\n"
             "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
@@ -1132,6 +1388,10 @@ int main(int argc, char **argv) {
             }
             continue;
         }
+        if (!strcmp(a, "--task-ttl-ms") && i + 1 < argc) {
+            task_ttl_ms = atol(argv[++i]);
+            continue;
+        }
         if (!strcmp(a, "--no-inline")) {
             inline_tools = 0;
             continue;
@@ -1162,14 +1422,17 @@ int main(int argc, char **argv) {
 
     /* Caching hints of 2026-07-28 results: public for 60 s unless a feature
     ** says otherwise (test://watched-resource changes: not cached). */
-    json_t *options = json_pack("{s:b, s:i, s:s, s:{s:{}}, s:s, s:s, s:s}", "metrics", metrics, "cache_ttl_ms", 60000,
-                                "cache_scope", "public",
-                                "extensions", "com.example/everything-fixtures", "title", "libmcp everything server", "description",
+    /* Extensions: the tasks extension (2026-07-28) and MCP Apps. */
+    json_t *options = json_pack("{s:b, s:i, s:s, s:{s:{}, s:{}, s:{s:[s]}}, s:s, s:s, s:s}", "metrics", metrics,
+                                "cache_ttl_ms", 60000, "cache_scope", "public", "extensions",
+                                "com.example/everything-fixtures", "io.modelcontextprotocol/tasks",
+                                "io.modelcontextprotocol/ui", "mimeTypes", APP_MIME, "title", "libmcp everything server", "description",
                                 "The MCP conformance fixtures, served by libmcp from C.", "instructions",
                                 "A test server: every tool, resource and prompt here exists to exercise one MCP "
                                 "feature (content types, logging, progress, cancellation, errors). "
                                 "test_sleep {ms} sleeps without blocking other calls; test_cancel_count reports "
                                 "how many calls saw their cancellation.");
+    if (options && task_ttl_ms > 0) json_object_set_new(options, "task_ttl_ms", json_integer(task_ttl_ms));
     mcp_server_t *server = NULL;
     char *error = NULL;
     mcp_status rc = options ? mcp_j_server_new(PROGRAM, mcp_version(), options, &server, &error) : MCP_ERR_NO_MEMORY;
