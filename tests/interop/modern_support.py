@@ -46,6 +46,9 @@ def standard_headers(msg: dict) -> dict[str, str]:
     name = params.get("uri") if msg["method"] == "resources/read" else params.get("name")
     if msg["method"] in ("tools/call", "prompts/get", "resources/read") and isinstance(name, str):
         h["Mcp-Name"] = name
+    # The tasks extension routes its methods by task id (SEP-2663).
+    if msg["method"] in ("tasks/get", "tasks/update", "tasks/cancel") and isinstance(params.get("taskId"), str):
+        h["Mcp-Name"] = params["taskId"]
     return h
 
 

@@ -59,7 +59,7 @@ def test_every_fixture(server):
         async with connect(server.url) as (s, init):
             assert init.protocol_version == LATEST
             assert {t.name for t in (await s.list_tools()).tools} >= TOOLS
-            assert {r.uri for r in (await s.list_resources()).resources} == RESOURCES
+            assert {r.uri for r in (await s.list_resources()).resources} == RESOURCES | {"ui://everything/clock.html"}
             assert {t.uri_template for t in (await s.list_resource_templates()).resource_templates} == TEMPLATES
             assert {p.name for p in (await s.list_prompts()).prompts} == PROMPTS
 

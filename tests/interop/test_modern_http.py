@@ -31,7 +31,9 @@ def test_discover_answers_json_without_a_session(server):
     r = out[0]["result"]
     assert r["supportedVersions"][0] == MODERN and "2025-11-25" in r["supportedVersions"]
     assert {"tools", "resources", "prompts", "completions"} <= set(r["capabilities"])
-    assert r["capabilities"]["extensions"] == {"com.example/everything-fixtures": {}}
+    assert r["capabilities"]["extensions"] == {
+        "com.example/everything-fixtures": {}, "io.modelcontextprotocol/tasks": {},
+        "io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}
     assert r["instructions"].startswith("A test server")
     assert r["ttlMs"] == 60000 and r["cacheScope"] == "public"
     # A session id on a modern request is ignored, never echoed.

@@ -90,7 +90,8 @@ def test_auto_mode_over_http_adopts_the_modern_revision(http_server):
         async with Client(http_server.url) as c:
             assert c.protocol_version == MODERN
             assert c.server_info is not None and c.server_info.name == SERVER_NAME
-            assert c.server_capabilities.extensions == {"com.example/everything-fixtures": {}}
+            assert set(c.server_capabilities.extensions) == {
+                "com.example/everything-fixtures", "io.modelcontextprotocol/tasks", "io.modelcontextprotocol/ui"}
             await every_fixture(c)
     run(body)
 
