@@ -298,14 +298,14 @@ def test_a_task_lives_its_ttl_then_is_gone():
         refused(s.url, "tasks/cancel", {"taskId": t["taskId"]}, 400, -32602)
 
 
-def test_a_modern_task_is_invisible_to_a_2025_session(server):
+def test_a_modern_task_is_invisible_to_a_2025_session():
+    """A server with 2025 sessions (not the stateless mode, which has none)."""
     from conftest import LATEST
     from http_support import initialize, post as legacy_post
-    t = create(server.url, "slow_compute", {"seconds": 0})
-    if "--stateless" in server.flags:
-        pytest.skip("no 2025 sessions in the stateless mode")
-    sid = initialize(server.url)
-    resp = legacy_post(server.url, {"jsonrpc": "2.0", "id": 9, "method": "tasks/get",
-                                    "params": {"taskId": t["taskId"]}}, session=sid, version=LATEST)
-    out = messages(resp)
-    assert out[-1]["error"]["code"] == -32602, out
+    with EverythingHTTP() as s:
+        t = create(s.url, "slow_compute", {"seconds": 0})
+        sid = initialize(s.url)
+        resp = legacy_post(s.url, {"jsonrpc": "2.0", "id": 9, "method": "tasks/get",
+                                   "params": {"taskId": t["taskId"]}}, session=sid, version=LATEST)
+        out = messages(resp)
+        assert out[-1]["error"]["code"] == -32602, out
