@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // HMAC-SHA256 of the MRTR requestState (Sources/MCPCore/Server/MRTR).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -46,6 +48,7 @@ let package = Package(
             dependencies: [
                 "MCPRuntime",
                 .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The transports: stdio (plain POSIX) and HTTP, SSE, WebSocket, TLS (SwiftNIO).

@@ -70,7 +70,7 @@ extern "C" {
 ** libmcp.so.N changes too); MCP_ABI_VERSION_MINOR grows when functions are
 ** added (or, as in 1.3, configuration keys). A host compiled against this header checks at start-up that
 ** (mcp_abi_version() >> 16) == MCP_ABI_VERSION_MAJOR. ^Functions are versioned
-** symbols (MCP_1.0, MCP_1.1, MCP_1.2): a program that calls a 1.1 function directly
+** symbols (MCP_1.0, MCP_1.1, MCP_1.2, MCP_1.3): a program that calls a 1.1 function directly
 ** does not load against a 1.0 library; a host that wants to fall back on an
 ** older library looks such functions up at run time (dlsym) after checking
 ** mcp_abi_version() & 0xffff.
@@ -190,6 +190,8 @@ typedef int32_t mcp_status;
 #define MCP_ERR_INTERNAL      12  /* a bug in libmcp: please report it */
 #define MCP_ERR_PEER          13  /* the peer answered with a JSON-RPC error (see its error JSON) */
 #define MCP_ERR_CLOSED        14  /* the session or connection closed first */
+#define MCP_ERR_INPUT_REQUIRED 15 /* a 2026-07-28 call needs the client's input: return
+                                     from the handler (see mcp_call_request); since 1.3 */
 
 /*
 ** mcp_status_string: a short static English description of a status code.
@@ -358,6 +360,20 @@ typedef struct mcp_call mcp_call_t;
 **                     extension (2026-07-28); default 3600000. Since: 1.3
 **   "task_poll_interval_ms"  integer 1..3600000, the poll interval suggested
 **                     to task clients (default 500). Since: 1.3
+**   "request_state_keys"  array of strings, the HMAC-SHA256 keys that protect
+**                     the requestState of 2026-07-28 multi round-trip requests
+**                     (see mcp_call_request), newest first: the first seals,
+**                     every one verifies, so a key is rotated by putting the new
+**                     one first and dropping the old one once the longest
+**                     "request_state_ttl_ms" has passed. Give every node of a fleet
+**                     the same list, so a retry may land on any of them. Each key
+**                     is at least 16 bytes of UTF-8 (e.g. 32 random bytes in
+**                     base64). Default: one random key per server object, which
+**                     only that object accepts. Since: 1.3
+**   "request_state_ttl_ms"  integer 1000..86400000, how long a requestState is
+**                     accepted (default 600000, ten minutes). Since: 1.3
+**   "request_state_max_bytes"  integer 1024..16777216, the largest requestState
+**                     accepted or produced (default 262144). Since: 1.3
 ** Unknown keys are an error, so typos do not pass silently.
 **
 ** ^Each feature definition (tool, resource, template, prompt) may carry its
@@ -770,22 +786,117 @@ typedef void (*mcp_response_fn)(void *user_data, mcp_status status, const char *
 ** client's progress extends it up to ten times that. fn gets the outcome.
 ** ^If the call is cancelled first, the request is cancelled too
 ** (fn gets MCP_ERR_CANCELLED).
-** ^A call of the 2026-07-28 revision has no live server-to-client requests:
-** unless the call runs as a task of the tasks extension (see "Extensions"
-** above: the request then waits for tasks/update), this returns
-** MCP_ERR_UNSUPPORTED and sends nothing; when the request did not
-** declare the capability the method needs, the engine has then already
-** answered the call with MCP_JSONRPC_MISSING_CLIENT_CAPABILITY (-32021), and
-** the host's own answer gets MCP_ERR_STATE.
+**
+** ONE HANDLER FOR BOTH ERAS (multi round-trip requests, since 1.3). ^In a call
+** of the 2026-07-28 revision nothing is sent: a server cannot send requests
+** to a modern client. Instead the request is looked up by its key among the
+** answers the client sent back with the call (inputResponses) or carried in
+** its requestState. ^If the answer is there, MCP_OK is returned and fn gets it
+** on a worker thread, as in the 2025 era. ^If not, the request is recorded and
+** MCP_ERR_INPUT_REQUIRED is returned (fn never runs): the handler stops and
+** answers the call any way it likes (mcp_call_error is the plain way; the
+** answering function returns MCP_OK). ^Whatever that answer is, the engine
+** sends an InputRequiredResult instead, with every request recorded in this
+** run and a requestState. The client asks its user or model, then retries the
+** call with the answers; the handler runs again FROM THE TOP and this time its
+** requests complete at once. So:
+**   - a handler must make the same requests, in the same order, each time it
+**     runs up to its last request (do side effects after the last one);
+**   - a handler may make several requests before it waits for any: each gets
+**     MCP_ERR_INPUT_REQUIRED, and the client is asked them all in one round;
+**   - a request whose capability (sampling, elicitation, roots) the call's
+**     own _meta did not declare gives MCP_ERR_UNSUPPORTED, and the engine has
+**     already answered the call with MCP_JSONRPC_MISSING_CLIENT_CAPABILITY
+**     (-32021; the host's own answer then gets MCP_ERR_STATE). A handler that
+**     can do with less reads "io.modelcontextprotocol/clientCapabilities" from
+**     mcp_call_meta first and asks only what was declared; a finer refusal
+**     (form or url elicitation, sampling.tools) is MCP_ERR_UNSUPPORTED alone;
+**   - "ping" gives MCP_ERR_UNSUPPORTED (it is not an input request);
+**   - an answer of the wrong shape (an elicitation result without "action",
+**     ...) also gives MCP_ERR_INPUT_REQUIRED, and the call is answered -32602;
+**   - a requestState that was altered, expired, or issued for another
+**     tool, prompt, resource or arguments is refused with -32602 before the
+**     handler runs.
+** ^The key is "elicit_N", "sample_N" or "roots_N", N being the request's position
+** in the run (1, 2, ...); mcp_call_request_named gives it a name instead.
+** ^The answers a run used travel in the requestState (HMAC-signed, see the
+** "request_state_*" options of mcp_server_new), so the client sends each
+** answer once. A handler written this way:
+**
+**     static void on_answer(void *ud, mcp_status st, const char *result, const char *err) {
+**         struct wait *w = ud;  ... copy result, signal w ...
+**     }
+**     static void greet(mcp_call_t *call, const char *args, void *ud) {
+**         struct wait w = WAIT_INIT;
+**         mcp_status st = mcp_call_request_named(call, "user_name", "elicitation/create",
+**             "{\"message\":\"Your name?\",\"requestedSchema\":{\"type\":\"object\","
+**             "\"properties\":{\"name\":{\"type\":\"string\"}}}}", 0, on_answer, &w, NULL);
+**         if (st != MCP_OK) {  // MCP_ERR_INPUT_REQUIRED: the engine answers for us
+**             mcp_call_error(call, -32603, "no answer", NULL, NULL);
+**             return;
+**         }
+**         wait_for(&w);        // 2025 era: the client answers; 2026: already there
+**         mcp_call_return_text(call, w.text, strlen(w.text), NULL, NULL, NULL);
+**     }
+**
+** ^A call that runs as a task of the tasks extension (see "Extensions"
+** above) sends nothing either: its request waits in the task for the
+** client's tasks/update, and fn runs when the answer comes.
 ** Ownership: params copied; user_data stays the host's until fn runs.
 ** Threads: any.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL method/fn, bad params) |
-**         MCP_ERR_INVALID_JSON | MCP_ERR_UNSUPPORTED | MCP_ERR_STATE (answered, cancelled).
+**         MCP_ERR_INVALID_JSON | MCP_ERR_UNSUPPORTED | MCP_ERR_STATE (answered, cancelled) |
+**         MCP_ERR_INPUT_REQUIRED (2026-07-28: stop, see above; since 1.3).
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_call_request(mcp_call_t *call, const char *method, const char *params_json,
                                     int32_t timeout_ms, mcp_response_fn fn, void *user_data,
                                     char **out_error);
+
+/*
+** mcp_call_request_named: mcp_call_request with the input request's key.
+** METHOD: mcp_call_t
+**
+** key names the request in a 2026-07-28 call's inputRequests and the client's
+** inputResponses (e.g. "user_name"); it must be non-empty and stable from one
+** run of the handler to the next. NULL: the default key of mcp_call_request.
+** ^In a 2025-era call the key is ignored and the request is sent as usual.
+** Ownership: key and params copied; user_data stays the host's until fn runs.
+** Threads: any. Errors: as mcp_call_request, plus MCP_ERR_INVALID_ARG (empty key).
+** Since: 1.3
+*/
+MCP_API mcp_status mcp_call_request_named(mcp_call_t *call, const char *key, const char *method,
+                                          const char *params_json, int32_t timeout_ms,
+                                          mcp_response_fn fn, void *user_data, char **out_error);
+
+/*
+** mcp_call_input_state: the host's own state carried by a 2026-07-28 call's
+** requestState from the previous round.
+** METHOD: mcp_call_t
+**
+** ^*out_state receives what the host set with mcp_call_set_input_state in an
+** earlier round (or in this run, once set), or NULL when there is none: the
+** first round, a retry without requestState, or a 2025-era call. The state is
+** signed, not encrypted: the client can read it but not change it.
+** Ownership: *out_state: caller frees with mcp_string_free. Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL out_state) | MCP_ERR_STATE.
+** Since: 1.3
+*/
+MCP_API mcp_status mcp_call_input_state(mcp_call_t *call, char **out_state, char **out_error);
+
+/*
+** mcp_call_set_input_state: the host state the next round's requestState carries.
+** METHOD: mcp_call_t
+**
+** ^Kept only when the call is answered with an InputRequiredResult; the
+** retry reads it with mcp_call_input_state. NULL clears it. ^In a 2025-era call
+** it returns MCP_ERR_UNSUPPORTED (there is no next round).
+** Ownership: state copied. Threads: any.
+** Errors: MCP_OK | MCP_ERR_UNSUPPORTED (not a 2026-07-28 call that may ask for
+**         input) | MCP_ERR_STATE (answered or not live).
+** Since: 1.3
+*/
+MCP_API mcp_status mcp_call_set_input_state(mcp_call_t *call, const char *state, char **out_error);
 
 /*
 ** mcp_call_session_id: the id of the session the call belongs to.

@@ -29,6 +29,9 @@ struct ABIError: Error {
         case .invalidResult(let m): self.init(status: MCP_ERR_INVALID_ARG, message: m)
         case .invalidArgument(let m): self.init(status: MCP_ERR_INVALID_ARG, message: m)
         case .unsupported(let m): self.init(status: MCP_ERR_UNSUPPORTED, message: m)
+        case .inputRequired:
+            self.init(status: MCP_ERR_INPUT_REQUIRED,
+                      message: "The client's input is needed: return from the handler; the call is answered with input_required")
         }
     }
 }

@@ -243,10 +243,29 @@ public func mcp_call_request(_ call: OpaquePointer?, _ method: UnsafePointer<CCh
                              _ timeoutMs: Int32, _ fn: mcp_response_fn?, _ userData: UnsafeMutableRawPointer?,
                              _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
+    callRequest(call, nil, method, paramsJSON, timeoutMs, fn, userData, outError)
+}
+
+@c @implementation
+public func mcp_call_request_named(_ call: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+                                   _ paramsJSON: UnsafePointer<CChar>?, _ timeoutMs: Int32, _ fn: mcp_response_fn?,
+                                   _ userData: UnsafeMutableRawPointer?,
+                                   _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    callRequest(call, key, method, paramsJSON, timeoutMs, fn, userData, outError)
+}
+
+private func callRequest(_ call: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+                         _ paramsJSON: UnsafePointer<CChar>?, _ timeoutMs: Int32, _ fn: mcp_response_fn?,
+                         _ userData: UnsafeMutableRawPointer?,
+                         _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
     withStatus(outError) { () throws(ABIError) in
         let c = try liveServerCall(call)
         let m = try requiredString(method, "method")
         guard let fn else { throw .invalidArgument("fn must not be NULL") }
+        let k = key.map { String(cString: $0) }
+        if let k, k.isEmpty { throw .invalidArgument("key must not be empty") }
         var params: JSONObject? = nil
         if let v = try optionalJSON(paramsJSON, "params_json") {
             guard case .object(let o) = v else { throw .invalidArgument("params_json must be a JSON object") }
@@ -255,10 +274,36 @@ public func mcp_call_request(_ call: OpaquePointer?, _ method: UnsafePointer<CCh
         let timing = timeoutMs > 0 ? RequestTiming(timeoutMs: Int(timeoutMs), maxTotalMs: Int(timeoutMs) * 10) : RequestTiming()
         let ud = HostPointer(raw: userData)
         do throws(ServerCall.Failure) {
-            try c.request(method: m, params: params, timing: timing) { outcome in
+            try c.request(method: m, params: params, key: k, timing: timing) { outcome in
                 deliverResponse(outcome, fn, ud)
             }
         } catch { throw ABIError(error) }
+    }
+}
+
+@c @implementation
+public func mcp_call_input_state(_ call: OpaquePointer?, _ outState: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                 _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outState?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outState else { throw .invalidArgument("out_state must not be NULL") }
+        let c = try liveServerCall(call)
+        outState.pointee = c.inputRound?.hostState.flatMap(hostString)
+    }
+}
+
+@c @implementation
+public func mcp_call_set_input_state(_ call: OpaquePointer?, _ state: UnsafePointer<CChar>?,
+                                     _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    withStatus(outError) { () throws(ABIError) in
+        let c = try liveServerCall(call)
+        guard let round = c.inputRound else {
+            throw ABIError(status: MCP_ERR_UNSUPPORTED,
+                           message: "Only a 2026-07-28 tool call, prompt get or resource read carries input state")
+        }
+        round.setHostState(state.map { String(cString: $0) })
     }
 }
 

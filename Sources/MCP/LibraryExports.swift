@@ -41,6 +41,7 @@ public func mcp_status_string(_ status: mcp_status) -> UnsafePointer<CChar>? {
     case MCP_ERR_INTERNAL: return staticText("internal error")
     case MCP_ERR_PEER: return staticText("the peer answered with an error")
     case MCP_ERR_CLOSED: return staticText("the session is closed")
+    case MCP_ERR_INPUT_REQUIRED: return staticText("the client's input is required")
     default: return staticText("unknown status")
     }
 }

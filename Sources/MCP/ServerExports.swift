@@ -50,6 +50,7 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
                 options.cacheDefault.scope = scope
             }
             keepMetrics = try r.bool("metrics") ?? keepMetrics
+            try readRequestStateOptions(&r, into: &options.requestState)
         }
         let pool = WorkerPool(maxThreads: workers)
         let scheduler = Scheduler(executor: pool)
@@ -272,4 +273,17 @@ public func mcp_server_serve_fds(_ server: OpaquePointer?, _ inFD: Int32, _ outF
 public func mcp_server_stop(_ server: OpaquePointer?) {
     guard let handle = try? ServerHandle.from(server) else { return }
     handle.stop()
+}
+
+/// The "request_state_*" options of mcp_server_new (MRTR's requestState).
+private func readRequestStateOptions(_ r: inout OptionsReader, into o: inout RequestStateOptions) throws(ABIError) {
+    if let keys = try r.strings("request_state_keys") {
+        guard !keys.isEmpty else { throw .invalidArgument("option \"request_state_keys\" must not be empty") }
+        for k in keys where k.utf8.count < RequestStateOptions.minKeyBytes {
+            throw .invalidArgument("option \"request_state_keys\": each key must be at least \(RequestStateOptions.minKeyBytes) bytes")
+        }
+        o.keys = keys.map { Array($0.utf8) }
+    }
+    o.ttlMs = try r.int("request_state_ttl_ms", 1000...86_400_000) ?? o.ttlMs
+    o.maxBytes = try r.int("request_state_max_bytes", 1024...16_777_216) ?? o.maxBytes
 }

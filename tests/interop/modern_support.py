@@ -84,7 +84,11 @@ class ModernChecker:
             errs += s.errors("JSONRPCResultResponse", msg)
             result = msg["result"]
             errs += s.errors("Result", result)
-            if method in MODERN_RESULT_DEF:
+            if isinstance(result, dict) and result.get("resultType") == "input_required":
+                # Multi round-trip requests: tools/call, prompts/get and resources/read only.
+                assert method in ("tools/call", "prompts/get", "resources/read"), f"input_required on {method}"
+                errs += s.errors("InputRequiredResult", result)
+            elif method in MODERN_RESULT_DEF:
                 errs += s.errors(MODERN_RESULT_DEF[method], result)
         assert not errs, "\n".join(errs)
 

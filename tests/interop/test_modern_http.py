@@ -127,10 +127,11 @@ def test_an_undeclared_capability_is_refused(server):
     msg = body("tools/call", {"name": "test_missing_capability", "arguments": {}}, rid=401)
     e = error(server.url, msg, 400, -32021)
     assert e["data"]["requiredCapabilities"] == {"sampling": {}}
-    # Declared: there is no live request at 2026-07-28; the tool says so.
+    # Declared: the request is asked as an input request (multi round-trip requests).
     a = answer(server.url, body("tools/call", {"name": "test_missing_capability", "arguments": {}}, rid=402,
                                 caps={"sampling": {}}))
-    assert a["result"]["isError"] is True
+    assert a["result"]["resultType"] == "input_required"
+    assert [r["method"] for r in a["result"]["inputRequests"].values()] == ["sampling/createMessage"]
 
 
 def test_resource_not_found_is_invalid_params(server):

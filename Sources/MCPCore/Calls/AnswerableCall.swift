@@ -5,6 +5,9 @@ public enum CallFailure: Error, Sendable, Equatable {
     case invalidArgument(String)
     /// The peer did not declare what this needs (e.g. the sampling capability).
     case unsupported(String)
+    /// A 2026-07-28 call needs the client's input (MRTR): the handler must
+    /// stop; the engine answers the call with an InputRequiredResult.
+    case inputRequired
 }
 
 /// A request from the peer that host code answers exactly once: a tool call on

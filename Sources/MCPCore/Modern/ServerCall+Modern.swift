@@ -1,9 +1,10 @@
 /// What a call of the stateless revision does when its handler asks the
 /// client something (sampling, elicitation, roots). 2026-07-28 has no
-/// server-to-client requests; multi round-trip requests (InputRequiredResult)
-/// replace them and are not served yet, so such a request fails here. A
-/// capability the client did not declare for the request answers the call
-/// with MissingRequiredClientCapability (-32021), as the spec requires.
+/// server-to-client requests; multi round-trip requests (InputRequiredResult,
+/// Server/MRTR) replace them for tool calls, prompt gets and resource reads,
+/// and any other call's request fails here. A capability the client did not
+/// declare for the request answers the call with
+/// MissingRequiredClientCapability (-32021), as the spec requires.
 extension ServerCall {
     /// The client capability a server-to-client request needs, as the
     /// ClientCapabilities object -32021 names.
@@ -27,6 +28,6 @@ extension ServerCall {
             throw .unsupported("The client did not declare the \(missing.joined(separator: ", ")) capability for this request; "
                 + "the call was answered with -32021")
         }
-        throw .unsupported("\(method) is unsupported at protocol revision 2026-07-28 (multi round-trip requests are not served yet)")
+        throw .unsupported("\(method) is unsupported at protocol revision 2026-07-28 (only tool calls, prompt gets and resource reads may ask the client for input)")
     }
 }

@@ -4,13 +4,33 @@ import MCPRuntime
 extension ServerCall {
     /// Sends `method` to the client on this call's stream; `completion` runs
     /// once, on a worker thread, with the result or why there is none.
-    public func request(method: String, params: JSONObject?, timing: RequestTiming,
+    ///
+    /// In a 2026-07-28 call (MRTR) nothing is sent: the answer is looked up
+    /// under `key` (default: derived from the request's position in the run)
+    /// among those the client sent back, and `completion` gets it; when there
+    /// is none, `.inputRequired` is thrown, the request is recorded, and the
+    /// call's answer, whatever the host gives, becomes an InputRequiredResult.
+    public func request(method: String, params: JSONObject?, key: String? = nil, timing: RequestTiming,
                         completion: @escaping JSONRPCPeer.Completion) throws(Failure)
     {
         if isAnswered { throw .alreadyAnswered }
         if isCancelled { throw .invalidArgument("The call was cancelled") }
+        // A task of the tasks extension waits for tasks/update; any other
+        // modern call asks in rounds (MRTR).
         if modern != nil, let task {
             return try requestThroughTask(task, method: method, params: params, completion: completion)
+        }
+        if let round = inputRound {
+            // A capability the request did not declare: -32021 for the whole
+            // call, as for any 2026-07-28 call (ServerCall+Modern.swift).
+            if let required = Self.requiredCapability(for: method),
+                required.keys.contains(where: { clientCapabilities[$0] == nil })
+            {
+                return try refuseModernRequest(method: method)
+            }
+            let answer = try round.ask(key: key, method: method, params: params ?? JSONObject())
+            session.peer.executor.execute { completion(.success(answer)) }
+            return
         }
         if modern != nil { return try refuseModernRequest(method: method) }
         try ClientCapabilityCheck.check(method: method, params: params ?? JSONObject(),

@@ -25,9 +25,12 @@ public final class ServerCall: AnswerableCall {
     public let params: JSONObject
     /// The caching hint a 2026-07-28 answer carries (resources/read).
     let cache: CacheHint?
+    /// MRTR: set for a 2026-07-28 tool call, prompt get or resource read,
+    /// which may ask the client for input (Server/MRTR); nil in the 2025 era.
+    public let inputRound: InputRound?
 
     init(session: ServerSession, request: InboundRequest, kind: Kind, task: TaskRecord? = nil,
-         params: JSONObject = JSONObject(), cache: CacheHint? = nil)
+         params: JSONObject = JSONObject(), cache: CacheHint? = nil, inputRound: InputRound? = nil)
     {
         self.session = session
         self.request = request
@@ -36,6 +39,7 @@ public final class ServerCall: AnswerableCall {
         self.modern = request.modern
         self.params = params
         self.cache = cache
+        self.inputRound = inputRound
     }
 
     public var id: RequestID { request.id }
@@ -77,6 +81,7 @@ public final class ServerCall: AnswerableCall {
     /// Answers with a result, after checking its shape for this kind of call.
     /// An unusable result still consumes the call: the client gets -32603.
     public func respond(_ result: JSONValue) throws(Failure) {
+        if let round = inputRound, let answer = round.engineAnswer() { return try answerRound(answer) }
         let shaped: JSONObject
         do {
             shaped = try ResultShape.check(result, for: kind, version: protocolVersion)
@@ -91,9 +96,19 @@ public final class ServerCall: AnswerableCall {
     /// Answers with a JSON-RPC error. At 2026-07-28 a resource read's -32002
     /// (resource not found, retired) becomes -32602, as that revision says.
     public func fail(_ error: JSONRPCError) throws(Failure) {
+        if let round = inputRound, let answer = round.engineAnswer() { return try answerRound(answer) }
         var e = error
         if modern != nil, case .resourceRead = kind, e.code == ErrorCode.resourceNotFound { e.code = ErrorCode.invalidParams }
         try request.answer(.failure(e))
+    }
+
+    /// MRTR: the engine's answer in place of the host's. An InputRequiredResult
+    /// gets the serverInfo stamp of every modern result but no cache hints.
+    private func answerRound(_ outcome: Result<JSONValue, JSONRPCError>) throws(Failure) {
+        guard case .success(.object(let o)) = outcome else { return try request.answer(outcome) }
+        var stamped = session.stampModern(o, cache: nil)
+        stamped["resultType"] = "input_required"
+        try request.answer(.success(.object(stamped)))
     }
 
     /// Sends notifications/progress if the request asked for it (else does nothing).

@@ -12,6 +12,8 @@ public struct ServerOptions: Sendable {
     /// Caching hints of cacheable results at 2026-07-28 when a feature sets
     /// none of its own.
     public var cacheDefault = CacheHint()
+    /// How MRTR's requestState is sealed (keys, expiry, size).
+    public var requestState = RequestStateOptions()
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -29,6 +31,8 @@ public final class ServerCore: Sendable {
     let scheduler: any TimerService
     let features = LockedState(FeatureSet())
     let cursors = CursorCodec()
+    /// Seals the requestState of MRTR rounds (Server/MRTR).
+    let requestStates: RequestStateCodec
     let tasks = TaskStore()
     /// Open subscriptions/listen streams (2026-07-28); they hear list changes
     /// and resource updates like initialized 2025 sessions do.
@@ -53,6 +57,7 @@ public final class ServerCore: Sendable {
     {
         self.options = options
         modernServerInfo = .object(RevisionGate.implementation(options.info, for: .modern))
+        requestStates = RequestStateCodec(options: options.requestState)
         self.executor = executor
         self.scheduler = scheduler
         self.observer = observer

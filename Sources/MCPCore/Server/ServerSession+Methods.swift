@@ -132,11 +132,18 @@ extension ServerSession {
 
     // MARK: calls into host code
 
+    /// `params`: the request's own; at 2026-07-28 they carry MRTR's
+    /// inputResponses and requestState, read here into the call's InputRound.
     func startCall(_ request: InboundRequest, kind: ServerCall.Kind, inline: Bool = false,
                    params: JSONObject = JSONObject(), cache: CacheHint? = nil,
                    run: @escaping @Sendable (ServerCall) -> Void)
     {
-        let call = ServerCall(session: self, request: request, kind: kind, params: params, cache: cache)
+        let round: InputRound?
+        do throws(JSONRPCError) { round = try makeInputRound(request, params: params, kind: kind) } catch {
+            return reply(request, .failure(error))
+        }
+        let call = ServerCall(session: self, request: request, kind: kind, params: params, cache: cache,
+                              inputRound: round)
         if inline {
             WorkerPool.runAsCallback { run(call) }
         } else {

@@ -188,8 +188,13 @@ func modernParams(_ params: JSONObject = JSONObject(), caps: JSONObject = JSONOb
         #expect(missing["code"] == -32021)
         #expect(missing["data"]?["requiredCapabilities"] == ["sampling": [:]])
         let declared = try #require(h.request(2, "tools/call", modernParams(["name": "ask"], caps: ["sampling": [:]])))
-        #expect(declared["result"]?["isError"] == true, "no live requests at 2026-07-28: the host learns it")
-        #expect(failures.withLock { $0.count } == 2)
+        // Declared: no live request, an input request instead (MRTR): the handler
+        // is told to stop (inputRequired) and the client is asked for it.
+        #expect(declared["result"]?["resultType"] == "input_required")
+        #expect(declared["result"]?["inputRequests"]?["sample_1"]?["method"] == "sampling/createMessage")
+        let f = failures.withLock { $0 }
+        #expect(f.count == 2 && f.last == .inputRequired)
+        if case .unsupported = f.first {} else { Issue.record("the undeclared request should be refused: \(f)") }
         #expect(!h.messages.contains { $0["method"] == "sampling/createMessage" })
     }
 
