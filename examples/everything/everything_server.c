@@ -14,7 +14,8 @@
 ** then it prints the bound URL to stderr and serves until SIGINT/SIGTERM.
 ** test_sampling and the test_elicitation* tools ask the client through
 ** mcp_call_request() and answer the call from the response callback; a
-** client without the capability gets an isError result.
+** client without the capability gets an isError result. The fixtures of
+** multi round-trip requests (2026-07-28) are in mrtr_fixtures.c.
 **
 ** Every diagnostic goes to stderr: stdout carries the protocol. The engine's
 ** own log records (mcp_set_log_hook) go there too, as JSON lines.
@@ -39,6 +40,7 @@
 
 #include "mcp.h"
 #include "mcp_jansson.h"
+#include "mrtr_fixtures.h"
 
 #define PROGRAM "mcp-everything-server"
 
@@ -1448,7 +1450,7 @@ int main(int argc, char **argv) {
         mcp_server_free(server);
         return 1;
     }
-    if (!add_tools(server) || !add_resources(server) || !add_prompts(server)) {
+    if (!add_tools(server) || !add_resources(server) || !add_prompts(server) || !add_mrtr_fixtures(server)) {
         mcp_server_free(server);
         return 1;
     }

@@ -55,11 +55,11 @@ TOOLS = {
     "test_tool_with_progress", "json_schema_2020_12_tool", "test_echo", "test_sleep",
     "test_cancel_count",
 }
-RESOURCES = {"test://static-text", "test://static-binary", "test://watched-resource"}
+RESOURCES = {"test://static-text", "test://static-binary", "test://watched-resource", "test://input-required"}
 TEMPLATES = {"test://template/{id}/data"}
 PROMPTS = {
     "test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource",
-    "test_prompt_with_image",
+    "test_prompt_with_image", "test_input_required_result_prompt",
 }
 SIMPLE_TEXT = "This is a simple text response for testing."
 SIMPLE_PROMPT_TEXT = "This is a simple prompt for testing."
