@@ -229,6 +229,8 @@ class Feature:
             self._answer(call, value)
         except Exception as e:  # noqa: BLE001 - every failure is an answer
             self.failed(call, e)
+        except errors.InputRequired:
+            _input_required(self.core.lib, call)
         finally:
             if ctx is not None:
                 ctx._inline_thread = None
@@ -257,6 +259,9 @@ class Feature:
             except asyncio.CancelledError:
                 _callbacks.answer_error(self.core.lib, call, INTERNAL_ERROR, "cancelled")
                 return
+            except errors.InputRequired:
+                _input_required(self.core.lib, call)
+                return
             except Exception as e:  # noqa: BLE001
                 self.failed(call, e)
                 return
@@ -275,6 +280,12 @@ class Feature:
                 awaitable.close()
             ctx._finish()
             self.failed(call, RuntimeError(f"the server's event loop is not running: {e}"))
+
+
+def _input_required(lib: Any, call: int) -> None:
+    """A handler stopped for the client's input: any answer does, the engine sends the
+    InputRequiredResult in its place (mcp.h, mcp_call_request)."""
+    _callbacks.answer_error(lib, call, INTERNAL_ERROR, "input required")
 
 
 # ---------------------------------------------------------------- tools

@@ -75,6 +75,10 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_call_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
     "mcp_call_on_cancel": (c_int32, (c_void_p, CANCEL_FN, c_void_p, _ERR)),
     "mcp_call_request": (c_int32, (c_void_p, c_char_p, c_char_p, c_int32, RESPONSE_FN, c_void_p, _ERR)),
+    "mcp_call_request_named": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, c_int32, RESPONSE_FN, c_void_p,
+                                         _ERR)),
+    "mcp_call_input_state": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_call_set_input_state": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_call_session_id": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_call_meta": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_server_set_completion": (c_int32, (c_void_p, COMPLETION_FN, c_void_p, FREE_FN, _ERR)),
@@ -115,7 +119,8 @@ _PROTOTYPES: dict[str, tuple] = {
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
                       "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text",
-                      "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics"}
+                      "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
+                      "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 

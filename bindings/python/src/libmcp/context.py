@@ -330,22 +330,62 @@ class Context:
         self._task = None
 
     # ------------------------------------------------------------ requests to the client
-    def request(self, method: str, params: dict | None = None, timeout: float | None = None) -> Pending[dict]:
+    def request(self, method: str, params: dict | None = None, timeout: float | None = None, *,
+                key: str | None = None) -> Pending[dict]:
         """Sends a request to the call's client (sampling/createMessage, elicitation/create,
-        roots/list, ping) and gives the raw result object."""
-        return self._request(method, params, timeout, lambda r: r)
+        roots/list, ping) and gives the raw result object.
+
+        The same code serves both protocol eras. In a 2025-era call the request goes to the
+        client now. In a 2026-07-28 call (multi round-trip requests) nothing is sent: the
+        answer is looked up by `key` among those the client sent back with the call; when it is
+        not there, waiting on the Pending raises libmcp.InputRequired, which the handler lets
+        propagate: the client is asked every request made so far, retries with the answers, and
+        the handler runs again from the top. So a handler makes the same requests in the same
+        order each run, may make several before waiting on any (one round asks them all), and
+        does its side effects after the last. `key` names the request for the client ("user_name");
+        by default it is derived from the request's position in the run ("elicit_1", ...).
+        """
+        return self._request(method, params, timeout, lambda r: r, key)
+
+    @property
+    def input_state(self) -> str | None:
+        """2026-07-28: the handler's own state from the previous round (None in the first round,
+        and in the 2025 era). Carried by the client in requestState, signed by the engine: the
+        client can read it but not change it."""
+        out, err = c_void_p(), c_void_p()
+        _ffi.check(self._lib, self._lib.mcp_call_input_state(self._call, byref(out), byref(err)), err,
+                   "input_state")
+        return _ffi.take_string(self._lib, out)
+
+    @input_state.setter
+    def input_state(self, value: str | None) -> None:
+        """Sets the state the next round gets (when this one ends asking for input).
+        libmcp.Unsupported in a 2025-era call, which has no next round."""
+        err = c_void_p()
+        _ffi.check(self._lib, self._lib.mcp_call_set_input_state(self._call, _ffi.cstr(value, "input_state"),
+                                                                 byref(err)), err, "input_state")
 
     def _request(self, method: str, params: dict | None, timeout: float | None,
-                 transform: Callable[[Any], T]) -> Pending[T]:
+                 transform: Callable[[Any], T], key: str | None = None) -> Pending[T]:
         response = _Response()
-        key = _callbacks.keep(response)
+        handle = _callbacks.keep(response)
         payload = _callbacks.encode(params) if params is not None else None
         timeout_ms = 0 if timeout is None else max(1, int(timeout * 1000))
         err = c_void_p()
-        status = self._lib.mcp_call_request(self._call, _ffi.cstr(method, "method"), payload, timeout_ms,
-                                            _callbacks.response_thunk, key, byref(err))
-        if status != errors.OK:
-            _callbacks.drop(key)
+        if key is None:
+            status = self._lib.mcp_call_request(self._call, _ffi.cstr(method, "method"), payload, timeout_ms,
+                                                _callbacks.response_thunk, handle, byref(err))
+        else:
+            status = self._lib.mcp_call_request_named(self._call, _ffi.cstr(key, "key"), _ffi.cstr(method, "method"),
+                                                      payload, timeout_ms, _callbacks.response_thunk, handle,
+                                                      byref(err))
+        if status == errors.ERR_INPUT_REQUIRED:
+            # Recorded for the next round: waiting on it unwinds the handler.
+            _callbacks.drop(handle)
+            _ffi.take_string(self._lib, err)
+            response.future.set_exception(errors.InputRequired(f"{method}: the client's input is required"))
+        elif status != errors.OK:
+            _callbacks.drop(handle)
             _ffi.check(self._lib, status, err, method)
         return Pending(response.future, transform, self)
 
@@ -354,7 +394,7 @@ class Context:
                stop_sequences: Sequence[str] | None = None, include_context: str | None = None,
                model_preferences: dict | None = None, metadata: dict | None = None,
                tools: Sequence[dict] | None = None, tool_choice: dict | None = None,
-               timeout: float | None = None) -> Pending[SamplingResult]:
+               timeout: float | None = None, key: str | None = None) -> Pending[SamplingResult]:
         """Asks the client's model (sampling/createMessage). A str is one user message."""
         if isinstance(messages, (str, Message, Content, dict)):
             messages = [messages]
@@ -367,20 +407,21 @@ class Context:
             else:
                 wire.append({"role": "user", "content": content_block(m)})
         params: dict = {"messages": wire, "maxTokens": int(max_tokens)}
-        for key, value in (("systemPrompt", system_prompt), ("temperature", temperature),
+        for name, value in (("systemPrompt", system_prompt), ("temperature", temperature),
                            ("stopSequences", list(stop_sequences) if stop_sequences is not None else None),
                            ("includeContext", include_context), ("modelPreferences", model_preferences),
                            ("metadata", metadata), ("tools", list(tools) if tools is not None else None),
                            ("toolChoice", tool_choice)):
             if value is not None:
-                params[key] = value
+                params[name] = value
 
         def transform(r: dict) -> SamplingResult:
             return SamplingResult(r.get("role", "assistant"), r.get("content"), r.get("model"),
                                   r.get("stopReason"), r)
-        return self._request("sampling/createMessage", params, timeout, transform)
+        return self._request("sampling/createMessage", params, timeout, transform, key)
 
-    def elicit(self, message: str, schema: Any, *, timeout: float | None = None) -> Pending[ElicitResult]:
+    def elicit(self, message: str, schema: Any, *, timeout: float | None = None,
+               key: str | None = None) -> Pending[ElicitResult]:
         """Asks the user for input (elicitation/create, form mode).
 
         schema: a JSON Schema dict, or a dataclass / TypedDict / pydantic model
@@ -404,7 +445,7 @@ class Context:
                 data = node.convert(content, "")
             return ElicitResult(action, content, data)
         return self._request("elicitation/create", {"message": message, "requestedSchema": requested},
-                             timeout, transform)
+                             timeout, transform, key)
 
     def elicit_url(self, message: str, url: str, elicitation_id: str | None = None, *,
                    timeout: float | None = None) -> Pending[ElicitResult]:
@@ -415,9 +456,9 @@ class Context:
         return self._request("elicitation/create", params, timeout,
                              lambda r: ElicitResult(r.get("action", "cancel"), r.get("content")))
 
-    def list_roots(self, timeout: float | None = None) -> Pending[list[dict]]:
+    def list_roots(self, timeout: float | None = None, *, key: str | None = None) -> Pending[list[dict]]:
         """The client's roots (roots/list): a list of {"uri", "name"?}."""
-        return self._request("roots/list", None, timeout, lambda r: list(r.get("roots", [])))
+        return self._request("roots/list", None, timeout, lambda r: list(r.get("roots", [])), key)
 
     def ping(self, timeout: float | None = None) -> Pending[dict]:
         return self._request("ping", None, timeout, lambda r: r)

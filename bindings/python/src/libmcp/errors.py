@@ -24,6 +24,7 @@ ERR_CANCELLED = 11
 ERR_INTERNAL = 12
 ERR_PEER = 13
 ERR_CLOSED = 14
+ERR_INPUT_REQUIRED = 15
 
 
 class LibraryError(ImportError):
@@ -127,3 +128,22 @@ class ToolError(Exception):
 
 class ResourceNotFound(LookupError):
     """Raise in a resource function: the client gets JSON-RPC error -32002."""
+
+
+class InputRequired(BaseException):
+    """The client's input is needed (a 2026-07-28 request; multi round-trip requests).
+
+    Raised where a handler waits for a request to the client (`await ctx.elicit(...)`,
+    `ctx.sample(...).result()`, ...) whose answer has not come yet. Let it propagate:
+    the binding answers the call with an InputRequiredResult that asks the client
+    every request the handler made so far, and when the client retries with the
+    answers the handler runs again from the top and this time gets them.
+
+    It derives from BaseException, like asyncio.CancelledError, so that the common
+    `except Exception:` in a handler does not swallow it and answer as if the
+    request had failed. A handler that must clean up uses `finally` (or catches
+    InputRequired and re-raises it).
+    """
+
+    def __init__(self, message: str = "the client's input is required"):
+        super().__init__(message)
