@@ -15,6 +15,10 @@ static mcp_status mcpgo_call_request(mcp_call_t *c, const char *method, const ch
                                       int32_t timeout_ms, uintptr_t h, char **err) {
 	return mcp_call_request(c, method, params, timeout_ms, (mcp_response_fn)goResponse, (void *)h, err);
 }
+static mcp_status mcpgo_call_request_named(mcp_call_t *c, const char *key, const char *method, const char *params,
+                                            int32_t timeout_ms, uintptr_t h, char **err) {
+	return mcp_call_request_named(c, key, method, params, timeout_ms, (mcp_response_fn)goResponse, (void *)h, err);
+}
 */
 import "C"
 
@@ -133,6 +137,28 @@ type pending struct {
 // (extended by the client's progress). A Quick tool's handler gets ErrState:
 // it must not wait.
 func (c *Call) Request(ctx context.Context, method string, params interface{}) (json.RawMessage, error) {
+	return c.request(ctx, "", method, params)
+}
+
+// RequestNamed is Request with the key that names the request in a
+// 2026-07-28 call's inputRequests (e.g. "user_name"; "" for the default key,
+// derived from the request's position in the handler's run). In a 2025-era
+// call the key is ignored.
+//
+// Multi round-trip requests: in a 2026-07-28 call nothing is sent; the answer
+// is looked up among those the client sent back with the call. When it is not
+// there, Request returns an error matching ErrInputRequired at once: the
+// handler returns it (any error or result does), the engine answers the call
+// with an InputRequiredResult, and when the client retries with the answers
+// the handler runs again from the top and its requests complete at once. So
+// a handler makes the same requests in the same order each run and does its
+// side effects after the last one; several requests made concurrently (in
+// goroutines) before any answer is needed are asked in one round.
+func (c *Call) RequestNamed(ctx context.Context, key, method string, params interface{}) (json.RawMessage, error) {
+	return c.request(ctx, key, method, params)
+}
+
+func (c *Call) request(ctx context.Context, key, method string, params interface{}) (json.RawMessage, error) {
 	if c.where == onCaller {
 		// The answer would be read by the thread this handler holds (over
 		// stdio always): it would wait for the engine's timeout.
@@ -157,7 +183,14 @@ func (c *Call) Request(ctx context.Context, method string, params interface{}) (
 	p := &pending{ch: make(chan response, 1)}
 	h := newHandle(p)
 	var cerr *C.char
-	st := C.mcpgo_call_request(c.ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), &cerr)
+	var st C.mcp_status
+	if key == "" {
+		st = C.mcpgo_call_request(c.ptr, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), &cerr)
+	} else {
+		ckey := cString(key)
+		defer freeC(ckey)
+		st = C.mcpgo_call_request_named(c.ptr, ckey, cmethod, cparams, C.int32_t(timeout), C.uintptr_t(h), &cerr)
+	}
 	if st != C.MCP_OK {
 		deleteHandle(h) // fn will not run: the handle is still ours
 		return nil, statusError("Request "+method, st, cerr)
@@ -168,6 +201,31 @@ func (c *Call) Request(ctx context.Context, method string, params interface{}) (
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// InputState is the handler's own state from the previous round of a
+// 2026-07-28 call (ok false in the first round and in the 2025 era). The
+// client carries it in requestState, signed by the engine: it can read it
+// but not change it.
+func (c *Call) InputState() (state string, ok bool, err error) {
+	var out, cerr *C.char
+	if err := statusError("InputState", C.mcp_call_input_state(c.ptr, &out, &cerr), cerr); err != nil {
+		return "", false, err
+	}
+	if out == nil {
+		return "", false, nil
+	}
+	return takeString(out), true, nil
+}
+
+// SetInputState sets the state the next round of a 2026-07-28 call gets
+// (kept when the call ends asking for input). ErrUnsupported in the 2025
+// era, which has no next round.
+func (c *Call) SetInputState(state string) error {
+	cs := cString(state)
+	defer freeC(cs)
+	var cerr *C.char
+	return statusError("SetInputState", C.mcp_call_set_input_state(c.ptr, cs, &cerr), cerr)
 }
 
 // Ping sends a ping to the call's client and waits for its answer.

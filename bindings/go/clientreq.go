@@ -61,6 +61,9 @@ type CreateMessageParams struct {
 	StopSequences    []string           `json:"stopSequences,omitempty"`
 	Metadata         interface{}        `json:"metadata,omitempty"`
 	Meta             Meta               `json:"_meta,omitempty"`
+	// Key names the request in a 2026-07-28 call's inputRequests ("" for the
+	// default key); not sent. See Call.RequestNamed.
+	Key string `json:"-"`
 }
 
 // CreateMessageResult is the client model's answer.
@@ -125,7 +128,7 @@ func (c *Call) CreateMessage(ctx context.Context, p *CreateMessageParams) (*Crea
 	if p == nil {
 		return nil, &Error{Op: "CreateMessage", Status: ErrInvalidArg, Message: "nil params"}
 	}
-	raw, err := c.Request(ctx, "sampling/createMessage", p)
+	raw, err := c.RequestNamed(ctx, p.Key, "sampling/createMessage", p)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +150,9 @@ type ElicitParams struct {
 	URL             string      `json:"url,omitempty"`
 	ElicitationID   string      `json:"elicitationId,omitempty"`
 	Meta            Meta        `json:"_meta,omitempty"`
+	// Key names the request in a 2026-07-28 call's inputRequests ("" for the
+	// default key); not sent. See Call.RequestNamed.
+	Key string `json:"-"`
 }
 
 // ElicitResult is the user's answer: Action "accept" (with Content, in form
@@ -159,11 +165,13 @@ type ElicitResult struct {
 
 // Elicit asks the user, through the client, for input. It needs the client's
 // elicitation capability (url mode: elicitation.url), else ErrUnsupported.
+// In a 2026-07-28 call whose client has not answered yet it returns an error
+// matching ErrInputRequired: return it from the handler (Call.RequestNamed).
 func (c *Call) Elicit(ctx context.Context, p *ElicitParams) (*ElicitResult, error) {
 	if p == nil {
 		return nil, &Error{Op: "Elicit", Status: ErrInvalidArg, Message: "nil params"}
 	}
-	raw, err := c.Request(ctx, "elicitation/create", p)
+	raw, err := c.RequestNamed(ctx, p.Key, "elicitation/create", p)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +192,13 @@ type Root struct {
 // ListRoots asks the client for its roots (roots/list). It needs the
 // client's roots capability, else ErrUnsupported.
 func (c *Call) ListRoots(ctx context.Context) ([]*Root, error) {
-	raw, err := c.Request(ctx, "roots/list", nil)
+	return c.ListRootsNamed(ctx, "")
+}
+
+// ListRootsNamed is ListRoots with the request's key in a 2026-07-28 call
+// (see Call.RequestNamed).
+func (c *Call) ListRootsNamed(ctx context.Context, key string) ([]*Root, error) {
+	raw, err := c.RequestNamed(ctx, key, "roots/list", nil)
 	if err != nil {
 		return nil, err
 	}

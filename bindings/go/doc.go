@@ -27,6 +27,15 @@
 // sampling (CreateMessage), elicitation (Elicit) and roots (ListRoots); those
 // requests block until the answer, ctx's end or the engine's timeout.
 //
+// The same handler serves a 2026-07-28 client, which cannot be sent requests
+// (multi round-trip requests): there those methods return at once, with the
+// answer the client sent back with the call or with an error matching
+// ErrInputRequired. The handler returns that error; the engine answers the
+// call input_required, the client retries with the answers and the handler
+// runs again from the top (see Call.RequestNamed). Keys name the requests
+// (ElicitParams.Key, CreateMessageParams.Key, ListRootsNamed);
+// Call.InputState carries a string of the handler's own between rounds.
+//
 // A tool handler's error becomes a result with IsError (so the model reads
 // it); an *RPCError becomes a JSON-RPC error. A panic in any handler is
 // recovered: a tool answers IsError, the other handlers -32603.

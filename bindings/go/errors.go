@@ -30,6 +30,9 @@ const (
 	ErrInternal    Status = C.MCP_ERR_INTERNAL     // a bug in libmcp
 	ErrPeer        Status = C.MCP_ERR_PEER         // the peer answered with a JSON-RPC error
 	ErrClosed      Status = C.MCP_ERR_CLOSED       // the session, connection or server closed first
+	// ErrInputRequired: a 2026-07-28 call needs the client's input (see
+	// Call.RequestNamed); the handler returns the error it got.
+	ErrInputRequired Status = C.MCP_ERR_INPUT_REQUIRED
 )
 
 // Error returns libmcp's short description of the code.
