@@ -40,6 +40,9 @@ static void test_status_strings(void) {
 #ifdef MCP_ERR_CLOSED
         MCP_ERR_CLOSED,
 #endif
+#ifdef MCP_ERR_INPUT_REQUIRED
+        MCP_ERR_INPUT_REQUIRED,
+#endif
     };
     const size_t n = sizeof codes / sizeof codes[0];
     /* Append-only numbering: the values are part of the ABI. */
