@@ -1,0 +1,366 @@
+/// Checking one value against a JSONSchema: the keyword rules, kept apart
+/// from how a schema is made and how `$ref` is found.
+struct Evaluation {
+    let schema: JSONSchema
+    var steps = 0
+    /// `$ref`s being followed, each with the instance location it was
+    /// followed at: meeting one again at the same location is a cycle.
+    var following: Set<String> = []
+
+    init(schema: JSONSchema) { self.schema = schema }
+
+    mutating func check(_ v: JSONValue, against s: JSONValue, at path: String, depth: Int) throws(JSONSchemaError) {
+        steps += 1
+        guard steps <= schema.maxSteps else {
+            throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
+                                  message: "checking took more than \(schema.maxSteps) subschema evaluations")
+        }
+        guard depth <= schema.maxDepth else {
+            throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
+                                  message: "subschemas nest deeper than \(schema.maxDepth)")
+        }
+        let o: JSONObject
+        switch s {
+        case .bool(true): return
+        case .bool(false): throw fail(path, "false", "no value is allowed here")
+        case .object(let obj): o = obj
+        default:
+            throw JSONSchemaError(.invalidSchema, instancePath: path, keyword: "",
+                                  message: "a subschema is a \(s.kindName), not an object or a boolean")
+        }
+        if let ref = o["$ref"] {
+            guard case .string(let r) = ref else { throw invalid(path, "$ref", "must be a string") }
+            let key = r + "\u{0}" + path
+            guard following.insert(key).inserted else {
+                throw JSONSchemaError(.refCycle, instancePath: path, keyword: "$ref",
+                                      message: "\"\(r.prefix(200))\" leads back to itself without consuming any of the value")
+            }
+            defer { following.remove(key) }
+            let target = try schema.resolve(r, at: path)
+            try check(v, against: target, at: path, depth: depth + 1)
+        }
+        try checkType(v, o, path)
+        if let e = o["enum"] {
+            guard case .array(let options) = e else { throw invalid(path, "enum", "must be an array") }
+            if !options.contains(where: { JSONSchema.equal($0, v) }) {
+                throw fail(path, "enum", "the value is not one of the \(options.count) allowed by enum")
+            }
+        }
+        if let c = o["const"], !JSONSchema.equal(c, v) {
+            throw fail(path, "const", "the value is not the const \(JSONSerializer.string(c).prefix(100))")
+        }
+        switch v {
+        case .int, .double: try checkNumber(v, o, path)
+        case .string(let str): try checkString(str, o, path)
+        case .array(let items): try checkArray(items, o, path, depth)
+        case .object(let members): try checkObject(members, o, path, depth)
+        default: break
+        }
+        try checkComposition(v, o, path, depth)
+    }
+
+    // MARK: kinds
+
+    private func checkType(_ v: JSONValue, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
+        guard let t = o["type"] else { return }
+        let names: [String]
+        switch t {
+        case .string(let n): names = [n]
+        case .array(let a):
+            names = a.compactMap(\.stringValue)
+            guard names.count == a.count else { throw invalid(path, "type", "must be a string or an array of strings") }
+        default: throw invalid(path, "type", "must be a string or an array of strings")
+        }
+        for n in names where Self.isOfType(v, n) { return }
+        throw fail(path, "type", "expected \(names.joined(separator: " or ")), got \(Self.typeName(v))")
+    }
+
+    static func isOfType(_ v: JSONValue, _ name: String) -> Bool {
+        switch (name, v) {
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object),
+             ("number", .int), ("number", .double), ("integer", .int):
+            return true
+        case ("integer", .double(let d)): return d.rounded() == d && d.isFinite
+        default: return false
+        }
+    }
+
+    static func typeName(_ v: JSONValue) -> String {
+        switch v {
+        case .int: return "integer"
+        case .double(let d): return d.rounded() == d && d.isFinite ? "integer" : "number"
+        default: return v.kindName
+        }
+    }
+
+    private func checkNumber(_ v: JSONValue, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
+        guard let x = JSONSchema.number(v) else { return }
+        let text = JSONSerializer.string(v)
+        func bound(_ key: String) throws(JSONSchemaError) -> Double? {
+            guard let b = o[key] else { return nil }
+            guard let n = JSONSchema.number(b) else { throw invalid(path, key, "must be a number") }
+            return n
+        }
+        if let m = try bound("minimum"), x < m { throw fail(path, "minimum", "\(text) is less than the minimum \(m)") }
+        if let m = try bound("maximum"), x > m { throw fail(path, "maximum", "\(text) is more than the maximum \(m)") }
+        if let m = try bound("exclusiveMinimum"), x <= m {
+            throw fail(path, "exclusiveMinimum", "\(text) is not more than \(m)")
+        }
+        if let m = try bound("exclusiveMaximum"), x >= m {
+            throw fail(path, "exclusiveMaximum", "\(text) is not less than \(m)")
+        }
+        if let m = try bound("multipleOf") {
+            guard m > 0 else { throw invalid(path, "multipleOf", "must be more than 0") }
+            let ok: Bool
+            if case .int(let i) = v, case .int(let d)? = o["multipleOf"] {
+                ok = i % d == 0
+            } else {
+                let q = x / m
+                ok = q.isFinite && abs(q - q.rounded()) < 1e-9 * max(1, abs(q))
+            }
+            if !ok { throw fail(path, "multipleOf", "\(text) is not a multiple of \(m)") }
+        }
+    }
+
+    private func checkString(_ s: String, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
+        // Length counts code points (RFC 8259 characters), not UTF-16 units or graphemes.
+        let needsLength = o["minLength"] != nil || o["maxLength"] != nil
+        let length = needsLength ? s.unicodeScalars.count : 0
+        if let m = try count(o, "minLength", path), length < m {
+            throw fail(path, "minLength", "the string has \(length) characters, fewer than minLength \(m)")
+        }
+        if let m = try count(o, "maxLength", path), length > m {
+            throw fail(path, "maxLength", "the string has \(length) characters, more than maxLength \(m)")
+        }
+        if let p = o["pattern"] {
+            guard case .string(let pattern) = p else { throw invalid(path, "pattern", "must be a string") }
+            if try !Self.search(pattern, in: s, path: path) {
+                throw fail(path, "pattern", "the string does not match the pattern \(pattern.prefix(100))")
+            }
+        }
+    }
+
+    /// An unanchored regular-expression search (JSON Schema patterns are
+    /// ECMA-262; the common subset reads the same in Swift's syntax).
+    static func search(_ pattern: String, in s: String, path: String) throws(JSONSchemaError) -> Bool {
+        let regex: Regex<AnyRegexOutput>
+        do {
+            regex = try Regex(pattern)
+        } catch {
+            throw JSONSchemaError(.invalidSchema, instancePath: path, keyword: "pattern",
+                                  message: "\(pattern.prefix(100)) is not a regular expression this checker reads")
+        }
+        return s.contains(regex)
+    }
+
+    // MARK: containers
+
+    private mutating func checkArray(_ items: [JSONValue], _ o: JSONObject, _ path: String, _ depth: Int)
+        throws(JSONSchemaError)
+    {
+        if let m = try count(o, "minItems", path), items.count < m {
+            throw fail(path, "minItems", "the array has \(items.count) items, fewer than minItems \(m)")
+        }
+        if let m = try count(o, "maxItems", path), items.count > m {
+            throw fail(path, "maxItems", "the array has \(items.count) items, more than maxItems \(m)")
+        }
+        var prefix = 0
+        if let p = o["prefixItems"] {
+            guard case .array(let schemas) = p else { throw invalid(path, "prefixItems", "must be an array") }
+            prefix = min(schemas.count, items.count)
+            for i in 0..<prefix { try check(items[i], against: schemas[i], at: path + "/\(i)", depth: depth + 1) }
+        }
+        if let each = o["items"], prefix < items.count {
+            for i in prefix..<items.count { try check(items[i], against: each, at: path + "/\(i)", depth: depth + 1) }
+        }
+        if let c = o["contains"] {
+            var found = 0
+            for (i, item) in items.enumerated() {
+                if try passes(item, c, path + "/\(i)", depth) { found += 1 }
+            }
+            let least = try count(o, "minContains", path) ?? 1
+            if found < least {
+                throw fail(path, "contains", "\(found) items match contains, fewer than \(least)")
+            }
+            if let most = try count(o, "maxContains", path), found > most {
+                throw fail(path, "maxContains", "\(found) items match contains, more than maxContains \(most)")
+            }
+        }
+        if o["uniqueItems"]?.boolValue == true {
+            for i in items.indices {
+                for j in items.indices where j > i && JSONSchema.equal(items[i], items[j]) {
+                    throw fail(path + "/\(j)", "uniqueItems", "the item repeats item \(i)")
+                }
+            }
+        }
+    }
+
+    private mutating func checkObject(_ members: JSONObject, _ o: JSONObject, _ path: String, _ depth: Int)
+        throws(JSONSchemaError)
+    {
+        if let r = o["required"] {
+            guard case .array(let names) = r else { throw invalid(path, "required", "must be an array") }
+            for case .string(let n) in names where members[n] == nil {
+                throw fail(path + "/" + Self.escape(n), "required", "the required property \"\(n.prefix(100))\" is missing")
+            }
+        }
+        if let m = try count(o, "minProperties", path), members.count < m {
+            throw fail(path, "minProperties", "the object has \(members.count) properties, fewer than minProperties \(m)")
+        }
+        if let m = try count(o, "maxProperties", path), members.count > m {
+            throw fail(path, "maxProperties", "the object has \(members.count) properties, more than maxProperties \(m)")
+        }
+        if case .object(let deps)? = o["dependentRequired"] {
+            for d in deps.members where members[d.key] != nil {
+                for case .string(let n) in d.value.arrayValue ?? [] where members[n] == nil {
+                    throw fail(path + "/" + Self.escape(n), "dependentRequired",
+                               "\"\(n.prefix(100))\" is required when \"\(d.key.prefix(100))\" is present")
+                }
+            }
+        }
+        let properties = o["properties"]?.objectValue
+        if o["properties"] != nil, properties == nil { throw invalid(path, "properties", "must be an object") }
+        let patterns = o["patternProperties"]?.objectValue
+        for m in members.members {
+            let at = path + "/" + Self.escape(m.key)
+            var matched = false
+            if let sub = properties?[m.key] {
+                matched = true
+                try check(m.value, against: sub, at: at, depth: depth + 1)
+            }
+            for p in patterns?.members ?? [] {
+                guard try Self.search(p.key, in: m.key, path: path) else { continue }
+                matched = true
+                try check(m.value, against: p.value, at: at, depth: depth + 1)
+            }
+            if !matched, let extra = o["additionalProperties"] {
+                if case .bool(false) = extra {
+                    throw fail(at, "additionalProperties", "the property \"\(m.key.prefix(100))\" is not allowed")
+                }
+                try check(m.value, against: extra, at: at, depth: depth + 1)
+            }
+            if let names = o["propertyNames"] {
+                try check(.string(m.key), against: names, at: at, depth: depth + 1)
+            }
+        }
+    }
+
+    // MARK: composition
+
+    private mutating func checkComposition(_ v: JSONValue, _ o: JSONObject, _ path: String, _ depth: Int)
+        throws(JSONSchemaError)
+    {
+        if let a = o["allOf"] {
+            for sub in try list(a, "allOf", path) { try check(v, against: sub, at: path, depth: depth + 1) }
+        }
+        if let a = o["anyOf"] {
+            let subs = try list(a, "anyOf", path)
+            var first: JSONSchemaError?
+            var ok = false
+            for sub in subs {
+                do throws(JSONSchemaError) {
+                    try check(v, against: sub, at: path, depth: depth + 1)
+                    ok = true
+                    break
+                } catch {
+                    guard error.kind == .violation else { throw error }
+                    if first == nil { first = error }
+                }
+            }
+            if !ok {
+                throw fail(path, "anyOf", "the value matches none of the \(subs.count) anyOf alternatives"
+                    + (first.map { " (the first: \($0.description))" } ?? ""))
+            }
+        }
+        if let a = o["oneOf"] {
+            let subs = try list(a, "oneOf", path)
+            var matching = 0
+            for sub in subs {
+                if try passes(v, sub, path, depth) { matching += 1 }
+            }
+            if matching != 1 {
+                throw fail(path, "oneOf", "the value matches \(matching) of the \(subs.count) oneOf alternatives; exactly one must match")
+            }
+        }
+        if let n = o["not"], try passes(v, n, path, depth) {
+            throw fail(path, "not", "the value matches a schema it must not match")
+        }
+        if let cond = o["if"] {
+            if try passes(v, cond, path, depth) {
+                if let t = o["then"] { try check(v, against: t, at: path, depth: depth + 1) }
+            } else if let e = o["else"] {
+                try check(v, against: e, at: path, depth: depth + 1)
+            }
+        }
+    }
+
+    /// Whether the value passes a subschema; schema problems still throw.
+    private mutating func passes(_ v: JSONValue, _ s: JSONValue, _ path: String, _ depth: Int) throws(JSONSchemaError) -> Bool {
+        do throws(JSONSchemaError) {
+            try check(v, against: s, at: path, depth: depth + 1)
+            return true
+        } catch {
+            guard error.kind == .violation else { throw error }
+            return false
+        }
+    }
+
+    // MARK: helpers
+
+    private func list(_ v: JSONValue, _ keyword: String, _ path: String) throws(JSONSchemaError) -> [JSONValue] {
+        guard case .array(let a) = v, !a.isEmpty else { throw invalid(path, keyword, "must be a non-empty array") }
+        return a
+    }
+
+    private func count(_ o: JSONObject, _ key: String, _ path: String) throws(JSONSchemaError) -> Int? {
+        guard let v = o[key] else { return nil }
+        guard let i = v.intValue, i >= 0 else { throw invalid(path, key, "must be a non-negative integer") }
+        return Int(clamping: i)
+    }
+
+    private func fail(_ path: String, _ keyword: String, _ message: String) -> JSONSchemaError {
+        JSONSchemaError(.violation, instancePath: path, keyword: keyword, message: message)
+    }
+
+    private func invalid(_ path: String, _ keyword: String, _ message: String) -> JSONSchemaError {
+        JSONSchemaError(.invalidSchema, instancePath: path, keyword: keyword, message: "\(keyword) \(message)")
+    }
+
+    /// A key as a JSON Pointer token (RFC 6901).
+    static func escape(_ key: String) -> String {
+        guard key.contains("~") || key.contains("/") else { return key }
+        var out = ""
+        for c in key {
+            switch c {
+            case "~": out += "~0"
+            case "/": out += "~1"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+extension JSONSchema {
+    /// JSON equality as JSON Schema means it: numbers by value (1 == 1.0),
+    /// objects regardless of member order.
+    public static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x == y
+        case (.int, .double), (.double, .int), (.double, .double): return number(a) == number(b)
+        case (.array(let x), .array(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && x.members.allSatisfy { m in y[m.key].map { equal(m.value, $0) } ?? false }
+        default: return a == b
+        }
+    }
+
+    static func number(_ v: JSONValue) -> Double? {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+}
