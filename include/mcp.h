@@ -1391,6 +1391,36 @@ MCP_API void mcp_session_free(mcp_session_t *session);
 ** wrong). ^Answers longer than "max_message_bytes" (a 100 MiB requestState, say)
 ** are skipped as they stream in, never buffered, and the request fails with
 ** MCP_ERR_CLOSED (its answer is lost) instead of waiting.
+**
+** Result checks (Since: 1.3). ^The outputSchema of every tool in a tools/list
+** result the host asked for is remembered (the engine never lists on its own;
+** notifications/tools/list_changed forgets them). ^A tools/call result of such a
+** tool, in either era, whose structuredContent is missing or does not match that
+** JSON Schema (2020-12: types, enum/const, numeric and length bounds, pattern,
+** items/prefixItems/contains, properties/required/additionalProperties,
+** allOf/anyOf/oneOf/not/if, and "$ref" inside the schema, "$defs" and anchors
+** included) fails the call with MCP_ERR_PEER: error JSON code -32603, a
+** message naming the tool and the failing place (a JSON Pointer such as
+** "/items/2/price") and data {"tool", "reason", "instancePath", "keyword"}.
+** ^A "$ref" to anything outside the schema is never fetched (SEP-2106): the
+** call fails with reason "unresolvedRef"; ^a "$ref" cycle fails it with
+** "refCycle" and an over-costly schema with "tooComplex", never a hang.
+** ^Results with isError true, tools not listed yet and tools without
+** outputSchema pass unchecked. "validate_tool_output": false turns this off.
+**
+** Caching (Since: 1.3). ^With "cache" true, a complete tools/list,
+** prompts/list, resources/list, resources/templates/list or resources/read
+** result whose ttlMs is > 0 is kept for that long (cacheScope "public" or
+** "private": the cache belongs to this client alone, one authorization
+** context, so both are reused by it), per method and params (_meta aside; each
+** page of a list under its own cursor). ^A request with the same method and
+** params while it is fresh is answered from memory (mcp_client_request then
+** sets *out_request_id to 0), never reaching the server. ^A result without
+** ttlMs, with ttlMs 0, or produced by an MRTR retry is not kept.
+** ^notifications/tools/list_changed (prompts/..., resources/...) drops the
+** list's pages and notifications/resources/updated the reads of its uri, before
+** the notification handler sees them. ^The least recently used results go
+** first when "cache_max_entries" or "cache_max_bytes" would be passed.
 ** ==========================================================================*/
 typedef struct mcp_client mcp_client_t;
 
@@ -1420,6 +1450,15 @@ typedef struct mcp_client mcp_client_t;
 **                           io.modelcontextprotocol/logLevel; at the 2025 era
 **                           logging/setLevel is sent once after initialize when the
 **                           server declares logging. Since: 1.3
+**   "validate_tool_output"  boolean (true): check each tools/call result's
+**                           structuredContent against the outputSchema its tool
+**                           had in the last tools/list (see Result checks). Since: 1.3
+**   "cache"                 boolean (false): keep list and read results in memory
+**                           while their ttlMs says they are fresh (see Caching).
+**                           Since: 1.3
+**   "cache_max_entries"     integer 1..1000000, most results kept (256). Since: 1.3
+**   "cache_max_bytes"       integer >= 1024, most bytes kept, as JSON text (8 MiB).
+**                           Since: 1.3
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON.
 ** Since: 1.0
 */

@@ -29,6 +29,11 @@ public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             options.era = try r.choice("era", "\"auto\", \"legacy\" or one of 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05",
                                        ClientEra.init(option:)) ?? options.era
             options.maxInputRounds = try r.int("max_input_rounds", 0...1000) ?? options.maxInputRounds
+            options.validatesToolOutput = try r.bool("validate_tool_output") ?? options.validatesToolOutput
+            let defaults = ResultCache.Limits()
+            let maxEntries = try r.int("cache_max_entries", 1...1_000_000) ?? defaults.maxEntries
+            let maxBytes = try r.int("cache_max_bytes", atLeast: 1024) ?? defaults.maxBytes
+            if try r.bool("cache") == true { options.cache = ResultCache.Limits(maxEntries: maxEntries, maxBytes: maxBytes) }
             options.discoverTimeoutMs = try r.int("discover_timeout_ms", 1...86_400_000) ?? options.discoverTimeoutMs
             options.logLevel = try r.choice("log_level", "one of debug, info, notice, warning, error, critical, alert, emergency",
                                             LoggingLevel.init(rawValue:)) ?? options.logLevel

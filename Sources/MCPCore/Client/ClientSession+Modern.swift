@@ -10,6 +10,9 @@ final class ModernCall: Sendable {
     let params: JSONObject
     let timing: RequestTiming
     let progress: JSONRPCPeer.ProgressHandler?
+    /// Set once a retry carries inputResponses or requestState: the result
+    /// then must not be cached (caching.mdx, "Cache Key").
+    let retried: LockedState<Bool>?
     private let completion: JSONRPCPeer.Completion
     let state = LockedState(State())
 
@@ -25,8 +28,9 @@ final class ModernCall: Sendable {
     }
 
     init(method: String, params: JSONObject, timing: RequestTiming, progress: JSONRPCPeer.ProgressHandler?,
-         completion: @escaping JSONRPCPeer.Completion)
+         retried: LockedState<Bool>? = nil, completion: @escaping JSONRPCPeer.Completion)
     {
+        self.retried = retried
         self.method = method
         self.params = params
         self.timing = timing
@@ -64,11 +68,13 @@ extension ClientSession {
     /// by the host's handlers, a broken answer stream re-issued, the result
     /// checked. Returns the id the host knows the request by.
     func startModern(method: String, params: JSONObject?, revision: String, timing: RequestTiming,
-                     progress: JSONRPCPeer.ProgressHandler?, completion: @escaping JSONRPCPeer.Completion) -> RequestID?
+                     progress: JSONRPCPeer.ProgressHandler?, retried: LockedState<Bool>? = nil,
+                     completion: @escaping JSONRPCPeer.Completion) -> RequestID?
     {
         var p = params ?? JSONObject()
         p["_meta"] = .object(modernMeta(revision: revision, over: p["_meta"]?.objectValue))
-        let call = ModernCall(method: method, params: p, timing: timing, progress: progress, completion: completion)
+        let call = ModernCall(method: method, params: p, timing: timing, progress: progress, retried: retried,
+                              completion: completion)
         let id = send(call, params: p)
         if let id {
             let register = call.state.withLock { s -> Bool in
@@ -169,6 +175,7 @@ extension ClientSession {
                 p["inputResponses"] = .object(responses)
             }
             if let state = input.requestState { p["requestState"] = .string(state) }
+            call.retried?.withLock { $0 = true }
             self.send(call, params: p)
         }
         guard !input.requests.isEmpty else {

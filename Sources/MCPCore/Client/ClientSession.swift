@@ -26,6 +26,11 @@ public struct ClientOptions: Sendable {
     /// Times a modern request whose answer stream broke is issued again
     /// (with a new id) before it fails.
     public var maxReissues = 2
+    /// A tools/call result whose structuredContent does not match the
+    /// outputSchema the tool was listed with fails the call (tools.mdx).
+    public var validatesToolOutput = true
+    /// Bounds of the response cache (caching.mdx); nil: no cache (the default).
+    public var cache: ResultCache.Limits?
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -53,6 +58,8 @@ public final class ClientSession: Sendable, PeerMethods {
     let peer: JSONRPCPeer
     let scheduler: any TimerService
     let state = LockedState(State())
+    /// The response cache, when the options ask for one.
+    public let cache: ResultCache?
 
     struct State {
         var initializeResult: JSONObject?
@@ -68,6 +75,8 @@ public final class ClientSession: Sendable, PeerMethods {
         var broken: Set<RequestID> = []
         /// Modern calls in progress, by the id the host knows (their first id).
         var calls: [RequestID: ModernCall] = [:]
+        /// Each listed tool's outputSchema, ready to check (or why it cannot be used).
+        var outputSchemas: [String: Result<JSONSchema, JSONSchemaError>] = [:]
     }
 
     public init(options: ClientOptions, executor: HandlerExecutor, scheduler: any TimerService,
@@ -76,6 +85,7 @@ public final class ClientSession: Sendable, PeerMethods {
         self.options = options
         self.executor = executor
         self.scheduler = scheduler
+        cache = options.cache.map { ResultCache(limits: $0) }
         notifications = OrderedExecutor(base: executor)
         peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output))
     }
@@ -170,12 +180,16 @@ public final class ClientSession: Sendable, PeerMethods {
         try ServerCapabilityCheck.check(method: method, capabilities: caps, initialized: negotiated != nil,
                                         modern: negotiated?.era == .modern)
         let executor = self.executor
+        var checked = checkingToolOutput(method: method, params: params, completion)
+        var retried: LockedState<Bool>?
+        if throughCache(method: method, params: params, &checked, retried: &retried) { return nil }
+        let completion = checked
         let hop: JSONRPCPeer.Completion = { outcome in
             if inline { completion(outcome) } else { executor.execute { completion(outcome) } }
         }
         if let negotiated, negotiated.era == .modern {
             return startModern(method: method, params: params, revision: negotiated.protocolVersion,
-                               timing: timing ?? options.timing, progress: progress, completion: hop)
+                               timing: timing ?? options.timing, progress: progress, retried: retried, completion: hop)
         }
         return peer.request(method: method, params: params, timing: timing ?? options.timing, progress: progress,
                             completion: hop)
@@ -230,6 +244,8 @@ public final class ClientSession: Sendable, PeerMethods {
     }
 
     func handleNotification(method: String, params: JSONObject) {
+        if method == "notifications/tools/list_changed" { forgetOutputSchemas() }
+        cache?.invalidate(notification: method, params: params)
         if let h = state.withLock({ $0.notificationHandler }) {
             notifications.execute { h(method, params) }
         }

@@ -18,13 +18,14 @@ import MCPRuntime
         let received = LockedState<[JSONObject]>([])
 
         init(era: ClientEra = .auto, maxInputRounds: Int = 10, discoverTimeoutMs: Int = 2000,
-             script: @escaping @Sendable (String, JSONObject, Int) -> Answer)
+             cache: ResultCache.Limits? = nil, script: @escaping @Sendable (String, JSONObject, Int) -> Answer)
         {
             let pool = WorkerPool(maxThreads: 4)
             var options = ClientOptions(name: "cli", version: "1")
             options.era = era
             options.maxInputRounds = maxInputRounds
             options.discoverTimeoutMs = discoverTimeoutMs
+            options.cache = cache
             options.capabilities = ["elicitation": ["form": [:]]]
             let box = LockedState<ClientSession?>(nil)
             let received = self.received
