@@ -1659,6 +1659,59 @@ MCP_API mcp_status mcp_client_server_info(mcp_client_t *client, char **out_json,
 MCP_API mcp_status mcp_client_get_era(mcp_client_t *client, char **out_json, char **out_error);
 
 /*
+** mcp_client_subscribe: hear chosen notifications from the server, in either era.
+** METHOD: mcp_client_t
+**
+** filter_json: an object (not NULL) with any of "toolsListChanged",
+** "promptsListChanged", "resourcesListChanged" (booleans) and
+** "resourceSubscriptions" (an array of resource URIs); at least one must ask
+** for something, and other members are refused. ^At the modern revision this
+** opens a subscriptions/listen request (no timeout: it lasts until
+** unsubscribed) and waits for the server's notifications/subscriptions/
+** acknowledged; ^at the 2025 era it sends resources/subscribe for each URI
+** (the server must declare resources.subscribe, else MCP_ERR_UNSUPPORTED) and
+** picks the list changes the server declares listChanged for. ^Either way it
+** returns once the subscription is in place, or fails after the client's
+** request timeout (MCP_ERR_TIMEOUT; the attempt is abandoned).
+** ^*out_ack_json (may be NULL) is the filter the server honoured (a subset of
+** the one asked for); *out_subscription_id (may be NULL) is the id for
+** mcp_client_unsubscribe (the listen request's id at the modern revision, a
+** negative local number at the 2025 era).
+** ^fn then gets each notification the filter admits (method, params JSON) on a
+** worker thread, one at a time in the order the server sent them; at the
+** modern revision those that carry this subscription's id in _meta go to fn
+** only, not to the notification handler. ^When the subscription ends
+** (mcp_client_unsubscribe, the server ending it, the connection closing) fn is
+** called one last time with method NULL and params_json {"reason": "..."};
+** then free_fn(user_data) runs. ^On failure fn is never called and free_fn does
+** not run (user_data stays the host's).
+** Ownership: filter copied; *out_ack_json: caller frees with mcp_string_free;
+**            user_data owned by libmcp until free_fn runs.
+** Threads:   any host thread (it waits; not inside a libmcp callback).
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL client or fn, a bad filter) |
+**            MCP_ERR_INVALID_JSON | MCP_ERR_STATE (not connected) |
+**            MCP_ERR_UNSUPPORTED | MCP_ERR_TIMEOUT | MCP_ERR_PEER (the server
+**            refused) | MCP_ERR_CLOSED.
+** Since:     1.3
+*/
+MCP_API mcp_status mcp_client_subscribe(mcp_client_t *client, const char *filter_json, mcp_notification_fn fn,
+                                        void *user_data, mcp_free_fn free_fn, int64_t *out_subscription_id,
+                                        char **out_ack_json, char **out_error);
+
+/*
+** mcp_client_unsubscribe: end a subscription made by mcp_client_subscribe.
+** METHOD: mcp_client_t
+** ^At the modern revision the listen request is cancelled
+** (notifications/cancelled on stdio, its stream closed over HTTP); ^at the 2025
+** era resources/unsubscribe is sent for URIs no other subscription still wants.
+** ^The subscription's fn gets its final call (method NULL) afterwards, on a
+** worker thread. ^An unknown or ended id is a no-op.
+** Threads:   any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL client).
+** Since:     1.3
+*/
+MCP_API mcp_status mcp_client_unsubscribe(mcp_client_t *client, int64_t subscription_id, char **out_error);
+
+/*
 ** mcp_client_request: send a request and wait for its result.
 ** METHOD: mcp_client_t
 **

@@ -77,6 +77,13 @@ public final class ClientSession: Sendable, PeerMethods {
         var calls: [RequestID: ModernCall] = [:]
         /// Each listed tool's outputSchema, ready to check (or why it cannot be used).
         var outputSchemas: [String: Result<JSONSchema, JSONSchemaError>] = [:]
+        /// Open subscriptions, by the id the host unsubscribes with.
+        var subscriptions: [RequestID: ClientSubscription] = [:]
+        /// Notifications naming a subscription id not registered yet.
+        var earlyNotifications: [(id: RequestID, method: String, params: JSONObject)] = []
+        /// 2025-era subscription ids are local: -1, -2, ...
+        var nextLocalSubscription: Int64 = 0
+        var watchesClose = false
     }
 
     public init(options: ClientOptions, executor: HandlerExecutor, scheduler: any TimerService,
@@ -246,6 +253,8 @@ public final class ClientSession: Sendable, PeerMethods {
     func handleNotification(method: String, params: JSONObject) {
         if method == "notifications/tools/list_changed" { forgetOutputSchemas() }
         cache?.invalidate(notification: method, params: params)
+        if routeToSubscription(method, params) { return }
+        deliverToLegacySubscriptions(method, params)
         if let h = state.withLock({ $0.notificationHandler }) {
             notifications.execute { h(method, params) }
         }
