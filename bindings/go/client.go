@@ -94,6 +94,17 @@ type ClientOptions struct {
 	// the handlers below (default 10); -1: the caller gets the
 	// InputRequiredResult itself.
 	MaxInputRounds int
+	// SkipOutputValidation stops checking CallTool's structuredContent
+	// against the outputSchema from the last ListTools (by default a
+	// mismatch fails the call with ErrPeer, code -32603). ABI 1.3.
+	SkipOutputValidation bool
+	// Cache keeps list and read results in memory while their ttlMs says
+	// they are fresh; list_changed and resources/updated notifications
+	// invalidate. CacheMaxEntries (256) and CacheMaxBytes (8 MiB) bound it.
+	// ABI 1.3.
+	Cache           bool
+	CacheMaxEntries int
+	CacheMaxBytes   int
 	// DiscoverTimeout bounds the auto probe (default 10 s).
 	DiscoverTimeout time.Duration
 	// LogLevel goes with every modern request ("debug" .. "emergency").
@@ -167,6 +178,18 @@ func NewClient(name, version string, opts *ClientOptions) (*Client, error) {
 	}
 	if opts.LogLevel != "" {
 		wire["log_level"] = opts.LogLevel
+	}
+	if opts.SkipOutputValidation {
+		wire["validate_tool_output"] = false
+	}
+	if opts.Cache {
+		wire["cache"] = true
+		if opts.CacheMaxEntries > 0 {
+			wire["cache_max_entries"] = opts.CacheMaxEntries
+		}
+		if opts.CacheMaxBytes > 0 {
+			wire["cache_max_bytes"] = opts.CacheMaxBytes
+		}
 	}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {

@@ -189,3 +189,26 @@ func goFree(ud unsafe.Pointer) {
 	}()
 	deleteHandle(cgo.Handle(uintptr(ud)))
 }
+
+// goSubscription is the mcp_notification_fn of Client.Subscribe.
+//
+//export goSubscription
+func goSubscription(ud unsafe.Pointer, method, params *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: a subscription handler panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	st := cgo.Handle(uintptr(ud)).Value().(*subscriptionState)
+	if method == nil {
+		// The end: the engine calls once more with no method, then frees.
+		var end struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.Unmarshal([]byte(C.GoString(params)), &end)
+		st.reason = end.Reason
+		close(st.done)
+		return
+	}
+	st.fn(C.GoString(method), json.RawMessage(C.GoString(params)))
+}

@@ -457,6 +457,162 @@ static void test_cancel_listing_in_flight(void) {
     mcp_client_free(c);
 }
 
+/* ------------------------------------------------------------ 1.3: cache, result checks, subscriptions */
+
+/* Requests that reach the server get an id; a fresh cached answer gets 0. */
+static int64_t request_id_of(mcp_client_t *c, const char *method, const char *params) {
+    outcome_t o = {0};
+    int64_t id = -1;
+    char *err = NULL;
+    CHECK_RC(mcp_client_request_async(c, method, params, 10000, on_response, NULL, &o, &id, &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&o.done, harness_ms(10000)));
+    CHECK_EQ(o.status, MCP_OK);
+    free(o.result);
+    return id;
+}
+
+/* Our server at 2026-07-28 hints ttlMs 60000 "public", test://watched-resource
+** ttlMs 0 "private": with "cache" on, fresh answers never reach it. */
+static void test_cache_against_everything_modern(void) {
+    harness_section("client cache and result checks against the everything server at 2026-07-28");
+    char *err = NULL;
+    mcp_client_t *bad = NULL;
+    CHECK_RC(mcp_client_new("c", "1", "{\"cache\":\"yes\"}", &bad, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_new("c", "1", "{\"cache\":true,\"cache_max_bytes\":10}", &bad, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_new("c", "1", "{\"validate_tool_output\":1}", &bad, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+
+    mcp_client_t *c = new_client_with("{\"request_timeout_ms\":20000,\"cache\":true,\"cache_max_entries\":16}");
+    const char *argv[] = {env_or_die("MCP_EVERYTHING_SERVER"), NULL};
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    char *out = NULL;
+    CHECK_RC(mcp_client_get_era(c, &out, &err), MCP_OK, err);
+    CHECK(out && strstr(out, "\"era\":\"modern\"") != NULL);
+    mcp_string_free(out);
+
+    CHECK(request_id_of(c, "tools/list", NULL) > 0);
+    CHECK_EQ(request_id_of(c, "tools/list", NULL), 0);
+    CHECK(request_id_of(c, "resources/read", "{\"uri\":\"test://static-text\"}") > 0);
+    CHECK_EQ(request_id_of(c, "resources/read", "{\"uri\":\"test://static-text\"}"), 0);
+    CHECK(request_id_of(c, "resources/read", "{\"uri\":\"test://watched-resource\"}") > 0);
+    CHECK(request_id_of(c, "resources/read", "{\"uri\":\"test://watched-resource\"}") > 0);
+    /* The listing's outputSchemas are in force and our own server's results match them. */
+    json_t *r = call_tool(c, "test_echo", "{\"text\":\"checked\"}");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r, "structuredContent"), "text")), "checked");
+    json_decref(r);
+    mcp_client_free(c);
+}
+
+typedef struct {
+    pthread_mutex_t lock;
+    int updates;
+    int in_order;
+    volatile int ended;
+    char reason[64];
+} sub_state_t;
+
+static void on_sub(void *ud, const char *method, const char *params_json) {
+    sub_state_t *s = ud;
+    pthread_mutex_lock(&s->lock);
+    if (method == NULL) {
+        json_t *p = json_loads(params_json, 0, NULL);
+        snprintf(s->reason, sizeof s->reason, "%s", json_string_value(json_object_get(p, "reason")) ? json_string_value(json_object_get(p, "reason")) : "");
+        json_decref(p);
+        __sync_synchronize();
+        s->ended = 1;
+    } else if (strcmp(method, "notifications/resources/updated") == 0 && strstr(params_json, "test://watched-resource")) {
+        s->updates++;
+    } else {
+        s->in_order = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static volatile int sub_freed = 0;
+static void free_sub(void *ud) {
+    (void)ud;
+    sub_freed = 1;
+}
+
+/* The 2025 era: the same call subscribes with resources/subscribe; our
+** server's test_update_watched_resource then notifies. */
+static void test_subscribe_legacy(void) {
+    harness_section("mcp_client_subscribe at the 2025 era (everything server)");
+    mcp_client_t *c = new_client();
+    const char *argv[] = {env_or_die("MCP_EVERYTHING_SERVER"), NULL};
+    char *err = NULL, *ack = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    sub_state_t s = {PTHREAD_MUTEX_INITIALIZER, 0, 1, 0, ""};
+    int64_t id = 0;
+    CHECK_RC(mcp_client_subscribe(c, "{\"nope\":true}", on_sub, &s, NULL, &id, &ack, &err), MCP_ERR_INVALID_ARG, err);
+    CHECK(err && strstr(err, "nope") != NULL);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_subscribe(c, "{}", on_sub, &s, NULL, &id, &ack, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_subscribe(c, "{\"resourceSubscriptions\":[\"test://watched-resource\"]}", NULL, &s, NULL, &id,
+                                  &ack, &err), MCP_ERR_INVALID_ARG, err);
+    mcp_string_free(err);
+    err = NULL;
+    CHECK_RC(mcp_client_subscribe(c, "{\"resourceSubscriptions\":[\"test://watched-resource\"]}", on_sub, &s, free_sub,
+                                  &id, &ack, &err), MCP_OK, err);
+    CHECK(id < 0);
+    CHECK(ack && strstr(ack, "test://watched-resource") != NULL);
+    mcp_string_free(ack);
+    for (int i = 0; i < 3; i++) json_decref(call_tool(c, "test_update_watched_resource", NULL));
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&s.lock);
+        int n = s.updates;
+        pthread_mutex_unlock(&s.lock);
+        if (n >= 3) break;
+        harness_sleep_ms(10);
+    }
+    CHECK_EQ(s.updates, 3);
+    CHECK(s.in_order);
+    CHECK_RC(mcp_client_unsubscribe(c, id, &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&s.ended, harness_ms(5000)));
+    CHECK_STR(s.reason, "unsubscribed");
+    for (int i = 0; i < 200 && !sub_freed; i++) harness_sleep_ms(10);
+    CHECK(sub_freed);
+    CHECK_RC(mcp_client_unsubscribe(c, id, &err), MCP_OK, err); /* again: a no-op */
+    mcp_client_free(c);
+}
+
+/* 2026-07-28: subscriptions/listen against the SDK server, acknowledged, then ended. */
+static void test_subscribe_modern(void) {
+    harness_section("mcp_client_subscribe at 2026-07-28 (official Python SDK server)");
+    mcp_client_t *c = new_client_with("{\"request_timeout_ms\":20000,\"era\":\"2026-07-28\"}");
+    const char *argv[] = {env_or_die("MCP_PYTHON"), env_or_die("MCP_SDK_SERVER"), "stdio", NULL};
+    char *err = NULL, *ack = NULL;
+    CHECK_RC(mcp_client_connect_stdio(c, argv, NULL, NULL, NULL, &err), MCP_OK, err);
+    sub_state_t s = {PTHREAD_MUTEX_INITIALIZER, 0, 1, 0, ""};
+    int64_t id = 0;
+    CHECK_RC(mcp_client_subscribe(c, "{\"toolsListChanged\":true,\"resourceSubscriptions\":[\"fixture://greeting\"]}",
+                                  on_sub, &s, NULL, &id, &ack, &err), MCP_OK, err);
+    CHECK(id > 0);
+    json_t *a = json_loads(ack ? ack : "{}", 0, NULL);
+    CHECK(json_is_true(json_object_get(a, "toolsListChanged")));
+    json_decref(a);
+    mcp_string_free(ack);
+    /* Other requests go on beside the open stream. */
+    json_t *r = call_tool(c, "add", "{\"a\":2,\"b\":3}");
+    CHECK(r != NULL);
+    json_decref(r);
+    CHECK_RC(mcp_client_unsubscribe(c, id, &err), MCP_OK, err);
+    CHECK(harness_wait_flag(&s.ended, harness_ms(5000)));
+    CHECK_STR(s.reason, "unsubscribed");
+    r = call_tool(c, "add", "{\"a\":1,\"b\":1}");
+    CHECK(r != NULL);
+    json_decref(r);
+    mcp_client_free(c);
+}
+
 int main(void) {
     test_connect_failures();
     test_close_during_handshake();
@@ -465,5 +621,8 @@ int main(void) {
     test_sdk_server_modern();
     test_message_limit();
     test_cancel_listing_in_flight();
+    test_cache_against_everything_modern();
+    test_subscribe_legacy();
+    test_subscribe_modern();
     return harness_finish();
 }

@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import threading
 import logging
 from typing import Any, Callable
 
@@ -148,6 +149,26 @@ class _Listener:
     def _report(_value: Any, error: BaseException | None) -> None:
         if error is not None:
             log.warning("libmcp: a client notification/stderr handler raised %r", error)
+
+
+class _SubscriptionListener:
+    """user_data of one mcp_client_subscribe: on_event(method, params) per notification, in
+    order; on_end(reason) once when it ends (the engine calls with method NULL)."""
+
+    def __init__(self, core: _ClientCore, on_event: Callable, on_end: Callable | None):
+        self.core, self.on_event, self.on_end = core, on_event, on_end
+        self.ended = threading.Event()
+        self.reason: str | None = None
+
+    def on_notification(self, method: bytes | None, params_json: bytes) -> None:
+        params = json.loads(params_json) if params_json else {}
+        if method is None:
+            self.reason = params.get("reason")
+            self.ended.set()
+            if self.on_end is not None:
+                _run(self.core, self.on_end, (self.reason,), _Listener._report)
+            return
+        _run(self.core, self.on_event, (method.decode(), params), _Listener._report)
 
 
 # ------------------------------------------------------------------ requests

@@ -26,7 +26,7 @@ from ctypes import byref, c_char_p, c_int64, c_void_p
 from typing import Any, Callable
 
 from . import _callbacks, _ffi, _lifetime, errors
-from ._client_calls import _ClientCore, _Listener, _Outcome, _RequestHandler
+from ._client_calls import _ClientCore, _Listener, _Outcome, _RequestHandler, _SubscriptionListener
 
 _NO_PROGRESS = _ffi.PROGRESS_FN()  # a NULL mcp_progress_fn
 LIST_METHODS = ("tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/list")
@@ -95,11 +95,17 @@ class Client:
                  roots: Callable | None = None, on_notification: Callable | None = None,
                  on_stderr: Callable | None = None, loop: asyncio.AbstractEventLoop | None = None,
                  era: str | None = None, max_input_rounds: int | None = None,
-                 discover_timeout: float | None = None, log_level: str | None = None):
+                 discover_timeout: float | None = None, log_level: str | None = None,
+                 validate_tool_output: bool | None = None, cache: bool | None = None,
+                 cache_max_entries: int | None = None, cache_max_bytes: int | None = None):
         """era: "auto" (default: probe server/discover, fall back to initialize), "legacy", or a
         revision ("2026-07-28", "2025-11-25", ...). max_input_rounds: input_required rounds the
         engine answers with the sampling/elicitation/roots handlers (0: the caller gets them).
-        log_level: sent with every modern request (logging/setLevel once at the 2025 era)."""
+        log_level: sent with every modern request (logging/setLevel once at the 2025 era).
+        validate_tool_output: False stops checking call_tool's structuredContent against the
+        outputSchema from the last list_tools (a mismatch raises PeerError, code -32603).
+        cache: keep list/read results in memory while their ttlMs says they are fresh (bounded by
+        cache_max_entries and cache_max_bytes; list_changed/updated notifications invalidate)."""
         lib = _ffi.load()
         if not lib.has("mcp_client_new"):
             raise errors.Unsupported(f"{lib.path} has no client functions (mcp_client_*): it predates them")
@@ -109,6 +115,8 @@ class Client:
                           "capabilities": capabilities, "worker_threads": worker_threads,
                           "max_message_bytes": max_message_bytes, "era": era,
                           "max_input_rounds": max_input_rounds, "log_level": log_level,
+                          "validate_tool_output": validate_tool_output, "cache": cache,
+                          "cache_max_entries": cache_max_entries, "cache_max_bytes": cache_max_bytes,
                           "discover_timeout_ms": _ms(discover_timeout) if discover_timeout is not None else None})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_client_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
@@ -341,6 +349,31 @@ class Client:
             params["context"] = {"arguments": context}
         return self.request("completion/complete", params, timeout=timeout)["completion"]["values"]
 
+    def listen(self, on_event: Callable, *, tools_list_changed: bool = False, prompts_list_changed: bool = False,
+               resources_list_changed: bool = False, resource_subscriptions: list[str] | tuple = (),
+               on_end: Callable | None = None) -> "Subscription":
+        """Hear the chosen notifications, in either era (ABI 1.3): subscriptions/listen at
+        2026-07-28, resources/subscribe and the server's own notifications at the 2025 era.
+        on_event(method, params) gets them in order (on an engine thread; a coroutine function
+        runs on the loop); on_end(reason) runs once when the subscription ends. Returns once the
+        server acknowledged; Subscription.honored is what it agreed to. Close it (or use `with`)."""
+        if not self._lib.has("mcp_client_subscribe"):
+            raise errors.Unsupported(f"{self._lib.path} predates mcp_client_subscribe (ABI 1.3)")
+        wanted = _clean({"toolsListChanged": tools_list_changed or None,
+                         "promptsListChanged": prompts_list_changed or None,
+                         "resourcesListChanged": resources_list_changed or None,
+                         "resourceSubscriptions": list(resource_subscriptions) or None})
+        listener = _SubscriptionListener(self._core, on_event, on_end)
+        key = _callbacks.keep(listener)
+        sid, out, err = c_int64(), c_void_p(), c_void_p()
+        status = self._lib.mcp_client_subscribe(self._core.live(), _callbacks.encode(wanted),
+                                                _callbacks.client_notification_thunk, key, _callbacks.free_thunk,
+                                                byref(sid), byref(out), byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)
+            _check(self._lib, status, err, "listen")
+        return Subscription(self, sid.value, _take_json(self._lib, out), listener)
+
     def subscribe(self, uri: str) -> None:
         self.request("resources/subscribe", {"uri": uri})
 
@@ -355,3 +388,31 @@ class Client:
 
 
 __all__ = ["Client", "ClientRequest"]
+
+
+class Subscription:
+    """One listen() subscription: .id, .honored (the filter the server agreed to), close()."""
+
+    def __init__(self, client: Client, sid: int, honored: dict, listener: Any):
+        self.client, self.id, self.honored, self._listener = client, sid, honored, listener
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Ends the subscription and waits (up to timeout) for on_end."""
+        err = c_void_p()
+        _check(self.client._lib, self.client._lib.mcp_client_unsubscribe(self.client._core.live(), self.id, byref(err)),
+               err, "Subscription.close")
+        self._listener.ended.wait(timeout)
+
+    @property
+    def ended(self) -> bool:
+        return self._listener.ended.is_set()
+
+    @property
+    def end_reason(self) -> str | None:
+        return self._listener.reason
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
