@@ -105,3 +105,28 @@ def test_listen_at_the_2025_era(connect):
     assert sub.id < 0 and sub.honored == {}
     sub.close()
     assert sub.ended
+
+
+def test_async_client_listen():
+    import asyncio
+
+    from libmcp import AsyncClient
+
+    async def body():
+        c = await AsyncClient.stdio(sys.executable, str(SERVER), "stdio", env=child_env(), era="2026-07-28",
+                                    request_timeout=20)
+        try:
+            got = asyncio.Queue()
+
+            async def on_event(method, params):
+                await got.put((method, params.get("uri")))
+
+            sub = await c.listen(on_event, resource_subscriptions=["res://a"])
+            await c.call_tool("touch", {"uri": "res://a", "times": 2})
+            assert await asyncio.wait_for(got.get(), 10) == ("notifications/resources/updated", "res://a")
+            assert await asyncio.wait_for(got.get(), 10) == ("notifications/resources/updated", "res://a")
+            sub.close()
+        finally:
+            await c.close()
+
+    asyncio.run(body())

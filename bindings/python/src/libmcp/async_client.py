@@ -147,6 +147,13 @@ class AsyncClient:
     async def subscribe(self, uri: str) -> None:
         await self.request("resources/subscribe", {"uri": uri})
 
+    async def listen(self, on_event: Callable, **filter_and_on_end: Any) -> Any:
+        """Client.listen (ABI 1.3) without blocking the loop: it waits for the server's
+        acknowledgment on a thread. on_event/on_end may be coroutine functions (run on the loop)."""
+        self._adopt_loop()
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self._client.listen(on_event, **filter_and_on_end))
+
     async def ping(self, *, timeout: float | None = None) -> None:
         await self.request("ping", timeout=timeout)
 
