@@ -19,7 +19,7 @@ import MCPRuntime
                 var r: JSONObject = ["content": [["type": "text", "text": "ok"]]]
                 if let sc = args["sc"] { r["structuredContent"] = sc }
                 if args["fail"] != nil { r["isError"] = true }
-                try? call.respond(r)
+                try? call.respond(.object(r))
             })
             try s.addTool(ToolEntry(definition: JSONObject(["name": "free"])) { call, args in
                 try? call.respond(["content": [], "structuredContent": args["sc"] ?? 1])

@@ -43,8 +43,9 @@ import MCPRuntime
                 }
                 // Answered on another thread, maybe before request() returns:
                 // the acknowledgment may overtake the id.
+                let replies = out
                 pool.execute {
-                    for msg in out {
+                    for msg in replies {
                         let bytes = Array(JSONSerializer.string(msg).utf8)
                         bytes.withUnsafeBytes { b in box.withLock { $0 }?.receive(b) }
                     }

@@ -108,7 +108,7 @@ import MCPRuntime
         let s = ClientEraTests.Scripted(cache: .init()) { method, _, n in
             switch method {
             case "server/discover": return .result(ClientEraTests.discovered)
-            case "tools/list": return .result(["resultType": "complete", "tools": [["name": "t\(n)"]], "ttlMs": 60_000, "cacheScope": "public"])
+            case "tools/list": return .result(["resultType": "complete", "tools": [["name": .string("t\(n)")]], "ttlMs": 60_000, "cacheScope": "public"])
             case "prompts/list": return .result(["resultType": "complete", "prompts": [], "ttlMs": 0, "cacheScope": "public"])
             default: return .error(.methodNotFound(method))
             }

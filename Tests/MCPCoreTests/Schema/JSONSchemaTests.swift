@@ -149,7 +149,7 @@ import Testing
     }
 
     @Test func recursiveSchemaConsumingTheValueIsFine() throws {
-        let tree = try schema(#"{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#"}}},"required":["v"]}"#)
+        let tree = try schema(##"{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#"}}},"required":["v"]}"##)
         #expect(try failure(tree, #"{"v":1,"kids":[{"v":2,"kids":[{"v":3}]},{"v":4}]}"#) == nil)
         #expect(try failure(tree, #"{"v":1,"kids":[{"v":2,"kids":[{}]}]}"#)?.instancePath == "/kids/0/kids/0/v")
     }
@@ -169,8 +169,8 @@ import Testing
     }
 
     @Test func cyclesEndWithAnErrorNotAHang() throws {
-        for text in [#"{"$ref":"#"}"#, #"{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"#,
-                     #"{"anyOf":[{"$ref":"#"}]}"#, #"{"properties":{"x":{"allOf":[{"$ref":"#/properties/x"}]}}}"#] {
+        for text in [##"{"$ref":"#"}"##, ##"{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"##,
+                     ##"{"anyOf":[{"$ref":"#"}]}"##, ##"{"properties":{"x":{"allOf":[{"$ref":"#/properties/x"}]}}}"##] {
             let s = try schema(text)
             let value = text.contains("properties") ? #"{"x":1}"# : "1"
             #expect(try failure(s, value)?.kind == .refCycle, "\(text)")
