@@ -39,15 +39,9 @@ extension SubscriptionFilter {
         !toolsListChanged && !promptsListChanged && !resourcesListChanged && resourceSubscriptions.isEmpty
     }
 
-    /// The wire form (only what is asked for).
-    public var json: JSONObject {
-        var o = JSONObject()
-        if toolsListChanged { o["toolsListChanged"] = true }
-        if promptsListChanged { o["promptsListChanged"] = true }
-        if resourcesListChanged { o["resourcesListChanged"] = true }
-        if !resourceSubscriptions.isEmpty { o["resourceSubscriptions"] = .array(resourceSubscriptions.map { .string($0) }) }
-        return o
-    }
+    /// The wire form (only what is asked for): the same object a server
+    /// acknowledges with.
+    public var json: JSONObject { acknowledged }
 
     /// Whether a notification is one this filter asked for.
     public func admits(_ method: String, _ params: JSONObject) -> Bool {
