@@ -3,6 +3,7 @@
 #   make test   build, then run every test (C, Swift, Python interop, ABI checks)
 #   make        build only: build/lib/libmcp.so.1, build/bin/*
 #   make bench  benchmarks (not tests)
+#   make wheel  the Python binding as a manylinux wheel with the library inside, in dist/
 
 BUILD  ?= build
 VENV   ?= .venv
@@ -10,7 +11,7 @@ JOBS   ?= 2
 APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
-.PHONY: all build deps venv demo test bench clean
+.PHONY: all build deps venv demo test bench wheel clean
 
 all: build
 
@@ -57,6 +58,9 @@ bench: build venv
 	$(VENV)/bin/python bench/client_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/python_binding_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/payload_bench.py --build $(BUILD)
+
+wheel: build venv
+	$(VENV)/bin/python scripts/wheel.py --library $(BUILD)/lib/libmcp.so.1 --out dist
 
 clean:
 	rm -rf $(BUILD)
