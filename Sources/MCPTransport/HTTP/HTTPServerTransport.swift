@@ -72,7 +72,7 @@ public final class HTTPServerTransport: Sendable {
             }
         } catch {
             EngineEventLoops.shutDown(group)
-            throw .io("Cannot listen on \(config.host):\(config.port): \(error)")
+            throw .io("Cannot listen on \(config.host):\(config.port): \(NetworkErrorText.describe(error))")
         }
         let port = channel.localAddress?.port ?? config.port
         // The admin routes reach the transport weakly: it holds their channel.
@@ -86,7 +86,7 @@ public final class HTTPServerTransport: Sendable {
             } catch {
                 try? channel.close().wait()
                 EngineEventLoops.shutDown(group)
-                throw .io("Cannot listen on admin address \(address.host):\(address.port): \(error)")
+                throw .io("Cannot listen on admin address \(address.host):\(address.port): \(NetworkErrorText.describe(error))")
             }
         }
         let timeout = TimeAmount.milliseconds(Int64(config.sessionIdleTimeoutMs))

@@ -127,7 +127,7 @@ final class HTTPConnectionPool: Sendable {
                     }
                     self.send(exchange, on: channel, reused: false, brokenBy: brokenBy)
                 case .failure(let error):
-                    exchange.deliverFailure(.connect("Cannot connect to \(url.hostHeader): \(error)"))
+                    exchange.deliverFailure(.connect("Cannot connect to \(url.hostHeader): \(NetworkErrorText.describe(error))"))
                 }
             }
     }

@@ -157,3 +157,35 @@ def test_run_http_returns_on_stop(srv):
     assert not t.is_alive()
     with pytest.raises(httpx2.ConnectError):
         httpx2.post(f"http://127.0.0.1:{ports[0]}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+
+
+def test_run_http_says_where_it_listens(srv, capfd):
+    ready = threading.Event()
+    ports = []
+    t = threading.Thread(target=srv.run_http, args=("127.0.0.1", 0),
+                         kwargs={"on_ready": lambda p: (ports.append(p), ready.set()), "path": "/tools"})
+    t.start()
+    try:
+        assert ready.wait(10)
+    finally:
+        srv.stop()
+        t.join(10)
+    err = capfd.readouterr().err
+    assert f"libmcp: serving MCP on http://127.0.0.1:{ports[0]}/tools (Ctrl-C to stop)\n" in err
+
+    srv.run_http("127.0.0.1", 0, announce=False, on_ready=lambda p: srv.stop())
+    assert "serving MCP" not in capfd.readouterr().err
+
+
+def test_a_port_in_use_reads_as_the_system_says_it(srv):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(libmcp.EngineIOError) as e:  # importable from the package root, an OSError too
+            srv.start_http("127.0.0.1", port)
+    assert isinstance(e.value, OSError)
+    assert str(e.value) == f"start_http: Cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert srv.start_http("127.0.0.1", 0) > 0  # the failed attempt left nothing behind
+    srv.stop_http()

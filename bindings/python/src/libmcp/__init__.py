@@ -31,8 +31,8 @@ from .content import (
 )
 from .context import Context, ElicitResult, Pending, SamplingResult
 from .errors import (
-    AlreadyExists, Cancelled, Closed, InputRequired, InvalidArgument, InvalidJSON, LibraryError, MCPError, NotFound,
-    PeerError, RequestTimeout, ResourceNotFound, StateError, ToolError, Unsupported,
+    AlreadyExists, Cancelled, Closed, EngineIOError, InputRequired, InvalidArgument, InvalidJSON, LibraryError,
+    LimitExceeded, MCPError, NotFound, PeerError, RequestTimeout, ResourceNotFound, StateError, ToolError, Unsupported,
 )
 from ._log import set_log_hook
 from .server import Server
@@ -68,7 +68,8 @@ __all__ = [
     "Message", "UserMessage", "AssistantMessage", "PromptResult", "Completion", "CompletionRef",
     "CompletionArgument",
     "MCPError", "LibraryError", "InvalidArgument", "InvalidJSON", "AlreadyExists", "NotFound", "StateError",
-    "Unsupported", "RequestTimeout", "Cancelled", "Closed", "PeerError", "ToolError", "ResourceNotFound",
+    "EngineIOError", "LimitExceeded", "Unsupported", "RequestTimeout", "Cancelled", "Closed", "PeerError",
+    "ToolError", "ResourceNotFound",
     "InputRequired", "errors", "library_path", "abi_version", "engine_version", "set_log_hook", "ABI_MAJOR",
     "__version__",
 ]

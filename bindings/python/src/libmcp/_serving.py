@@ -158,10 +158,17 @@ class Serving:
         _ffi.check(self._lib, status, err, "stop_http")
 
     def run_http(self, host: str = "127.0.0.1", port: int = 8000, *, drain_timeout: float = 5.0,
-                 on_ready: Callable[[int], Any] | None = None, **options: Any) -> None:
-        """Serves HTTP until stop(), Ctrl-C or SIGTERM. on_ready(port) runs once listening."""
+                 on_ready: Callable[[int], Any] | None = None, announce: bool = True, **options: Any) -> None:
+        """Serves HTTP until stop(), Ctrl-C or SIGTERM. on_ready(port) runs once listening.
+
+        With announce (the default) one line on stderr says where it listens, as uvicorn does."""
         bound = self.start_http(host, port, **options)
         self._stop_event.clear()
+        if announce:
+            shown = f"[{host}]" if ":" in host else host
+            scheme = "https" if options.get("tls_cert_file") else "http"
+            print(f"libmcp: serving MCP on {scheme}://{shown}:{bound}{options.get('path', '/mcp')} "
+                  f"(Ctrl-C to stop)", file=sys.stderr, flush=True)
         try:
             if on_ready is not None:
                 on_ready(bound)
