@@ -126,5 +126,8 @@ func (e *PeerError) Error() string {
 func (e *PeerError) Unwrap() error { return ErrPeer }
 
 // ErrResourceNotFound, returned (or wrapped) by a resource handler, answers
-// resources/read with -32002 "Resource not found" and the URI in error.data.
+// resources/read with -32002 and the URI in error.data. The message is
+// "Resource not found" for ErrResourceNotFound itself, and the wrapping
+// error's text (fmt.Errorf("no note %q: %w", id, mcp.ErrResourceNotFound))
+// when wrapped.
 var ErrResourceNotFound = errors.New("mcp: resource not found")

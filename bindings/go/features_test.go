@@ -99,7 +99,8 @@ func TestResources(t *testing.T) {
 		t.Errorf("read template: %+v %v", r, e)
 	}
 	_, e = read("test://gone")
-	if e == nil || e.Code != CodeResourceNotFound || !strings.Contains(string(e.Data), `"uri":"test://gone"`) {
+	if e == nil || e.Code != CodeResourceNotFound || !strings.Contains(string(e.Data), `"uri":"test://gone"`) ||
+		e.Message != "looked everywhere: mcp: resource not found" {
 		t.Errorf("ErrResourceNotFound answered %+v", e)
 	}
 	_, e = read("test://broken")

@@ -137,7 +137,11 @@ func (r *resourceReg) call(c *C.mcp_call_t, uri, varsJSON string) {
 		if err != nil {
 			if errors.Is(err, ErrResourceNotFound) {
 				data, _ := json.Marshal(map[string]string{"uri": uri})
-				return outcome{rpcErr: &RPCError{Code: CodeResourceNotFound, Message: "Resource not found", Data: data}}
+				msg := "Resource not found"
+				if err != ErrResourceNotFound { // wrapped: the handler's own words reach the client
+					msg = err.Error()
+				}
+				return outcome{rpcErr: &RPCError{Code: CodeResourceNotFound, Message: msg, Data: data}}
 			}
 			return outcome{rpcErr: rpcErrorFrom(err)}
 		}

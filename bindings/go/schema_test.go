@@ -179,7 +179,7 @@ func TestTypedTool(t *testing.T) {
 		!strings.Contains(err.Error(), "must be a struct") {
 		t.Errorf("AddTypedTool with a slice input: %v", err)
 	}
-	if err := AddTypedTool[weatherArgs](s, &Tool{Name: "nil"}, nil); !errors.Is(err, ErrInvalidArg) {
+	if err := AddTypedTool[weatherArgs, *ToolResult](s, &Tool{Name: "nil"}, nil); !errors.Is(err, ErrInvalidArg) {
 		t.Errorf("nil handler: %v", err)
 	}
 	c := newTestClient(t, s)

@@ -71,6 +71,10 @@ type ToolAnnotations struct {
 	OpenWorldHint   *bool  `json:"openWorldHint,omitempty"`
 }
 
+// Ptr returns a pointer to v: for the optional hints, as in
+// &ToolAnnotations{ReadOnlyHint: mcp.Ptr(true)}.
+func Ptr[T any](v T) *T { return &v }
+
 // ToolExecution says how a tool may run: TaskSupport is "forbidden"
 // (default), "optional" or "required" (task-augmented tools/call).
 type ToolExecution struct {
