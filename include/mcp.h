@@ -76,8 +76,8 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 3
-#define MCP_VERSION_STRING "0.3.0"
+#define MCP_ABI_VERSION_MINOR 4
+#define MCP_VERSION_STRING "0.4.0"
 
 /* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -355,6 +355,19 @@ typedef struct mcp_call mcp_call_t;
 **                     "private"). Since: 1.3
 **   "metrics"         bool: keep the server's metrics (mcp_server_metrics, the
 **                     admin listener) [true]. Since: 1.3
+**   "declare_capabilities"  array of "tools", "resources", "prompts",
+**                     "logging". ^The capabilities a client sees (initialize,
+**                     server/discover) are those of what is registered at that
+**                     moment: "tools" with a tool, "resources" (subscribe and
+**                     listChanged) with a resource or template, "prompts" with
+**                     a prompt, "completions" with a completion callback,
+**                     "tasks" (2025-11-25) with a tool whose execution allows
+**                     tasks. ^A kind named here is declared even with nothing
+**                     registered yet (a host that registers after clients
+**                     connect); "logging" is declared only when named here:
+**                     name it when callbacks log (mcp_call_log,
+**                     mcp_server_log). ^Log messages are sent either way, and
+**                     logging/setLevel is answered either way. Since: 1.4
 **   "task_ttl_ms"     integer 1..86400000, the lifetime of a task whose client
 **                     names none (2025-11-25) and of every task of the tasks
 **                     extension (2026-07-28); default 3600000. Since: 1.3

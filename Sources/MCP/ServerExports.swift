@@ -41,6 +41,16 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
                 }
                 options.extensions = ext
             }
+            // ABI 1.4: capabilities declared whatever is registered at handshake time.
+            if let kinds = try r.array("declare_capabilities") {
+                for kind in kinds {
+                    guard let name = kind.stringValue, let c = DeclarableCapability(rawValue: name) else {
+                        throw .invalidArgument("option \"declare_capabilities\" lists \"tools\", \"resources\", "
+                            + "\"prompts\" or \"logging\"; \(JSONSerializer.string(kind)) is none of them")
+                    }
+                    options.declaredCapabilities.insert(c)
+                }
+            }
             // ABI 1.3: task lifetimes (the TTL a task gets when its client names
             // none, which at 2026-07-28 is always) and the poll hint.
             if let ttl = try r.int("task_ttl_ms", 1...Int64(options.taskLimits.maxTTLMs)) { options.taskLimits.defaultTTLMs = ttl }

@@ -50,6 +50,12 @@ type ServerOptions struct {
 	// "cacheScope" in its definition); defaults 0 and "private" (library 1.3).
 	CacheTTLMs int
 	CacheScope string
+	// DeclareCapabilities names capability kinds ("tools", "resources",
+	// "prompts", "logging") declared to clients even when nothing of the kind
+	// is registered when they connect: the others follow what is registered,
+	// and "logging" is declared only from here, so name it when handlers log
+	// (library 1.4).
+	DeclareCapabilities []string
 	// ErrorLog receives what cannot be reported to a caller, such as a handler
 	// result the engine refused; nil means the standard logger.
 	ErrorLog *log.Logger
@@ -81,8 +87,10 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 		Extensions    map[string]map[string]any `json:"extensions,omitempty"`
 		CacheTTLMs    int                       `json:"cache_ttl_ms,omitempty"`
 		CacheScope    string                    `json:"cache_scope,omitempty"`
+		Declare       []string                  `json:"declare_capabilities,omitempty"`
 	}{opts.Title, opts.Description, opts.WebsiteURL, opts.Icons, opts.Instructions,
-		opts.PageSize, opts.WorkerThreads, opts.MaxDepth, opts.Extensions, opts.CacheTTLMs, opts.CacheScope}
+		opts.PageSize, opts.WorkerThreads, opts.MaxDepth, opts.Extensions, opts.CacheTTLMs, opts.CacheScope,
+		opts.DeclareCapabilities}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {
 		return nil, err

@@ -1435,6 +1435,8 @@ int main(int argc, char **argv) {
                                 "test_sleep {ms} sleeps without blocking other calls; test_cancel_count reports "
                                 "how many calls saw their cancellation.");
     if (options && task_ttl_ms > 0) json_object_set_new(options, "task_ttl_ms", json_integer(task_ttl_ms));
+    /* The logging fixtures log: declare it (the rest is declared by what is registered). */
+    if (options) json_object_set_new(options, "declare_capabilities", json_pack("[s]", "logging"));
     mcp_server_t *server = NULL;
     char *error = NULL;
     mcp_status rc = options ? mcp_j_server_new(PROGRAM, mcp_version(), options, &server, &error) : MCP_ERR_NO_MEMORY;

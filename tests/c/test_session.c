@@ -46,9 +46,77 @@ static void prompt_echo(void *ud, mcp_call_t *call, const char *arguments_json) 
 
 static const char FULL_OPTIONS[] =
     "{\"title\":\"Test Server\",\"description\":\"A server for tests\",\"website_url\":\"https://example.com\","
-    "\"icons\":[{\"src\":\"https://example.com/i.png\"}],\"instructions\":\"Be nice.\"}";
+    "\"icons\":[{\"src\":\"https://example.com/i.png\"}],\"instructions\":\"Be nice.\","
+    "\"declare_capabilities\":[\"tools\",\"resources\",\"prompts\",\"logging\"]}";
 
 /* ------------------------------------------------------------ initialize */
+/* The capabilities a client sees are those of what the host registered (or
+** named in "declare_capabilities"), at 2025 and at 2026-07-28. */
+static json_t *capabilities_seen(mcp_server_t *server, const char *version) {
+    harness_t *h = harness_new(server);
+    json_t *r = strcmp(version, "2026-07-28") == 0
+        ? harness_request(h, "server/discover", json_pack("{s:{s:s, s:{s:s,s:s}, s:{}}}", "_meta",
+                          "io.modelcontextprotocol/protocolVersion", version, "io.modelcontextprotocol/clientInfo",
+                          "name", "t", "version", "1", "io.modelcontextprotocol/clientCapabilities"))
+        : harness_initialize(h, version);
+    json_t *caps = json_incref(json_object_get(harness_result(r), "capabilities"));
+    json_decref(r);
+    harness_free(h);
+    return caps;
+}
+
+static void test_capabilities_follow_registration(void) {
+    harness_section("capabilities: what is registered or declared");
+    mcp_server_t *server = harness_server(NULL);
+    json_t *caps = capabilities_seen(server, "2025-11-25");
+    CHECK(caps != NULL && json_object_size(caps) == 0); /* nothing registered, nothing declared */
+    json_decref(caps);
+
+    CHECK_EQ(mcp_server_add_tool(server, "{\"name\":\"ok\"}", tool_ok, NULL, NULL, NULL), MCP_OK);
+    const char *eras[] = {"2025-11-25", "2026-07-28"};
+    for (int i = 0; i < 2; i++) {
+        caps = capabilities_seen(server, eras[i]);
+        CHECK(json_is_true(json_object_get(json_object_get(caps, "tools"), "listChanged")));
+        CHECK(!json_object_get(caps, "resources") && !json_object_get(caps, "prompts"));
+        CHECK(!json_object_get(caps, "logging") && !json_object_get(caps, "tasks"));
+        CHECK(!json_object_get(caps, "completions"));
+        json_decref(caps);
+    }
+
+    CHECK_EQ(mcp_server_add_resource_template(server, "{\"uriTemplate\":\"x://{id}\",\"name\":\"x\"}",
+                                              resource_echo, NULL, NULL, NULL), MCP_OK);
+    CHECK_EQ(mcp_server_add_prompt(server, "{\"name\":\"p\"}", prompt_echo, NULL, NULL, NULL), MCP_OK);
+    CHECK_EQ(mcp_server_add_tool(server, "{\"name\":\"t\",\"execution\":{\"taskSupport\":\"optional\"}}",
+                                 tool_ok, NULL, NULL, NULL), MCP_OK);
+    caps = capabilities_seen(server, "2025-11-25");
+    CHECK(json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")));
+    CHECK(json_is_true(json_object_get(json_object_get(caps, "prompts"), "listChanged")));
+    CHECK(json_is_object(json_object_get(caps, "tasks")));
+    CHECK(!json_object_get(caps, "logging"));
+    json_decref(caps);
+    caps = capabilities_seen(server, "2025-06-18"); /* tasks came with 2025-11-25 */
+    CHECK(!json_object_get(caps, "tasks") && json_object_get(caps, "prompts"));
+    json_decref(caps);
+    caps = capabilities_seen(server, "2026-07-28"); /* there, tasks are an extension */
+    CHECK(!json_object_get(caps, "tasks") && json_object_get(caps, "resources"));
+    json_decref(caps);
+    mcp_server_free(server);
+
+    server = harness_server("{\"declare_capabilities\":[\"logging\",\"prompts\"]}");
+    caps = capabilities_seen(server, "2025-11-25");
+    CHECK(json_is_object(json_object_get(caps, "logging")) && json_is_object(json_object_get(caps, "prompts")));
+    CHECK(json_object_size(caps) == 2);
+    json_decref(caps);
+    mcp_server_free(server);
+
+    mcp_server_t *bad = NULL;
+    char *error = NULL;
+    CHECK_EQ(mcp_server_new("s", "1", "{\"declare_capabilities\":[\"tools\",\"sampling\"]}", &bad, &error),
+             MCP_ERR_INVALID_ARG);
+    CHECK(bad == NULL && error && strstr(error, "\"sampling\" is none of them"));
+    mcp_string_free(error);
+}
+
 
 static const char *const VERSIONS[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 
@@ -694,6 +762,7 @@ static void test_free_with_calls_in_flight(void) {
 
 int main(void) {
     test_initialize();
+    test_capabilities_follow_registration();
     test_lifecycle();
     test_jsonrpc_errors();
     test_receive_arguments();

@@ -82,22 +82,11 @@ extension ServerSession {
     func discover() -> JSONObject {
         var result = JSONObject()
         result["supportedVersions"] = .array(ProtocolVersion.supportedNewestFirst.map { .string($0.rawValue) })
-        result["capabilities"] = .object(modernCapabilities())
+        result["capabilities"] = .object(server.capabilities(for: .modern))
         if let i = server.options.instructions { result["instructions"] = .string(i) }
         return result
     }
 
-    func modernCapabilities() -> JSONObject {
-        var capabilities: JSONObject = [
-            "logging": [:],
-            "prompts": ["listChanged": true],
-            "resources": ["subscribe": true, "listChanged": true],
-            "tools": ["listChanged": true],
-        ]
-        if server.completionHandler != nil { capabilities["completions"] = [:] }
-        if !server.options.extensions.isEmpty { capabilities["extensions"] = .object(server.options.extensions) }
-        return capabilities
-    }
 
     /// What every 2026-07-28 result carries: `resultType` "complete", the
     /// server's identity in `_meta` (beside whatever `_meta` the result has),

@@ -14,6 +14,9 @@ public struct ServerOptions: Sendable {
     public var cacheDefault = CacheHint()
     /// How MRTR's requestState is sealed (keys, expiry, size).
     public var requestState = RequestStateOptions()
+    /// Capabilities declared even when nothing of the kind is registered at
+    /// handshake time; `logging` is declared only from here (ServerCapabilities).
+    public var declaredCapabilities: Set<DeclarableCapability> = []
 
     public init(name: String, version: String) {
         info = JSONObject()

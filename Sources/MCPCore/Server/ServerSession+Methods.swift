@@ -66,18 +66,7 @@ extension ServerSession {
         guard accepted else { return .failure(.invalidRequest("The session is already initialized")) }
         var result = JSONObject()
         result["protocolVersion"] = .string(version.rawValue)
-        var capabilities: JSONObject = JSONObject([
-            "logging": [:],
-            "prompts": ["listChanged": true],
-            "resources": ["subscribe": true, "listChanged": true],
-            "tools": ["listChanged": true],
-        ])
-        if server.completionHandler != nil, version >= .v2025_03_26 { capabilities["completions"] = [:] }
-        if version >= .v2025_11_25 {
-            capabilities["tasks"] = ["list": [:], "cancel": [:], "requests": ["tools": ["call": [:]]]]
-        }
-        if !server.options.extensions.isEmpty { capabilities["extensions"] = .object(server.options.extensions) }
-        result["capabilities"] = .object(capabilities)
+        result["capabilities"] = .object(server.capabilities(for: version))
         result["serverInfo"] = .object(RevisionGate.implementation(server.options.info, for: version))
         if let i = server.options.instructions { result["instructions"] = .string(i) }
         return .success(.object(result))
