@@ -8,7 +8,7 @@
 BUILD  ?= build
 VENV   ?= .venv
 JOBS   ?= 2
-APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus
+APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 .PHONY: all build deps venv demo test bench wheel clean

@@ -1,10 +1,12 @@
 internal import NIOHTTP1
 
-/// The admin listener's three routes. Readiness: the listener is bound and
+/// The admin listener's routes: the status page, metrics, liveness, readiness. Readiness: the listener is bound and
 /// not draining, and the owner's own checks pass (the worker queue).
 enum AdminRoutes {
     static func answer(_ path: String, transport: HTTPServerTransport?, source: AdminSource?) -> AdminResponse {
         switch path {
+        case "/", "/index.html":
+            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: StatusPage.html)
         case "/metrics":
             return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                  body: source?.metrics() ?? "")
@@ -17,7 +19,7 @@ enum AdminRoutes {
             let list = reasons.map { "\"\($0.replacingQuotes())\"" }.joined(separator: ",")
             return .json(.serviceUnavailable, #"{"status":"not ready","reasons":["# + list + "]}")
         default:
-            return .json(.notFound, #"{"error":"not found: use /metrics, /healthz or /readyz"}"#)
+            return .json(.notFound, #"{"error":"not found: use /, /metrics, /healthz or /readyz"}"#)
         }
     }
 }
