@@ -34,7 +34,10 @@ func modernParams(_ params: JSONObject = JSONObject(), caps: JSONObject = JSONOb
     }
 
     @Test func discoverNamesVersionsCapabilitiesAndIdentity() throws {
-        let h = harness { $0.extensions = ["io.modelcontextprotocol/ui": ["mimeTypes": ["text/html;profile=mcp-app"]]] }
+        let h = harness {
+            $0.extensions = ["io.modelcontextprotocol/ui": ["mimeTypes": ["text/html;profile=mcp-app"]]]
+            $0.declaredCapabilities = [.tools, .resources]
+        }
         let r = try #require(h.request(1, "server/discover", modernParams())?["result"])
         #expect(r["supportedVersions"] == ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"])
         #expect(r["resultType"] == "complete")

@@ -9,13 +9,15 @@ import MCPRuntime
     ])
     func negotiatesTheProtocolVersion(_ requested: String, _ expected: String) throws {
         let h = SessionHarness()
+        try h.server.addTool(ToolEntry(definition: JSONObject(["name": "t"])) { call, _ in try? call.respond(textResult("t")) })
         let r = try #require(h.request(1, "initialize", [
             "protocolVersion": .string(requested), "capabilities": [:], "clientInfo": ["name": "t", "version": "1"],
         ]))
         #expect(r["result"]?["protocolVersion"] == .string(expected))
         #expect(r["result"]?["serverInfo"]?["name"] == "test")
         #expect(r["result"]?["instructions"] == "Be nice")
-        #expect(r["result"]?["capabilities"]?["tools"] != nil)
+        #expect(r["result"]?["capabilities"]?["tools"] != nil, "a tool is registered")
+        #expect(r["result"]?["capabilities"]?["prompts"] == nil, "no prompt is")
     }
 
     @Test func enforcesTheLifecycle() throws {
