@@ -368,6 +368,37 @@ typedef struct mcp_call mcp_call_t;
 **                     name it when callbacks log (mcp_call_log,
 **                     mcp_server_log). ^Log messages are sent either way, and
 **                     logging/setLevel is answered either way. Since: 1.4
+**   "max_calls_in_flight"  integer 1..1000000 (default 4096): calls into host
+**                     callbacks (tools/call, resources/read, prompts/get,
+**                     completion/complete) received and not yet answered,
+**                     across every session and transport. ^Beyond it a call
+**                     is refused at once: over HTTP with 503 and Retry-After
+**                     before the body is dispatched, otherwise with
+**                     MCP_JSONRPC_INTERNAL_ERROR and error.data
+**                     {"reason":"overloaded","retryAfterMs":N}. ^Pings and
+**                     the requests the engine answers itself (lists,
+**                     initialize, tasks/get, ...) are served throughout, so
+**                     memory stays bounded however fast calls arrive.
+**                     Since: 1.4
+**   "call_retry_after_ms"  integer 1..3600000, the retry hint of that
+**                     refusal (default 1000). Since: 1.4
+**   "tool_timeouts_ms"  object: tool name (or "*" for every other tool) ->
+**                     milliseconds 1..86400000. ^A tool call not answered in
+**                     time is answered with MCP_JSONRPC_INTERNAL_ERROR ("Tool
+**                     NAME timed out after N ms", error.data {"reason":
+**                     "timeout","timeoutMs":N}); the call reads as cancelled
+**                     (mcp_call_is_cancelled) and its cancel callbacks run;
+**                     the callback's own answer then gets MCP_ERR_STATE.
+**                     Default: no timeout. Since: 1.4
+**   "circuit_breaker"  object {"failures": 1..10000 (default 5), "open_ms":
+**                     1..86400000 (default 30000)}: after that many
+**                     consecutive failures of a tool (mcp_call_error answers
+**                     and timeouts; isError results are answers, not
+**                     failures) its calls are refused for open_ms
+**                     (error.data {"reason":"circuit_open","retryAfterMs":N}),
+**                     then one call is let through: its success closes the
+**                     circuit, its failure opens it again. Default: off.
+**                     Since: 1.4
 **   "task_ttl_ms"     integer 1..86400000, the lifetime of a task whose client
 **                     names none (2025-11-25) and of every task of the tasks
 **                     extension (2026-07-28); default 3600000. Since: 1.3

@@ -61,6 +61,7 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             }
             keepMetrics = try r.bool("metrics") ?? keepMetrics
             try readRequestStateOptions(&r, into: &options.requestState)
+            try readCallLimits(&r, into: &options.callLimits)
         }
         let pool = WorkerPool(maxThreads: workers)
         let scheduler = Scheduler(executor: pool)
@@ -296,4 +297,33 @@ private func readRequestStateOptions(_ r: inout OptionsReader, into o: inout Req
     }
     o.ttlMs = try r.int("request_state_ttl_ms", 1000...86_400_000) ?? o.ttlMs
     o.maxBytes = try r.int("request_state_max_bytes", 1024...16_777_216) ?? o.maxBytes
+}
+
+/// The call limits of mcp_server_new (ABI 1.4): calls in flight, tool
+/// timeouts, circuit breakers (MCPCore Server/Overload).
+private func readCallLimits(_ r: inout OptionsReader, into l: inout CallLimits) throws(ABIError) {
+    l.maxInFlight = try r.int("max_calls_in_flight", 1...1_000_000) ?? l.maxInFlight
+    l.retryAfterMs = try r.int("call_retry_after_ms", 1...3_600_000) ?? l.retryAfterMs
+    if let timeouts = try r.object("tool_timeouts_ms") {
+        for (name, value) in timeouts.members.map({ ($0.key, $0.value) }) {
+            guard let ms = value.intValue, (1...86_400_000).contains(ms) else {
+                throw .invalidArgument("option \"tool_timeouts_ms\": \"\(name)\" must map to milliseconds in 1...86400000")
+            }
+            l.toolTimeoutsMs[name] = Int(ms)
+        }
+    }
+    if let breaker = try r.object("circuit_breaker") {
+        func number(_ key: String, _ range: ClosedRange<Int64>) throws(ABIError) -> Int? {
+            guard let v = breaker[key] else { return nil }
+            guard let n = v.intValue, range.contains(n) else {
+                throw .invalidArgument("option \"circuit_breaker\": \"\(key)\" must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(n)
+        }
+        for key in breaker.keys where key != "failures" && key != "open_ms" {
+            throw .invalidArgument("option \"circuit_breaker\": unknown key \"\(key)\" (failures, open_ms)")
+        }
+        l.breakerFailures = try number("failures", 1...10_000) ?? 5
+        l.breakerOpenMs = try number("open_ms", 1...86_400_000) ?? l.breakerOpenMs
+    }
 }

@@ -9,6 +9,7 @@ import "C"
 import (
 	"encoding/json"
 	"log"
+	"time"
 	"unsafe"
 )
 
@@ -56,9 +57,49 @@ type ServerOptions struct {
 	// and "logging" is declared only from here, so name it when handlers log
 	// (library 1.4).
 	DeclareCapabilities []string
+	// MaxCallsInFlight bounds the calls into handlers not yet answered, over
+	// every session (default 4096); beyond it calls are refused at once (503
+	// over HTTP). ToolTimeouts maps tool names ("*": every other tool) to the
+	// time after which a call is answered with an error and its ctx
+	// cancelled. CircuitBreaker, when set, refuses a tool's calls for a while
+	// after repeated failures (library 1.4).
+	MaxCallsInFlight int
+	ToolTimeouts     map[string]time.Duration
+	CircuitBreaker   *CircuitBreaker
 	// ErrorLog receives what cannot be reported to a caller, such as a handler
 	// result the engine refused; nil means the standard logger.
 	ErrorLog *log.Logger
+}
+
+// CircuitBreaker: after Failures consecutive failures of a tool (errors
+// returned by its handler, timeouts; not ToolResult.IsError answers) its
+// calls are refused for Open, then one call probes (defaults 5 and 30 s).
+type CircuitBreaker struct {
+	Failures int
+	Open     time.Duration
+}
+
+type circuitBreakerJSON struct {
+	Failures int   `json:"failures,omitempty"`
+	OpenMs   int64 `json:"open_ms,omitempty"`
+}
+
+func (b *CircuitBreaker) json() *circuitBreakerJSON {
+	if b == nil {
+		return nil
+	}
+	return &circuitBreakerJSON{Failures: b.Failures, OpenMs: b.Open.Milliseconds()}
+}
+
+func timeoutsMs(m map[string]time.Duration) map[string]int64 {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v.Milliseconds()
+	}
+	return out
 }
 
 // Icon is an icon for a server, tool, resource or prompt.
@@ -88,9 +129,12 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 		CacheTTLMs    int                       `json:"cache_ttl_ms,omitempty"`
 		CacheScope    string                    `json:"cache_scope,omitempty"`
 		Declare       []string                  `json:"declare_capabilities,omitempty"`
+		MaxInFlight   int                       `json:"max_calls_in_flight,omitempty"`
+		Timeouts      map[string]int64          `json:"tool_timeouts_ms,omitempty"`
+		Breaker       *circuitBreakerJSON       `json:"circuit_breaker,omitempty"`
 	}{opts.Title, opts.Description, opts.WebsiteURL, opts.Icons, opts.Instructions,
 		opts.PageSize, opts.WorkerThreads, opts.MaxDepth, opts.Extensions, opts.CacheTTLMs, opts.CacheScope,
-		opts.DeclareCapabilities}
+		opts.DeclareCapabilities, opts.MaxCallsInFlight, timeoutsMs(opts.ToolTimeouts), opts.CircuitBreaker.json()}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {
 		return nil, err

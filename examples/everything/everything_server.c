@@ -3,6 +3,7 @@
 **
 ** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]
 **                               [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline]
+**                               [--max-calls-in-flight N] [--tool-timeout-ms MS] [--circuit-breaker F:MS]
 **                               [--no-metrics] [--log-level debug|info|warning|error]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
@@ -913,6 +914,8 @@ struct tool_spec {
 static int inline_tools = 1;
 /* --task-ttl-ms: the lifetime of tasks (0: the engine's default). */
 static long task_ttl_ms;
+/* --max-calls-in-flight, --tool-timeout-ms, --circuit-breaker (0: the engine's defaults). */
+static long max_in_flight, tool_timeout_ms, breaker_failures, breaker_open_ms;
 
 static const struct tool_spec TOOLS[] = {
     {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text, 1},
@@ -1297,6 +1300,9 @@ static void usage(FILE *out) {
             "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
             "  --log-level LEVEL  engine log records at LEVEL and above go to stderr as JSON\n"
             "                     lines: debug, info, warning (the default) or error\n"
+            "  --max-calls-in-flight N  refuse calls beyond N in flight (503 over HTTP)\n"
+            "  --tool-timeout-ms MS     answer a tool call not answered in MS with an error\n"
+            "  --circuit-breaker F:MS   refuse a tool's calls for MS after F failures in a row\n"
             "  -h, --help         show this help\n",
             mcp_version());
 }
@@ -1398,6 +1404,21 @@ int main(int argc, char **argv) {
             inline_tools = 0;
             continue;
         }
+        if (!strcmp(a, "--max-calls-in-flight") && i + 1 < argc) {
+            max_in_flight = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--tool-timeout-ms") && i + 1 < argc) {
+            tool_timeout_ms = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--circuit-breaker") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%ld:%ld", &breaker_failures, &breaker_open_ms) != 2) {
+                fprintf(stderr, PROGRAM ": --circuit-breaker wants FAILURES:OPEN_MS, got '%s'\n", argv[i]);
+                return 2;
+            }
+            continue;
+        }
         fprintf(stderr, PROGRAM ": unknown option '%s'\n", a);
         usage(stderr);
         return 2;
@@ -1435,6 +1456,13 @@ int main(int argc, char **argv) {
                                 "test_sleep {ms} sleeps without blocking other calls; test_cancel_count reports "
                                 "how many calls saw their cancellation.");
     if (options && task_ttl_ms > 0) json_object_set_new(options, "task_ttl_ms", json_integer(task_ttl_ms));
+    /* Overload protection, when asked for (the engine's defaults otherwise). */
+    if (options && max_in_flight > 0) json_object_set_new(options, "max_calls_in_flight", json_integer(max_in_flight));
+    if (options && tool_timeout_ms > 0)
+        json_object_set_new(options, "tool_timeouts_ms", json_pack("{s:I}", "*", (json_int_t)tool_timeout_ms));
+    if (options && breaker_failures > 0)
+        json_object_set_new(options, "circuit_breaker", json_pack("{s:I, s:I}", "failures", (json_int_t)breaker_failures,
+                                                                  "open_ms", (json_int_t)breaker_open_ms));
     /* The logging fixtures log: declare it (the rest is declared by what is registered). */
     if (options) json_object_set_new(options, "declare_capabilities", json_pack("[s]", "logging"));
     mcp_server_t *server = NULL;

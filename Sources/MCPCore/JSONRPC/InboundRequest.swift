@@ -28,6 +28,8 @@ public final class InboundRequest: Sendable {
         var lastProgress: Double?
         /// Set by the server for a request of the stateless revision.
         var modern: ModernContext?
+        /// Runs once with the answer (the server's call limits: CallLimits).
+        var settled: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?
     }
 
     init(peer: JSONRPCPeer, id: RequestID, method: String, meta: JSONObject?, channel: MessageChannel,
@@ -72,18 +74,53 @@ public final class InboundRequest: Sendable {
     /// Answers the request; once only. After cancellation the answer is
     /// dropped (the other end no longer waits for it).
     public func answer(_ outcome: Result<JSONValue, JSONRPCError>) throws(CallFailure) {
-        let wasCancelled = state.withLock { s -> Bool? in
+        let taken = state.withLock { s -> (Bool, (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?)? in
             if s.answered { return nil }
             s.answered = true
             s.cancelHandlers = []
-            return s.cancelled
+            defer { s.settled = nil }
+            return (s.cancelled, s.settled)
         }
-        guard let wasCancelled else { throw .alreadyAnswered }
+        guard let (wasCancelled, settled) = taken else { throw .alreadyAnswered }
+        // Before the answer leaves: a client that sends its next call on
+        // reading this answer finds the slot free and the breaker up to date.
+        settled?(outcome)
         if let deliver {
             if !wasCancelled { deliver(outcome) }
-            return
+        } else {
+            peer.finish(self, wasCancelled ? nil : outcome)
         }
-        peer.finish(self, wasCancelled ? nil : outcome)
+    }
+
+    /// Runs `body` once with the answer, whoever gives it (the handler, or
+    /// `expire`). Set before the handler runs.
+    func whenSettled(_ body: @escaping @Sendable (Result<JSONValue, JSONRPCError>) -> Void) {
+        state.withLock { $0.settled = body }
+    }
+
+    /// Answers with `error` in the handler's stead and runs its cancel
+    /// handlers: it took longer than it may (CallLimits). The handler sees
+    /// the call cancelled, and its own answer is refused as already given.
+    /// False if the request was answered or cancelled already.
+    @discardableResult
+    func expire(_ error: JSONRPCError) -> Bool {
+        let taken = state.withLock { s -> ([@Sendable () -> Void], Set<RequestID>, (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?)? in
+            if s.answered || s.cancelled { return nil }
+            s.answered = true
+            s.cancelled = true
+            defer {
+                s.cancelHandlers = []
+                s.outgoing = []
+                s.settled = nil
+            }
+            return (s.cancelHandlers, s.outgoing, s.settled)
+        }
+        guard let (handlers, requests, settled) = taken else { return false }
+        settled?(.failure(error))
+        if let deliver { deliver(.failure(error)) } else { peer.finish(self, .failure(error)) }
+        for r in requests { peer.cancel(r, reason: "The request that needed it timed out") }
+        for h in handlers { peer.executor.execute(h) }
+        return true
     }
 
     /// Runs `handler` once if the request is cancelled (at once, on a worker,

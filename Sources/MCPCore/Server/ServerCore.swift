@@ -17,6 +17,8 @@ public struct ServerOptions: Sendable {
     /// Capabilities declared even when nothing of the kind is registered at
     /// handshake time; `logging` is declared only from here (ServerCapabilities).
     public var declaredCapabilities: Set<DeclarableCapability> = []
+    /// Calls in flight, tool timeouts, circuit breakers (Server/Overload).
+    public var callLimits = CallLimits()
 
     public init(name: String, version: String) {
         info = JSONObject()
@@ -54,6 +56,9 @@ public final class ServerCore: Sendable {
 
     /// The serverInfo stamp of every 2026-07-28 result, shaped once.
     let modernServerInfo: JSONValue
+    /// Calls into host code in flight, against options.callLimits.maxInFlight.
+    let callGate: CallGate
+    let breakers: CircuitBreakers
 
     public init(options: ServerOptions, executor: HandlerExecutor, scheduler: any TimerService,
                 observer: (any ServerObserver)? = nil)
@@ -64,6 +69,22 @@ public final class ServerCore: Sendable {
         self.executor = executor
         self.scheduler = scheduler
         self.observer = observer
+        callGate = CallGate(limit: options.callLimits.maxInFlight)
+        breakers = CircuitBreakers(failures: options.callLimits.breakerFailures,
+                                   openMs: options.callLimits.breakerOpenMs, clock: scheduler)
+    }
+
+    /// True when a call into host code would be refused now (the HTTP
+    /// transport answers 503 before parsing further).
+    public var isAtCallLimit: Bool { callGate.isFull }
+    public var callRetryAfterMs: Int { options.callLimits.retryAfterMs }
+
+    /// Whether `method` runs host code (and so counts against the call limits).
+    public static func callsHost(_ method: String) -> Bool {
+        switch method {
+        case "tools/call", "resources/read", "prompts/get", "completion/complete": return true
+        default: return false
+        }
     }
 
     /// A session whose messages unrelated to any request go to `defaultChannel`.

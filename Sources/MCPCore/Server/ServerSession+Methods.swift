@@ -131,6 +131,7 @@ extension ServerSession {
         do throws(JSONRPCError) { round = try makeInputRound(request, params: params, kind: kind) } catch {
             return reply(request, .failure(error))
         }
+        guard admit(request, kind: kind) else { return }
         let call = ServerCall(session: self, request: request, kind: kind, params: params, cache: cache,
                               inputRound: round)
         if inline {

@@ -93,6 +93,14 @@ extension HTTPEndpoint {
                                body: Message.errorResponse(id: error.id, error: error.error).serialized())
             }
         }
+        // Overload: a call into host code beyond the server's bound on calls
+        // in flight is refused before any session work (pings still pass).
+        if case .request(_, let method, _)? = single, ServerCore.callsHost(method), core.isAtCallLimit {
+            let retry = max(1, (core.callRetryAfterMs + 999) / 1000)
+            return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
+                        "Server overloaded: too many calls in flight; retry in \(retry) s",
+                        extra: [("Retry-After", String(retry))])
+        }
         // Both eras share the endpoint: a 2026-07-28 request is served
         // statelessly, whatever session id it carries.
         if isModern(request, single) {

@@ -68,7 +68,9 @@ class Server(Serving):
                  icons: list | None = None, page_size: int | None = None, worker_threads: int | None = None,
                  max_depth: int | None = None, extensions: dict | None = None, cache_ttl_ms: int | None = None,
                  cache_scope: str | None = None, loop: asyncio.AbstractEventLoop | None = None,
-                 metrics: bool | None = None, declare_capabilities: list[str] | None = None):
+                 metrics: bool | None = None, declare_capabilities: list[str] | None = None,
+                 max_calls_in_flight: int | None = None, tool_timeouts_ms: dict[str, int] | None = None,
+                 circuit_breaker: dict[str, int] | None = None):
         """name, version: the serverInfo clients see. worker_threads bounds how many handlers run at
         once (default 64). extensions: {"vendor.example/name": {settings}} advertised in the capabilities
         (both eras). cache_ttl_ms, cache_scope ("public"/"private"): the caching hints of cacheable
@@ -76,13 +78,17 @@ class Server(Serving):
         loop: run `async def` handlers there instead of on a loop of the binding's own.
         metrics=False keeps no metrics (see metrics()). Clients see the capabilities of what is
         registered when they connect; declare_capabilities names kinds ("tools", "resources", "prompts",
-        "logging") to declare anyway: "logging" only so, so name it when handlers log."""
+        "logging") to declare anyway: "logging" only so, so name it when handlers log.
+        Overload protection: max_calls_in_flight (default 4096; beyond it calls are refused at once,
+        503 over HTTP), tool_timeouts_ms ({"tool": ms, "*": default}), circuit_breaker
+        ({"failures": 5, "open_ms": 30000}); see mcp.h."""
         lib = _ffi.load()
         options = _clean({"instructions": instructions, "title": title, "description": description,
                           "website_url": website_url, "icons": icons, "page_size": page_size,
                           "worker_threads": worker_threads, "max_depth": max_depth, "extensions": extensions,
                           "cache_ttl_ms": cache_ttl_ms, "cache_scope": cache_scope, "metrics": metrics,
-                          "declare_capabilities": declare_capabilities})
+                          "declare_capabilities": declare_capabilities, "max_calls_in_flight": max_calls_in_flight,
+                          "tool_timeouts_ms": tool_timeouts_ms, "circuit_breaker": circuit_breaker})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_server_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
                                     _callbacks.encode(options) if options else None, byref(out), byref(err))
