@@ -1219,9 +1219,19 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             hook (component "http.access": method, path,
 **                             status, duration_ms, bytes_in, bytes_out,
 **                             session) [false]. Since: 1.3
+**   "rate_limit"              object {"requests_per_second": number > 0,
+**                             "burst": number >= 1 [requests_per_second]}: a
+**                             token bucket per client, keyed by its session
+**                             (Mcp-Session-Id) when it has one, else by its IP
+**                             address; a POST over the rate is answered 429
+**                             with Retry-After before any work is done for it.
+**                             At most 65536 clients are tracked; idle buckets
+**                             are dropped first [none]. Since: 1.4
+** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
+** call beyond it is answered 503 with Retry-After (since 1.4).
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
 ** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
-** calls. ^Every refusal (400, 403, 404, 405, 406, 408, 409, 413, 415, 431, 503)
+** calls. ^Every refusal (400, 403, 404, 405, 406, 408, 409, 413, 415, 429, 431, 503)
 ** carries a JSON-RPC error object without id as its body. ^A request with more
 ** than one Host or Origin header gets 400 (since 1.2). ^A call that sends progress,
 ** logs or requests before its result is answered as an SSE stream even in

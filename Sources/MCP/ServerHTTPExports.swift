@@ -94,6 +94,27 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         }
         c.readyMaxQueued = try r.int("ready_max_queued", 1...Int64(Int32.max)) ?? c.readyMaxQueued
         c.accessLog = try r.bool("access_log") ?? c.accessLog
+        // ABI 1.4: per-client rate limit.
+        if let limit = try r.object("rate_limit") {
+            func number(_ v: JSONValue?) -> Double? {
+                switch v {
+                case .int(let i)?: return Double(i)
+                case .double(let d)?: return d
+                default: return nil
+                }
+            }
+            for key in limit.keys where key != "requests_per_second" && key != "burst" {
+                throw .invalidArgument("option \"rate_limit\": unknown key \"\(key)\" (requests_per_second, burst)")
+            }
+            guard let rate = number(limit["requests_per_second"]), rate > 0, rate <= 1_000_000 else {
+                throw .invalidArgument("option \"rate_limit\": \"requests_per_second\" must be a number in (0, 1000000]")
+            }
+            let burst = limit["burst"] == nil ? max(1, rate) : number(limit["burst"]) ?? -1
+            guard burst >= 1, burst <= 1_000_000 else {
+                throw .invalidArgument("option \"rate_limit\": \"burst\" must be a number in [1, 1000000]")
+            }
+            c.rateLimit = RateLimitPolicy(rate: rate, burst: burst)
+        }
     }
     guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
         throw .invalidArgument("\"tls_cert_file\" and \"tls_key_file\" must be given together")

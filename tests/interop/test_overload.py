@@ -16,7 +16,8 @@ import time
 import urllib.request
 from collections import Counter
 
-from http_support import EverythingHTTP, free_port, messages
+from http_support import (EverythingHTTP, HostHTTP, call, free_port, initialize, request,
+                          start_host_expecting_error)
 from modern_support import body, mpost
 
 
@@ -118,3 +119,32 @@ def test_a_tool_timeout_and_the_circuit_breaker_over_http():
         time.sleep(0.45)
         assert "result" in call(10)  # the probe succeeds: closed again
         assert "result" in call(10)
+
+
+def test_rate_limit_per_client_answers_429_with_retry_after():
+    """A token bucket per client: its session when it has one, else its address. One client over its rate
+    is refused 429 with Retry-After; another client (another session) is served meanwhile."""
+    with HostHTTP({"rate_limit": {"requests_per_second": 5, "burst": 3}}) as host:
+        url = host.url()
+
+        def echo(session: str | None = None) -> http.client.HTTPResponse:
+            r = request(url, "POST", call(1, "echo", {"text": "hi"}), session_headers(session))
+            r.read()
+            return r
+
+        def session_headers(session: str | None) -> dict[str, str]:
+            return {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"} if session else {}
+
+        # initialize is counted by address; the session's notifications/initialized took its first token.
+        a = initialize(url)
+        statuses = [echo(a).status for _ in range(5)]
+        assert statuses == [200, 200, 429, 429, 429], statuses
+        r = echo(a)
+        assert r.status == 429 and r.getheader("Retry-After") == "1"
+        b = initialize(url)
+        assert echo(b).status == 200  # another client is not held back by the first
+        time.sleep(0.5)  # 5 per second: two tokens back
+        assert [echo(a).status for _ in range(3)] == [200, 200, 429]
+
+    assert "requests_per_second" in start_host_expecting_error({"rate_limit": {"requests_per_second": 0}})
+    assert "unknown key" in start_host_expecting_error({"rate_limit": {"rps": 3}})

@@ -235,7 +235,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             guard let h = head else { return }
             head = nil
             headArrived = nil
-            let request = HTTPRequest(head: h, body: body ?? ByteBuffer())
+            let request = HTTPRequest(head: h, body: body ?? ByteBuffer(),
+                                      remoteAddress: context.channel.remoteAddress?.ipAddress)
             body = nil
             bodyCharged = 0
             if current != nil {

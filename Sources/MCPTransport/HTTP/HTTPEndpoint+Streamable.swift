@@ -7,6 +7,7 @@ import MCPCore
 // messages, GET opens (or resumes) a server stream, DELETE ends a session.
 extension HTTPEndpoint {
     func streamable(_ request: HTTPRequest, sink: ResponseSink) {
+        if request.head.method == .POST, refusedByRateLimit(request, sink: sink) { return }
         switch request.head.method {
         case .POST: post(request, sink: sink)
         case .GET: get(request, sink: sink)

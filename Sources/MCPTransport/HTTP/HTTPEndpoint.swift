@@ -16,6 +16,8 @@ final class HTTPEndpoint: Sendable {
     let cors: CORSPolicy?
     let connections: ConnectionRegistry
     let budget: BufferBudget
+    /// nil: no per-client rate limit ("rate_limit").
+    let rateLimiter: RateLimiter?
 
     init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil) {
         self.config = config
@@ -28,6 +30,7 @@ final class HTTPEndpoint: Sendable {
         cors = CORSPolicy(config: config)
         connections = ConnectionRegistry(maxConnections: config.effectiveMaxConnections)
         budget = BufferBudget(limit: config.maxBufferedBytes)
+        rateLimiter = config.rateLimit.map(RateLimiter.init(policy:))
     }
 
     func handle(_ request: HTTPRequest, sink: ResponseSink) {

@@ -5,6 +5,8 @@ internal import NIOHTTP1
 struct HTTPRequest {
     var head: HTTPRequestHead
     var body: ByteBuffer
+    /// The peer's IP address (no port), for per-client limits; nil if unknown.
+    var remoteAddress: String?
 
     /// The path without the query string.
     var path: Substring {

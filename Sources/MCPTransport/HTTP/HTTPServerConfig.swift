@@ -68,6 +68,9 @@ public struct HTTPServerConfig: Sendable {
     public var readyMaxQueued = 1000
     /// One info log line per HTTP response (EngineLog, component "http.access").
     public var accessLog = false
+    /// Requests per second and burst per client (principal, else session,
+    /// else address) on the MCP endpoints; nil: no limit.
+    public var rateLimit: RateLimitPolicy?
 
     public init() {}
 
