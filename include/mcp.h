@@ -1227,6 +1227,13 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             with Retry-After before any work is done for it.
 **                             At most 65536 clients are tracked; idle buckets
 **                             are dropped first [none]. Since: 1.4
+**   "reuse_port"              bool: SO_REUSEPORT on the listening socket, so
+**                             that another process can listen on the same port:
+**                             a restart without a gap starts the new process,
+**                             then stops the old one with mcp_server_stop_http
+**                             (readiness false, no new connections, requests in
+**                             flight answered, streams ended with their retry
+**                             hint) [false]. Since: 1.4
 ** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
 ** call beyond it is answered 503 with Retry-After (since 1.4).
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.

@@ -94,6 +94,7 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
         }
         c.readyMaxQueued = try r.int("ready_max_queued", 1...Int64(Int32.max)) ?? c.readyMaxQueued
         c.accessLog = try r.bool("access_log") ?? c.accessLog
+        c.reusePort = try r.bool("reuse_port") ?? c.reusePort  // ABI 1.4
         // ABI 1.4: per-client rate limit.
         if let limit = try r.object("rate_limit") {
             func number(_ v: JSONValue?) -> Double? {

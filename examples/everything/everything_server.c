@@ -916,6 +916,8 @@ static int inline_tools = 1;
 static long task_ttl_ms;
 /* --max-calls-in-flight, --tool-timeout-ms, --circuit-breaker (0: the engine's defaults). */
 static long max_in_flight, tool_timeout_ms, breaker_failures, breaker_open_ms;
+/* --reuse-port: SO_REUSEPORT, for restarts without a gap (a new process binds first). */
+static int reuse_port;
 
 static const struct tool_spec TOOLS[] = {
     {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text, 1},
@@ -1297,6 +1299,7 @@ static void usage(FILE *out) {
             "                     on the I/O thread: MCP_TOOL_INLINE)\n"
             "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
             "  --access-log       with --http: one log record per HTTP response\n"
+            "  --reuse-port       with --http: SO_REUSEPORT, so a new process can take over the port\n"
             "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
             "  --log-level LEVEL  engine log records at LEVEL and above go to stderr as JSON\n"
             "                     lines: debug, info, warning (the default) or error\n"
@@ -1324,6 +1327,7 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
                                stateless, "json_response", json_response);
     if (config && admin) json_object_set_new(config, "admin", json_string(admin));
     if (config && access_log) json_object_set_new(config, "access_log", json_true());
+    if (config && reuse_port) json_object_set_new(config, "reuse_port", json_true());
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     json_decref(config);
     uint16_t bound = 0;
@@ -1402,6 +1406,10 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--no-inline")) {
             inline_tools = 0;
+            continue;
+        }
+        if (!strcmp(a, "--reuse-port")) {
+            reuse_port = 1;
             continue;
         }
         if (!strcmp(a, "--max-calls-in-flight") && i + 1 < argc) {

@@ -71,6 +71,8 @@ public struct HTTPServerConfig: Sendable {
     /// Requests per second and burst per client (principal, else session,
     /// else address) on the MCP endpoints; nil: no limit.
     public var rateLimit: RateLimitPolicy?
+    /// SO_REUSEPORT on the listening socket.
+    public var reusePort = false
 
     public init() {}
 
