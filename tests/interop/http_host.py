@@ -6,7 +6,11 @@ Run as a script: `http_host.py LIBMCP_SO CONFIG_JSON`. It registers three tools
 (`echo` {text}; `sleep` {ms}, answered from a thread of its own; `grow` {name},
 which registers one more tool, so every session hears tools/list_changed;
 `touch` {uri}, which calls mcp_server_notify_resource_updated and answers how
-many sessions and listen streams were told),
+many sessions and listen streams were told; `progress` {n, ms, text}, which sends n
+progress notifications ms apart (with text as their message) from a thread
+of its own, then answers "progressed n" (counted in tally as "progress"); `put` {key, value}, idempotent: stores value under key, counts
+the calls per key, answers "put key"; `tally`, which answers the store and
+the counts as JSON text),
 starts the HTTP listener, prints `PORT <n>` (or `ERROR <status> <message>`),
 then serves until stdin closes, stops gracefully and prints
 `STOPPED <status> <sigpipe>`, where <sigpipe> is the process's SIGPIPE
@@ -45,6 +49,8 @@ def main() -> int:
     lib.mcp_server_stop_http.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p)]
     lib.mcp_server_notify_resource_updated.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                                        ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_void_p)]
+    lib.mcp_call_progress.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_char_p,
+                                      ctypes.POINTER(ctypes.c_void_p)]
     lib.mcp_server_free.argtypes = [ctypes.c_void_p]
     lib.mcp_string_free.argtypes = [ctypes.c_void_p]
 
@@ -79,11 +85,47 @@ def main() -> int:
                                                     ctypes.byref(told), None)
         answer(call, f"told {told.value}" if rc == 0 else f"failed {rc}")
 
-    keep = [TOOL_FN(echo), TOOL_FN(sleep), TOOL_FN(grow), TOOL_FN(touch)]  # must outlive the server
+    store: dict[str, object] = {}
+    calls: dict[str, int] = {}
+    store_lock = threading.Lock()
+
+    def progress(_ud, call, args):
+        a = json.loads(args)
+        n, ms = int(a.get("n", 0)), a.get("ms", 0)
+        text = a["text"].encode() if "text" in a else None
+
+        def run():
+            for i in range(1, n + 1):
+                lib.mcp_call_progress(call, float(i), float(n), text, None)
+                if ms:
+                    time.sleep(ms / 1000)
+            with store_lock:
+                calls["progress"] = calls.get("progress", 0) + 1
+            answer(call, f"progressed {n}")
+        threading.Thread(target=run, daemon=True).start()
+
+    def put(_ud, call, args):
+        a = json.loads(args)
+        key = str(a.get("key", ""))
+        with store_lock:
+            store[key] = a.get("value")
+            calls[key] = calls.get(key, 0) + 1
+        answer(call, f"put {key}")
+
+    def tally(_ud, call, _args):
+        with store_lock:
+            answer(call, json.dumps({"store": store, "calls": calls}))
+
+    keep = [TOOL_FN(echo), TOOL_FN(sleep), TOOL_FN(grow), TOOL_FN(touch), TOOL_FN(progress), TOOL_FN(put),
+            TOOL_FN(tally)]  # must outlive the server
     rc = lib.mcp_server_new(b"http-host", b"1.0", None, ctypes.byref(server), None)
     assert rc == 0, rc
-    for name, fn in (("echo", keep[0]), ("sleep", keep[1]), ("grow", keep[2]), ("touch", keep[3])):
-        tool = json.dumps({"name": name, "inputSchema": {"type": "object"}}).encode()
+    for name, fn in (("echo", keep[0]), ("sleep", keep[1]), ("grow", keep[2]), ("touch", keep[3]),
+                     ("progress", keep[4]), ("put", keep[5]), ("tally", keep[6])):
+        tool = {"name": name, "inputSchema": {"type": "object"}}
+        if name == "put":
+            tool["annotations"] = {"idempotentHint": True, "destructiveHint": False}
+        tool = json.dumps(tool).encode()
         assert lib.mcp_server_add_tool(server, tool, fn, None, None, None) == 0
 
     port = ctypes.c_uint16()
