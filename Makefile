@@ -4,6 +4,8 @@
 #   make        build only: build/lib/libmcp.so.1, build/bin/*
 #   make bench  benchmarks (not tests)
 #   make wheel  the Python binding as a manylinux wheel with the library inside, in dist/
+#   make soak   N minutes of mixed traffic, RSS/fds/latency per minute and a trend verdict
+#               (MINUTES=30 by default)
 
 BUILD  ?= build
 VENV   ?= .venv
@@ -11,7 +13,7 @@ JOBS   ?= 2
 APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
-.PHONY: all build deps venv demo test bench wheel clean
+.PHONY: all build deps venv demo test bench wheel soak clean
 
 all: build
 
@@ -61,6 +63,10 @@ bench: build venv
 
 wheel: build venv
 	$(VENV)/bin/python scripts/wheel.py --library $(BUILD)/lib/libmcp.so.1 --out dist
+
+MINUTES ?= 30
+soak: build venv
+	$(VENV)/bin/python bench/soak.py --build $(BUILD) --minutes $(MINUTES)
 
 clean:
 	rm -rf $(BUILD)
