@@ -1428,8 +1428,11 @@ MCP_API void mcp_session_free(mcp_session_t *session);
 ** results (over HTTP only), and the notification handler gets a
 ** notifications/message with logger "libmcp" saying why. ^A request whose
 ** answer stream breaks before the answer is issued again with a new id (twice
-** at most); ^cancelling one closes its stream instead of posting
-** notifications/cancelled.
+** at most), as the revision requires (it has no resumption): the connection
+** cut before the answer, with the request sent whole or not, the server may
+** have run it already, so a tool can run more than once for one call; give
+** such tools idempotent effects. ^Cancelling one closes its stream instead of
+** posting notifications/cancelled.
 **
 ** Multi round-trip requests (MRTR, Since: 1.3). ^When tools/call, prompts/get or
 ** resources/read is answered with resultType "input_required", the engine calls
@@ -1658,7 +1661,8 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 ** with mcp_string_free). Later, a request the server refuses with an HTTP error
 ** status completes with MCP_ERR_PEER and an error object whose data holds
 ** {"httpStatus": N}; one whose connection or answer stream is lost for good
-** completes with MCP_ERR_CLOSED.
+** completes with MCP_ERR_CLOSED, ^its message saying what the client saw (a
+** reset, a response cut short, bytes that are not HTTP).
 ** Threads: any host thread. Each connected client runs one libmcp I/O thread;
 ** host callbacks run on worker threads as for stdio.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL or bad url, bad option) |
@@ -1804,7 +1808,10 @@ MCP_API mcp_status mcp_client_request(mcp_client_t *client, const char *method,
 ** progress_fn is not NULL the request carries a progressToken and progress_fn
 ** runs for each notifications/progress before fn; progress extends the timeout
 ** up to max_total_timeout_ms. *out_request_id (may be NULL) identifies the
-** request for mcp_client_cancel.
+** request for mcp_client_cancel. ^When the request is lost because its
+** connection broke (MCP_ERR_CLOSED, see mcp_client_connect_http), error is
+** {"code":-32603,"message":...}, the message saying what the client saw
+** (Since: 1.4; NULL before, and still NULL when the client was closed).
 ** Ownership: user_data stays the host's; it must stay valid until fn runs.
 ** Threads: any (also inside callbacks).
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON | MCP_ERR_STATE |

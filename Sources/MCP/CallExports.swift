@@ -317,6 +317,11 @@ func deliverResponse(_ outcome: Result<JSONValue, RequestFailure>, _ fn: mcp_res
     case .failure(.timeout): fn(ud.raw, MCP_ERR_TIMEOUT, nil, nil)
     case .failure(.cancelled): fn(ud.raw, MCP_ERR_CANCELLED, nil, nil)
     case .failure(.closed): fn(ud.raw, MCP_ERR_CLOSED, nil, nil)
+    case .failure(.lost(let why)):
+        // What the transport saw, in the shape MCP_ERR_LIMIT already uses.
+        withJSONText(JSONRPCError.internalError("The connection closed before an answer: \(why)").json) {
+            fn(ud.raw, MCP_ERR_CLOSED, nil, $0)
+        }
     case .failure(.unsupported): fn(ud.raw, MCP_ERR_UNSUPPORTED, nil, nil)
     case .failure(.limit(let m)):
         withJSONText(JSONRPCError.internalError(m).json) { fn(ud.raw, MCP_ERR_LIMIT, nil, $0) }

@@ -167,6 +167,7 @@ func failureError(_ f: RequestFailure) -> ABIError {
     case .timeout: return ABIError(status: MCP_ERR_TIMEOUT, message: "The request timed out")
     case .cancelled: return ABIError(status: MCP_ERR_CANCELLED, message: "The request was cancelled")
     case .closed: return ABIError(status: MCP_ERR_CLOSED, message: "The connection closed before an answer")
+    case .lost(let why): return ABIError(status: MCP_ERR_CLOSED, message: "The connection closed before an answer: \(why)")
     case .unsupported(let m): return ABIError(status: MCP_ERR_UNSUPPORTED, message: m)
     case .limit(let m): return ABIError(status: MCP_ERR_LIMIT, message: m)
     }

@@ -71,7 +71,7 @@ final class ClientHandle: Sendable {
             transport.close()
             // A transport that gave up says why, which beats a bare "closed".
             switch f {
-            case .closed where reason != nil:
+            case .closed where reason != nil, .lost where reason != nil:
                 throw ABIError(status: MCP_ERR_IO, message: reason ?? "")
             case .timeout where reason != nil:
                 throw ABIError(status: MCP_ERR_TIMEOUT, message: "initialize timed out: \(reason ?? "")")

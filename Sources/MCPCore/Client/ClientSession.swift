@@ -221,8 +221,8 @@ public final class ClientSession: Sendable, PeerMethods {
 
     /// The transport lost a request or its answer stream for good: it fails
     /// now with .closed instead of waiting for its timeout.
-    public func transportLost(_ id: RequestID) {
-        peer.fail(id, with: .closed)
+    public func transportLost(_ id: RequestID, reason: String) {
+        peer.fail(id, with: .lost(reason))
     }
 
     // MARK: input

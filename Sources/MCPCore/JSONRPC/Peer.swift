@@ -8,6 +8,10 @@ public enum RequestFailure: Error, Sendable, Equatable {
     case cancelled
     /// The session or connection closed before an answer.
     case closed
+    /// The transport lost this request's answer and says how (a reset, a
+    /// response cut short, bytes that are not HTTP, an answer over the size
+    /// cap): the same outcome as `closed`, with the reason for the host.
+    case lost(String)
     /// The answer asks for what this side cannot do: a server that chose a
     /// protocol revision this client does not speak (the text says which).
     case unsupported(String)

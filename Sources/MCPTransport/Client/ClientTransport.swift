@@ -41,8 +41,9 @@ public protocol ClientTransportReceiver: AnyObject, Sendable {
     /// One complete message from the server, borrowed for the call.
     func receive(_ message: UnsafeRawBufferPointer)
     /// The request `id` can no longer be answered through this transport (its
-    /// message was lost, or its answer was too large to read): it fails now.
-    func transportLost(_ id: RequestID)
+    /// message was lost, or its answer was too large to read): it fails now,
+    /// with `reason` (what the transport saw) for the host.
+    func transportLost(_ id: RequestID, reason: String)
     /// Whether the request `id` still waits for its answer (a transport that
     /// resumes broken answer streams stops once it has arrived elsewhere).
     func isAwaiting(_ id: RequestID) -> Bool

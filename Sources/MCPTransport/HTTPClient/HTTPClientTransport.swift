@@ -265,7 +265,7 @@ public final class HTTPClientTransport: ClientTransport {
         if message.envelope.kind == .initialized { initializedDone() }
         guard let id = message.envelope.requestID,
               let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }) else { return }
-        receiver.transportLost(id)
+        receiver.transportLost(id, reason: reason)
     }
 
     /// The server refused a message with an HTTP error status: a request gets

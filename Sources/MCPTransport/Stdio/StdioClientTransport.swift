@@ -52,7 +52,7 @@ public final class StdioClientTransport: ClientTransport {
                 case .oversized(let scan):
                     // An answer (no method) to a request still waiting: fail it now.
                     if let scan, !scan.hasMethod, let id = scan.id, receiver.isAwaiting(id) {
-                        receiver.transportLost(id)
+                        receiver.transportLost(id, reason: "The answer is larger than max_message_bytes (\(max))")
                     }
                 }
             }
