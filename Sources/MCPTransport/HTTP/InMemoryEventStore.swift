@@ -42,12 +42,15 @@ public final class InMemoryEventStore: EventStore {
             while log.order.count > limit || (log.bytes > byteLimit && log.order.count > 1),
                   let old = log.order.popFirst()
             {
-                guard var s = log.streams[old.stream] else { continue }
+                // Taken out of the table, not copied from it: a copy would share
+                // the deque's storage, and popFirst would then copy the whole
+                // stream for every event evicted (seconds for a long call).
+                guard var s = log.streams.removeValue(forKey: old.stream) else { continue }
                 if let dropped = s.events.popFirst() { log.bytes -= dropped.data.count }
                 s.droppedThrough = old.seq
                 // A stream with nothing left is forgotten, so finished streams
                 // do not pile up in a long session.
-                log.streams[old.stream] = s.events.isEmpty ? nil : s
+                if !s.events.isEmpty { log.streams[old.stream] = s }
             }
             all[session] = log
         }
