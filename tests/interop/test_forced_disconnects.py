@@ -305,3 +305,31 @@ def test_cut_streams_resumed_by_our_client_deliver_each_event_once():
     assert results == {i: [f"progressed {PROGRESS_EVENTS}"] for i in range(calls)}, proxy.describe()
     assert proxy.cuts >= calls, proxy.describe()
     assert (lost, duplicated) == (0, 0), proxy.describe()
+
+
+def test_a_cut_listen_stream_is_reissued_then_ends_the_subscription_with_its_reason():
+    """subscriptions/listen at 2026-07-28 through a proxy that cuts every SSE
+    stream after its first event (the acknowledgment): our client issues the
+    listen again (twice), then ends the subscription and says why; the
+    client goes on serving calls (JSON answers are not cut)."""
+    libmcp = libmcp_binding()
+    armed = threading.Event()
+
+    def plan(rng: random.Random, request_line: bytes) -> Cut | None:
+        return Cut(rng.randrange(0, 40), after_first_event=True) if armed.is_set() else None
+
+    with HostHTTP({"sse_keepalive_ms": 100}) as host, FaultProxy(host.port, plan) as proxy:
+        armed.set()
+        client = libmcp.Client.http(proxy.url, era="2026-07-28", request_timeout=10)
+        try:
+            ended = threading.Event()
+            reasons: list[str] = []
+            sub = client.listen(lambda method, params: None, tools_list_changed=True,
+                                on_end=lambda reason: (reasons.append(reason), ended.set()))
+            assert sub.honored == {"toolsListChanged": True}
+            assert ended.wait(10), proxy.describe()
+            assert proxy.cuts == 3, proxy.describe()  # the first stream and two re-issues
+            assert reasons == ["the subscription broke: The answer stream ended before the answer"], reasons
+            assert client.call_tool("echo", {"text": "still here"})["content"][0]["text"] == "still here"
+        finally:
+            client.close()

@@ -134,6 +134,8 @@ extension ClientSession {
                         reason: "the server ended the subscription")
             case .failure(.cancelled):
                 sub.end(.cancelled, reason: "unsubscribed")
+            case .failure(.lost(let why)):
+                sub.end(.lost(why), reason: "the subscription broke: \(why)")
             case .failure(let f):
                 sub.end(f, reason: "the subscription broke: \(f)")
             }
