@@ -6,6 +6,8 @@
   listener configuration JSON, for limits, TLS and origin lists.
 - A raw HTTP client on http.client: `post`, `get`, `delete`, an SSE reader,
   `initialize`. Every socket has a timeout, so a hung server fails a test.
+- `libmcp_binding()`: the Python binding (bindings/python) on this build's
+  library, for tests that drive our own client.
 """
 from __future__ import annotations
 
@@ -264,6 +266,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def libmcp_binding():
+    """The Python binding (bindings/python/src), loading this build's libmcp."""
+    os.environ.setdefault("LIBMCP_PATH", str(LIBMCP))
+    src = str(Path(__file__).resolve().parents[2] / "bindings" / "python" / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    import libmcp
+    return libmcp
 
 
 def have_openssl() -> bool:

@@ -13,18 +13,14 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import sys
 import threading
 import time
-from pathlib import Path
 
-import pytest
 
-from conftest import BUILD_DIR, LATEST
+from conftest import LATEST
 from fault_proxy import Cut, FaultProxy
-from http_support import HostHTTP, call, initialize
+from http_support import HostHTTP, call, initialize, libmcp_binding
 
-REPO = Path(__file__).resolve().parents[2]
 PROGRESS_EVENTS = 40
 TARGET_CUTS = 1000
 
@@ -202,17 +198,6 @@ def test_cut_streams_resumed_by_the_official_sdk_client_deliver_each_event_once(
         assert results == [f"progressed {PROGRESS_EVENTS}"] * calls, proxy.describe()
         assert proxy.cuts >= calls // 2, proxy.describe()
         assert (lost, duplicated) == (0, 0), proxy.describe()
-
-
-def libmcp_binding():
-    """The Python binding (bindings/python), on this build's library."""
-    import os
-    os.environ.setdefault("LIBMCP_PATH", str(BUILD_DIR / "lib" / "libmcp.so.1"))
-    src = str(REPO / "bindings" / "python" / "src")
-    if src not in sys.path:
-        sys.path.insert(0, src)
-    import libmcp
-    return libmcp
 
 
 def test_cut_modern_requests_are_reissued_by_our_client_and_an_idempotent_effect_holds_once():

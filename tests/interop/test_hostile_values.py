@@ -6,7 +6,6 @@ request is answered at once."""
 from __future__ import annotations
 
 import json
-import os
 import select
 import subprocess
 import time

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from http_mock import MockServer, Reply, Request
-from test_forced_disconnects import libmcp_binding
+from http_support import libmcp_binding
 
 TIMEOUT_S = 1.0  # the client's request timeout in these tests
 BOUND_S = TIMEOUT_S + 4.0  # no call may take longer than this
