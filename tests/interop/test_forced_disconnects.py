@@ -253,7 +253,7 @@ def test_cut_modern_requests_are_reissued_by_our_client_and_an_idempotent_effect
         print(f"{proxy.describe()}: our client at 2026-07-28, {proxy.cuts} cuts over {proxy.connections} "
               f"connections, {len(keys)} calls, {runs} runs of the tool ({runs - len(keys)} re-issued after the "
               f"server ran them), every call answered once")
-        assert proxy.cuts >= 30, proxy.describe()
+        assert proxy.cuts >= 20, proxy.describe()
         assert all(1 <= n <= 3 for n in tally["calls"].values()), proxy.describe()  # at most 2 re-issues
 
 
