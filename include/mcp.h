@@ -1428,11 +1428,10 @@ MCP_API void mcp_session_free(mcp_session_t *session);
 ** results (over HTTP only), and the notification handler gets a
 ** notifications/message with logger "libmcp" saying why. ^A request whose
 ** answer stream breaks before the answer is issued again with a new id (twice
-** at most), as the revision requires (it has no resumption): the connection
-** cut before the answer, with the request sent whole or not, the server may
-** have run it already, so a tool can run more than once for one call; give
-** such tools idempotent effects. ^Cancelling one closes its stream instead of
-** posting notifications/cancelled.
+** at most), as the revision requires (it has no resumption). The server may
+** have run the request before its connection was cut, so a tool can run more
+** than once for one call: give such tools idempotent effects. ^Cancelling one
+** closes its stream instead of posting notifications/cancelled.
 **
 ** Multi round-trip requests (MRTR, Since: 1.3). ^When tools/call, prompts/get or
 ** resources/read is answered with resultType "input_required", the engine calls
