@@ -1522,6 +1522,15 @@ typedef struct mcp_client mcp_client_t;
 **   "cache_max_entries"     integer 1..1000000, most results kept (256). Since: 1.3
 **   "cache_max_bytes"       integer >= 1024, most bytes kept, as JSON text (8 MiB).
 **                           Since: 1.3
+**   "tasks"                 boolean (false): declare the tasks extension
+**                           (io.modelcontextprotocol/tasks) in every 2026-07-28
+**                           request. ^A tools/call the server answers with a task
+**                           is followed: tasks/get at the server's pollIntervalMs
+**                           (kept within 10..5000 ms), input it asks for answered
+**                           by the request handlers and sent with tasks/update,
+**                           mcp_client_cancel sent as tasks/cancel; the call
+**                           completes with the task's result (or its error), as a
+**                           plain call would. Since: 1.4
 ** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_INVALID_JSON.
 ** Since: 1.0
 */

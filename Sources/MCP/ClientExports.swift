@@ -30,6 +30,7 @@ public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
                                        ClientEra.init(option:)) ?? options.era
             options.maxInputRounds = try r.int("max_input_rounds", 0...1000) ?? options.maxInputRounds
             options.validatesToolOutput = try r.bool("validate_tool_output") ?? options.validatesToolOutput
+            options.followsTasks = try r.bool("tasks") ?? options.followsTasks  // ABI 1.4
             let defaults = ResultCache.Limits()
             let maxEntries = try r.int("cache_max_entries", 1...1_000_000) ?? defaults.maxEntries
             let maxBytes = try r.int("cache_max_bytes", atLeast: 1024) ?? defaults.maxBytes

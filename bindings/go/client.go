@@ -98,6 +98,11 @@ type ClientOptions struct {
 	// against the outputSchema from the last ListTools (by default a
 	// mismatch fails the call with ErrPeer, code -32603). ABI 1.3.
 	SkipOutputValidation bool
+	// Tasks declares the tasks extension in 2026-07-28 requests: a call the
+	// server runs as a task is followed (tasks/get, its input answered by the
+	// handlers above with tasks/update, tasks/cancel when ctx ends) and
+	// CallTool returns its result. Library 1.4.
+	Tasks bool
 	// Cache keeps list and read results in memory while their ttlMs says
 	// they are fresh; list_changed and resources/updated notifications
 	// invalidate. CacheMaxEntries (256) and CacheMaxBytes (8 MiB) bound it.
@@ -181,6 +186,9 @@ func NewClient(name, version string, opts *ClientOptions) (*Client, error) {
 	}
 	if opts.SkipOutputValidation {
 		wire["validate_tool_output"] = false
+	}
+	if opts.Tasks {
+		wire["tasks"] = true
 	}
 	if opts.Cache {
 		wire["cache"] = true

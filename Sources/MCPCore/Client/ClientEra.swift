@@ -41,6 +41,8 @@ public enum ModernProtocol {
     public static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
     public static let logLevelKey = "io.modelcontextprotocol/logLevel"
     public static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
+    /// The tasks extension (SEP-2663), declared under clientCapabilities.extensions.
+    public static let tasksExtension = "io.modelcontextprotocol/tasks"
 
     /// HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion:
     /// a server that answers with one of these speaks a modern revision.

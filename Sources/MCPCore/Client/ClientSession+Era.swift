@@ -26,7 +26,13 @@ extension ClientSession {
         var meta = JSONObject()
         meta[ModernProtocol.protocolVersionKey] = .string(revision)
         meta[ModernProtocol.clientInfoKey] = .object(options.info)
-        meta[ModernProtocol.clientCapabilitiesKey] = .object(options.capabilities)
+        var capabilities = options.capabilities
+        if options.followsTasks {
+            var ext = capabilities["extensions"]?.objectValue ?? JSONObject()
+            ext[ModernProtocol.tasksExtension] = ext[ModernProtocol.tasksExtension] ?? .object(JSONObject())
+            capabilities["extensions"] = .object(ext)
+        }
+        meta[ModernProtocol.clientCapabilitiesKey] = .object(capabilities)
         if let level = options.logLevel { meta[ModernProtocol.logLevelKey] = .string(level.rawValue) }
         for m in host?.members ?? [] where m.key != ModernProtocol.protocolVersionKey { meta[m.key] = m.value }
         return meta

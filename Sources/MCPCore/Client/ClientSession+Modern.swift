@@ -25,6 +25,8 @@ final class ModernCall: Sendable {
         var finished = false
         /// The host's handlers answering this round's input requests.
         var pending: [InboundRequest] = []
+        /// Set once the server made the call a task (tasks extension).
+        var taskID: String?
     }
 
     init(method: String, params: JSONObject, timing: RequestTiming, progress: JSONRPCPeer.ProgressHandler?,
@@ -57,8 +59,12 @@ final class ModernCall: Sendable {
     /// The host cancelled: the wire request in flight is cancelled (the server
     /// told), the host's input handlers are told, and the host gets .cancelled.
     func cancel(reason: String?, session: ClientSession) {
-        let current = state.withLock { $0.finished ? nil : $0.current }
-        if let current { session.peer.cancel(current, reason: reason) }
+        let (current, task) = state.withLock { s in s.finished ? (nil, nil) : (s.current, s.taskID) }
+        if let task {
+            session.cancelTask(self, id: task)  // the wire request is a poll: cancel the task itself
+        } else if let current {
+            session.peer.cancel(current, reason: reason)
+        }
         finish(.failure(.cancelled), session: session)
     }
 }
@@ -120,6 +126,9 @@ extension ClientSession {
                 call.finish(.failure(.peer(.internalError(why))), session: self)
             case .complete(let v):
                 call.finish(.success(afterComplete(call.method, v)), session: self)
+            case .task(let created):
+                guard options.followsTasks else { return call.finish(.success(value), session: self) }
+                followTask(call, created: created)
             case .inputRequired(let input):
                 guard options.maxInputRounds > 0 else { return call.finish(.success(value), session: self) }
                 let round = call.state.withLock { s -> Int in
@@ -158,18 +167,10 @@ extension ClientSession {
     /// ones that serve 2025-era server requests), then retries the request
     /// with inputResponses and the requestState exactly as the server sent it.
     private func answerInputs(_ call: ModernCall, _ input: InputRequired, round: Int) {
-        let handlers = state.withLock { $0.requestHandlers }
-        for r in input.requests where handlers[r.method] == nil {
-            return call.finish(.failure(.unsupported(
-                "The server asked for \(r.method) (input \"\(r.key.prefix(100))\") while running \(call.method), and this client has no handler for it")),
-                session: self)
-        }
-        let collected = LockedState<(left: Int, answers: [String: JSONValue], failed: Bool)>((input.requests.count, [:], false))
-        let retry: @Sendable () -> Void = { [weak self] in
+        let retry: @Sendable ([String: JSONValue]) -> Void = { [weak self] answers in
             guard let self, !call.isFinished else { return }
             var p = call.params
             if input.hadRequests || !input.requests.isEmpty {
-                let answers = collected.withLock { $0.answers }
                 var responses = JSONObject()
                 for r in input.requests { responses[r.key] = answers[r.key] ?? .null }
                 p["inputResponses"] = .object(responses)
@@ -182,16 +183,32 @@ extension ClientSession {
             // Only state: retry after a short pause that grows each round (the
             // server is waiting on something of its own).
             let wait = min(50 << min(round - 1, 3), 250)
-            scheduler.schedule(after: wait) { retry() }
+            scheduler.schedule(after: wait) { retry([:]) }
             return
         }
+        collectInputs(call, input.requests, then: retry)
+    }
+
+    /// Has the host's handlers (the ones that serve 2025-era server requests)
+    /// answer `requests`; `then` gets every answer by key, once all are in.
+    /// A refusal or a request without a handler fails the call.
+    func collectInputs(_ call: ModernCall, _ wanted: [InputRequired.Request],
+                       then: @escaping @Sendable ([String: JSONValue]) -> Void)
+    {
+        let handlers = state.withLock { $0.requestHandlers }
+        for r in wanted where handlers[r.method] == nil {
+            return call.finish(.failure(.unsupported(
+                "The server asked for \(r.method) (input \"\(r.key.prefix(100))\") while running \(call.method), and this client has no handler for it")),
+                session: self)
+        }
+        let collected = LockedState<(left: Int, answers: [String: JSONValue], failed: Bool)>((wanted.count, [:], false))
         var requests: [(InboundRequest, ClientCall, ClientRequestHandler, InputRequired.Request)] = []
-        for r in input.requests {
+        for r in wanted {
             guard let handler = handlers[r.method] else { continue }
             let inbound = InboundRequest(peer: peer, id: .string(r.key), method: r.method,
                                          meta: r.params["_meta"]?.objectValue, channel: peer.defaultChannel,
                                          deliver: { [weak self] outcome in
-                let done = collected.withLock { c -> Result<Void, JSONRPCError>? in
+                let done = collected.withLock { c -> Result<[String: JSONValue], JSONRPCError>? in
                     if c.failed { return nil }
                     switch outcome {
                     case .failure(let e):
@@ -200,12 +217,12 @@ extension ClientSession {
                     case .success(let v):
                         c.answers[r.key] = v
                         c.left -= 1
-                        return c.left == 0 ? .success(()) : nil
+                        return c.left == 0 ? .success(c.answers) : nil
                     }
                 }
                 switch done {
                 case nil: break
-                case .success?: retry()
+                case .success(let answers)?: then(answers)
                 case .failure(let e)?:
                     call.finish(.failure(.peer(JSONRPCError(
                         code: e.code, message: "The client's \(r.method) handler refused input \"\(r.key.prefix(100))\": \(e.message)",
@@ -230,7 +247,7 @@ extension ClientSession {
     /// What a complete modern result becomes before the host sees it: tools
     /// whose x-mcp-header annotations break the rules are dropped from
     /// tools/list (when the transport mirrors them), and the rest remembered.
-    private func afterComplete(_ method: String, _ value: JSONValue) -> JSONValue {
+    func afterComplete(_ method: String, _ value: JSONValue) -> JSONValue {
         guard method == "tools/list", options.mirrorsToolHeaders, case .object(var r) = value,
               let tools = r["tools"]?.arrayValue else { return value }
         var kept: [JSONValue] = []

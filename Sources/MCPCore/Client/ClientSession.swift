@@ -31,6 +31,10 @@ public struct ClientOptions: Sendable {
     public var validatesToolOutput = true
     /// Bounds of the response cache (caching.mdx); nil: no cache (the default).
     public var cache: ResultCache.Limits?
+    /// Declares the tasks extension (io.modelcontextprotocol/tasks) in every
+    /// modern request: a tool call the server turns into a task is followed
+    /// (tasks/get, tasks/update, tasks/cancel) and the host sees one call.
+    public var followsTasks = false
 
     public init(name: String, version: String) {
         info = JSONObject()

@@ -4,6 +4,8 @@
 enum ModernResult: Sendable {
     case complete(JSONValue)
     case inputRequired(InputRequired)
+    /// A CreateTaskResult of the tasks extension: the call runs as a task.
+    case task(JSONObject)
     /// The answer breaks the rules; the text says how.
     case invalid(String)
 
@@ -21,6 +23,11 @@ enum ModernResult: Sendable {
             } catch {
                 return .invalid("The server's InputRequiredResult for \(method) is malformed: \(error.text)")
             }
+        case .string("task")? where method == "tools/call":
+            guard r["taskId"]?.stringValue != nil else {
+                return .invalid("The server's CreateTaskResult for \(method) has no string taskId")
+            }
+            return .task(r)
         case .string(let other)?:
             return .invalid("The result of \(method) has an unknown resultType \"\(other.prefix(100))\"")
         case let other?:

@@ -53,6 +53,8 @@ struct OutgoingEnvelope: Sendable, Equatable {
                     m.arguments = params?["arguments"]
                 case "prompts/get": m.name = params?["name"]?.stringValue
                 case "resources/read": m.name = params?["uri"]?.stringValue
+                // The tasks extension routes by task id (SEP-2663).
+                case "tasks/get", "tasks/update", "tasks/cancel": m.name = params?["taskId"]?.stringValue
                 default: break
                 }
                 modern = m

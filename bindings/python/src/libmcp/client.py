@@ -97,7 +97,8 @@ class Client:
                  era: str | None = None, max_input_rounds: int | None = None,
                  discover_timeout: float | None = None, log_level: str | None = None,
                  validate_tool_output: bool | None = None, cache: bool | None = None,
-                 cache_max_entries: int | None = None, cache_max_bytes: int | None = None):
+                 cache_max_entries: int | None = None, cache_max_bytes: int | None = None,
+                 tasks: bool | None = None):
         """era: "auto" (default: probe server/discover, fall back to initialize), "legacy", or a
         revision ("2026-07-28", "2025-11-25", ...). max_input_rounds: input_required rounds the
         engine answers with the sampling/elicitation/roots handlers (0: the caller gets them).
@@ -105,7 +106,10 @@ class Client:
         validate_tool_output: False stops checking call_tool's structuredContent against the
         outputSchema from the last list_tools (a mismatch raises PeerError, code -32603).
         cache: keep list/read results in memory while their ttlMs says they are fresh (bounded by
-        cache_max_entries and cache_max_bytes; list_changed/updated notifications invalidate)."""
+        cache_max_entries and cache_max_bytes; list_changed/updated notifications invalidate).
+        tasks: declare the tasks extension in modern requests; a call the server runs as a task is
+        followed (polled, its input answered by the handlers above, cancelled with tasks/cancel)
+        and returns its result like any call."""
         lib = _ffi.load()
         if not lib.has("mcp_client_new"):
             raise errors.Unsupported(f"{lib.path} has no client functions (mcp_client_*): it predates them")
@@ -117,6 +121,7 @@ class Client:
                           "max_input_rounds": max_input_rounds, "log_level": log_level,
                           "validate_tool_output": validate_tool_output, "cache": cache,
                           "cache_max_entries": cache_max_entries, "cache_max_bytes": cache_max_bytes,
+                          "tasks": tasks,
                           "discover_timeout_ms": _ms(discover_timeout) if discover_timeout is not None else None})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_client_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
