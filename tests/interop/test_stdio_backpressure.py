@@ -1,7 +1,7 @@
-"""A stdio client that writes requests and never reads the answers: the server
-stops reading once answers cannot be written, with tools inline and on worker
-threads alike, so its memory stays bounded; once the client reads, every
-request is answered."""
+"""A stdio client that writes requests and never reads the answers (at 2025-11-25
+and at 2026-07-28): the server stops reading once answers cannot be written,
+with tools inline and on worker threads alike, so its memory stays bounded;
+once the client reads, every request is answered."""
 from __future__ import annotations
 
 import json
@@ -20,9 +20,17 @@ CAP = 160 << 20  # far past what the bounds let the server hold (16 MiB of answe
 STALL = 1.5  # seconds without progress: the server stopped reading
 
 
-def request(i: int) -> bytes:
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+               "io.modelcontextprotocol/clientInfo": {"name": "never-reads", "version": "1"},
+               "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def request(i: int, modern: bool = False) -> bytes:
+    params = {"name": "test_echo", "arguments": {"text": TEXT}}
+    if modern:
+        params["_meta"] = MODERN_META
     return json.dumps({"jsonrpc": "2.0", "id": f"r{i:07d}", "method": "tools/call",
-                       "params": {"name": "test_echo", "arguments": {"text": TEXT}}}).encode() + b"\n"
+                       "params": params}).encode() + b"\n"
 
 
 def rss_mib(pid: int) -> float:
@@ -32,19 +40,21 @@ def rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-inline"]], ids=["inline", "workers"])
-def test_a_client_that_never_reads_cannot_grow_the_server(flags):
+@pytest.mark.parametrize("flags,modern", [([], False), (["--no-inline"], False), ([], True)],
+                         ids=["inline", "workers", "modern"])
+def test_a_client_that_never_reads_cannot_grow_the_server(flags, modern):
     proc = subprocess.Popen([require_server_binary(), "--stdio", *flags], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=server_env())
     try:
-        init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                "params": {"protocolVersion": LATEST, "capabilities": {},
-                           "clientInfo": {"name": "never-reads", "version": "1"}}}
-        proc.stdin.write(json.dumps(init).encode() + b"\n")
-        proc.stdin.flush()
-        assert json.loads(proc.stdout.readline())["id"] == 0
-        proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
-        proc.stdin.flush()
+        if not modern:  # at 2026-07-28 there is no handshake: the first request decides
+            init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": {"protocolVersion": LATEST, "capabilities": {},
+                               "clientInfo": {"name": "never-reads", "version": "1"}}}
+            proc.stdin.write(json.dumps(init).encode() + b"\n")
+            proc.stdin.flush()
+            assert json.loads(proc.stdout.readline())["id"] == 0
+            proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+            proc.stdin.flush()
         base = rss_mib(proc.pid)
 
         # Write requests without blocking until the server takes no more for
@@ -58,7 +68,7 @@ def test_a_client_that_never_reads_cannot_grow_the_server(flags):
         started = last_progress = time.monotonic()
         while time.monotonic() - last_progress < STALL and taken < CAP and time.monotonic() - started < 30:
             if not pending:
-                pending = b"".join(request(i) for i in range(count, count + 64))
+                pending = b"".join(request(i, modern) for i in range(count, count + 64))
                 count += 64
             try:
                 n = os.write(fd, pending)
