@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import threading
 import time
@@ -122,6 +123,7 @@ def one_call(url: str, sid: str, rid: int, tally: dict) -> None:
 def test_a_thousand_cuts_lose_and_repeat_no_event_2025_raw_client():
     with HostHTTP({"sse_retry_ms": 10}) as host, \
             FaultProxy(host.port, cut_answer_streams) as proxy:
+        fds_before = len(os.listdir(f"/proc/{host.proc.pid}/fd"))
         tally: dict = {"progress": [], "results": [], "resumptions": 0}
         errors: list[BaseException] = []
         rid_lock = threading.Lock()
@@ -155,6 +157,11 @@ def test_a_thousand_cuts_lose_and_repeat_no_event_2025_raw_client():
               f"lost {lost}, duplicated {duplicated}, {time.monotonic() - started:.1f} s")
         assert proxy.cuts >= TARGET_CUTS, proxy.describe()
         assert (lost, duplicated) == (0, 0), proxy.describe()
+        # Every cut connection was closed on the server's side too.
+        deadline = time.monotonic() + 5
+        while (fds := len(os.listdir(f"/proc/{host.proc.pid}/fd"))) > fds_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert fds <= fds_before, f"{proxy.describe()}: the server holds {fds - fds_before} more descriptors"
 
 
 def cut_posts_once(rng: random.Random, request_line: bytes) -> Cut | None:
