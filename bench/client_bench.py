@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Client benchmark: sequential tools/call round trips per second, our client
-(libmcp's C ABI, bench/client_driver.c) beside the official Python SDK client
-(ClientSession), against two servers: our everything server and the SDK's own
-MCPServer fixture, over stdio and over Streamable HTTP, all in one run.
+"""Client benchmark: tools/call round trips per second, our client (libmcp's C
+ABI, bench/client_driver.c) beside the official Python SDK client, in one run.
 
-Usage: python bench/client_bench.py [--build build] [--calls 2000] [--repeat 3]
+Part 1, sequential, 2025 era: against our everything server and the SDK's own
+MCPServer fixture, over stdio and over Streamable HTTP (ClientSession).
+Part 2, 2026-07-28 over Streamable HTTP against our everything server, one call
+at a time and --concurrency calls in flight: our client with era 2026-07-28
+(and legacy, for the era's own cost) beside the SDK's Client(url,
+mode="2026-07-28") (asyncio.gather for the concurrent runs).
+
+Usage: python bench/client_bench.py [--build build] [--calls 2000] [--repeat 3] [--concurrency 8]
 """
 from __future__ import annotations
 
@@ -35,10 +40,14 @@ def build_driver(build: Path) -> Path:
     return out
 
 
-def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str] | str) -> float:
+def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str] | str, era: str | None = None,
+         threads: int = 1) -> float:
     target = ["--http", server] if isinstance(server, str) else ["--", *server]
+    env = dict(os.environ, CLIENT_THREADS=str(threads))
+    if era:
+        env["CLIENT_ERA"] = era
     r = subprocess.run([str(driver), str(calls), tool, json.dumps(args), *target],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, env=env)
     if r.returncode != 0:
         sys.exit(f"bench: client_driver failed: {r.stderr}")
     return json.loads(r.stdout)["calls_per_s"]
@@ -68,6 +77,25 @@ def python_client(calls: int, tool: str, args: dict, server: list[str] | str) ->
     return asyncio.run(main())
 
 
+def sdk_modern(calls: int, tool: str, args: dict, url: str, concurrency: int) -> float:
+    """The SDK's Client at 2026-07-28: `concurrency` calls in flight (1: one after the other)."""
+    from mcp import Client
+
+    async def main() -> float:
+        async with Client(url, mode="2026-07-28") as c:
+            await c.call_tool(tool, args)
+            per = calls // concurrency
+
+            async def lane() -> None:
+                for _ in range(per):
+                    await c.call_tool(tool, args)
+            t0 = time.perf_counter()
+            await asyncio.gather(*(lane() for _ in range(concurrency)))
+            return per * concurrency / (time.perf_counter() - t0)
+
+    return asyncio.run(main())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,6 +119,7 @@ def main() -> None:
     ap.add_argument("--build", default="build")
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=8)
     a = ap.parse_args()
     build = Path(a.build).resolve()
     driver = build_driver(build)
@@ -114,6 +143,17 @@ def main() -> None:
             py_runs = [python_client(max(200, a.calls // 4), tool, args, cmd) for _ in range(a.repeat)]
             o, p = statistics.median(ours_runs), statistics.median(py_runs)
             print(f"{name:32} {o:>10,.0f}/s {p:>12,.0f}/s {o / p:>7.1f}x")
+        url = servers["everything server (ours), HTTP"][0]
+        print(f"\n2026-07-28 over Streamable HTTP, our everything server; median of {a.repeat} runs")
+        print(f"{'calls in flight':32} {'ours modern':>12} {'ours legacy':>12} {'SDK modern':>12} {'ratio':>8}")
+        for inflight in (1, a.concurrency):
+            m = statistics.median(ours(driver, a.calls, "test_echo", {"text": "hello"}, url, "2026-07-28", inflight)
+                                  for _ in range(a.repeat))
+            lg = statistics.median(ours(driver, a.calls, "test_echo", {"text": "hello"}, url, "legacy", inflight)
+                                   for _ in range(a.repeat))
+            sdk = statistics.median(sdk_modern(max(200, a.calls // 4), "test_echo", {"text": "hello"}, url, inflight)
+                                    for _ in range(a.repeat))
+            print(f"{inflight:<32} {m:>10,.0f}/s {lg:>10,.0f}/s {sdk:>10,.0f}/s {m / sdk:>7.1f}x")
     finally:
         for proc in procs:
             proc.terminate()
