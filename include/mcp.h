@@ -1664,6 +1664,9 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 **   "tls_verify"       bool: verify the server's certificate and name [true]
 **   "transport"        "auto" | "streamable" | "legacy_sse" ["auto"]
 **   "open_get_stream"  bool: open the standalone GET stream [true]
+**   "max_idle_connections"  integer 0..4096, keep-alive connections kept idle
+**                      for reuse [32]; requests in flight beyond it open and
+**                      close connections of their own. Since: 1.4
 ** Unknown keys are an error. Blocks until initialize is answered.
 ** *out_result_json (may be NULL) receives the InitializeResult (caller frees
 ** with mcp_string_free). Later, a request the server refuses with an HTTP error

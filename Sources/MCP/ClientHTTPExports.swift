@@ -30,6 +30,7 @@ private func httpOptions(_ json: UnsafePointer<CChar>?, into options: inout HTTP
         options.mode = try r.choice("transport", "\"auto\", \"streamable\" or \"legacy_sse\"",
                                     HTTPClientMode.init(rawValue:)) ?? options.mode
         options.openGetStream = try r.bool("open_get_stream") ?? options.openGetStream
+        options.maxIdleConnections = try r.int("max_idle_connections", 0...4096) ?? options.maxIdleConnections  // 1.4
     }
 }
 

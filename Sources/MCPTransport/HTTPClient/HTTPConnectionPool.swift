@@ -15,7 +15,6 @@ final class HTTPConnectionPool: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let options: HTTPClientOptions
     private let state = NIOLockedValueBox(State())
-    static let maxIdlePerOrigin = 4
 
     private struct State {
         var idle: [HTTPURL.Origin: [Channel]] = [:]
@@ -145,7 +144,7 @@ final class HTTPConnectionPool: Sendable {
     private func release(_ channel: Channel) {
         let keep = state.withLockedValue { s -> Bool in
             guard !s.shutDown, let origin = s.open[ObjectIdentifier(channel)]?.origin,
-                  s.idle[origin, default: []].count < Self.maxIdlePerOrigin else { return false }
+                  s.idle[origin, default: []].count < options.maxIdleConnections else { return false }
             s.idle[origin, default: []].append(channel)
             return true
         }
