@@ -96,6 +96,45 @@ def sdk_modern(calls: int, tool: str, args: dict, url: str, concurrency: int) ->
     return asyncio.run(main())
 
 
+def mrtr_ms(url: str, calls: int, build: Path) -> dict[str, float]:
+    """Milliseconds per call at 2026-07-28: a plain call and an MRTR call (one elicitation round:
+    InputRequiredResult, the client's handler, the retry), with our client (the Python binding, as
+    a host would use it) and the SDK's."""
+    sys.path.insert(0, str(REPO / "bindings" / "python" / "src"))
+    os.environ.setdefault("LIBMCP_PATH", str(build / "lib" / "libmcp.so.1"))
+    import libmcp
+    from mcp import Client
+    from mcp_types import ElicitResult
+
+    out: dict[str, float] = {}
+    with libmcp.Client("bench", "1", era="2026-07-28",
+                       elicitation=lambda p: {"action": "accept", "content": {"name": "Ada"}}) as c:
+        c.connect_http(url)
+        for label, tool, args in (("plain", "test_echo", {"text": "hi"}),
+                                  ("mrtr", "test_input_required_result_elicitation", {})):
+            c.call_tool(tool, args)
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                c.call_tool(tool, args)
+            out[f"ours {label}"] = (time.perf_counter() - t0) * 1000 / calls
+
+    async def on_elicit(ctx, params):
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def sdk() -> None:
+        async with Client(url, mode="2026-07-28", elicitation_callback=on_elicit) as c:
+            for label, tool, args in (("plain", "test_echo", {"text": "hi"}),
+                                      ("mrtr", "test_input_required_result_elicitation", {})):
+                await c.call_tool(tool, args)
+                t0 = time.perf_counter()
+                for _ in range(max(50, calls // 4)):
+                    await c.call_tool(tool, args)
+                out[f"SDK {label}"] = (time.perf_counter() - t0) * 1000 / max(50, calls // 4)
+
+    asyncio.run(sdk())
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -154,6 +193,11 @@ def main() -> None:
             sdk = statistics.median(sdk_modern(max(200, a.calls // 4), "test_echo", {"text": "hello"}, url, inflight)
                                     for _ in range(a.repeat))
             print(f"{inflight:<32} {m:>10,.0f}/s {lg:>10,.0f}/s {sdk:>10,.0f}/s {m / sdk:>7.1f}x")
+        ms = mrtr_ms(url, max(100, a.calls // 4), build)
+        print("\nan MRTR round trip (one elicitation) beside a plain call, ms per call at 2026-07-28:")
+        for who in ("ours", "SDK"):
+            print(f"  {who:5} plain {ms[who + ' plain']:7.3f} ms   MRTR {ms[who + ' mrtr']:7.3f} ms"
+                  f"   ({ms[who + ' mrtr'] / ms[who + ' plain']:.1f}x a plain call)")
     finally:
         for proc in procs:
             proc.terminate()
