@@ -49,6 +49,8 @@ let package = Package(
                 "MCPRuntime",
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA public keys for JWT access tokens (Sources/MCPCore/Auth).
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // The transports: stdio (plain POSIX) and HTTP, SSE, WebSocket, TLS (SwiftNIO).
@@ -92,7 +94,15 @@ let package = Package(
             path: "bench/NIOEcho"
         ),
         .testTarget(name: "MCPRuntimeTests", dependencies: ["MCPRuntime"]),
-        .testTarget(name: "MCPCoreTests", dependencies: ["MCPRuntime", "MCPCore"]),
+        .testTarget(
+            name: "MCPCoreTests",
+            dependencies: [
+                "MCPRuntime", "MCPCore",
+                // Signs the JWT access tokens the Auth tests verify.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "MCPTransportTests",
             dependencies: [

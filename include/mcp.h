@@ -425,6 +425,14 @@ typedef struct mcp_call mcp_call_t;
 ** 1.3); they are taken out of the definition sent to clients. A read uses its
 ** resource's (or template's) hint; a list page the shortest ttlMs of the
 ** items on it and "private" if any of them is private.
+** ^A definition may also carry "requiredScopes", an array of OAuth scope
+** strings (Since: 1.4): over HTTP with "auth" (mcp_server_start_http), a
+** request calling that tool, reading that resource (or a URI of that template)
+** or getting that prompt with a token lacking any of them gets HTTP 403 with
+** WWW-Authenticate: Bearer error="insufficient_scope", scope="<all of them>";
+** over WebSocket a JSON-RPC error -32600 whose data holds {"error":
+** "insufficient_scope", "scope"}. It is taken out of the published
+** definition; without "auth" (stdio, HTTP without tokens) it has no effect.
 ** *out_server receives the new server; the caller frees it with mcp_server_free().
 **
 ** Threads: any.
@@ -970,6 +978,20 @@ MCP_API mcp_status mcp_call_session_id(mcp_call_t *call, char **out_id, char **o
 MCP_API mcp_status mcp_call_meta(mcp_call_t *call, char **out_json, char **out_error);
 
 /*
+** mcp_call_principal_json: who the call's request acts for.
+** METHOD: mcp_call_t
+** Over HTTP with "auth" (mcp_server_start_http), *out_json receives the
+** principal of the request's access token: {"subject", "client_id",
+** "issuer", "scopes": [...], "claims": {...}} (claims: the JWT's payload, or
+** what the token verifier gave; absent members left out). ^Without
+** authorization (stdio, HTTP without "auth") *out_json is NULL and the
+** status MCP_OK. *out_json: caller frees with mcp_string_free.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.4
+*/
+MCP_API mcp_status mcp_call_principal_json(mcp_call_t *call, char **out_json, char **out_error);
+
+/*
 ** mcp_call_close_stream: end the HTTP connection carrying a call's answer, while
 ** the call goes on (SSE polling, as 2025-11-25 allows).
 ** METHOD: mcp_call_t
@@ -1236,9 +1258,11 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             hint) [false]. Since: 1.4
 ** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
 ** call beyond it is answered 503 with Retry-After (since 1.4).
+**   "auth"                    object: make the listener an OAuth 2.1 resource
+**                             server (Since: 1.4; see "Authorization" below) [none]
 ** Unknown keys are an error. *out_port (may be NULL) receives the bound port.
 ** ^The Mcp-Session-Id of a session is the id mcp_call_session_id() gives for its
-** calls. ^Every refusal (400, 403, 404, 405, 406, 408, 409, 413, 415, 429, 431, 503)
+** calls. ^Every refusal (400, 401, 403, 404, 405, 406, 408, 409, 413, 415, 429, 431, 503)
 ** carries a JSON-RPC error object without id as its body. ^A request with more
 ** than one Host or Origin header gets 400 (since 1.2). ^A call that sends progress,
 ** logs or requests before its result is answered as an SSE stream even in
@@ -1265,6 +1289,67 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** half and all of it. ^Comments are not events: they have no id, are not kept
 ** for resumption and are never replayed. Set the interval below the idle
 ** timeout of any proxy on the way (many cut at 60 s).
+**
+** Authorization (Since: 1.4). ^With "auth", every route of the listener
+** (Streamable HTTP in both eras, legacy SSE and its POSTs, the WebSocket
+** upgrade) needs "Authorization: Bearer <access token>"; nothing else
+** (query strings, cookies) is read. Its members:
+**   "resource"                string, required: this server's canonical URL
+**                             (RFC 8707), e.g. "https://mcp.example.com/mcp"
+**   "authorization_servers"   array of issuer URLs, required (at least one)
+**   "scopes_supported"        array of scopes, published and sent in the 401
+**                             challenge's scope= [none]
+**   "required_scopes"         array: scopes every request needs (403 without) [none]
+**   "issuer"                  string: the "iss" a JWT must carry, compared
+**                             exactly; required with a JWKS
+**   "audience"                string or array: "aud" must contain one ["resource"]
+**   "jwks_file" | "jwks_url"  where the authorization server's public keys are
+**                             (RFC 7517). A file is read at start (unreadable or
+**                             invalid: MCP_ERR_INVALID_ARG) and reread like a URL
+**   "algorithms"              array, a subset of RS256 RS384 RS512 ES256 ES384
+**                             EdDSA [all six]
+**   "clock_skew_s"            0..600, tolerance on exp and nbf [60]
+**   "max_token_bytes"         256..65536, longer tokens get 401 [8192]
+**   "jwks_refetch_min_interval_ms"  a token with an unknown kid refetches the
+**                             keys at most this often [10000]
+**   "jwks_cache_ttl_ms"       keys older than this are refreshed [3600000]
+**   "jwks_fetch_timeout_ms"   [5000]; "jwks_max_bytes" [1048576]
+**   "verifier_timeout_ms"     a token verifier that has not answered by then
+**                             refuses the token [10000]
+**   "resource_metadata_url"   the metadata URL the challenges name [derived:
+**                             the resource's origin + /.well-known/oauth-
+**                             protected-resource + the resource's path]
+** ^GET /.well-known/oauth-protected-resource, and the same followed by the
+** endpoint's path ("/mcp") or the resource URL's path, answer the RFC 9728
+** metadata: resource, authorization_servers, scopes_supported,
+** bearer_methods_supported ["header"]; no token is needed there.
+** ^A JWT access token is accepted only if: it has three parts; its "alg" is
+** one of "algorithms" (never "none", never HS*: a public key is no secret),
+** no "crit"; the key its "kid" names (a token without kid: the only key
+** fitting its alg) fits the alg and verifies the signature; "exp" is present
+** and not past, "nbf" not ahead (both within "clock_skew_s"); "iss" equals
+** "issuer"; "aud" contains "audience". An unknown kid refetches the keys once
+** (rate-limited) and tries again: rotated keys are picked up. Tokens that are
+** not JWTs go to the token verifier (mcp_server_set_token_verifier) when one
+** is set; without a JWKS, every token goes there.
+** ^A request without a token gets 401 with WWW-Authenticate: Bearer
+** resource_metadata="...", scope="..." (scope when "required_scopes" or
+** "scopes_supported" is set); a refused token 401 with error="invalid_token"
+** and error_description naming the reason. ^Every refusal is logged
+** (component "auth", warning) with its reason (malformed, too_large,
+** algorithm, unknown_key, signature, expired, not_yet_valid, issuer, audience,
+** refused, unavailable, scope); never with the token. ^A 2025-era session
+** belongs to the principal that opened it (issuer, subject, client id): the
+** same Mcp-Session-Id (or legacy sessionId) with another principal's token
+** gets 404, as an unknown session. ^Handlers read the principal with
+** mcp_call_principal_json(). A protected server in C:
+**
+**     mcp_server_start_http(srv, "{\"port\": 8000, \"auth\": {"
+**         "\"resource\": \"https://mcp.example.com/mcp\","
+**         "\"authorization_servers\": [\"https://auth.example.com\"],"
+**         "\"issuer\": \"https://auth.example.com\","
+**         "\"jwks_url\": \"https://auth.example.com/jwks.json\"}}", &port, &err);
+**
 ** Threads: any; one HTTP listener per server at a time.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (unknown key, bad value, colliding paths) |
 **         MCP_ERR_INVALID_JSON | MCP_ERR_STATE (already listening, server freed) |
@@ -1275,6 +1360,71 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 */
 MCP_API mcp_status mcp_server_start_http(mcp_server_t *server, const char *config_json,
                                          uint16_t *out_port, char **out_error);
+
+/*
+** mcp_token_check_t: one bearer token waiting for the host's verdict.
+**
+** The engine hands it to the token verifier; the host answers it exactly
+** once, with mcp_token_check_accept() or mcp_token_check_refuse(), from any
+** thread, now or later. ^A check not answered within the "auth"
+** "verifier_timeout_ms" is refused by the engine (reason "unavailable"); a
+** later answer then gets MCP_ERR_STATE. Handles are never reused.
+** Since: 1.4
+*/
+typedef struct mcp_token_check mcp_token_check_t;
+
+/*
+** A token verifier: token is the bearer token (borrowed: valid until the
+** callback returns; copy it to answer later). Runs on an engine worker
+** thread, never on an I/O thread, so it may block (e.g. RFC 7662
+** introspection over the network). Since: 1.4
+*/
+typedef void (*mcp_token_verify_fn)(void *user_data, const char *token, mcp_token_check_t *check);
+
+/*
+** mcp_server_set_token_verifier: check bearer tokens in host code.
+** METHOD: mcp_server_t
+**
+** For tokens the engine's JWT checks do not take (opaque tokens, tokens to
+** introspect, other formats): with an "auth" object that names no JWKS, every
+** token goes to fn; with one, tokens that are not JWTs do. Set it before
+** mcp_server_start_http (a listener whose "auth" has neither a JWKS nor a
+** verifier does not start); setting another replaces it for the next
+** checks; fn NULL removes it. The verifier must check the audience itself
+** (RFC 8707: only tokens issued for this resource; never pass a token on).
+** Ownership: user_data stays the host's; free_user_data (may be NULL) runs
+** once, when the verifier is replaced or the server freed.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server).
+** Since: 1.4
+*/
+MCP_API mcp_status mcp_server_set_token_verifier(mcp_server_t *server, mcp_token_verify_fn fn, void *user_data,
+                                                 mcp_free_fn free_user_data, char **out_error);
+
+/*
+** mcp_token_check_accept: accept the token, as the principal principal_json says.
+** METHOD: mcp_token_check_t
+**
+** principal_json (copied) is an object with optional "subject", "client_id",
+** "issuer" (strings), "scopes" (array of strings, or one space-separated
+** string) and "claims" (object); handlers see it through
+** mcp_call_principal_json(). The request then goes on (a scope the operation
+** needs and the principal lacks still gets 403).
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL check, principal
+** not such an object: the check stays pending) | MCP_ERR_INVALID_JSON |
+** MCP_ERR_STATE (already answered or timed out).
+** Since: 1.4
+*/
+MCP_API mcp_status mcp_token_check_accept(mcp_token_check_t *check, const char *principal_json, char **out_error);
+
+/*
+** mcp_token_check_refuse: refuse the token; the request gets 401 invalid_token.
+** METHOD: mcp_token_check_t
+** reason (may be NULL; copied) becomes the challenge's error_description and
+** is logged; never put the token in it.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.4
+*/
+MCP_API mcp_status mcp_token_check_refuse(mcp_token_check_t *check, const char *reason, char **out_error);
 
 /*
 ** mcp_server_metrics: the server's metrics, in the Prometheus text format.

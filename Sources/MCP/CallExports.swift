@@ -368,3 +368,16 @@ public func mcp_call_close_stream(_ call: OpaquePointer?,
         }
     }
 }
+
+/// The principal of the call's request (HTTP with "auth"); NULL without.
+@c @implementation
+public func mcp_call_principal_json(_ call: OpaquePointer?, _ outJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                    _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
+{
+    outJSON?.pointee = nil
+    return withStatus(outError) { () throws(ABIError) in
+        guard let outJSON else { throw .invalidArgument("out_json must not be NULL") }
+        guard let p = try liveServerCall(call).principal else { return }
+        outJSON.pointee = hostString(JSONSerializer.string(p.json))
+    }
+}

@@ -28,6 +28,16 @@ struct OptionsReader {
         }
     }
 
+    /// Reads a nested options object (the "auth" member of an HTTP config),
+    /// refusing keys `body` does not claim; `prefix` names it in errors ("auth.").
+    static func read(object o: JSONObject, noun: String, _ body: (inout OptionsReader) throws(ABIError) -> Void) throws(ABIError) {
+        var reader = OptionsReader(object: o, noun: noun)
+        try body(&reader)
+        for key in o.keys where !reader.claimed.contains(key) {
+            throw .invalidArgument("unknown \(noun) \"\(key)\"")
+        }
+    }
+
     private init(object: JSONObject, noun: String) {
         self.object = object
         self.noun = noun

@@ -14,6 +14,8 @@ enum HTTPSlot: Sendable {
 
 extension ServerHandle {
     func startHTTP(_ config: HTTPServerConfig) throws(ABIError) -> Int {
+        var config = config
+        if let auth = config.auth, hasTokenVerifier { config.tokenVerifier = tokenVerifierBridge(timeoutMs: auth.verifierTimeoutMs) }
         let claimed = http.withLock { slot -> Bool in
             guard case .idle = slot else { return false }
             slot = .starting
@@ -116,6 +118,7 @@ private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPS
             }
             c.rateLimit = RateLimitPolicy(rate: rate, burst: burst)
         }
+        if let auth = try r.object("auth") { c.auth = try AuthConfigReader.read(auth) }
     }
     guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
         throw .invalidArgument("\"tls_cert_file\" and \"tls_key_file\" must be given together")

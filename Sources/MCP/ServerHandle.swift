@@ -19,6 +19,8 @@ final class ServerHandle: Sendable {
     private let freed = LockedState(false)
     /// The server's metrics (also its core's observer); nil with "metrics": false.
     let metrics: ServerMetrics?
+    /// The host's token verifier (mcp_server_set_token_verifier), read at each check.
+    let tokenVerifier = LockedState<HostCallback<mcp_token_verify_fn>?>(nil)
 
     init(core: ServerCore, pool: WorkerPool, scheduler: Scheduler, metrics: ServerMetrics? = nil) {
         self.core = core

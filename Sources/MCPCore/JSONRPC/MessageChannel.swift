@@ -17,10 +17,15 @@ public protocol MessageChannel: AnyObject, Sendable {
     /// whose status line depends on it (HTTP at 2026-07-28) reads the code
     /// here instead of parsing the answer again. Defaults to `finish`.
     func finish(error answer: [UInt8], code: Int64)
+    /// Who the messages arriving with this channel come from, when the
+    /// transport authenticated them (HTTP with "auth"); nil otherwise.
+    /// Calls read it as `ServerCall.principal`.
+    var principal: Principal? { get }
 }
 
 extension MessageChannel {
     public func finish(error answer: [UInt8], code: Int64) { finish(answer) }
+    public var principal: Principal? { nil }
 }
 
 /// A channel made of two closures, for transports that need no state of their own.
@@ -54,6 +59,7 @@ final class BatchChannel: MessageChannel {
     }
 
     func send(_ message: [UInt8]) { base.send(message) }
+    var principal: Principal? { base.principal }
 
     func finish(_ answer: [UInt8]?) {
         let done = state.withLock { s -> [[UInt8]]? in

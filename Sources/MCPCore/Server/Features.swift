@@ -24,6 +24,8 @@ public struct ToolEntry: Sendable {
     public let cache: CacheHint.Override?
     /// Arguments mirrored into `Mcp-Param-*` headers over HTTP (2026-07-28).
     public let headerParameters: [HeaderParameter]
+    /// OAuth scopes a caller's token needs ("requiredScopes", Auth/RequiredScopes.swift).
+    public let requiredScopes: [String]
 
     public init(definition: JSONObject, inline: Bool = false, handler: @escaping ToolHandler) throws(DefinitionError) {
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
@@ -31,6 +33,7 @@ public struct ToolEntry: Sendable {
         }
         var def = definition
         cache = try CacheHint.extract(from: &def)
+        requiredScopes = try RequiredScopes.extract(from: &def)
         if let schema = def["inputSchema"] {
             try Self.checkSchema(schema, member: "inputSchema")
         } else {
@@ -65,10 +68,12 @@ public struct ResourceEntry: Sendable {
     public let handler: ResourceHandler
     /// The host's caching hint for reads of this resource and lists showing it.
     public let cache: CacheHint.Override?
+    public let requiredScopes: [String]
 
     public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
         var definition = definition
         cache = try CacheHint.extract(from: &definition)
+        requiredScopes = try RequiredScopes.extract(from: &definition)
         guard let uri = definition["uri"]?.stringValue, !uri.isEmpty else {
             throw .invalid("A resource needs a non-empty string \"uri\"")
         }
@@ -86,10 +91,12 @@ public struct TemplateEntry: Sendable {
     public let handler: ResourceHandler
     /// The host's caching hint for reads through this template and lists showing it.
     public let cache: CacheHint.Override?
+    public let requiredScopes: [String]
 
     public init(definition: JSONObject, handler: @escaping ResourceHandler) throws(DefinitionError) {
         var definition = definition
         cache = try CacheHint.extract(from: &definition)
+        requiredScopes = try RequiredScopes.extract(from: &definition)
         guard let text = definition["uriTemplate"]?.stringValue, !text.isEmpty else {
             throw .invalid("A resource template needs a non-empty string \"uriTemplate\"")
         }
@@ -113,10 +120,12 @@ public struct PromptEntry: Sendable {
     public let handler: PromptHandler
     /// The host's caching hint for lists that show this prompt.
     public let cache: CacheHint.Override?
+    public let requiredScopes: [String]
 
     public init(definition: JSONObject, handler: @escaping PromptHandler) throws(DefinitionError) {
         var definition = definition
         cache = try CacheHint.extract(from: &definition)
+        requiredScopes = try RequiredScopes.extract(from: &definition)
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A prompt needs a non-empty string \"name\"")
         }

@@ -56,6 +56,9 @@ public final class ServerCall: AnswerableCall {
     /// The client's clientInfo (empty when it gave none).
     public var clientInfo: JSONObject { modern?.clientInfo ?? session.state.withLock { $0.clientInfo } }
     public var sessionID: String { session.id }
+    /// Who the request acts for (its access token's subject, client, scopes,
+    /// claims), when the transport checked one; nil without authorization.
+    public var principal: Principal? { request.channel.principal }
     /// Where this call's answer and related messages go.
     var channel: MessageChannel { request.channel }
 

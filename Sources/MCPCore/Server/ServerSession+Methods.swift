@@ -8,6 +8,13 @@ extension ServerSession {
     ]
 
     func handleRequest(_ request: InboundRequest, params: JSONObject) {
+        // A transport that cannot answer 403 itself (WebSocket) relies on this.
+        if let principal = request.channel.principal,
+           let need = server.unmetScopes(for: .request(id: request.id, method: request.method, params: .object(params)),
+                                         principal: principal)
+        {
+            return reply(request, .failure(.insufficientScope(need)))
+        }
         switch era(of: request) {
         case .modern: return handleModern(request, params: params)
         case .refused(let error): return reply(request, .failure(error))

@@ -22,7 +22,8 @@ extension HTTPEndpoint {
             return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
                         "Too many sessions (limit \(config.maxSessions)); try again later")
         }
-        let s = HTTPSession(server: core, legacyChannel: LegacySSEChannel(sink))
+        let s = HTTPSession(server: core, legacyChannel: LegacySSEChannel(sink, principal: request.principal),
+                            owner: request.principal)
         sessions.commit(s)
         s.begin()
         sink.isLongLived = true
@@ -48,10 +49,11 @@ extension HTTPEndpoint {
         guard let id = request.query("sessionId") else {
             return fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing sessionId query parameter")
         }
-        guard let s = sessions.get(id), s.streams == nil else {
+        guard let s = sessions.get(id), s.streams == nil, ownsSession(request, s) else {
             return fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
         }
         guard checkContentType(request, sink: sink), let value = parseBody(request, sink: sink) else { return }
+        if refusedForScope(request, value, nil, sink: sink) { return }
         s.begin()
         defer { s.end() }
         // Answers go to the session's SSE stream (its default channel).
@@ -63,7 +65,12 @@ extension HTTPEndpoint {
 /// A legacy session's only channel: its GET stream, one `message` event per message.
 final class LegacySSEChannel: MessageChannel {
     private let sink: ResponseSink
-    init(_ sink: ResponseSink) { self.sink = sink }
+    /// The principal of the GET that opened the session (its POSTs must be the same party's).
+    let principal: Principal?
+    init(_ sink: ResponseSink, principal: Principal? = nil) {
+        self.sink = sink
+        self.principal = principal
+    }
 
     func send(_ message: [UInt8]) {
         sink.push(.body(ByteBuffer(bytes: SSEEncoder.event(name: "message", data: message))))

@@ -5,6 +5,7 @@ extension HTTPEndpoint {
     /// The client a rate limit counts for: its session when it has one, else
     /// its address (a principal, once authenticated, comes first).
     func rateLimitKey(_ request: HTTPRequest) -> String {
+        if let p = request.principal { return "p:" + [p.issuer ?? "", p.subject ?? "", p.clientID ?? ""].joined(separator: "\u{0}") }
         if let s = request.header("mcp-session-id") { return "s:" + s }
         return "a:" + (request.remoteAddress ?? "?")
     }

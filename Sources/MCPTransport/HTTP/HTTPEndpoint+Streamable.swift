@@ -45,7 +45,7 @@ extension HTTPEndpoint {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing Mcp-Session-Id header")
             return nil
         }
-        guard let s = sessions.get(id), s.streams != nil else {
+        guard let s = sessions.get(id), s.streams != nil, ownsSession(request, s) else {
             fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
             return nil
         }
@@ -102,6 +102,7 @@ extension HTTPEndpoint {
                         "Server overloaded: too many calls in flight; retry in \(retry) s",
                         extra: [("Retry-After", String(retry))])
         }
+        if refusedForScope(request, value, single, sink: sink) { return }
         // Both eras share the endpoint: a 2026-07-28 request is served
         // statelessly, whatever session id it carries.
         if isModern(request, single) {
@@ -118,7 +119,8 @@ extension HTTPEndpoint {
         s.begin()
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
-                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() })
+                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() },
+                                  principal: request.principal)
         let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
         if answers == 0 {
             respond(sink, request, .accepted)
@@ -134,7 +136,7 @@ extension HTTPEndpoint {
             return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
                         "Too many sessions (limit \(config.maxSessions)); try again later")
         }
-        let s = HTTPSession(server: core, store: store, retryMs: config.sseRetryMs)
+        let s = HTTPSession(server: core, store: store, retryMs: config.sseRetryMs, owner: request.principal)
         let kept = NIOLockedValueBox<Bool?>(nil)
         let table = sessions
         // Runs when the answer's head is written (or the response ends first).
@@ -158,7 +160,8 @@ extension HTTPEndpoint {
         }
         // The head waits for the answer (immediate for initialize), so it can carry the id.
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
-                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: decide)
+                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: decide,
+                                  principal: request.principal)
         s.core.receive(value, channel: channel)
     }
 
@@ -167,7 +170,7 @@ extension HTTPEndpoint {
                                sink: ResponseSink)
     {
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: json,
-                                  primes: { false }, extraHeaders: { HTTPHeaders() })
+                                  primes: { false }, extraHeaders: { HTTPHeaders() }, principal: request.principal)
         let session = core.makeStatelessSession(defaultChannel: channel, version: version)
         // A client gone before its answer cannot come back for it: cancel.
         sink.onDone { session.close() }

@@ -18,9 +18,12 @@ final class HTTPEndpoint: Sendable {
     let budget: BufferBudget
     /// nil: no per-client rate limit ("rate_limit").
     let rateLimiter: RateLimiter?
+    /// nil: no "auth" (every request is served without a token).
+    let authenticator: TokenAuthenticator?
 
-    init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil) {
+    init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil, authenticator: TokenAuthenticator? = nil) {
         self.config = config
+        self.authenticator = authenticator
         self.core = core
         sessions = SessionTable(maxSessions: config.maxSessions)
         let chosen = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
@@ -37,6 +40,14 @@ final class HTTPEndpoint: Sendable {
         if let refusal = policy.check(request.head.headers) {
             return fail(sink, request, refusal.status, ErrorCode.invalidRequest, refusal.reason)
         }
+        guard let auth = authenticator else { return route(request, sink: sink) }
+        if serveResourceMetadata(request, sink: sink, auth: auth.config) { return }
+        // A CORS preflight carries no credentials and does nothing.
+        if request.head.method == .OPTIONS, cors != nil { return route(request, sink: sink) }
+        authenticated(request, sink: sink, auth: auth) { [self] r in route(r, sink: sink) }
+    }
+
+    private func route(_ request: HTTPRequest, sink: ResponseSink) {
         switch request.path {
         case Substring(config.path):
             streamable(request, sink: sink)

@@ -1,5 +1,6 @@
 internal import NIOCore
 internal import NIOHTTP1
+import MCPCore
 
 /// A complete request as the endpoint sees it.
 struct HTTPRequest {
@@ -7,6 +8,8 @@ struct HTTPRequest {
     var body: ByteBuffer
     /// The peer's IP address (no port), for per-client limits; nil if unknown.
     var remoteAddress: String?
+    /// Who sent it, once the listener's "auth" accepted its token (Auth/).
+    var principal: Principal? = nil
 
     /// The path without the query string.
     var path: Substring {

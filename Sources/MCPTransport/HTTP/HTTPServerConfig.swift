@@ -1,4 +1,5 @@
 import Glibc
+import MCPCore
 
 /// Everything the HTTP listener can be told: where to bind, which endpoints to
 /// serve, and every limit. The defaults are the safe ones documented for
@@ -73,6 +74,10 @@ public struct HTTPServerConfig: Sendable {
     public var rateLimit: RateLimitPolicy?
     /// SO_REUSEPORT on the listening socket.
     public var reusePort = false
+    /// The OAuth 2.1 resource server ("auth"); nil: no authorization.
+    public var auth: AuthConfig?
+    /// The host's token check (mcp_server_set_token_verifier), with or instead of JWT checks.
+    public var tokenVerifier: HostTokenVerifier?
 
     public init() {}
 

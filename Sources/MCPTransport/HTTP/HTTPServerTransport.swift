@@ -62,7 +62,9 @@ public final class HTTPServerTransport: Sendable {
                              admin source: AdminSource? = nil) throws(HTTPServerError) -> HTTPServerTransport {
         try validate(config)
         let tls = try makeTLSContext(config)
-        let endpoint = HTTPEndpoint(config: config, core: server)
+        var authenticator: TokenAuthenticator?
+        if let auth = config.auth { authenticator = try TokenAuthenticator(config: auth, hostVerifier: config.tokenVerifier) }
+        let endpoint = HTTPEndpoint(config: config, core: server, authenticator: authenticator)
         let group = EngineEventLoops.make(threads: config.ioThreads)
         let channel: Channel
         do {
@@ -72,6 +74,7 @@ public final class HTTPServerTransport: Sendable {
             }
         } catch {
             EngineEventLoops.shutDown(group)
+            authenticator?.shutdown()
             throw .io("Cannot listen on \(config.host):\(config.port): \(NetworkErrorText.describe(error))")
         }
         let port = channel.localAddress?.port ?? config.port
@@ -86,6 +89,7 @@ public final class HTTPServerTransport: Sendable {
             } catch {
                 try? channel.close().wait()
                 EngineEventLoops.shutDown(group)
+                authenticator?.shutdown()
                 throw .io("Cannot listen on admin address \(address.host):\(address.port): \(NetworkErrorText.describe(error))")
             }
         }
@@ -126,6 +130,7 @@ public final class HTTPServerTransport: Sendable {
         for s in endpoint.sessions.removeAll() { s.close() }
         if let a = admin.withLockedValue({ c -> Channel? in defer { c = nil }; return c }) { try? a.close().wait() }
         EngineEventLoops.shutDown(group)
+        endpoint.authenticator?.shutdown()
     }
 
     // MARK: set-up
@@ -234,6 +239,9 @@ enum WebSocketUpgrade {
 
     static func upgrader(endpoint: HTTPEndpoint) -> NIOWebSocketServerUpgrader {
         let config = endpoint.config
+        // This connection's upgrader: the principal its upgrade request
+        // authenticated as (with "auth"), handed to the WebSocket handler.
+        let principal = NIOLockedValueBox<Principal?>(nil)
         return NIOWebSocketServerUpgrader(
             maxFrameSize: min(config.maxBodyBytes, Int(UInt32.max)),
             automaticErrorHandling: true,
@@ -246,12 +254,25 @@ enum WebSocketUpgrade {
                     // Not ours: served as plain HTTP (426, 400, 403 or 404 with a reason).
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
-                return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", "mcp")]))
+                let accept = HTTPHeaders([("Sec-WebSocket-Protocol", "mcp")])
+                guard let auth = endpoint.authenticator else { return channel.eventLoop.makeSucceededFuture(accept) }
+                // Without a valid token the request is served as plain HTTP,
+                // where the same check answers 401 with its challenge.
+                let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                auth.authenticate(head.headers.first(name: "authorization"), path: path) { result in
+                    guard case .success(let p) = result, p.hasScopes(auth.config.requiredScopes) else {
+                        return promise.succeed(nil)
+                    }
+                    principal.withLockedValue { $0 = p }
+                    promise.succeed(accept)
+                }
+                return promise.futureResult
             },
             upgradePipelineHandler: { channel, _ in
                 channel.pipeline.removeHandler(name: httpHandlerName)
                     .flatMapThrowing {
-                        try channel.pipeline.syncOperations.addHandler(WebSocketHandler(endpoint: endpoint))
+                        try channel.pipeline.syncOperations.addHandler(
+                            WebSocketHandler(endpoint: endpoint, principal: principal.withLockedValue { $0 }))
                     }
             })
     }

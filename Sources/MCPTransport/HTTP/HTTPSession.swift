@@ -9,6 +9,9 @@ final class HTTPSession: Sendable {
     let id: String
     let core: ServerSession
     let streams: SessionStreams?
+    /// The principal that opened the session (HTTP with "auth"): only the
+    /// same party may use it (HTTPEndpoint.ownsSession).
+    let owner: Principal?
     private let activity: NIOLockedValueBox<Activity>
 
     private struct Activity {
@@ -21,7 +24,8 @@ final class HTTPSession: Sendable {
     /// standalone GET stream (stored until one is open).
     /// The Mcp-Session-Id is the engine session's own id (128 CSPRNG bits as
     /// hex), so hosts can name the session in calls that address one.
-    init(server: ServerCore, store: EventStore, retryMs: Int) {
+    init(server: ServerCore, store: EventStore, retryMs: Int, owner: Principal? = nil) {
+        self.owner = owner
         let standalone = StandaloneChannel()
         core = server.makeSession(defaultChannel: standalone, legacyOnly: true)
         id = core.id
@@ -32,7 +36,8 @@ final class HTTPSession: Sendable {
     }
 
     /// A legacy HTTP+SSE (or WebSocket) session whose every message goes to `channel`.
-    init(server: ServerCore, legacyChannel: MessageChannel) {
+    init(server: ServerCore, legacyChannel: MessageChannel, owner: Principal? = nil) {
+        self.owner = owner
         core = server.makeSession(defaultChannel: legacyChannel, legacyOnly: true)
         id = core.id
         streams = nil

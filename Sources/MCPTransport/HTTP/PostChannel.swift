@@ -25,6 +25,8 @@ final class PostChannel: ResumableChannel {
     /// 400/404); nil: 200, as in the 2025 era.
     private let errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)?
     private let state: NIOLockedValueBox<Mode>
+    /// The POST's authenticated sender (HTTP with "auth"), for its calls.
+    let principal: Principal?
 
     private enum Mode {
         case waiting(json: Bool)
@@ -34,8 +36,9 @@ final class PostChannel: ResumableChannel {
 
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
          primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
-         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil)
+         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil)
     {
+        self.principal = principal
         self.errorStatus = errorStatus
         self.sink = sink
         self.streams = streams

@@ -32,8 +32,12 @@ final class WebSocketHandler: ChannelInboundHandler {
     /// Counted as an open stream in the metrics (until channelInactive).
     private var observedStream = false
 
-    init(endpoint: HTTPEndpoint) {
+    /// Who the upgrade request authenticated as (HTTP with "auth").
+    private let principal: Principal?
+
+    init(endpoint: HTTPEndpoint, principal: Principal? = nil) {
         self.endpoint = endpoint
+        self.principal = principal
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -50,9 +54,9 @@ final class WebSocketHandler: ChannelInboundHandler {
         }
         let writer = WebSocketWriter(handler: self, eventLoop: context.eventLoop,
                                      maxQueued: endpoint.config.maxQueuedMessages,
-                                     maxQueuedBytes: endpoint.config.maxQueuedBytes)
+                                     maxQueuedBytes: endpoint.config.maxQueuedBytes, principal: principal)
         self.writer = writer
-        let s = HTTPSession(server: endpoint.core, legacyChannel: writer)
+        let s = HTTPSession(server: endpoint.core, legacyChannel: writer, owner: principal)
         endpoint.sessions.commit(s)
         session = s
         observedStream = true

@@ -18,8 +18,11 @@ final class WebSocketWriter: MessageChannel, @unchecked Sendable {
     private var queuedBytes = 0
     private var scheduled = false
     private var dead = false
+    /// Who upgraded the connection (HTTP with "auth"), for the session's calls.
+    let principal: Principal?
 
-    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int) {
+    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int, principal: Principal? = nil) {
+        self.principal = principal
         self.eventLoop = eventLoop
         self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
         self.maxQueued = max(4, maxQueued)
