@@ -112,6 +112,34 @@ func (c *Call) Meta() (Meta, error) {
 	return m, nil
 }
 
+// Principal is who a request acts for when the server checks OAuth access
+// tokens (HTTP with "auth"): the token's subject, client, issuer, scopes and
+// claims.
+type Principal struct {
+	Subject  string          `json:"subject,omitempty"`
+	ClientID string          `json:"client_id,omitempty"`
+	Issuer   string          `json:"issuer,omitempty"`
+	Scopes   []string        `json:"scopes"`
+	Claims   json.RawMessage `json:"claims,omitempty"`
+}
+
+// Principal is the principal of the call's request, or nil without
+// authorization (stdio, HTTP without "auth").
+func (c *Call) Principal() (*Principal, error) {
+	var out, cerr *C.char
+	if err := statusError("Principal", C.mcp_call_principal_json(c.ptr, &out, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, nil
+	}
+	p := &Principal{}
+	if err := json.Unmarshal([]byte(takeString(out)), p); err != nil {
+		return nil, &Error{Op: "Principal", Status: ErrInvalidJSON, Message: err.Error()}
+	}
+	return p, nil
+}
+
 // response is the outcome of a request sent to the peer.
 type response struct {
 	status C.mcp_status

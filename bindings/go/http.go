@@ -77,6 +77,25 @@ type HTTPOptions struct {
 	// OnListen, if set, is called by ServeHTTP with the bound port once the
 	// listener accepts connections (useful with port 0).
 	OnListen func(port int)
+	// Auth makes the listener an OAuth 2.1 resource server: every request
+	// needs a valid bearer token, and handlers see its principal through
+	// Call.Principal [none] (library 1.4).
+	Auth *AuthOptions
+}
+
+// AuthOptions are the "auth" object of the listener (mcp.h, "Authorization"):
+// the protected resource metadata it publishes and how tokens are checked.
+type AuthOptions struct {
+	Resource             string   `json:"resource"`              // this server's canonical URL
+	AuthorizationServers []string `json:"authorization_servers"` // issuer URLs, at least one
+	Issuer               string   `json:"issuer,omitempty"`      // the "iss" JWTs must carry
+	Audience             []string `json:"audience,omitempty"`    // "aud" must contain one [Resource]
+	JWKSFile             string   `json:"jwks_file,omitempty"`   // the issuer's public keys, as a file
+	JWKSURL              string   `json:"jwks_url,omitempty"`    // ... or a URL
+	ScopesSupported      []string `json:"scopes_supported,omitempty"`
+	RequiredScopes       []string `json:"required_scopes,omitempty"` // every request needs these
+	ClockSkewSeconds     int      `json:"clock_skew_s,omitempty"`    // tolerance on exp, nbf [60]
+	MaxTokenBytes        int      `json:"max_token_bytes,omitempty"` // [8192]
 }
 
 // httpConfig builds config_json from addr ("host:port"; empty host means the
@@ -139,6 +158,9 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("tls_cert_file", o.TLSCertFile, o.TLSCertFile == "")
 	set("tls_key_file", o.TLSKeyFile, o.TLSKeyFile == "")
 	set("io_threads", o.IOThreads, o.IOThreads == 0)
+	if o.Auth != nil {
+		w["auth"] = o.Auth
+	}
 	b, err := json.Marshal(w)
 	return string(b), err
 }

@@ -60,6 +60,10 @@ type Tool struct {
 	Execution    *ToolExecution   `json:"execution,omitempty"`
 	Icons        []Icon           `json:"icons,omitempty"`
 	Meta         Meta             `json:"_meta,omitempty"`
+	// RequiredScopes are OAuth scopes a caller's access token must hold over
+	// HTTP with HTTPOptions.Auth (403 insufficient_scope without them); the
+	// engine leaves them out of the published definition (library 1.4).
+	RequiredScopes []string `json:"requiredScopes,omitempty"`
 }
 
 // ToolAnnotations are hints about a tool's behaviour; nil hints are unset.

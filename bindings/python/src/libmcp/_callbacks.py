@@ -257,3 +257,32 @@ def client_progress_thunk(user_data, params_json):
             _Ctx().run(target.on_progress, params_json)
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
+
+
+@_ffi.TOKEN_VERIFY_FN
+def token_verify_thunk(user_data, token, check):
+    """Server.set_token_verifier: fn(token) returns the principal (a dict) or None to refuse;
+    an exception refuses with its message. The check is always answered."""
+    target = _objects.get(user_data)
+    if target is None:
+        return
+    lib, fn = target
+    try:
+        enter()
+        principal = _Ctx().run(fn, token.decode("utf-8", "replace"))
+    except BaseException as e:  # noqa: BLE001
+        log.warning("token verifier raised %s", type(e).__name__)
+        principal, reason = None, f"token verifier failed: {type(e).__name__}"
+    else:
+        reason = "refused by the token verifier"
+    err = c_void_p()
+    try:
+        if principal is not None:
+            status = lib.mcp_token_check_accept(check, encode(principal), byref(err))
+            if status == errors.OK:
+                return
+            log.warning("token verifier: principal refused by libmcp: %s", _ffi.take_string(lib, err))
+            reason = "the token verifier gave an unusable principal"
+        lib.mcp_token_check_refuse(check, reason.encode(), byref(err))
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)

@@ -296,7 +296,7 @@ class Tool(Feature):
     def __init__(self, core: Any, fn: Callable, *, name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: dict | None = None, icons: list | None = None,
                  meta: dict | None = None, structured_output: bool | None = None, execution: dict | None = None,
-                 inline: bool = False, frame: Any = None):
+                 inline: bool = False, required_scopes: list[str] | None = None, frame: Any = None):
         self.name = name or getattr(fn, "__name__", None) or ""
         if not self.name or self.name == "<lambda>":
             raise ValueError("a tool needs a name: pass name= for lambdas and callables without __name__")
@@ -325,6 +325,7 @@ class Tool(Feature):
             "inputSchema": self.sig.json_schema(compiler), "outputSchema": out_schema,
             "annotations": {_camel(k): v for k, v in annotations.items()} if annotations else None,
             "icons": icons, "_meta": meta, "execution": execution,
+            "requiredScopes": list(required_scopes) if required_scopes else None,
         })
         # Per-call work settled now: an exact pydantic model return type is dumped directly.
         self._model = ret if self.output is not None and _is_pydantic_model(ret) else None

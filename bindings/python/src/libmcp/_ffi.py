@@ -35,6 +35,7 @@ PROMPT_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p)
 CANCEL_FN = CFUNCTYPE(None, c_void_p)
 RESPONSE_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p, c_char_p)
 COMPLETION_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p, c_char_p, c_char_p)
+TOKEN_VERIFY_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_void_p)
 SEND_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 REQUEST_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_char_p)
 NOTIFICATION_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
@@ -81,7 +82,11 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_call_set_input_state": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_call_session_id": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_call_meta": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_call_principal_json": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_server_set_completion": (c_int32, (c_void_p, COMPLETION_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_server_set_token_verifier": (c_int32, (c_void_p, TOKEN_VERIFY_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_token_check_accept": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_token_check_refuse": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_notify_resource_updated": (c_int32, (c_void_p, c_char_p, POINTER(c_int32), _ERR)),
     "mcp_server_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
     "mcp_server_notify_elicitation_complete": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
@@ -123,7 +128,9 @@ _PROTOTYPES: dict[str, tuple] = {
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
                       "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text",
                       "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
-                      "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state"}
+                      "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
+                      "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
+                      "mcp_token_check_refuse"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 

@@ -167,6 +167,17 @@ class Context:
         return self._meta
 
     @property
+    def principal(self) -> dict | None:
+        """Who the request acts for, when the server checks OAuth access tokens (HTTP with
+        "auth"): {"subject", "client_id", "issuer", "scopes": [...], "claims": {...}};
+        None without authorization (stdio, HTTP without "auth")."""
+        out, err = c_void_p(), c_void_p()
+        _ffi.check(self._lib, self._lib.mcp_call_principal_json(self._call, byref(out), byref(err)), err,
+                   "principal")
+        text = _ffi.take_string(self._lib, out)
+        return json.loads(text) if text else None
+
+    @property
     def progress_token(self) -> Any:
         return self.meta.get("progressToken")
 

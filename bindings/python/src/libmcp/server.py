@@ -165,7 +165,8 @@ class Server(Serving):
     def tool(self, name: str | Callable | None = None, *, title: str | None = None,
              description: str | None = None, annotations: dict | None = None, icons: list | None = None,
              meta: dict | None = None, structured_output: bool | None = None,
-             execution: dict | None = None, inline: bool = False) -> Callable[[F], F]:
+             execution: dict | None = None, inline: bool = False,
+             required_scopes: list[str] | None = None) -> Callable[[F], F]:
         """Decorator: offer a function as a tool.
 
         The input schema comes from the parameters' type hints, the description
@@ -186,6 +187,10 @@ class Server(Serving):
         StateError there). An `async def` tool may be inline too: only its
         dispatch (decoding, conversion, handing the coroutine to the loop) runs
         on that thread. Needs libmcp ABI 1.1 (else libmcp.Unsupported).
+
+        required_scopes: OAuth scopes a caller's access token must hold, over HTTP with
+        start_http(auth=...): without them the request gets 403 insufficient_scope (the
+        engine takes them out of the published definition). Needs libmcp ABI 1.4.
         """
         if callable(name):
             self.add_tool(name, frame=_caller_frame())
@@ -194,7 +199,7 @@ class Server(Serving):
         def decorate(fn: F) -> F:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           icons=icons, meta=meta, structured_output=structured_output, execution=execution,
-                          inline=inline, frame=_caller_frame())
+                          inline=inline, required_scopes=required_scopes, frame=_caller_frame())
             return fn
         return decorate
 
@@ -330,6 +335,22 @@ class Server(Serving):
                 self._ensure_completion()
             return fn
         return decorate
+
+    def set_token_verifier(self, fn: Callable[[str], dict | None] | None) -> None:
+        """Checks OAuth bearer tokens in Python, for servers started with start_http(auth={...}):
+        every token when "auth" names no JWKS, else the tokens that are not JWTs (opaque ones).
+        fn(token) runs on an engine worker thread and returns the principal, a dict with
+        optional "subject", "client_id", "issuer", "scopes" and "claims" (handlers see it as
+        ctx.principal), or None to refuse the token (401). It must check that the token was
+        issued for this server (its audience). Set it before start_http; None removes it."""
+        err = c_void_p()
+        key = _callbacks.keep((self._lib, fn)) if fn is not None else None
+        thunk = _callbacks.token_verify_thunk if fn is not None else _ffi.TOKEN_VERIFY_FN()
+        status = self._lib.mcp_server_set_token_verifier(self._core.live(), thunk, key, _callbacks.free_thunk,
+                                                         byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)
+            _ffi.check(self._lib, status, err, "set_token_verifier")
 
     def _ensure_completion(self) -> None:
         if self._completion_set:
