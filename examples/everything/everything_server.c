@@ -5,6 +5,7 @@
 **                               [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline]
 **                               [--max-calls-in-flight N] [--tool-timeout-ms MS] [--circuit-breaker F:MS]
 **                               [--no-metrics] [--log-level debug|info|warning|error]
+**                               [--auth-config FILE]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
@@ -21,6 +22,12 @@
 ** Every diagnostic goes to stderr: stdout carries the protocol. The engine's
 ** own log records (mcp_set_log_hook) go there too, as JSON lines.
 ** --admin serves /metrics, /healthz and /readyz on an address of its own.
+** --auth-config FILE (with --http) makes it an OAuth 2.1 resource server: FILE
+** holds the "auth" object of mcp_server_start_http (resource,
+** authorization_servers, issuer, audience, jwks_file or jwks_url,
+** scopes_supported, ...). Every fixture then needs a valid access token, and
+** two more tools appear: test_admin_only, which needs scope mcp:admin, and
+** test_whoami, which answers the principal (mcp_call_principal_json).
 ** SIGINT and SIGTERM stop serving gracefully (in-flight calls are drained);
 ** a second signal exits at once.
 */
@@ -1282,12 +1289,49 @@ static void *signal_main(void *arg) {
     return NULL;
 }
 
+/* ------------------------------------------------ authorization (--auth-config) */
+
+/* test_whoami: the call's principal as JSON text ("null" without authorization). */
+static void tool_whoami(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    char *principal = NULL, *error = NULL;
+    mcp_status rc = mcp_call_principal_json(call, &principal, &error);
+    if (rc != MCP_OK) {
+        report("test_whoami", rc, error);
+        tool_failed(call, "test_whoami", "Cannot read the principal");
+        return;
+    }
+    answer(call, mcp_j_tool_result_text(principal ? principal : "null", 0), "test_whoami");
+    mcp_string_free(principal);
+}
+
+/* test_admin_only: reached only with scope mcp:admin (the engine answers 403 otherwise). */
+static void tool_admin_only(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud, (void)arguments_json;
+    answer(call, mcp_j_tool_result_text("admin ok", 0), "test_admin_only");
+}
+
+static int add_auth_tools(mcp_server_t *server) {
+    json_t *whoami = json_pack("{s:s, s:s, s:{s:s}}", "name", "test_whoami", "description",
+                               "Returns the principal of the request's access token as JSON.", "inputSchema", "type",
+                               "object");
+    char *error = NULL;
+    mcp_status rc = mcp_j_server_add_tool_ex(server, whoami, tool_whoami, NULL, NULL, 0, &error);
+    if (!check_add("tool", "name", whoami, rc, error)) return 0;
+    json_t *admin = json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "name", "test_admin_only", "description",
+                              "Needs scope mcp:admin (declared with requiredScopes).", "inputSchema", "type", "object",
+                              "requiredScopes", "mcp:admin");
+    rc = mcp_j_server_add_tool_ex(server, admin, tool_admin_only, NULL, NULL, 0, &error);
+    return check_add("tool", "name", admin, rc, error);
+}
+
 /* --------------------------------------------------------------------- main */
 
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
-            "       [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline] [--no-metrics] [--log-level LEVEL]\n"
+            "       [--admin HOST:PORT] [--access-log] [--auth-config FILE]] [--task-ttl-ms MS] [--no-inline]\n"
+            "       [--no-metrics] [--log-level LEVEL]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
@@ -1300,6 +1344,8 @@ static void usage(FILE *out) {
             "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
             "  --access-log       with --http: one log record per HTTP response\n"
             "  --reuse-port       with --http: SO_REUSEPORT, so a new process can take over the port\n"
+            "  --auth-config FILE with --http: check OAuth access tokens; FILE holds the \"auth\"\n"
+            "                     object of mcp_server_start_http (see mcp.h)\n"
             "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
             "  --log-level LEVEL  engine log records at LEVEL and above go to stderr as JSON\n"
             "                     lines: debug, info, warning (the default) or error\n"
@@ -1313,7 +1359,7 @@ static void usage(FILE *out) {
 /* Serves HTTP until SIGINT or SIGTERM (blocked in every thread, taken here
 ** with sigwait), then stops gracefully. addr is HOST:PORT ([v6]:PORT too). */
 static int serve_http(mcp_server_t *server, const char *addr, int stateless, int json_response,
-                      const char *admin, int access_log, const sigset_t *signals) {
+                      const char *admin, int access_log, json_t *auth, const sigset_t *signals) {
     const char *colon = strrchr(addr, ':');
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : -1;
@@ -1328,6 +1374,7 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
     if (config && admin) json_object_set_new(config, "admin", json_string(admin));
     if (config && access_log) json_object_set_new(config, "access_log", json_true());
     if (config && reuse_port) json_object_set_new(config, "reuse_port", json_true());
+    if (config && auth) json_object_set(config, "auth", auth);
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     json_decref(config);
     uint16_t bound = 0;
@@ -1348,7 +1395,7 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
 }
 
 int main(int argc, char **argv) {
-    const char *http_addr = NULL, *admin_addr = NULL;
+    const char *http_addr = NULL, *admin_addr = NULL, *auth_file = NULL;
     int stateless = 0, json_response = 0, access_log = 0, metrics = 1;
     int32_t log_level = MCP_LOG_WARNING;
     for (int i = 1; i < argc; i++) {
@@ -1380,6 +1427,10 @@ int main(int argc, char **argv) {
         }
         if (!strncmp(a, "--admin=", 8)) {
             admin_addr = a + 8;
+            continue;
+        }
+        if (!strcmp(a, "--auth-config") && i + 1 < argc) {
+            auth_file = argv[++i];
             continue;
         }
         if (!strcmp(a, "--access-log")) {
@@ -1436,9 +1487,20 @@ int main(int argc, char **argv) {
                 (unsigned)(mcp_abi_version() >> 16), MCP_ABI_VERSION_MAJOR);
         return 1;
     }
-    if ((admin_addr || access_log) && !http_addr) {
-        fprintf(stderr, PROGRAM ": --admin and --access-log go with --http\n");
+    if ((admin_addr || access_log || auth_file) && !http_addr) {
+        fprintf(stderr, PROGRAM ": --admin, --access-log and --auth-config go with --http\n");
         return 2;
+    }
+    json_t *auth = NULL;
+    if (auth_file) {
+        json_error_t jerr;
+        auth = json_load_file(auth_file, 0, &jerr);
+        if (!json_is_object(auth)) {
+            fprintf(stderr, PROGRAM ": --auth-config %s: not a JSON object (%s, line %d)\n", auth_file,
+                    auth ? "another JSON value" : jerr.text, jerr.line);
+            json_decref(auth);
+            return 2;
+        }
     }
 
     /* Before any thread exists, so that all of them (the engine's too) inherit it. */
@@ -1488,13 +1550,15 @@ int main(int argc, char **argv) {
         mcp_server_free(server);
         return 1;
     }
-    if (!add_tools(server) || !add_resources(server) || !add_prompts(server) || !add_mrtr_fixtures(server)) {
+    if (!add_tools(server) || !add_resources(server) || !add_prompts(server) || !add_mrtr_fixtures(server)
+        || (auth && !add_auth_tools(server))) {
         mcp_server_free(server);
         return 1;
     }
 
     if (http_addr != NULL) {
-        int status = serve_http(server, http_addr, stateless, json_response, admin_addr, access_log, &set);
+        int status = serve_http(server, http_addr, stateless, json_response, admin_addr, access_log, auth, &set);
+        json_decref(auth);
         mcp_server_free(server);
         return status;
     }
