@@ -31,11 +31,12 @@ final class TokenAuthenticator: Sendable {
 
     /// Checks `authorization` (the header's value, nil when absent); `done`
     /// runs once, on this thread when no I/O was needed, else on another.
-    func authenticate(_ authorization: String?, path: Substring,
+    /// `log` false: a refusal is not logged (the caller checks again and logs).
+    func authenticate(_ authorization: String?, path: Substring, log: Bool = true,
                       _ done: @escaping @Sendable (Result<Principal, AuthFailure>) -> Void)
     {
         let finish: @Sendable (Result<Principal, AuthFailure>) -> Void = { result in
-            if case .failure(let f) = result, f.reason != .missing {
+            if log, case .failure(let f) = result, f.reason != .missing {
                 EngineLog.warning("auth", "Access token refused", ["reason": .string(f.reason.rawValue),
                                                                    "detail": .string(f.detail), "path": .string(String(path))])
             }

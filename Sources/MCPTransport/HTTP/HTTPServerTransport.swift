@@ -259,7 +259,7 @@ enum WebSocketUpgrade {
                 // Without a valid token the request is served as plain HTTP,
                 // where the same check answers 401 with its challenge.
                 let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
-                auth.authenticate(head.headers.first(name: "authorization"), path: path) { result in
+                auth.authenticate(head.headers.first(name: "authorization"), path: path, log: false) { result in
                     guard case .success(let p) = result, p.hasScopes(auth.config.requiredScopes) else {
                         return promise.succeed(nil)
                     }
