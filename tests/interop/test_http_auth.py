@@ -161,11 +161,17 @@ class JWKSServer:
     def __init__(self, keys: list[Key]):
         self.keys = list(keys)
         self.fetches = 0
+        self.failing = False
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 outer.fetches += 1
+                if outer.failing:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = json.dumps({"keys": [k.jwk for k in outer.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -341,6 +347,29 @@ def test_jwks_url_is_refetched_for_a_new_kid_with_a_rate_limit(tmp_path):
             time.sleep(1.7)
             assert whoami_2025(s.url, s.token(key=rotated, sub="rotated"))["subject"] == "rotated"
             assert jwks.fetches == first + 2
+    finally:
+        jwks.close()
+
+
+def test_an_unreachable_jwks_url_refuses_tokens_until_it_answers(tmp_path):
+    jwks = JWKSServer([KEYS["EdDSA"]])
+    jwks.failing = True
+    try:
+        with ProtectedServer(tmp_path, "--log-level", "warning", jwks_url=jwks.url,
+                             jwks_refetch_min_interval_ms=300) as s:
+            time.sleep(0.4)
+            token = s.token(key=KEYS["EdDSA"])
+            resp = post(s.url, init_body(LATEST), headers=bearer(token))
+            assert resp.status == 401
+            assert "could not be fetched" in challenge(resp)["error_description"]
+            resp.read()
+            jwks.failing = False
+            time.sleep(0.4)
+            assert whoami_2025(s.url, token)["subject"] == "alice"
+            s.stop()
+            log = s.stderr.decode(errors="replace")
+        assert '"msg":"JWKS fetch failed"' in log and "HTTP status 503" in log
+        assert '"reason":"unavailable"' in log
     finally:
         jwks.close()
 
