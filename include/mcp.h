@@ -1243,9 +1243,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             session) [false]. Since: 1.3
 **   "rate_limit"              object {"requests_per_second": number > 0,
 **                             "burst": number >= 1 [requests_per_second]}: a
-**                             token bucket per client, keyed by its session
-**                             (Mcp-Session-Id) when it has one, else by its IP
-**                             address; a POST over the rate is answered 429
+**                             token bucket per client, keyed by its principal
+**                             when "auth" accepted a token, else by its session
+**                             (Mcp-Session-Id), else by its IP address; a POST over the rate is answered 429
 **                             with Retry-After before any work is done for it.
 **                             At most 65536 clients are tracked; idle buckets
 **                             are dropped first [none]. Since: 1.4

@@ -2,10 +2,13 @@ internal import NIOHTTP1
 import MCPCore
 
 extension HTTPEndpoint {
-    /// The client a rate limit counts for: its session when it has one, else
-    /// its address (a principal, once authenticated, comes first).
+    /// The client a rate limit counts for: its principal when authenticated
+    /// (the same party on any connection or session), else its session, else
+    /// its address.
     func rateLimitKey(_ request: HTTPRequest) -> String {
-        if let p = request.principal { return "p:" + [p.issuer ?? "", p.subject ?? "", p.clientID ?? ""].joined(separator: "\u{0}") }
+        if let p = request.principal {
+            return "p:" + [p.issuer ?? "", p.subject ?? "", p.clientID ?? ""].joined(separator: "\u{0}")
+        }
         if let s = request.header("mcp-session-id") { return "s:" + s }
         return "a:" + (request.remoteAddress ?? "?")
     }
