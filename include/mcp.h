@@ -418,6 +418,28 @@ typedef struct mcp_call mcp_call_t;
 **                     accepted (default 600000, ten minutes). Since: 1.3
 **   "request_state_max_bytes"  integer 1024..16777216, the largest requestState
 **                     accepted or produced (default 262144). Since: 1.3
+**   "schema_validation"  bool: check tool arguments against each tool's
+**                     inputSchema, its results' structuredContent against its
+**                     outputSchema, and the content of accepted elicitation
+**                     answers against their requestedSchema (JSON Schema
+**                     2020-12; see mcp_server_add_tool) [true]. false turns
+**                     every check off, as MCP_TOOL_NO_VALIDATION does for one
+**                     tool. Since: 1.4
+**   "schema_max_depth"  integer 1..10000, the deepest nesting of objects and
+**                     arrays in a schema (default 64). Since: 1.4
+**   "schema_max_subschemas"  integer 1..10000000, the most objects in one
+**                     schema, every subschema and $defs entry counted
+**                     (default 10000). Since: 1.4
+**   "schema_max_evaluation_depth"  integer 1..10000, the deepest nesting of
+**                     subschemas (each $ref followed counting one) while one
+**                     value is checked (default 128). Since: 1.4
+**   "schema_max_steps"  integer 1..100000000, the most subschema evaluations
+**                     while one value is checked (default 200000); a value
+**                     that needs more fails its check. Since: 1.4
+**                     A schema over the first two limits is refused where it
+**                     is given (tool registration: MCP_ERR_INVALID_ARG); these
+**                     bounds keep a hostile schema from costing unbounded CPU
+**                     (2026-07-28 "Composition-Keyword Resource Use").
 ** Unknown keys are an error, so typos do not pass silently.
 **
 ** ^Each feature definition (tool, resource, template, prompt) may carry its
@@ -493,11 +515,30 @@ typedef void (*mcp_prompt_fn)(void *user_data, mcp_call_t *call, const char *arg
 ** "icons", "execution", "_meta". ^The definition is kept verbatim and sent
 ** as given (fields a client's older revision does not know are removed).
 ** fn is called for each tools/call of this name.
+**
+** Schema validation (Since: 1.4; unless the server's "schema_validation"
+** option is false or the tool is added with MCP_TOOL_NO_VALIDATION):
+** ^both schemas are read once, here, as JSON Schema 2020-12 (the dialect MCP
+** assumes when "$schema" is absent; another declared "$schema" is refused).
+** ^"$ref" resolves inside the schema only ("#/$defs/x", "$anchor" names,
+** "$id"-relative references to the same document); ^a reference to any other
+** document is refused here and never fetched. ^A schema over the server's
+** "schema_max_*" limits is refused here too. ^Each tools/call's arguments are
+** checked against inputSchema before fn runs: ^arguments that do not match
+** are answered with a tool error result ("isError": true, the reason as
+** text, e.g. "Invalid arguments for tool add: at /a: expected integer, got
+** string") and fn is not called. ^A successful result's structuredContent is
+** checked against outputSchema: ^one that does not match is not sent; the
+** client gets -32603 (a server error: the spec says the server MUST conform)
+** and mcp_call_return returns MCP_ERR_INVALID_ARG with the reason. Results
+** with "isError": true, and results without structuredContent, are not checked.
 ** Ownership: tool_json copied. user_data owned by libmcp until free_fn runs;
 **   ^if this function fails, free_fn is NOT called (the data stays the host's).
 ** Threads: any; ^may be called while serving: clients see the change at once.
 ** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server/tool_json/fn, no name,
-**         schema not an object) | MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS (same name).
+**         schema not an object; since 1.4 also a schema that cannot be
+**         checked: a "$ref" outside it, over the limits, another dialect; the
+**         message says which) | MCP_ERR_INVALID_JSON | MCP_ERR_EXISTS (same name).
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_json,
@@ -532,6 +573,11 @@ MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_js
 **                    the arguments are not encoded as JSON text for each call
 **                    (for megabytes of text, one encoding and one buffer of
 **                    that size saved per call).
+**   MCP_TOOL_NO_VALIDATION  (since 1.4) the engine does not check this tool's
+**                    arguments or results against its schemas (nor read the
+**                    schemas beyond their root "type"): fn receives whatever
+**                    arguments the client sent, for a tool that checks them
+**                    itself or whose schema this library cannot read.
 ** Errors: as mcp_server_add_tool, plus MCP_ERR_INVALID_ARG for unknown flags
 **         (free_fn is then not called; a library older than 1.2 refuses
 **         MCP_TOOL_ARGS_ON_DEMAND this way).
@@ -539,6 +585,7 @@ MCP_API mcp_status mcp_server_add_tool(mcp_server_t *server, const char *tool_js
 */
 #define MCP_TOOL_INLINE 0x1u
 #define MCP_TOOL_ARGS_ON_DEMAND 0x2u
+#define MCP_TOOL_NO_VALIDATION 0x4u
 
 MCP_API mcp_status mcp_server_add_tool_ex(mcp_server_t *server, const char *tool_json,
                                           mcp_tool_fn fn, void *user_data, mcp_free_fn free_fn,

@@ -62,6 +62,15 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
             keepMetrics = try r.bool("metrics") ?? keepMetrics
             try readRequestStateOptions(&r, into: &options.requestState)
             try readCallLimits(&r, into: &options.callLimits)
+            // ABI 1.4: schema validation (tool arguments and results,
+            // elicitation answers) and the bounds of every schema (SEP-2106).
+            options.validatesSchemas = try r.bool("schema_validation") ?? options.validatesSchemas
+            let l = options.schemaLimits
+            options.schemaLimits = SchemaLimits(
+                maxSchemaDepth: try r.int("schema_max_depth", 1...10_000) ?? l.maxSchemaDepth,
+                maxSubschemas: try r.int("schema_max_subschemas", 1...10_000_000) ?? l.maxSubschemas,
+                maxEvaluationDepth: try r.int("schema_max_evaluation_depth", 1...10_000) ?? l.maxEvaluationDepth,
+                maxSteps: try r.int("schema_max_steps", 1...100_000_000) ?? l.maxSteps)
         }
         let pool = WorkerPool(maxThreads: workers)
         let scheduler = Scheduler(executor: pool)
@@ -127,17 +136,21 @@ public func mcp_server_add_tool_ex(_ server: OpaquePointer?, _ toolJSON: UnsafeP
                                    _ userData: UnsafeMutableRawPointer?, _ freeFn: mcp_free_fn?, _ flags: UInt32,
                                    _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
-    let known = UInt32(MCP_TOOL_INLINE) | UInt32(MCP_TOOL_ARGS_ON_DEMAND)
+    let known = UInt32(MCP_TOOL_INLINE) | UInt32(MCP_TOOL_ARGS_ON_DEMAND) | UInt32(MCP_TOOL_NO_VALIDATION)
     guard flags & ~known == 0 else {
         return withStatus(outError) { () throws(ABIError) in
             throw .invalidArgument("unknown flags 0x\(String(flags & ~known, radix: 16)) "
-                + "(known: MCP_TOOL_INLINE, MCP_TOOL_ARGS_ON_DEMAND)")
+                + "(known: MCP_TOOL_INLINE, MCP_TOOL_ARGS_ON_DEMAND, MCP_TOOL_NO_VALIDATION)")
         }
     }
     let inline = flags & UInt32(MCP_TOOL_INLINE) != 0
     let onDemand = flags & UInt32(MCP_TOOL_ARGS_ON_DEMAND) != 0
+    let unchecked = flags & UInt32(MCP_TOOL_NO_VALIDATION) != 0
     return addFeature(server, toolJSON, "tool", fn, userData, freeFn, outError) { (core, def, cb) throws(DefinitionError) in
-        try core.addTool(ToolEntry(definition: def, inline: inline) { call, args in
+        // Schemas are made once here (not per call), with the server's limits;
+        // a server or tool without validation leaves them unread.
+        let validation = unchecked || !core.options.validatesSchemas ? nil : core.options.schemaLimits
+        try core.addTool(ToolEntry(definition: def, inline: inline, validation: validation) { call, args in
             let handle = CallTable.register(call, keepAlive: cb, arguments: args)
             if onDemand {
                 cb.fn(cb.userData, handle, nil)

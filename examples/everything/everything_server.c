@@ -213,48 +213,25 @@ static void tool_with_progress(void *ud, mcp_call_t *call, const char *args) {
            "test_tool_with_progress");
 }
 
-/* Checks arguments against the 2020-12 schema below, by hand. NULL if valid. */
-static const char *schema_2020_12_violation(json_t *args) {
-    const char *key;
-    json_t *v;
-    json_object_foreach(args, key, v) {
-        if (!strcmp(key, "name") || !strcmp(key, "phone") || !strcmp(key, "email")) {
-            if (!json_is_string(v)) return "\"name\", \"phone\" and \"email\" must be strings";
-        } else if (!strcmp(key, "contactMethod")) {
-            const char *m = json_string_value(v);
-            if (m == NULL || (strcmp(m, "phone") && strcmp(m, "email")))
-                return "\"contactMethod\" must be \"phone\" or \"email\"";
-        } else if (!strcmp(key, "address")) {
-            json_t *street = json_object_get(v, "street"), *city = json_object_get(v, "city");
-            if (!json_is_object(v) || (street && !json_is_string(street)) || (city && !json_is_string(city)))
-                return "\"address\" must be an object with string \"street\" and \"city\"";
-        } else {
-            return "unknown property (additionalProperties is false)";
-        }
-    }
-    int has_phone = json_object_get(args, "phone") != NULL;
-    int has_email = json_object_get(args, "email") != NULL;
-    if (!has_phone && !has_email) return "one of \"phone\" or \"email\" is required";
-    const char *method = json_string_value(json_object_get(args, "contactMethod"));
-    if (method && !strcmp(method, "phone") && !has_phone) return "contactMethod \"phone\" requires \"phone\"";
-    if (!(method && !strcmp(method, "phone")) && !has_email) return "\"email\" is required unless contactMethod is \"phone\"";
-    return NULL;
+/* test_unchecked_arguments is registered with MCP_TOOL_NO_VALIDATION: it
+** receives whatever arguments the client sent, its inputSchema
+** notwithstanding, and answers them back. */
+static void tool_unchecked_arguments(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    json_t *msg = json_sprintf("Received arguments: %s", arguments_json);
+    answer(call, mcp_j_tool_result_text(json_string_value(msg), 0), "test_unchecked_arguments");
+    json_decref(msg);
 }
 
+/* The engine has checked the arguments against SCHEMA_2020_12 ($ref, allOf,
+** anyOf, if/then/else, additionalProperties) before this runs: arguments that
+** do not match get a tool error result from the engine, and this callback
+** only ever sees valid ones. */
 static void tool_json_schema_2020_12(void *ud, mcp_call_t *call, const char *arguments_json) {
     (void)ud;
-    json_t *args = load_object(arguments_json);
-    const char *violation = args ? schema_2020_12_violation(args) : "arguments must be an object";
-    if (violation) {
-        tool_failed(call, "json_schema_2020_12_tool", "Invalid arguments: %s", violation);
-    } else {
-        char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
-        json_t *msg = text ? json_sprintf("Received valid arguments: %s", text) : NULL;
-        answer(call, mcp_j_tool_result_text(json_string_value(msg), 0), "json_schema_2020_12_tool");
-        json_decref(msg);
-        free(text);
-    }
-    json_decref(args);
+    json_t *msg = json_sprintf("Received valid arguments: %s", arguments_json);
+    answer(call, mcp_j_tool_result_text(json_string_value(msg), 0), "json_schema_2020_12_tool");
+    json_decref(msg);
 }
 
 /* test_echo reads its text and answers it as bytes (ABI 1.2): a text of
@@ -308,14 +285,9 @@ static void *sleeper_main(void *arg) {
 
 static void tool_sleep(void *ud, mcp_call_t *call, const char *arguments_json) {
     (void)ud;
+    /* The engine has checked "ms" against the inputSchema (integer 0..600000). */
     json_t *args = load_object(arguments_json);
-    json_t *ms = json_object_get(args, "ms");
-    json_int_t value = json_integer_value(ms);
-    if (!json_is_integer(ms) || value < 0 || value > 600000) {
-        tool_failed(call, "test_sleep", "Invalid arguments: \"ms\" must be an integer from 0 to 600000");
-        json_decref(args);
-        return;
-    }
+    json_int_t value = json_integer_value(json_object_get(args, "ms"));
     json_decref(args);
 
     struct sleeper *s = malloc(sizeof *s);
@@ -452,14 +424,11 @@ static void ask_client(mcp_call_t *call, const char *tool, int elicitation, cons
 static void tool_sampling(void *ud, mcp_call_t *call, const char *arguments_json) {
     (void)ud;
     json_t *args = load_object(arguments_json);
+    /* "prompt" is a string: the engine checked the inputSchema. */
     const char *prompt = json_string_value(json_object_get(args, "prompt"));
-    if (prompt == NULL) {
-        tool_failed(call, "test_sampling", "Invalid arguments: \"prompt\" must be a string");
-    } else {
-        ask_client(call, "test_sampling", 0, NULL,
-                   json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
-                             "text", prompt, "maxTokens", 100));
-    }
+    ask_client(call, "test_sampling", 0, NULL,
+               json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type", "text",
+                         "text", prompt, "maxTokens", 100));
     json_decref(args);
 }
 
@@ -490,16 +459,13 @@ static void tool_header_param(void *ud, mcp_call_t *call, const char *arguments_
 static void tool_elicitation(void *ud, mcp_call_t *call, const char *arguments_json) {
     (void)ud;
     json_t *args = load_object(arguments_json);
+    /* "message" is a string: the engine checked the inputSchema. */
     const char *message = json_string_value(json_object_get(args, "message"));
-    if (message == NULL) {
-        tool_failed(call, "test_elicitation", "Invalid arguments: \"message\" must be a string");
-    } else {
-        ask_client(call, "test_elicitation", 1, "User response",
-                   json_pack("{s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s]}}", "message", message,
-                             "requestedSchema", "type", "object", "properties", "username", "type", "string",
-                             "description", "User's response", "email", "type", "string", "description",
-                             "User's email address", "required", "username", "email"));
-    }
+    ask_client(call, "test_elicitation", 1, "User response",
+               json_pack("{s:s, s:{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s]}}", "message", message,
+                         "requestedSchema", "type", "object", "properties", "username", "type", "string",
+                         "description", "User's response", "email", "type", "string", "description",
+                         "User's email address", "required", "username", "email"));
     json_decref(args);
 }
 
@@ -742,12 +708,9 @@ static void tool_slow_compute(void *ud, mcp_call_t *call, const char *arguments_
     (void)ud;
     json_t *args = load_object(arguments_json);
     json_t *s = json_object_get(args, "seconds");
+    /* The engine checked "seconds" against the inputSchema (a number 0..600). */
     double seconds = json_is_number(s) ? json_number_value(s) : 1.0;
-    if (seconds < 0 || seconds > 600) {
-        tool_failed(call, "slow_compute", "Invalid arguments: \"seconds\" must be from 0 to 600");
-    } else {
-        start_job(call, "slow_compute", 0, (long)(seconds * 1000), json_string_value(json_object_get(args, "label")));
-    }
+    start_job(call, "slow_compute", 0, (long)(seconds * 1000), json_string_value(json_object_get(args, "label")));
     json_decref(args);
 }
 
@@ -958,6 +921,10 @@ static const struct tool_spec TOOLS[] = {
     {"json_schema_2020_12_tool", "JSON Schema 2020-12",
      "Tool with JSON Schema 2020-12 features ($schema, $defs, allOf/anyOf, if/then/else).", SCHEMA_2020_12,
      NULL, tool_json_schema_2020_12, 1},
+    {"test_unchecked_arguments", "Unchecked arguments",
+     "Answers the arguments it received; registered with validation off, so they need not match its inputSchema.",
+     "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
+     NULL, tool_unchecked_arguments, 1},
     {"test_echo", "Echo", "Returns the given text, also as structuredContent {\"text\": ...}.",
      "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"description\":\"Text to echo\"}},"
      "\"required\":[\"text\"]}",
@@ -1170,6 +1137,8 @@ static int add_tools(mcp_server_t *server) {
         unsigned flags = t->quick && inline_tools ? MCP_TOOL_INLINE : 0;
         /* test_echo reads its one argument by name: no JSON text of it per call. */
         if (t->fn == tool_echo) flags |= MCP_TOOL_ARGS_ON_DEMAND;
+        /* test_unchecked_arguments shows what the engine's validation keeps out. */
+        if (t->fn == tool_unchecked_arguments) flags |= MCP_TOOL_NO_VALIDATION;
         mcp_status rc = mcp_j_server_add_tool_ex(server, def, t->fn, NULL, NULL, flags, &error);
         if (!check_add("tool", "name", def, rc, error)) return 0;
     }

@@ -376,7 +376,7 @@ static void test_tools(void) {
     mcp_server_t *server = harness_server(NULL);
     CHECK_RC(mcp_server_add_tool(server,
                                  "{\"name\":\"args\",\"inputSchema\":{\"type\":\"object\",\"properties\":"
-                                 "{\"x\":{\"type\":\"integer\"}},\"required\":[\"x\"]}}",
+                                 "{\"x\":{\"type\":\"integer\"}}}}",
                                  tool_args, NULL, NULL, NULL),
              MCP_OK, NULL);
     harness_t *h = harness_new(server);
@@ -452,7 +452,7 @@ static void test_inline_tools(void) {
              MCP_OK, NULL);
     /* Unknown flags: refused, and the host keeps its data (free_fn not called). */
     char *error = NULL;
-    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"odd\"}", tool_ok, NULL, free_flags_data, 0x4, &error),
+    CHECK_RC(mcp_server_add_tool_ex(server, "{\"name\":\"odd\"}", tool_ok, NULL, free_flags_data, 0x80, &error),
              MCP_ERR_INVALID_ARG, error);
     mcp_string_free(error);
     CHECK_EQ(freed_flags_data, 0);

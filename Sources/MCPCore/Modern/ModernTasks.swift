@@ -60,8 +60,9 @@ extension ServerSession {
         let quiet = ClosureChannel(send: { _ in }, finish: { _ in })
         let taskRequest = request.detached(channel: quiet) { outcome in Self.finishModernTask(record, outcome) }
         taskRequest.attach(context)
+        let validating = server.options.validatesSchemas
         let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record,
-                              params: params)
+                              params: params, outputChecker: validating ? tool.outputChecker : nil)
         record.attach(call)
         // Durable before the answer: a tasks/get right after it finds the task.
         server.tasks.insert(record)
@@ -74,7 +75,7 @@ extension ServerSession {
         var created = stampModern(Self.modernJSON(record, detailed: false), cache: nil)
         created["resultType"] = "task"
         try? request.answer(.success(.object(created)))
-        server.executor.execute { tool.handler(call, arguments) }
+        server.executor.execute { tool.run(call, arguments, validating: validating) }
     }
 
     /// The call answered: a result (even one with isError: the tool ran)

@@ -1,15 +1,48 @@
 /// Checking one value against a JSONSchema: the keyword rules, kept apart
-/// from how a schema is made and how `$ref` is found.
+/// from how a schema is made and where `$ref` leads (SchemaDocument).
 struct Evaluation {
     let schema: JSONSchema
+    let document: SchemaDocument
+    /// Whether to keep track of what each subschema evaluated (only when the
+    /// document has unevaluated* keywords: otherwise it costs for nothing).
+    let tracking: Bool
     var steps = 0
     /// `$ref`s being followed, each with the instance location it was
     /// followed at: meeting one again at the same location is a cycle.
     var following: Set<String> = []
+    /// The dynamic scope: the schema resources entered, outermost first
+    /// (`$dynamicRef` looks its anchor up in them).
+    var scope: [String] = [""]
 
-    init(schema: JSONSchema) { self.schema = schema }
+    init(schema: JSONSchema) {
+        self.schema = schema
+        document = schema.document
+        tracking = schema.document.tracksEvaluation
+    }
 
-    mutating func check(_ v: JSONValue, against s: JSONValue, at path: String, depth: Int) throws(JSONSchemaError) {
+    /// What a subschema that passed evaluated of its instance (JSON Schema
+    /// 2020-12 annotations, as unevaluatedProperties / unevaluatedItems read them).
+    struct Evaluated {
+        var properties: Set<String> = []
+        var allProperties = false
+        /// Items 0..<items were evaluated (prefixItems).
+        var items = 0
+        var allItems = false
+        /// Items that matched `contains`.
+        var contained: Set<Int> = []
+
+        mutating func merge(_ o: Evaluated) {
+            properties.formUnion(o.properties)
+            allProperties = allProperties || o.allProperties
+            items = max(items, o.items)
+            allItems = allItems || o.allItems
+            contained.formUnion(o.contained)
+        }
+    }
+
+    mutating func check(_ v: JSONValue, against s: JSONValue, at path: String, depth: Int, base: String)
+        throws(JSONSchemaError) -> Evaluated
+    {
         steps += 1
         guard steps <= schema.maxSteps else {
             throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
@@ -19,53 +52,109 @@ struct Evaluation {
             throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
                                   message: "subschemas nest deeper than \(schema.maxDepth)")
         }
-        let o: JSONObject
+        let o: SchemaObject
         switch s {
-        case .bool(true): return
+        case .bool(true): return Evaluated()
         case .bool(false): throw fail(path, "false", "no value is allowed here")
-        case .object(let obj): o = obj
+        case .object(let obj): o = document.object(obj)
         default:
             throw JSONSchemaError(.invalidSchema, instancePath: path, keyword: "",
                                   message: "a subschema is a \(s.kindName), not an object or a boolean")
         }
-        if let ref = o["$ref"] {
+        // A subschema with its own $id is a resource of its own: references
+        // inside it resolve against it, and it joins the dynamic scope.
+        var here = base
+        if case .string(let id)? = o[.id], let uri = document.ids[base + "\u{0}" + id], uri != base {
+            here = uri
+            scope.append(uri)
+        }
+        defer { if here != base { scope.removeLast() } }
+        var seen = Evaluated()
+        if let ref = o[.ref] {
             guard case .string(let r) = ref else { throw invalid(path, "$ref", "must be a string") }
-            let key = r + "\u{0}" + path
-            guard following.insert(key).inserted else {
-                throw JSONSchemaError(.refCycle, instancePath: path, keyword: "$ref",
-                                      message: "\"\(r.prefix(200))\" leads back to itself without consuming any of the value")
-            }
-            defer { following.remove(key) }
-            let target = try schema.resolve(r, at: path)
-            try check(v, against: target, at: path, depth: depth + 1)
+            seen.merge(try follow(r, dynamic: false, v, path, depth, here))
+        }
+        if let ref = o[.dynamicRef] {
+            guard case .string(let r) = ref else { throw invalid(path, "$dynamicRef", "must be a string") }
+            seen.merge(try follow(r, dynamic: true, v, path, depth, here))
         }
         try checkType(v, o, path)
-        if let e = o["enum"] {
+        if let e = o[.enumKeyword] {
             guard case .array(let options) = e else { throw invalid(path, "enum", "must be an array") }
             if !options.contains(where: { JSONSchema.equal($0, v) }) {
                 throw fail(path, "enum", "the value is not one of the \(options.count) allowed by enum")
             }
         }
-        if let c = o["const"], !JSONSchema.equal(c, v) {
+        if let c = o[.constKeyword], !JSONSchema.equal(c, v) {
             throw fail(path, "const", "the value is not the const \(JSONSerializer.string(c).prefix(100))")
         }
         switch v {
         case .int, .double: try checkNumber(v, o, path)
         case .string(let str): try checkString(str, o, path)
-        case .array(let items): try checkArray(items, o, path, depth)
-        case .object(let members): try checkObject(members, o, path, depth)
+        case .array(let items): seen.merge(try checkArray(items, o, path, depth, here))
+        case .object(let members): seen.merge(try checkObject(members, o, path, depth, here))
         default: break
         }
-        try checkComposition(v, o, path, depth)
+        seen.merge(try checkComposition(v, o, path, depth, here))
+        // unevaluated* come last: they see what every other keyword evaluated.
+        if tracking {
+            if case .array(let items) = v, let u = o[.unevaluatedItems], !seen.allItems {
+                for i in seen.items..<max(seen.items, items.count) where !seen.contained.contains(i) {
+                    _ = try check(items[i], against: u, at: path + "/\(i)", depth: depth + 1, base: here)
+                }
+                seen.allItems = true
+            }
+            if case .object(let members) = v, let u = o[.unevaluatedProperties], !seen.allProperties {
+                for m in members.members where !seen.properties.contains(m.key) {
+                    _ = try check(m.value, against: u, at: path + "/" + Self.escape(m.key), depth: depth + 1, base: here)
+                }
+                seen.allProperties = true
+            }
+        }
+        return seen
+    }
+
+    /// Follows a `$ref` (or `$dynamicRef`) resolved when the schema was made.
+    private mutating func follow(_ r: String, dynamic: Bool, _ v: JSONValue, _ path: String, _ depth: Int,
+                                 _ here: String) throws(JSONSchemaError) -> Evaluated
+    {
+        let refKey = here + "\u{0}" + r
+        guard var target = document.refs[refKey] else {
+            throw JSONSchemaError(.unresolvedRef, instancePath: path, keyword: dynamic ? "$dynamicRef" : "$ref",
+                                  message: "\"\(r.prefix(200))\" does not resolve in this schema")
+        }
+        // $dynamicRef to a $dynamicAnchor: the outermost resource in the
+        // dynamic scope that declares the same anchor wins.
+        if dynamic, let name = document.dynamicNames[refKey] {
+            for uri in scope {
+                if let t = document.dynamicAnchors[uri + "#" + name] {
+                    target = t
+                    break
+                }
+            }
+        }
+        let key = refKey + "\u{0}" + path + (dynamic ? "\u{0}d" : "")
+        guard following.insert(key).inserted else {
+            throw JSONSchemaError(.refCycle, instancePath: path, keyword: dynamic ? "$dynamicRef" : "$ref",
+                                  message: "\"\(r.prefix(200))\" leads back to itself without consuming any of the value")
+        }
+        defer { following.remove(key) }
+        let entered = target.base != scope.last
+        if entered { scope.append(target.base) }
+        defer { if entered { scope.removeLast() } }
+        return try check(v, against: target.node, at: path, depth: depth + 1, base: target.base)
     }
 
     // MARK: kinds
 
-    private func checkType(_ v: JSONValue, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
-        guard let t = o["type"] else { return }
+    private func checkType(_ v: JSONValue, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
+        guard let t = o[.typeKeyword] else { return }
         let names: [String]
         switch t {
-        case .string(let n): names = [n]
+        case .string(let n):
+            // The common case, without an array.
+            if Self.isOfType(v, n) { return }
+            names = [n]
         case .array(let a):
             names = a.compactMap(\.stringValue)
             guard names.count == a.count else { throw invalid(path, "type", "must be a string or an array of strings") }
@@ -93,46 +182,48 @@ struct Evaluation {
         }
     }
 
-    private func checkNumber(_ v: JSONValue, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
+    private func checkNumber(_ v: JSONValue, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
         guard let x = JSONSchema.number(v) else { return }
-        let text = JSONSerializer.string(v)
-        func bound(_ key: String) throws(JSONSchemaError) -> Double? {
+        func text() -> String { JSONSerializer.string(v) }
+        func bound(_ key: SchemaKeyword) throws(JSONSchemaError) -> Double? {
             guard let b = o[key] else { return nil }
-            guard let n = JSONSchema.number(b) else { throw invalid(path, key, "must be a number") }
+            guard let n = JSONSchema.number(b) else { throw invalid(path, key.name, "must be a number") }
             return n
         }
-        if let m = try bound("minimum"), x < m { throw fail(path, "minimum", "\(text) is less than the minimum \(m)") }
-        if let m = try bound("maximum"), x > m { throw fail(path, "maximum", "\(text) is more than the maximum \(m)") }
-        if let m = try bound("exclusiveMinimum"), x <= m {
-            throw fail(path, "exclusiveMinimum", "\(text) is not more than \(m)")
+        /// The bound as the schema wrote it (600000, not 600000.0).
+        func shown(_ key: SchemaKeyword) -> String { o[key].map { JSONSerializer.string($0) } ?? "" }
+        if let m = try bound(.minimum), x < m { throw fail(path, "minimum", "\(text()) is less than the minimum \(shown(.minimum))") }
+        if let m = try bound(.maximum), x > m { throw fail(path, "maximum", "\(text()) is more than the maximum \(shown(.maximum))") }
+        if let m = try bound(.exclusiveMinimum), x <= m {
+            throw fail(path, "exclusiveMinimum", "\(text()) is not more than \(shown(.exclusiveMinimum))")
         }
-        if let m = try bound("exclusiveMaximum"), x >= m {
-            throw fail(path, "exclusiveMaximum", "\(text) is not less than \(m)")
+        if let m = try bound(.exclusiveMaximum), x >= m {
+            throw fail(path, "exclusiveMaximum", "\(text()) is not less than \(shown(.exclusiveMaximum))")
         }
-        if let m = try bound("multipleOf") {
+        if let m = try bound(.multipleOf) {
             guard m > 0 else { throw invalid(path, "multipleOf", "must be more than 0") }
             let ok: Bool
-            if case .int(let i) = v, case .int(let d)? = o["multipleOf"] {
+            if case .int(let i) = v, case .int(let d)? = o[.multipleOf] {
                 ok = i % d == 0
             } else {
                 let q = x / m
                 ok = q.isFinite && abs(q - q.rounded()) < 1e-9 * max(1, abs(q))
             }
-            if !ok { throw fail(path, "multipleOf", "\(text) is not a multiple of \(m)") }
+            if !ok { throw fail(path, "multipleOf", "\(text()) is not a multiple of \(shown(.multipleOf))") }
         }
     }
 
-    private func checkString(_ s: String, _ o: JSONObject, _ path: String) throws(JSONSchemaError) {
+    private func checkString(_ s: String, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
         // Length counts code points (RFC 8259 characters), not UTF-16 units or graphemes.
-        let needsLength = o["minLength"] != nil || o["maxLength"] != nil
+        let needsLength = o[.minLength] != nil || o[.maxLength] != nil
         let length = needsLength ? s.unicodeScalars.count : 0
-        if let m = try count(o, "minLength", path), length < m {
+        if let m = try count(o, .minLength, path), length < m {
             throw fail(path, "minLength", "the string has \(length) characters, fewer than minLength \(m)")
         }
-        if let m = try count(o, "maxLength", path), length > m {
+        if let m = try count(o, .maxLength, path), length > m {
             throw fail(path, "maxLength", "the string has \(length) characters, more than maxLength \(m)")
         }
-        if let p = o["pattern"] {
+        if let p = o[.pattern] {
             guard case .string(let pattern) = p else { throw invalid(path, "pattern", "must be a string") }
             if try !Self.search(pattern, in: s, path: path) {
                 throw fail(path, "pattern", "the string does not match the pattern \(pattern.prefix(100))")
@@ -155,62 +246,73 @@ struct Evaluation {
 
     // MARK: containers
 
-    private mutating func checkArray(_ items: [JSONValue], _ o: JSONObject, _ path: String, _ depth: Int)
-        throws(JSONSchemaError)
+    private mutating func checkArray(_ items: [JSONValue], _ o: SchemaObject, _ path: String, _ depth: Int,
+                                     _ base: String) throws(JSONSchemaError) -> Evaluated
     {
-        if let m = try count(o, "minItems", path), items.count < m {
+        var seen = Evaluated()
+        if let m = try count(o, .minItems, path), items.count < m {
             throw fail(path, "minItems", "the array has \(items.count) items, fewer than minItems \(m)")
         }
-        if let m = try count(o, "maxItems", path), items.count > m {
+        if let m = try count(o, .maxItems, path), items.count > m {
             throw fail(path, "maxItems", "the array has \(items.count) items, more than maxItems \(m)")
         }
         var prefix = 0
-        if let p = o["prefixItems"] {
+        if let p = o[.prefixItems] {
             guard case .array(let schemas) = p else { throw invalid(path, "prefixItems", "must be an array") }
             prefix = min(schemas.count, items.count)
-            for i in 0..<prefix { try check(items[i], against: schemas[i], at: path + "/\(i)", depth: depth + 1) }
+            for i in 0..<prefix {
+                _ = try check(items[i], against: schemas[i], at: path + "/\(i)", depth: depth + 1, base: base)
+            }
+            seen.items = prefix
         }
-        if let each = o["items"], prefix < items.count {
-            for i in prefix..<items.count { try check(items[i], against: each, at: path + "/\(i)", depth: depth + 1) }
+        if let each = o[.items], prefix < items.count {
+            for i in prefix..<items.count {
+                _ = try check(items[i], against: each, at: path + "/\(i)", depth: depth + 1, base: base)
+            }
+            seen.allItems = true
         }
-        if let c = o["contains"] {
+        if let c = o[.contains] {
             var found = 0
             for (i, item) in items.enumerated() {
-                if try passes(item, c, path + "/\(i)", depth) { found += 1 }
+                guard try passes(item, c, path + "/\(i)", depth, base) != nil else { continue }
+                found += 1
+                if tracking { seen.contained.insert(i) }
             }
-            let least = try count(o, "minContains", path) ?? 1
+            let least = try count(o, .minContains, path) ?? 1
             if found < least {
                 throw fail(path, "contains", "\(found) items match contains, fewer than \(least)")
             }
-            if let most = try count(o, "maxContains", path), found > most {
+            if let most = try count(o, .maxContains, path), found > most {
                 throw fail(path, "maxContains", "\(found) items match contains, more than maxContains \(most)")
             }
         }
-        if o["uniqueItems"]?.boolValue == true {
+        if o[.uniqueItems]?.boolValue == true {
             for i in items.indices {
                 for j in items.indices where j > i && JSONSchema.equal(items[i], items[j]) {
                     throw fail(path + "/\(j)", "uniqueItems", "the item repeats item \(i)")
                 }
             }
         }
+        return seen
     }
 
-    private mutating func checkObject(_ members: JSONObject, _ o: JSONObject, _ path: String, _ depth: Int)
-        throws(JSONSchemaError)
+    private mutating func checkObject(_ members: JSONObject, _ o: SchemaObject, _ path: String, _ depth: Int,
+                                      _ base: String) throws(JSONSchemaError) -> Evaluated
     {
-        if let r = o["required"] {
+        var seen = Evaluated()
+        if let r = o[.required] {
             guard case .array(let names) = r else { throw invalid(path, "required", "must be an array") }
             for case .string(let n) in names where members[n] == nil {
                 throw fail(path + "/" + Self.escape(n), "required", "the required property \"\(n.prefix(100))\" is missing")
             }
         }
-        if let m = try count(o, "minProperties", path), members.count < m {
+        if let m = try count(o, .minProperties, path), members.count < m {
             throw fail(path, "minProperties", "the object has \(members.count) properties, fewer than minProperties \(m)")
         }
-        if let m = try count(o, "maxProperties", path), members.count > m {
+        if let m = try count(o, .maxProperties, path), members.count > m {
             throw fail(path, "maxProperties", "the object has \(members.count) properties, more than maxProperties \(m)")
         }
-        if case .object(let deps)? = o["dependentRequired"] {
+        if case .object(let deps)? = o[.dependentRequired] {
             for d in deps.members where members[d.key] != nil {
                 for case .string(let n) in d.value.arrayValue ?? [] where members[n] == nil {
                     throw fail(path + "/" + Self.escape(n), "dependentRequired",
@@ -218,50 +320,63 @@ struct Evaluation {
                 }
             }
         }
-        let properties = o["properties"]?.objectValue
-        if o["properties"] != nil, properties == nil { throw invalid(path, "properties", "must be an object") }
-        let patterns = o["patternProperties"]?.objectValue
+        let properties = o[.properties]?.objectValue
+        if o[.properties] != nil, properties == nil { throw invalid(path, "properties", "must be an object") }
+        let patterns = o[.patternProperties]?.objectValue
+        let extra = o[.additionalProperties]
         for m in members.members {
             let at = path + "/" + Self.escape(m.key)
             var matched = false
             if let sub = properties?[m.key] {
                 matched = true
-                try check(m.value, against: sub, at: at, depth: depth + 1)
+                _ = try check(m.value, against: sub, at: at, depth: depth + 1, base: base)
             }
             for p in patterns?.members ?? [] {
                 guard try Self.search(p.key, in: m.key, path: path) else { continue }
                 matched = true
-                try check(m.value, against: p.value, at: at, depth: depth + 1)
+                _ = try check(m.value, against: p.value, at: at, depth: depth + 1, base: base)
             }
-            if !matched, let extra = o["additionalProperties"] {
+            if !matched, let extra {
                 if case .bool(false) = extra {
                     throw fail(at, "additionalProperties", "the property \"\(m.key.prefix(100))\" is not allowed")
                 }
-                try check(m.value, against: extra, at: at, depth: depth + 1)
+                _ = try check(m.value, against: extra, at: at, depth: depth + 1, base: base)
+                matched = true
             }
-            if let names = o["propertyNames"] {
-                try check(.string(m.key), against: names, at: at, depth: depth + 1)
+            if matched, tracking { seen.properties.insert(m.key) }
+            if let names = o[.propertyNames] {
+                _ = try check(.string(m.key), against: names, at: at, depth: depth + 1, base: base)
             }
         }
+        if case .object(let deps)? = o[.dependentSchemas] {
+            for d in deps.members where members[d.key] != nil {
+                seen.merge(try check(.object(members), against: d.value, at: path, depth: depth + 1, base: base))
+            }
+        }
+        return seen
     }
 
     // MARK: composition
 
-    private mutating func checkComposition(_ v: JSONValue, _ o: JSONObject, _ path: String, _ depth: Int)
-        throws(JSONSchemaError)
+    private mutating func checkComposition(_ v: JSONValue, _ o: SchemaObject, _ path: String, _ depth: Int,
+                                           _ base: String) throws(JSONSchemaError) -> Evaluated
     {
-        if let a = o["allOf"] {
-            for sub in try list(a, "allOf", path) { try check(v, against: sub, at: path, depth: depth + 1) }
+        var seen = Evaluated()
+        if let a = o[.allOf] {
+            for sub in try list(a, "allOf", path) {
+                seen.merge(try check(v, against: sub, at: path, depth: depth + 1, base: base))
+            }
         }
-        if let a = o["anyOf"] {
+        if let a = o[.anyOf] {
             let subs = try list(a, "anyOf", path)
             var first: JSONSchemaError?
             var ok = false
             for sub in subs {
                 do throws(JSONSchemaError) {
-                    try check(v, against: sub, at: path, depth: depth + 1)
+                    seen.merge(try check(v, against: sub, at: path, depth: depth + 1, base: base))
                     ok = true
-                    break
+                    // Every branch's annotations count when unevaluated* will read them.
+                    if !tracking { break }
                 } catch {
                     guard error.kind == .violation else { throw error }
                     if first == nil { first = error }
@@ -272,36 +387,43 @@ struct Evaluation {
                     + (first.map { " (the first: \($0.description))" } ?? ""))
             }
         }
-        if let a = o["oneOf"] {
+        if let a = o[.oneOf] {
             let subs = try list(a, "oneOf", path)
             var matching = 0
             for sub in subs {
-                if try passes(v, sub, path, depth) { matching += 1 }
+                if let e = try passes(v, sub, path, depth, base) {
+                    matching += 1
+                    seen.merge(e)
+                }
             }
             if matching != 1 {
                 throw fail(path, "oneOf", "the value matches \(matching) of the \(subs.count) oneOf alternatives; exactly one must match")
             }
         }
-        if let n = o["not"], try passes(v, n, path, depth) {
+        if let n = o[.notKeyword], try passes(v, n, path, depth, base) != nil {
             throw fail(path, "not", "the value matches a schema it must not match")
         }
-        if let cond = o["if"] {
-            if try passes(v, cond, path, depth) {
-                if let t = o["then"] { try check(v, against: t, at: path, depth: depth + 1) }
-            } else if let e = o["else"] {
-                try check(v, against: e, at: path, depth: depth + 1)
+        if let cond = o[.ifKeyword] {
+            if let e = try passes(v, cond, path, depth, base) {
+                seen.merge(e)
+                if let t = o[.thenKeyword] { seen.merge(try check(v, against: t, at: path, depth: depth + 1, base: base)) }
+            } else if let e = o[.elseKeyword] {
+                seen.merge(try check(v, against: e, at: path, depth: depth + 1, base: base))
             }
         }
+        return seen
     }
 
-    /// Whether the value passes a subschema; schema problems still throw.
-    private mutating func passes(_ v: JSONValue, _ s: JSONValue, _ path: String, _ depth: Int) throws(JSONSchemaError) -> Bool {
+    /// What a subschema evaluated if the value passes it, nil if not; schema
+    /// problems still throw.
+    private mutating func passes(_ v: JSONValue, _ s: JSONValue, _ path: String, _ depth: Int, _ base: String)
+        throws(JSONSchemaError) -> Evaluated?
+    {
         do throws(JSONSchemaError) {
-            try check(v, against: s, at: path, depth: depth + 1)
-            return true
+            return try check(v, against: s, at: path, depth: depth + 1, base: base)
         } catch {
             guard error.kind == .violation else { throw error }
-            return false
+            return nil
         }
     }
 
@@ -312,9 +434,9 @@ struct Evaluation {
         return a
     }
 
-    private func count(_ o: JSONObject, _ key: String, _ path: String) throws(JSONSchemaError) -> Int? {
+    private func count(_ o: SchemaObject, _ key: SchemaKeyword, _ path: String) throws(JSONSchemaError) -> Int? {
         guard let v = o[key] else { return nil }
-        guard let i = v.intValue, i >= 0 else { throw invalid(path, key, "must be a non-negative integer") }
+        guard let i = v.intValue, i >= 0 else { throw invalid(path, key.name, "must be a non-negative integer") }
         return Int(clamping: i)
     }
 
@@ -328,7 +450,8 @@ struct Evaluation {
 
     /// A key as a JSON Pointer token (RFC 6901).
     static func escape(_ key: String) -> String {
-        guard key.contains("~") || key.contains("/") else { return key }
+        // Bytes, not Characters: this runs for every property of every value checked.
+        guard key.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return key }
         var out = ""
         for c in key {
             switch c {

@@ -7,35 +7,45 @@
 /// items, prefixItems, contains, minContains, maxContains, minItems, maxItems,
 /// uniqueItems; properties, patternProperties, additionalProperties,
 /// propertyNames, required, dependentRequired, minProperties, maxProperties;
-/// allOf, anyOf, oneOf, not, if/then/else; `$ref`. Other keywords (format,
-/// title, unevaluated*, ...) are annotations here and never fail a value.
+/// dependentSchemas, unevaluatedProperties, unevaluatedItems; allOf, anyOf,
+/// oneOf, not, if/then/else; `$ref`, `$dynamicRef`. Other keywords (format,
+/// content*, title, ...) are annotations here and never fail a value.
 ///
-/// `$ref` is resolved inside the schema only (SEP-2106: nothing is fetched):
-/// "#", JSON Pointers ("#/$defs/x", "#/definitions/x", "#/properties/a"),
-/// `$anchor` names ("#name"), and any of these prefixed with the root's
-/// `$id`. Every `$ref` is resolved when the schema is made, so an unresolvable
-/// one is an error up front (unresolvedRef), not a permissive pass. A `$ref`
-/// cycle that consumes no part of the instance is refCycle; evaluation is
-/// bounded by depth and by steps (tooComplex), so no schema hangs the caller.
+/// `$ref` is resolved inside the schema document only (SEP-2106: nothing is
+/// fetched): JSON Pointers ("#/$defs/x"), `$anchor` and `$dynamicAnchor`
+/// names, and references relative to any `$id` in the document (embedded
+/// resources included), resolved as RFC 3986 says. Every `$ref` is resolved
+/// when the schema is made, so one to another document is an error up front
+/// (unresolvedRef), not a permissive pass. A `$ref` cycle that consumes no
+/// part of the instance is refCycle; the document is bounded in size and
+/// depth when made, and evaluation in depth and steps (SchemaLimits), so no
+/// schema hangs the caller.
 ///
 /// Immutable and Sendable: make it once (per tool), check from any thread.
 public struct JSONSchema: Sendable {
     public let root: JSONValue
+    /// The bounds this schema was made with (its document was checked
+    /// against the first two; checking a value obeys the last two).
+    public let limits: SchemaLimits
     /// Nesting of schemas evaluated inside each other, $ref included.
-    public let maxDepth: Int
+    public var maxDepth: Int { limits.maxEvaluationDepth }
     /// Subschema evaluations allowed for one value.
-    public let maxSteps: Int
-    /// `$anchor` name -> the schema that declares it.
-    let anchors: [String: JSONValue]
-    /// The root `$id`, without a fragment: refs that begin with it are local.
-    let baseID: String?
+    public var maxSteps: Int { limits.maxSteps }
+    /// Where every `$ref` and `$dynamicRef` leads, resolved once.
+    let document: SchemaDocument
 
-    public static let defaultMaxDepth = 128
-    public static let defaultMaxSteps = 200_000
+    public static let defaultMaxDepth = SchemaLimits.defaultMaxEvaluationDepth
+    public static let defaultMaxSteps = SchemaLimits.defaultMaxSteps
+
+    /// Makes a schema with default limits except for the evaluation bounds given.
+    public init(_ root: JSONValue, maxDepth: Int = defaultMaxDepth, maxSteps: Int = defaultMaxSteps) throws(JSONSchemaError) {
+        try self.init(root, limits: SchemaLimits(maxEvaluationDepth: maxDepth, maxSteps: maxSteps))
+    }
 
     /// Makes a schema: `true`, `false` or an object, whose every `$ref`
-    /// resolves inside it.
-    public init(_ root: JSONValue, maxDepth: Int = defaultMaxDepth, maxSteps: Int = defaultMaxSteps) throws(JSONSchemaError) {
+    /// resolves inside it, and whose document is within `limits` (else
+    /// `tooComplex`, before any value is checked).
+    public init(_ root: JSONValue, limits: SchemaLimits) throws(JSONSchemaError) {
         switch root {
         case .bool, .object: break
         default:
@@ -43,24 +53,14 @@ public struct JSONSchema: Sendable {
                                   message: "a schema must be an object or a boolean, not \(root.kindName)")
         }
         self.root = root
-        self.maxDepth = max(1, maxDepth)
-        self.maxSteps = max(1, maxSteps)
-        var baseID: String?
-        if case .string(let id)? = root["$id"] {
-            baseID = id.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
-        }
-        self.baseID = baseID
-        var anchors: [String: JSONValue] = [:]
-        var refs: [String] = []
-        Self.collect(root, anchors: &anchors, refs: &refs, depth: 0)
-        self.anchors = anchors
-        for ref in refs { _ = try resolve(ref) }
+        self.limits = limits
+        document = try SchemaDocument(root, limits: limits)
     }
 
     /// Checks a value; throws the first failure found.
     public func validate(_ instance: JSONValue) throws(JSONSchemaError) {
         var run = Evaluation(schema: self)
-        try run.check(instance, against: root, at: "", depth: 0)
+        _ = try run.check(instance, against: root, at: "", depth: 0, base: "")
     }
 
     /// Whether a value matches (schema problems count as not matching).
@@ -70,27 +70,6 @@ public struct JSONSchema: Sendable {
             return true
         } catch {
             return false
-        }
-    }
-
-    /// Keywords whose values are instance data, not schemas: a `$ref` or
-    /// `$anchor` inside them means nothing.
-    static let dataKeywords: Set<String> = ["const", "enum", "default", "examples"]
-
-    /// Walks the schema for `$anchor` declarations and `$ref` strings.
-    private static func collect(_ v: JSONValue, anchors: inout [String: JSONValue], refs: inout [String], depth: Int) {
-        guard depth < 512 else { return }
-        switch v {
-        case .object(let o):
-            if case .string(let a)? = o["$anchor"], anchors[a] == nil { anchors[a] = v }
-            if case .string(let r)? = o["$ref"] { refs.append(r) }
-            for m in o.members where !dataKeywords.contains(m.key) {
-                collect(m.value, anchors: &anchors, refs: &refs, depth: depth + 1)
-            }
-        case .array(let items):
-            for item in items { collect(item, anchors: &anchors, refs: &refs, depth: depth + 1) }
-        default:
-            break
         }
     }
 }

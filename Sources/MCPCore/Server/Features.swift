@@ -26,8 +26,20 @@ public struct ToolEntry: Sendable {
     public let headerParameters: [HeaderParameter]
     /// OAuth scopes a caller's token needs ("requiredScopes", Auth/RequiredScopes.swift).
     public let requiredScopes: [String]
+    /// The inputSchema made ready once, at registration: arguments are
+    /// checked against it before the handler runs. nil: the tool was
+    /// registered with validation off (the handler sees any arguments).
+    public let inputChecker: JSONSchema?
+    /// The outputSchema made ready once: a result's structuredContent is
+    /// checked against it. nil: no outputSchema, or validation off.
+    public let outputChecker: JSONSchema?
 
-    public init(definition: JSONObject, inline: Bool = false, handler: @escaping ToolHandler) throws(DefinitionError) {
+    /// `validation`: the limits the tool's schemas are made with, or nil to
+    /// leave its arguments and results unchecked (and its schemas unread
+    /// beyond their root type).
+    public init(definition: JSONObject, inline: Bool = false, validation: SchemaLimits? = SchemaLimits(),
+                handler: @escaping ToolHandler) throws(DefinitionError)
+    {
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A tool needs a non-empty string \"name\"")
         }
@@ -48,10 +60,41 @@ public struct ToolEntry: Sendable {
             if let v = def[key], v.objectValue == nil { throw .invalid("Tool \"\(key)\" must be an object") }
         }
         if let v = def["icons"], v.arrayValue == nil { throw .invalid("Tool \"icons\" must be an array") }
+        if let limits = validation {
+            inputChecker = try Self.compile(def, "inputSchema", name, limits)
+            outputChecker = try Self.compile(def, "outputSchema", name, limits)
+        } else {
+            inputChecker = nil
+            outputChecker = nil
+        }
         self.name = name
         self.definition = def
         self.inline = inline
         self.handler = handler
+    }
+
+    /// JSON Schema 2020-12 is the dialect MCP assumes without `$schema`
+    /// (basic/index.mdx); another declared dialect is refused, as that page
+    /// asks, rather than checked by the wrong rules.
+    static let dialects: Set<String> = ["https://json-schema.org/draft/2020-12/schema",
+                                        "https://json-schema.org/draft/2020-12/schema#"]
+
+    /// One of the tool's schemas made ready, or why it cannot be: a remote
+    /// `$ref`, a schema over the limits, a dialect other than 2020-12.
+    static func compile(_ def: JSONObject, _ member: String, _ tool: String, _ limits: SchemaLimits)
+        throws(DefinitionError) -> JSONSchema?
+    {
+        guard let schema = def[member] else { return nil }
+        if let d = schema["$schema"], !(d.stringValue.map(dialects.contains) ?? false) {
+            throw .invalid("Tool \"\(tool)\" \(member) declares \"$schema\": \(JSONSerializer.string(d).prefix(200)), "
+                + "a dialect this server cannot check (JSON Schema 2020-12 only); "
+                + "register the tool with validation off to offer it unchecked")
+        }
+        do throws(JSONSchemaError) {
+            return try JSONSchema(schema, limits: limits)
+        } catch {
+            throw .invalid("Tool \"\(tool)\" \(member) cannot be used (\(error.kind.rawValue)): \(error.message)")
+        }
     }
 
     static func checkSchema(_ schema: JSONValue, member: String) throws(DefinitionError) {

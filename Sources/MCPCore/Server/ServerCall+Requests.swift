@@ -11,10 +11,15 @@ extension ServerCall {
     /// is none, `.inputRequired` is thrown, the request is recorded, and the
     /// call's answer, whatever the host gives, becomes an InputRequiredResult.
     public func request(method: String, params: JSONObject?, key: String? = nil, timing: RequestTiming,
-                        completion: @escaping JSONRPCPeer.Completion) throws(Failure)
+                        completion hostCompletion: @escaping JSONRPCPeer.Completion) throws(Failure)
     {
         if isAnswered { throw .alreadyAnswered }
         if isCancelled { throw .invalidArgument("The call was cancelled") }
+        // An elicitation's accepted content is checked before the host sees it.
+        let options = session.server.options
+        let completion = try ElicitationCheck.wrap(method: method, params: params,
+                                                   limits: options.validatesSchemas ? options.schemaLimits : nil,
+                                                   completion: hostCompletion)
         // A task of the tasks extension waits for tasks/update; any other
         // modern call asks in rounds (MRTR).
         if modern != nil, let task {

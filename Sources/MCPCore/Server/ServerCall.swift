@@ -28,10 +28,15 @@ public final class ServerCall: AnswerableCall {
     /// MRTR: set for a 2026-07-28 tool call, prompt get or resource read,
     /// which may ask the client for input (Server/MRTR); nil in the 2025 era.
     public let inputRound: InputRound?
+    /// A tool call's outputSchema, made ready at registration: the result's
+    /// structuredContent is checked against it (ToolValidation.swift).
+    let outputChecker: JSONSchema?
 
     init(session: ServerSession, request: InboundRequest, kind: Kind, task: TaskRecord? = nil,
-         params: JSONObject = JSONObject(), cache: CacheHint? = nil, inputRound: InputRound? = nil)
+         params: JSONObject = JSONObject(), cache: CacheHint? = nil, inputRound: InputRound? = nil,
+         outputChecker: JSONSchema? = nil)
     {
+        self.outputChecker = outputChecker
         self.session = session
         self.request = request
         self.kind = kind
@@ -85,6 +90,12 @@ public final class ServerCall: AnswerableCall {
     /// An unusable result still consumes the call: the client gets -32603.
     public func respond(_ result: JSONValue) throws(Failure) {
         if let round = inputRound, let answer = round.engineAnswer() { return try answerRound(answer) }
+        if let checker = outputChecker, case .tool(let name) = kind,
+            let reason = Self.outputMismatch(result, tool: name, checker: checker)
+        {
+            try request.answer(.failure(.internalError("Tool \"\(name)\" produced a result that does not match its outputSchema")))
+            throw .invalidResult(reason)
+        }
         let shaped: JSONObject
         do {
             shaped = try ResultShape.check(result, for: kind, version: protocolVersion)

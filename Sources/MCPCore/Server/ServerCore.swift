@@ -19,6 +19,12 @@ public struct ServerOptions: Sendable {
     public var declaredCapabilities: Set<DeclarableCapability> = []
     /// Calls in flight, tool timeouts, circuit breakers (Server/Overload).
     public var callLimits = CallLimits()
+    /// Whether tool arguments, tool results and elicitation answers are
+    /// checked against their schemas (ToolValidation.swift); a tool may also
+    /// opt out on its own (ToolEntry `validation: nil`).
+    public var validatesSchemas = true
+    /// The bounds every schema the server checks is made with (SEP-2106).
+    public var schemaLimits = SchemaLimits()
 
     public init(name: String, version: String) {
         info = JSONObject()

@@ -131,7 +131,7 @@ extension ServerSession {
     /// `params`: the request's own; at 2026-07-28 they carry MRTR's
     /// inputResponses and requestState, read here into the call's InputRound.
     func startCall(_ request: InboundRequest, kind: ServerCall.Kind, inline: Bool = false,
-                   params: JSONObject = JSONObject(), cache: CacheHint? = nil,
+                   params: JSONObject = JSONObject(), cache: CacheHint? = nil, outputChecker: JSONSchema? = nil,
                    run: @escaping @Sendable (ServerCall) -> Void)
     {
         let round: InputRound?
@@ -140,7 +140,7 @@ extension ServerSession {
         }
         guard admit(request, kind: kind) else { return }
         let call = ServerCall(session: self, request: request, kind: kind, params: params, cache: cache,
-                              inputRound: round)
+                              inputRound: round, outputChecker: outputChecker)
         if inline {
             WorkerPool.runAsCallback { run(call) }
         } else {
@@ -180,8 +180,10 @@ extension ServerSession {
                                                                 message: "Tool \(name) must be called as a task")))
             }
         }
-        startCall(request, kind: .tool(name: name), inline: tool.inline, params: params) { call in
-            tool.handler(call, arguments)
+        let validating = server.options.validatesSchemas
+        startCall(request, kind: .tool(name: name), inline: tool.inline, params: params,
+                  outputChecker: validating ? tool.outputChecker : nil) { call in
+            tool.run(call, arguments, validating: validating)
         }
     }
 

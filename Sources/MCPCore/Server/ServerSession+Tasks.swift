@@ -64,7 +64,9 @@ extension ServerSession {
         let taskRequest = request.detached(channel: taskChannel) { outcome in
             self.finishTask(record, outcome: outcome)
         }
-        let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record)
+        let validating = server.options.validatesSchemas
+        let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record,
+                              outputChecker: validating ? tool.outputChecker : nil)
         record.attach(call)
         server.tasks.insert(record)
         let store = server.tasks
@@ -74,7 +76,7 @@ extension ServerSession {
             store.remove(record.id)
         }
         reply(request, .success(["task": .object(record.json)]))
-        server.executor.execute { tool.handler(call, arguments) }
+        server.executor.execute { tool.run(call, arguments, validating: validating) }
     }
 
     /// The host answered a task's call: record it, wake tasks/result waiters,
