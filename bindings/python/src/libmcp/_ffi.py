@@ -25,6 +25,7 @@ ABI_MAJOR = 1
 ENV_VAR = "LIBMCP_PATH"
 SONAME = "libmcp.so.1"
 TOOL_INLINE = 0x1  # mcp_server_add_tool_ex flag (ABI 1.1)
+TOOL_NO_VALIDATION = 0x4  # mcp_server_add_tool_ex flag (ABI 1.4): the engine does not check the schemas
 PACKAGE_LIB_DIR = Path(__file__).resolve().parent / "_lib"
 
 # Callback types, as typedef'd in mcp.h.

@@ -70,7 +70,8 @@ class Server(Serving):
                  cache_scope: str | None = None, loop: asyncio.AbstractEventLoop | None = None,
                  metrics: bool | None = None, declare_capabilities: list[str] | None = None,
                  max_calls_in_flight: int | None = None, tool_timeouts_ms: dict[str, int] | None = None,
-                 circuit_breaker: dict[str, int] | None = None):
+                 circuit_breaker: dict[str, int] | None = None, schema_validation: bool | None = None,
+                 schema_limits: dict | None = None):
         """name, version: the serverInfo clients see. worker_threads bounds how many handlers run at
         once (default 64). extensions: {"vendor.example/name": {settings}} advertised in the capabilities
         (both eras). cache_ttl_ms, cache_scope ("public"/"private"): the caching hints of cacheable
@@ -81,14 +82,20 @@ class Server(Serving):
         "logging") to declare anyway: "logging" only so, so name it when handlers log.
         Overload protection: max_calls_in_flight (default 4096; beyond it calls are refused at once,
         503 over HTTP), tool_timeouts_ms ({"tool": ms, "*": default}), circuit_breaker
-        ({"failures": 5, "open_ms": 30000}); see mcp.h."""
+        ({"failures": 5, "open_ms": 30000}); see mcp.h.
+        schema_validation=False: the engine checks no tool arguments, tool results or elicitation
+        answers against their schemas (default: it does; a tool opts out with validate=False).
+        schema_limits: {"schema_max_depth": .., "schema_max_subschemas": .., "schema_max_evaluation_depth":
+        .., "schema_max_steps": ..}, the bounds of every schema (mcp.h, mcp_server_new). Both need
+        libmcp ABI 1.4."""
         lib = _ffi.load()
         options = _clean({"instructions": instructions, "title": title, "description": description,
                           "website_url": website_url, "icons": icons, "page_size": page_size,
                           "worker_threads": worker_threads, "max_depth": max_depth, "extensions": extensions,
                           "cache_ttl_ms": cache_ttl_ms, "cache_scope": cache_scope, "metrics": metrics,
                           "declare_capabilities": declare_capabilities, "max_calls_in_flight": max_calls_in_flight,
-                          "tool_timeouts_ms": tool_timeouts_ms, "circuit_breaker": circuit_breaker})
+                          "tool_timeouts_ms": tool_timeouts_ms, "circuit_breaker": circuit_breaker,
+                          "schema_validation": schema_validation, **(schema_limits or {})})
         out, err = c_void_p(), c_void_p()
         status = lib.mcp_server_new(_ffi.cstr(name, "name"), _ffi.cstr(version, "version"),
                                     _callbacks.encode(options) if options else None, byref(out), byref(err))
@@ -166,7 +173,7 @@ class Server(Serving):
              description: str | None = None, annotations: dict | None = None, icons: list | None = None,
              meta: dict | None = None, structured_output: bool | None = None,
              execution: dict | None = None, inline: bool = False,
-             required_scopes: list[str] | None = None) -> Callable[[F], F]:
+             required_scopes: list[str] | None = None, validate: bool = True) -> Callable[[F], F]:
         """Decorator: offer a function as a tool.
 
         The input schema comes from the parameters' type hints, the description
@@ -191,6 +198,10 @@ class Server(Serving):
         required_scopes: OAuth scopes a caller's access token must hold, over HTTP with
         start_http(auth=...): without them the request gets 403 insufficient_scope (the
         engine takes them out of the published definition). Needs libmcp ABI 1.4.
+        validate=False: the engine does not check the call's arguments against the input schema
+        (nor the result against the output schema) before the handler runs (MCP_TOOL_NO_VALIDATION,
+        ABI 1.4). By default it does, and arguments that do not match get an isError result naming
+        the problem without the handler running.
         """
         if callable(name):
             self.add_tool(name, frame=_caller_frame())
@@ -199,19 +210,26 @@ class Server(Serving):
         def decorate(fn: F) -> F:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           icons=icons, meta=meta, structured_output=structured_output, execution=execution,
-                          inline=inline, required_scopes=required_scopes, frame=_caller_frame())
+                          inline=inline, required_scopes=required_scopes, validate=validate, frame=_caller_frame())
             return fn
         return decorate
 
     def add_tool(self, fn: Callable, **options: Any) -> dict:
         """Registers fn as a tool (options as for tool(), inline=True included); returns its definition."""
         options.setdefault("frame", _caller_frame())
+        validate = options.pop("validate", True)
         with self._lock:
             tool = Tool(self._core, fn, **options)
             what = f"add tool {tool.name!r}"
+            flags = 0
             if tool.inline:
                 self._check_inline(what)
-                self._register("mcp_server_add_tool_ex", tool, _callbacks.tool_thunk, what, _ffi.TOOL_INLINE)
+                flags |= _ffi.TOOL_INLINE
+            # A library older than 1.4 checks nothing anyway: validate=False needs no flag there.
+            if not validate and self._lib.abi_minor >= 4:
+                flags |= _ffi.TOOL_NO_VALIDATION
+            if flags:
+                self._register("mcp_server_add_tool_ex", tool, _callbacks.tool_thunk, what, flags)
             else:
                 self._register("mcp_server_add_tool", tool, _callbacks.tool_thunk, what)
             self._tools[tool.name] = tool
