@@ -82,7 +82,7 @@ func Example() {
 
 	send(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"greet","arguments":{}}}`)
 	reply := string(<-replies)
-	fmt.Println(strings.Contains(reply, `"isError":true`), strings.Contains(reply, `missing required argument \"name\"`))
+	fmt.Println(strings.Contains(reply, `"isError":true`), strings.Contains(reply, `the required property \"name\" is missing`))
 
 	// Output:
 	// greet {"type":"object","properties":{"name":{"type":"string","description":"who to greet"},"language":{"type":"string","description":"en or fr"}},"required":["name"],"additionalProperties":false}

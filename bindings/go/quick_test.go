@@ -85,7 +85,7 @@ func TestQuickToolsAnswerAsAnyTool(t *testing.T) {
 			if r := c.callTool("sum", map[string]int{"a": 2, "b": 3}); r.IsError || r.text() != "5" {
 				t.Errorf("sum: %+v", r)
 			}
-			if r := c.callTool("sum", map[string]int{"a": 2}); !r.IsError || !strings.Contains(r.text(), `invalid arguments for tool "sum"`) {
+			if r := c.callTool("sum", map[string]int{"a": 2}); !r.IsError || !strings.Contains(r.text(), `Invalid arguments for tool sum: `) {
 				t.Errorf("sum with an argument missing: %+v", r)
 			}
 			if r := c.callTool("fails", nil); !r.IsError || r.text() != "disk on fire" {

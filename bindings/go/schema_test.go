@@ -213,18 +213,20 @@ func TestTypedTool(t *testing.T) {
 	if in.City != "Oslo" || in.Days != 3 || in.Units == nil || *in.Units != "metric" || len(in.Stops) != 1 || in.Stops[0].From != "a" {
 		t.Errorf("decoded %+v", in)
 	}
+	// The engine checks the arguments against the schema before the handler
+	// runs (library 1.4), with the reason as text.
 	for args, want := range map[string]string{
-		`{}`:                                `missing required argument "city"`,
-		`{"city":null}`:                     `argument "city" must not be null`,
-		`{"city":"x","colour":"red"}`:       `unknown argument "colour"`,
-		`{"city":"x","stops":[{"to":"b"}]}`: `missing required argument "from" in stops[0]`,
-		`{"city":"x","stops":[{"from":"a","x":1}]}`: `unknown argument "x" in stops[0]`,
-		`{"city":"x","stops":{"from":"a"}}`:         `argument "stops" must be an array`,
-		`{"city":7}`:                                `json: cannot unmarshal number into Go struct field weatherArgs.city of type string`,
+		`{}`:                                `at /city: the required property "city" is missing`,
+		`{"city":null}`:                     `at /city: expected string, got null`,
+		`{"city":"x","colour":"red"}`:       `at /colour: the property "colour" is not allowed`,
+		`{"city":"x","stops":[{"to":"b"}]}`: `at /stops/0/from: the required property "from" is missing`,
+		`{"city":"x","stops":[{"from":"a","x":1}]}`: `at /stops/0/x: the property "x" is not allowed`,
+		`{"city":"x","stops":{"from":"a"}}`:         `at /stops: expected array, got object`,
+		`{"city":7}`:                                `at /city: expected string, got integer`,
 	} {
 		var raw json.RawMessage = json.RawMessage(args)
 		r := c.callTool("weather", raw)
-		if !r.IsError || r.text() != `invalid arguments for tool "weather": `+want {
+		if !r.IsError || r.text() != `Invalid arguments for tool weather: `+want {
 			t.Errorf("weather(%s): %+v, want isError with %q", args, r, want)
 		}
 	}

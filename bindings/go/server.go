@@ -66,6 +66,10 @@ type ServerOptions struct {
 	MaxCallsInFlight int
 	ToolTimeouts     map[string]time.Duration
 	CircuitBreaker   *CircuitBreaker
+	// NoSchemaValidation turns the engine's schema checks off for every tool
+	// (arguments, results) and elicitation answer (library 1.4; NoValidation
+	// does it for one tool).
+	NoSchemaValidation bool
 	// ErrorLog receives what cannot be reported to a caller, such as a handler
 	// result the engine refused; nil means the standard logger.
 	ErrorLog *log.Logger
@@ -132,9 +136,14 @@ func NewServer(name, version string, opts *ServerOptions) (*Server, error) {
 		MaxInFlight   int                       `json:"max_calls_in_flight,omitempty"`
 		Timeouts      map[string]int64          `json:"tool_timeouts_ms,omitempty"`
 		Breaker       *circuitBreakerJSON       `json:"circuit_breaker,omitempty"`
+		Validation    *bool                     `json:"schema_validation,omitempty"`
 	}{opts.Title, opts.Description, opts.WebsiteURL, opts.Icons, opts.Instructions,
 		opts.PageSize, opts.WorkerThreads, opts.MaxDepth, opts.Extensions, opts.CacheTTLMs, opts.CacheScope,
-		opts.DeclareCapabilities, opts.MaxCallsInFlight, timeoutsMs(opts.ToolTimeouts), opts.CircuitBreaker.json()}
+		opts.DeclareCapabilities, opts.MaxCallsInFlight, timeoutsMs(opts.ToolTimeouts), opts.CircuitBreaker.json(), nil}
+	if opts.NoSchemaValidation {
+		off := false
+		wire.Validation = &off
+	}
 	optJSON, err := json.Marshal(wire)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,9 @@ package mcp
 #ifndef MCP_TOOL_INLINE
 #define MCP_TOOL_INLINE 0x1u
 #endif
+#ifndef MCP_TOOL_NO_VALIDATION
+#define MCP_TOOL_NO_VALIDATION 0x4u
+#endif
 
 // Go exports (exports.go); cgo emits them without const, hence the casts.
 extern void goToolCall(void *, mcp_call_t *, char *);
@@ -30,9 +33,9 @@ typedef mcp_status (*mcpgo_add_tool_ex_fn)(mcp_server_t *, const char *, mcp_too
 static mcpgo_add_tool_ex_fn mcpgo_resolve_add_tool_ex(void) {
 	return (mcpgo_add_tool_ex_fn)dlsym(RTLD_DEFAULT, "mcp_server_add_tool_ex");
 }
-static mcp_status mcpgo_add_tool_inline(mcpgo_add_tool_ex_fn add, mcp_server_t *s, const char *json,
-                                        uintptr_t h, char **err) {
-	return add(s, json, (mcp_tool_fn)goToolCall, (void *)h, goFree, MCP_TOOL_INLINE, err);
+static mcp_status mcpgo_add_tool_flags(mcpgo_add_tool_ex_fn add, mcp_server_t *s, const char *json,
+                                       uintptr_t h, unsigned int flags, char **err) {
+	return add(s, json, (mcp_tool_fn)goToolCall, (void *)h, goFree, flags, err);
 }
 */
 import "C"
@@ -149,8 +152,19 @@ type toolReg struct {
 type ToolOption func(*toolOptions)
 
 type toolOptions struct {
-	quick bool
+	quick        bool
+	noValidation bool
 }
+
+// NoValidation registers the tool without the engine's schema checks
+// (MCP_TOOL_NO_VALIDATION, ABI 1.4): by default the engine checks each
+// call's arguments against InputSchema before the handler runs (arguments
+// that do not match get an IsError result naming the problem, and the
+// handler does not run) and a result's StructuredContent against
+// OutputSchema. With NoValidation the handler receives whatever arguments
+// the client sent. A library older than 1.4 checks nothing, so there the
+// option changes nothing.
+func NoValidation() ToolOption { return func(o *toolOptions) { o.noValidation = true } }
 
 // Quick declares that the tool's handler never blocks and returns within
 // microseconds: it computes its answer from its arguments and from memory it
@@ -214,7 +228,14 @@ func (s *Server) AddTool(t *Tool, h ToolHandler, opts ...ToolOption) error {
 		return &Error{Op: "AddTool", Status: ErrInvalidJSON, Message: fmt.Sprintf("tool %q: %v", t.Name, err)}
 	}
 	reg := &toolReg{server: s, name: t.Name, handler: h}
-	if !o.quick {
+	var flags C.uint
+	if o.quick {
+		flags |= C.MCP_TOOL_INLINE
+	}
+	if o.noValidation && loadedABI&0xffff >= 4 {
+		flags |= C.MCP_TOOL_NO_VALIDATION
+	}
+	if flags == 0 {
 		return s.register("AddTool", reg, func(ptr *C.mcp_server_t, h cgo.Handle, cerr **C.char) C.mcp_status {
 			cdef := cString(string(def))
 			defer freeC(cdef)
@@ -225,11 +246,13 @@ func (s *Server) AddTool(t *Tool, h ToolHandler, opts ...ToolOption) error {
 	if err != nil {
 		return err
 	}
-	reg.where = onCaller
+	if o.quick {
+		reg.where = onCaller
+	}
 	return s.register("AddTool", reg, func(ptr *C.mcp_server_t, h cgo.Handle, cerr **C.char) C.mcp_status {
 		cdef := cString(string(def))
 		defer freeC(cdef)
-		return C.mcpgo_add_tool_inline(add, ptr, cdef, C.uintptr_t(h), cerr)
+		return C.mcpgo_add_tool_flags(add, ptr, cdef, C.uintptr_t(h), flags, cerr)
 	})
 }
 
