@@ -139,7 +139,10 @@ struct Evaluation {
                                   message: "\"\(r.prefix(200))\" leads back to itself without consuming any of the value")
         }
         defer { following.remove(key) }
-        let entered = target.base != scope.last
+        // Entering another resource extends the dynamic scope; a target with
+        // its own $id is that resource (check adds it), not its parent.
+        let ownResource = target.node["$id"]?.stringValue != nil
+        let entered = !ownResource && target.base != scope.last
         if entered { scope.append(target.base) }
         defer { if entered { scope.removeLast() } }
         return try check(v, against: target.node, at: path, depth: depth + 1, base: target.base)

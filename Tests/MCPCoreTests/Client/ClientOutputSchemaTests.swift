@@ -4,7 +4,8 @@ import MCPRuntime
 
 /// The client checks a tool's structuredContent against the outputSchema it
 /// learned from the host's own tools/list (tools.mdx), in memory against our
-/// server, whose tools answer whatever they are told to.
+/// server, whose tools answer whatever they are told to (registered without
+/// the server's own check, `validation: nil`, so bad output reaches the client).
 @Suite struct ClientOutputSchemaTests {
     private static let weather: JSONObject = [
         "type": "object",
@@ -14,8 +15,8 @@ import MCPRuntime
 
     private func pair() throws -> ClientSessionTests.Pair {
         try ClientSessionTests.Pair { s in
-            try s.addTool(ToolEntry(definition: JSONObject(["name": "weather", "outputSchema": .object(Self.weather)])) {
-                call, args in
+            try s.addTool(ToolEntry(definition: JSONObject(["name": "weather", "outputSchema": .object(Self.weather)]),
+                                    validation: nil) { call, args in
                 var r: JSONObject = ["content": [["type": "text", "text": "ok"]]]
                 if let sc = args["sc"] { r["structuredContent"] = sc }
                 if args["fail"] != nil { r["isError"] = true }

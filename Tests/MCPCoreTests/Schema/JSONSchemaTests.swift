@@ -189,8 +189,35 @@ import Testing
         #expect(try failure(wide, "1")?.kind == .tooComplex)
         var deep = "true"
         for _ in 0..<200 { deep = #"{"allOf":[\#(deep)]}"# }
-        let d = try JSONSchema(try JSONParser.parse(deep, maxDepth: 1024), maxDepth: 64)
+        let parsed = try JSONParser.parse(deep, maxDepth: 1024)
+        let d = try JSONSchema(parsed, limits: SchemaLimits(maxSchemaDepth: 1024, maxEvaluationDepth: 64))
         #expect(try failure(d, "1")?.kind == .tooComplex)
+        // With the default limits such a document is refused when it is made (SEP-2106).
+        let refused = #expect(throws: JSONSchemaError.self) { try JSONSchema(parsed) }
+        #expect(refused?.kind == .tooComplex)
+        var many = JSONObject()
+        for i in 0..<50 { many["d\(i)"] = .object(JSONObject(["type": "integer"])) }
+        let manyDefs = JSONValue.object(JSONObject(["$defs": .object(many)]))
+        let tooMany = #expect(throws: JSONSchemaError.self) { try JSONSchema(manyDefs, limits: SchemaLimits(maxSubschemas: 20)) }
+        #expect(tooMany?.message == "the schema has more than 20 subschemas")
+        #expect(throws: Never.self) { try JSONSchema(manyDefs, limits: SchemaLimits(maxSubschemas: 60)) }
+    }
+
+    @Test func referencesResolveInsideTheDocumentOnly() throws {
+        // $id-relative references, embedded resources, $anchor in an embedded resource.
+        let s = try schema(##"{"$id":"https://example.com/root.json","type":"object","properties":{"##
+            + ##""a":{"$ref":"item.json"},"b":{"$ref":"https://example.com/root.json#/$defs/n"},"##
+            + ##""c":{"$ref":"item.json#big"}},"$defs":{"n":{"type":"integer"},"##
+            + ##""item":{"$id":"item.json","type":"string","$defs":{"big":{"$anchor":"big","minLength":3}}}}}"##)
+        #expect(s.matches(try JSONParser.parse(#"{"a":"x","b":1,"c":"long"}"#)))
+        #expect(try failure(s, #"{"a":1}"#)?.instancePath == "/a")
+        #expect(try failure(s, #"{"b":"1"}"#)?.instancePath == "/b")
+        #expect(try failure(s, #"{"c":"ab"}"#)?.keyword == "minLength")
+        for remote in [#"{"$ref":"https://example.com/other.json"}"#, #"{"$ref":"other.json#/x"}"#,
+                       #"{"$id":"https://a.example/s","$ref":"https://b.example/s"}"#] {
+            let e = #expect(throws: JSONSchemaError.self) { try schema(remote) }
+            #expect(e?.kind == .unresolvedRef && e?.message.contains("never fetched") == true, "\(remote)")
+        }
     }
 
     @Test func schemaThatIsNotASchemaIsInvalid() throws {
