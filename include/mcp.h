@@ -874,7 +874,14 @@ typedef void (*mcp_response_fn)(void *user_data, mcp_status status, const char *
 **   "sampling/createMessage"  needs the client's sampling capability; "tools"
 **                             or "toolChoice" in params need sampling.tools
 **   "elicitation/create"      form mode (default) needs elicitation (or
-**                             elicitation.form); "mode":"url" needs elicitation.url
+**                             elicitation.form); "mode":"url" needs elicitation.url.
+**                             ^(Since 1.4, unless the server's "schema_validation"
+**                             is false) the content of an "accept" answer is
+**                             checked against "requestedSchema" before fn sees
+**                             it: ^one that does not match reaches fn as an
+**                             error (-32602, the reason in its message); ^a
+**                             requestedSchema that cannot be checked is refused
+**                             here with MCP_ERR_INVALID_ARG.
 **   "roots/list"              needs the roots capability
 **   "ping"
 ** params_json is the request's params object (NULL for none). ^The request
