@@ -310,7 +310,9 @@ def test_a_cut_listen_stream_is_reissued_then_ends_the_subscription_with_its_rea
     def plan(rng: random.Random, request_line: bytes) -> Cut | None:
         return Cut(rng.randrange(0, 40), after_first_event=True) if armed.is_set() else None
 
-    with HostHTTP({"sse_keepalive_ms": 100}) as host, FaultProxy(host.port, plan) as proxy:
+    # The cut (a reset) comes with the first keep-alive after the acknowledgment: 500 ms
+    # leave a loaded machine time to read the acknowledgment before the reset discards it.
+    with HostHTTP({"sse_keepalive_ms": 500}) as host, FaultProxy(host.port, plan) as proxy:
         armed.set()
         client = libmcp.Client.http(proxy.url, era="2026-07-28", request_timeout=10)
         try:
