@@ -18,6 +18,25 @@ import Testing
         #expect(m[0].value == "archive" && m[1].value == "tar.gz")
     }
 
+    @Test func takesTheShortestValueThatLetsTheRestMatch() throws {
+        let t = try URITemplate("x://{a}-{b}-{c}-{d}!")
+        let m = try #require(t.match("x://1-2-3--4!"))
+        #expect(m.map(\.value) == ["1", "2", "3", "-4"])
+        #expect(try URITemplate("{a}x{b}").match("axbxc")?.map(\.value) == ["a", "bxc"])
+        #expect(try URITemplate("").match("")?.isEmpty == true)
+        #expect(try URITemplate("{a}").match("") == nil)
+    }
+
+    /// Found by fuzz/targets/uri-template: trying every split took time
+    /// exponential in the variables (minutes for these 400 bytes, a worker
+    /// held by one resources/read); the table is linear.
+    @Test func aLongURIThatAlmostMatchesIsRefusedQuickly() throws {
+        let t = try URITemplate("x://{a}-{b}-{c}-{d}!")
+        #expect(t.match("x://" + String(repeating: "-", count: 400)) == nil)
+        #expect(t.match("x://" + String(repeating: "-", count: 1 << 20)) == nil)
+        #expect(t.match("x://" + String(repeating: "a-", count: 1 << 18) + "!")?.last?.value.utf8.count == (1 << 19) - 6)
+    }
+
     @Test(arguments: ["a/{", "a/}", "a/{}", "a/{x}{y}", "a/{x+}", "a/{x}/{x}"])
     func refusesBadSyntax(_ text: String) {
         #expect(throws: URITemplate.SyntaxError.self) { try URITemplate(text) }
