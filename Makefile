@@ -6,6 +6,10 @@
 #   make wheel  the Python binding as a manylinux wheel with the library inside, in dist/
 #   make soak   N minutes of mixed traffic, RSS/fds/latency per minute and a trend verdict
 #               (MINUTES=30 by default)
+#   make test-fuzz  build the fuzz targets, replay their corpora (ctest label "fuzz")
+#   make fuzz FUZZ_SECONDS=60  fuzz each target that long; prints runs and coverage
+#   make test-asan  engine + C tests under AddressSanitizer and UBSan (build-asan/)
+#   make test-tsan  engine + C tests and the Swift unit tests under ThreadSanitizer (build-tsan/)
 
 BUILD  ?= build
 VENV   ?= .venv
@@ -13,7 +17,11 @@ JOBS   ?= 2
 APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
-.PHONY: all build deps venv demo test bench wheel soak clean
+FUZZ_SECONDS ?= 60
+# The sanitized builds need clang with its sanitizer runtimes: the Swift toolchain's.
+CLANG ?= $(dir $(shell readlink -f $$(command -v swiftc)))clang
+
+.PHONY: all build deps venv demo test test-fuzz fuzz test-asan test-tsan bench wheel soak clean
 
 all: build
 
@@ -52,7 +60,37 @@ demo: build
 	python3 scripts/demo_http.py $(BUILD)/bin/mcp-everything-server
 
 test: build venv
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE fuzz
+
+test-fuzz: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L fuzz
+
+fuzz: deps
+	FUZZ_BUILD=$(abspath $(BUILD))/fuzz fuzz/run.sh build
+	FUZZ_BUILD=$(abspath $(BUILD))/fuzz fuzz/run.sh run $(FUZZ_SECONDS)
+
+# A sanitized build directory: the engine (SwiftPM, --sanitize) and the C programs.
+$(BUILD)-asan/CMakeCache.txt $(BUILD)-tsan/CMakeCache.txt: | deps
+	cmake -S . -B $(@D) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CLANG) \
+	  -DMCP_SANITIZE=$(if $(findstring asan,$(@D)),address,thread) -DMCP_PYTHON=$(abspath $(VENV))/bin/python
+
+# The C tests (tests/c) only: each starts the engine's threads and servers.
+# Suppressions, each beside its reason: tests/sanitizers/.
+test-asan: $(BUILD)-asan/CMakeCache.txt venv
+	cmake --build $(BUILD)-asan -j$(JOBS)
+	cd $(BUILD)-asan && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizers/asan.supp \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
+	  ctest --output-on-failure -j$(JOBS) -R '^c_test_'
+
+test-tsan: $(BUILD)-tsan/CMakeCache.txt venv
+	cmake --build $(BUILD)-tsan -j$(JOBS)
+	cd $(BUILD)-tsan && \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp \
+	  ctest --output-on-failure -j$(JOBS) -R '^c_test_'
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp \
+	  swift test -c release -Xswiftc -enable-testing --sanitize=thread --scratch-path $(BUILD)-tsan/swiftpm-test
 
 bench: build venv
 	$(VENV)/bin/python bench/run.py --build $(BUILD)
@@ -70,4 +108,4 @@ soak: build venv
 	$(VENV)/bin/python bench/soak.py --build $(BUILD) --minutes $(MINUTES)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

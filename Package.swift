@@ -6,6 +6,10 @@
 import PackageDescription
 
 let root = Context.packageDirectory
+// `make fuzz` sets MCP_FUZZ=1: the fuzz targets at the end are declared, and the
+// library's linker flags (a version script that hides all but mcp_*) are left off
+// so that the C ABI fuzz target can link the MCP module into an executable.
+let fuzzing = Context.environment["MCP_FUZZ"] == "1"
 
 // The shared library's identity and hygiene: SONAME, exports limited to mcp_*
 // by the version script, no undefined symbols, and a RUNPATH of $ORIGIN only.
@@ -81,7 +85,7 @@ let package = Package(
         .target(
             name: "MCP",
             dependencies: ["CMCP", "MCPRuntime", "MCPCore", "MCPTransport", "MCPMetrics"],
-            linkerSettings: [.unsafeFlags(libraryLinkerFlags)]
+            linkerSettings: fuzzing ? [] : [.unsafeFlags(libraryLinkerFlags)]
         ),
         // Benchmark only (bench/http_bench.py): the raw SwiftNIO ceiling for the HTTP figures.
         .executableTarget(
@@ -114,3 +118,25 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (fuzz/README.md): libFuzzer entry points, declared only when
+// `make fuzz` sets MCP_FUZZ=1 and builds them with -sanitize=fuzzer,address in
+// their own scratch directory; the normal build and its targets are unchanged.
+if fuzzing {
+    let core: [Target.Dependency] = ["MCPRuntime", "MCPCore", "FuzzSupport"]
+    let transport: [Target.Dependency] = core + [
+        "MCPTransport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+    ]
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("json", core), ("server-session", core), ("uri-template", core), ("cursor", core + [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]), ("sse", transport), ("client-session", core), ("http-server", transport), ("c-abi", ["CMCP", "MCP", "MCPCore", "FuzzSupport"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["MCPRuntime"], path: "fuzz/support"))
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies,
+                                                 path: "fuzz/targets/\(name)"))
+    }
+}

@@ -84,7 +84,7 @@ static int start_sdk_server(server_t *srv, int json_mode) {
                     port_text, json_mode ? "--json" : NULL, NULL};
     srv->pid = spawn(argv, NULL);
     snprintf(srv->url, sizeof srv->url, "http://127.0.0.1:%d/mcp", port);
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < harness_ms(15000) / 50; i++) {
         if (port_open(port)) return 1;
         if (waitpid(srv->pid, NULL, WNOHANG) == srv->pid) return 0;
         harness_sleep_ms(50);

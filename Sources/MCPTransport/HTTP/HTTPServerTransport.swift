@@ -170,11 +170,6 @@ public final class HTTPServerTransport: Sendable {
     private static func makeBootstrap(group: MultiThreadedEventLoopGroup, endpoint: HTTPEndpoint,
                                       tls: NIOSSLContext?) -> ServerBootstrap
     {
-        let config = endpoint.config
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = config.maxHeaderBytes
-        decoderLimits.maxHeaderListSize = config.maxHeaderBytes
-        let limits = decoderLimits
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -192,24 +187,36 @@ public final class HTTPServerTransport: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
-                    // No outbound header validation: every header this listener
-                    // writes is its own (fixed names and values, hex session ids,
-                    // digits), never text from a host, and from a client only
-                    // an Origin echoed for CORS once checked to be visible ASCII.
-                    // Pipelining is ordered by HTTPConnectionHandler itself.
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false,
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                        withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(HTTPConnectionHandler(endpoint: endpoint), name: WebSocketUpgrade.httpHandlerName)
+                    try configureConnection(channel.pipeline.syncOperations, endpoint: endpoint, tls: tls)
                 }
             }
+    }
+
+    /// The handlers of one accepted connection, from TLS (if any) to the
+    /// endpoint; also what the HTTP fuzz target (fuzz/targets/http-server)
+    /// puts on an EmbeddedChannel, so it fuzzes this very pipeline.
+    static func configureConnection(_ sync: ChannelPipeline.SynchronousOperations, endpoint: HTTPEndpoint,
+                                    tls: NIOSSLContext?) throws
+    {
+        let config = endpoint.config
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = config.maxHeaderBytes
+        limits.maxHeaderListSize = config.maxHeaderBytes
+        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+        let upgrader = WebSocketUpgrade.upgrader(endpoint: endpoint)
+        // No outbound header validation: every header this listener
+        // writes is its own (fixed names and values, hex session ids,
+        // digits), never text from a host, and from a client only
+        // an Origin echoed for CORS once checked to be visible ASCII.
+        // Pipelining is ordered by HTTPConnectionHandler itself.
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: false,
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
+            withErrorHandling: false,
+            withOutboundHeaderValidation: false,
+            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+            withDecoderLimitConfiguration: limits)
+        try sync.addHandler(HTTPConnectionHandler(endpoint: endpoint), name: WebSocketUpgrade.httpHandlerName)
     }
 }
 

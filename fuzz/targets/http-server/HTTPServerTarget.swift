@@ -1,0 +1,69 @@
+// libFuzzer target: the HTTP server connection fed raw bytes
+// (Sources/MCPTransport/HTTP): the pipeline a real connection gets
+// (HTTPServerTransport.configureConnection: NIO's HTTP/1.1 parser, the
+// WebSocket upgrader, the endpoint) on an EmbeddedChannel, with the engine
+// inline. Input: a configuration byte, then the bytes of the connection,
+// possibly several pipelined requests, cut into writes at each 0xFF 0xFE.
+import MCPCore
+import MCPRuntime
+import FuzzSupport
+import NIOCore
+import NIOEmbedded
+@testable import MCPTransport
+
+let core: ServerCore = {
+    let executor = InlineExecutor()
+    let core = ServerCore(options: ServerOptions(name: "fuzz", version: "1"), executor: executor,
+                          scheduler: StillClock())
+    do {
+        try core.addTool(ToolEntry(definition: ["name": "echo"]) { call, args in
+            try? call.progress(1, total: 2, message: nil)
+            try? call.respond(["content": [["type": "text", "text": args["text"] ?? "?"]]])
+        })
+        try core.addTool(ToolEntry(definition: ["name": "silent"]) { _, _ in })
+    } catch {
+        fatalError("fuzz set-up: \(error)")
+    }
+    return core
+}()
+
+let cut: [UInt8] = [0xFF, 0xFE]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzHTTPServer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    var config = HTTPServerConfig()
+    config.jsonResponse = bytes[0] & 1 != 0
+    config.stateless = bytes[0] & 2 != 0
+    config.enableGetStream = bytes[0] & 4 == 0
+    if bytes[0] & 8 != 0 {
+        config.maxBodyBytes = 64
+        config.maxHeaderBytes = 256
+    }
+    if bytes[0] & 16 != 0 { config.allowedOrigins = ["http://ok.example"] }
+    if bytes[0] & 32 != 0 { config.corsAllowedOrigins = ["*"] }
+    let endpoint = HTTPEndpoint(config: config, core: core)
+    let channel = EmbeddedChannel()
+    do {
+        try HTTPServerTransport.configureConnection(channel.pipeline.syncOperations, endpoint: endpoint, tls: nil)
+    } catch {
+        fatalError("fuzz set-up: \(error)")
+    }
+    var rest = bytes[1...]
+    while !rest.isEmpty {
+        let piece = rest.firstRange(of: cut).map { rest[..<$0.lowerBound] } ?? rest
+        rest = rest.dropFirst(piece.count + (piece.count < rest.count ? cut.count : 0))
+        do { try channel.writeInbound(ByteBuffer(bytes: piece)) } catch { break }
+        channel.embeddedEventLoop.run()
+        while (try? channel.readOutbound(as: IOData.self)) != nil {}
+    }
+    _ = try? channel.finish()
+    channel.embeddedEventLoop.run()
+    core.closeAllSessions()
+    return 0
+}
+
+@main struct HTTPServerTarget {
+    static func main() { runFuzzer(fuzzHTTPServer) }
+}
