@@ -9,7 +9,8 @@ import CMCP
 import MCPCore
 import FuzzSupport
 
-let server: OpaquePointer = {
+// Unchecked: an mcp_server_t may be used from any thread (mcp.h, "Threads: any").
+nonisolated(unsafe) let server: OpaquePointer = {
     _ = mcp_set_log_hook({ _, _, _ in }, nil, 4, nil)  // the engine's own logs: dropped
     var s: OpaquePointer?
     guard mcp_server_new("fuzz", "1", #"{"page_size":2}"#, &s, nil) == MCP_OK, let s else {
@@ -73,8 +74,8 @@ public func fuzzCABI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard mcp_server_session_new(server, { _, _, _ in }, nil, nil, &session, nil) == MCP_OK else {
             fatalError("mcp_server_session_new failed")
         }
-        for line in bytes.dropFirst().split(separator: UInt8(ascii: "\n")) {
-            line.withUnsafeBufferPointer { p in
+        for line in lines(bytes) {
+            Array(line).withUnsafeBufferPointer { p in
                 p.withMemoryRebound(to: CChar.self) { _ = mcp_session_receive(session, $0.baseAddress, $0.count, nil) }
             }
         }

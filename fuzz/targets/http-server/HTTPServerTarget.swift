@@ -29,21 +29,25 @@ let core: ServerCore = {
 
 let cut: [UInt8] = [0xFF, 0xFE]
 
+func makeEndpoint(_ mode: UInt8) -> HTTPEndpoint {
+    var config = HTTPServerConfig()
+    config.jsonResponse = mode & 1 != 0
+    config.stateless = mode & 2 != 0
+    config.enableGetStream = mode & 4 == 0
+    if mode & 8 != 0 {
+        config.maxBodyBytes = 64
+        config.maxHeaderBytes = 256
+    }
+    if mode & 16 != 0 { config.allowedOrigins = ["http://ok.example"] }
+    if mode & 32 != 0 { config.corsAllowedOrigins = ["*"] }
+    return HTTPEndpoint(config: config, core: core)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTPServer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    var config = HTTPServerConfig()
-    config.jsonResponse = bytes[0] & 1 != 0
-    config.stateless = bytes[0] & 2 != 0
-    config.enableGetStream = bytes[0] & 4 == 0
-    if bytes[0] & 8 != 0 {
-        config.maxBodyBytes = 64
-        config.maxHeaderBytes = 256
-    }
-    if bytes[0] & 16 != 0 { config.allowedOrigins = ["http://ok.example"] }
-    if bytes[0] & 32 != 0 { config.corsAllowedOrigins = ["*"] }
-    let endpoint = HTTPEndpoint(config: config, core: core)
+    let endpoint = makeEndpoint(bytes[0])
     let channel = EmbeddedChannel()
     do {
         try HTTPServerTransport.configureConnection(channel.pipeline.syncOperations, endpoint: endpoint, tls: nil)
@@ -60,6 +64,9 @@ public func fuzzHTTPServer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     _ = try? channel.finish()
     channel.embeddedEventLoop.run()
+    // What HTTPServerTransport.stop does last: the sessions end (the table and
+    // the sessions' streams hold each other until then).
+    for s in endpoint.sessions.removeAll() { s.close() }
     core.closeAllSessions()
     return 0
 }
