@@ -21,8 +21,8 @@ import Testing
     @Test func takesTheShortestValueThatLetsTheRestMatch() throws {
         let t = try URITemplate("x://{a}-{b}-{c}-{d}!")
         let m = try #require(t.match("x://1-2-3--4!"))
-        #expect(m.map(\.value) == ["1", "2", "3", "-4"])
-        #expect(try URITemplate("{a}x{b}").match("axbxc")?.map(\.value) == ["a", "bxc"])
+        #expect(m.map { $0.value } == ["1", "2", "3", "-4"])
+        #expect(try URITemplate("{a}x{b}").match("axbxc")?.map { $0.value } == ["a", "bxc"])
         #expect(try URITemplate("").match("")?.isEmpty == true)
         #expect(try URITemplate("{a}").match("") == nil)
     }
