@@ -43,6 +43,7 @@ public struct ToolEntry: Sendable {
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A tool needs a non-empty string \"name\"")
         }
+        try DefinitionError.refuseNUL(name, "tool name")
         var def = definition
         cache = try CacheHint.extract(from: &def)
         requiredScopes = try RequiredScopes.extract(from: &def)
@@ -120,6 +121,7 @@ public struct ResourceEntry: Sendable {
         guard let uri = definition["uri"]?.stringValue, !uri.isEmpty else {
             throw .invalid("A resource needs a non-empty string \"uri\"")
         }
+        try DefinitionError.refuseNUL(uri, "resource uri")
         guard uri.contains(":") else { throw .invalid("Resource uri \"\(uri)\" has no scheme") }
         guard definition["name"]?.stringValue != nil else { throw .invalid("A resource needs a string \"name\"") }
         self.uri = uri
@@ -143,6 +145,7 @@ public struct TemplateEntry: Sendable {
         guard let text = definition["uriTemplate"]?.stringValue, !text.isEmpty else {
             throw .invalid("A resource template needs a non-empty string \"uriTemplate\"")
         }
+        try DefinitionError.refuseNUL(text, "resource template's uriTemplate")
         guard definition["name"]?.stringValue != nil else {
             throw .invalid("A resource template needs a string \"name\"")
         }
@@ -172,6 +175,7 @@ public struct PromptEntry: Sendable {
         guard let name = definition["name"]?.stringValue, !name.isEmpty else {
             throw .invalid("A prompt needs a non-empty string \"name\"")
         }
+        try DefinitionError.refuseNUL(name, "prompt name")
         var required: [String] = []
         if let args = definition["arguments"] {
             guard case .array(let list) = args else { throw .invalid("Prompt \"arguments\" must be an array") }
@@ -255,5 +259,14 @@ extension FeatureSet {
         }
         let next = end < k.count ? (index: end, key: k[end]) : nil
         return (items, next)
+    }
+}
+
+extension DefinitionError {
+    /// A key with U+0000 in it could be added through the C ABI (JSON text)
+    /// but never named again there (a C string ends at the NUL): removal,
+    /// notifications. Found by fuzz/targets/c-abi.
+    static func refuseNUL(_ key: String, _ what: String) throws(DefinitionError) {
+        if key.utf8.contains(0) { throw .invalid("A \(what) must not contain U+0000") }
     }
 }
