@@ -42,7 +42,7 @@ void harness_section(const char *name) {
 }
 
 int harness_finish(void) {
-    fprintf(stderr, "%d checks, %d failed\n", harness_checks, harness_failures);
+    fprintf(stderr, "%d checks, %d failed\n", __atomic_load_n(&harness_checks, __ATOMIC_SEQ_CST), harness_failures);
     return harness_failures == 0 ? 0 : 1;
 }
 

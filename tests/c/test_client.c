@@ -60,6 +60,13 @@ static void on_notification(void *ud, const char *method, const char *params_jso
     pthread_mutex_unlock(&notes_lock);
 }
 
+static int notes_seen(void) {
+    pthread_mutex_lock(&notes_lock);
+    int n = log_notes;
+    pthread_mutex_unlock(&notes_lock);
+    return n;
+}
+
 typedef struct {
     volatile int done;
     volatile int progress;
@@ -78,8 +85,7 @@ static void on_response(void *ud, mcp_status status, const char *result_json, co
     (void)error_json;
     o->status = status;
     o->result = result_json ? strdup(result_json) : NULL;
-    __sync_synchronize();
-    o->done = 1;
+    __atomic_store_n(&o->done, 1, __ATOMIC_SEQ_CST);  /* publishes status and result to harness_wait_flag */
 }
 
 static volatile int stderr_lines = 0;
@@ -185,8 +191,8 @@ static void test_everything_server(void) {
     mcp_string_free(out);
     r = call_tool(c, "test_tool_with_logging", NULL);
     json_decref(r);
-    for (int i = 0; i < 200 && log_notes < 3; i++) harness_sleep_ms(10);
-    CHECK_EQ(log_notes, 3);
+    for (int i = 0; i < 200 && notes_seen() < 3; i++) harness_sleep_ms(10);
+    CHECK_EQ(notes_seen(), 3);
 
     /* Progress arrives before the response of an asynchronous request. */
     outcome_t o = {0};

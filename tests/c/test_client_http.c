@@ -181,8 +181,7 @@ static void on_response(void *ud, mcp_status status, const char *result_json, co
     (void)error_json;
     outcome_t *o = ud;
     o->status = status;
-    __sync_synchronize();
-    o->done = 1;
+    __atomic_store_n(&o->done, 1, __ATOMIC_SEQ_CST);  /* publishes status to harness_wait_flag */
 }
 
 static mcp_client_t *new_client(void) {

@@ -768,7 +768,7 @@ static void test_serve_fds(void) {
     CHECK(error != NULL);
     mcp_string_free(error);
     close_fds(c, d);
-    CHECK(!s.done);
+    CHECK(!__atomic_load_n(&s.done, __ATOMIC_SEQ_CST));
 
     /* EOF ends serving with MCP_OK; neither descriptor is closed. */
     close(a[1]);
