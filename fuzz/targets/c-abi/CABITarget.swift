@@ -38,7 +38,8 @@ func member(_ key: String, of text: String) -> String? {
 public func fuzzCABI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
-    let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+    // What a C host passes: the text up to its first NUL.
+    let text = String(decoding: bytes.dropFirst().prefix { $0 != 0 }, as: UTF8.self)
     switch bytes[0] & 7 {
     case 0:
         var s: OpaquePointer?
