@@ -176,7 +176,7 @@ public final class HTTPServerTransport: Sendable {
             // Several processes on one port (a restart without a gap: the new
             // process binds before the old one stops; or one per core).
             .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)),
-                                 value: config.reusePort ? 1 : 0)
+                                 value: endpoint.config.reusePort ? 1 : 0)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(acceptBackoff(endpoint.connections))
