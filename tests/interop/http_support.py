@@ -42,21 +42,23 @@ def limit_open_files(nofile: int | None):
 
 
 class EverythingHTTP:
-    """The everything server over HTTP on a free port; stopped with SIGTERM.
-    `nofile` lowers its open-file limit."""
+    """The everything server over HTTP on a free port (or `port`, for a server whose
+    configuration names its own URL, or a second process on a shared port); stopped
+    with SIGTERM. `nofile` lowers its open-file limit."""
 
-    def __init__(self, *flags: str, nofile: int | None = None):
+    def __init__(self, *flags: str, nofile: int | None = None, port: int = 0):
         self.flags = flags
         self.nofile = nofile
+        self.port = port
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.stderr = b""
 
     def __enter__(self) -> "EverythingHTTP":
         binary = require_server_binary()
-        self.proc = subprocess.Popen([binary, "--http", "127.0.0.1:0", *self.flags], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=server_env(),
-                                     preexec_fn=limit_open_files(self.nofile))
+        self.proc = subprocess.Popen([binary, "--http", f"127.0.0.1:{self.port}", *self.flags],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=server_env(), preexec_fn=limit_open_files(self.nofile))
         deadline = time.monotonic() + TIMEOUT
         assert self.proc.stderr is not None
         while time.monotonic() < deadline:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from conftest import LATEST
-from http_support import EverythingHTTP, call, error_of, init_body, messages, post, request, tool_text
+from http_support import EverythingHTTP, call, error_of, free_port, init_body, messages, post, request, tool_text
 from modern_support import body as modern_body, mpost
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
@@ -112,40 +112,13 @@ def auth_config(tmp_path, port: int, **over: Any) -> str:
     return str(f)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ProtectedServer(EverythingHTTP):
     """The everything server with --auth-config on a port chosen first (the resource
     URL in the config must name it)."""
 
     def __init__(self, tmp_path, *flags: str, **auth: Any):
-        self.port = free_port()
-        super().__init__("--auth-config", auth_config(tmp_path, self.port, **auth), *flags)
-
-    def __enter__(self):
-        import subprocess, select, re  # noqa: E401 - the base class's machinery, with a fixed port
-        from conftest import require_server_binary, server_env
-        binary = require_server_binary()
-        self.proc = subprocess.Popen([binary, "--http", f"127.0.0.1:{self.port}", *self.flags],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=server_env())
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                line = self.proc.stderr.readline()
-                if not line:
-                    break
-                self.stderr += line
-                if re.search(rb"(http://\S+/mcp)", line):
-                    self.url = f"http://127.0.0.1:{self.port}/mcp"
-                    return self
-        self.proc.kill()
-        raise AssertionError(f"the server printed no URL: {self.stderr.decode(errors='replace')}")
+        port = free_port()
+        super().__init__("--auth-config", auth_config(tmp_path, port, **auth), *flags, port=port)
 
     @property
     def resource(self) -> str:

@@ -17,50 +17,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
-import select
-import signal
-import subprocess
 import threading
 import time
 
-from http_support import free_port, initialize, require_server_binary, server_env, request, call
+from http_support import EverythingHTTP, call, free_port, initialize, request
 from modern_support import body, standard_headers
 
 RESTARTS = 10
 CLIENTS = 4
 
 
-class Node:
-    def __init__(self, port: int):
-        self.proc = subprocess.Popen([require_server_binary(), "--http", f"127.0.0.1:{port}", "--reuse-port",
-                                      "--log-level", "error"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=server_env())
-        deadline = time.monotonic() + 20
-        seen = b""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                line = self.proc.stderr.readline()
-                seen += line
-                if re.search(rb"serving MCP on http://", line):
-                    return
-                if not line:
-                    break
-        self.proc.kill()
-        raise AssertionError(f"the server did not start: {seen!r}")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        self.proc.stderr.close()
-        return rc
+def start_node(port: int) -> EverythingHTTP:
+    """A server on the shared port, started and listening (`stop()` sends SIGTERM, returns its status)."""
+    return EverythingHTTP("--reuse-port", "--log-level", "error", port=port).__enter__()
 
 
 def test_ten_restarts_under_load_drop_no_request():
     port = free_port()
-    node = Node(port)
+    node = start_node(port)
     counts = {"ok": 0, "resent": 0, "failed": 0}
     failures: list[str] = []
     lock = threading.Lock()
@@ -112,7 +86,7 @@ def test_ten_restarts_under_load_drop_no_request():
     try:
         for _ in range(RESTARTS):
             time.sleep(0.4)
-            fresh = Node(port)  # binds beside the old one
+            fresh = start_node(port)  # binds beside the old one
             exits.append(node.stop())
             node = fresh
         time.sleep(0.4)
@@ -129,14 +103,14 @@ def test_ten_restarts_under_load_drop_no_request():
 
 def test_a_2025_session_does_not_survive_a_restart_without_a_store():
     port = free_port()
-    node = Node(port)
+    node = start_node(port)
     url = f"http://127.0.0.1:{port}/mcp"
     session = initialize(url)
     headers = {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
     r = request(url, "POST", call(1, "test_simple_text"), headers)
     assert r.status == 200
     r.read()
-    fresh = Node(port)
+    fresh = start_node(port)
     assert node.stop() == 0
     r = request(url, "POST", call(2, "test_simple_text"), headers)
     assert r.status == 404  # the session lived in the old process
