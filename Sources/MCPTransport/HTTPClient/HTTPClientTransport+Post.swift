@@ -27,7 +27,8 @@ extension HTTPClientTransport {
         h.add(name: "Content-Length", value: String(message.bytes.count))
         let reader = PostReader(transport: self, message: message, purpose: purpose, target: url, sentSessionID: sid,
                                 legacy: false, probing: mode == .probing && purpose == .message)
-        reader.start(HTTPClientRequest(method: .POST, url: url, headers: h, body: message.bytes))
+        reader.start(HTTPClientRequest(method: .POST, url: url, headers: h, body: message.bytes),
+                     freshConnection: purpose == .message && takeReissue(message))
     }
 
     /// POSTs one message to the endpoint the legacy SSE stream named.
@@ -95,13 +96,14 @@ final class PostReader: @unchecked Sendable {
         self.probing = probing
     }
 
-    func start(_ request: HTTPClientRequest) {
+    /// `freshConnection`: on a new connection, not a kept-alive one.
+    func start(_ request: HTTPClientRequest, freshConnection: Bool = false) {
         let ex = HTTPClientExchange(request: request, handlers: HTTPResponseHandlers(
             head: { self.head($0) }, body: { self.body($0) }, end: { self.end() },
             failure: { self.failure($0) }))
         exchange = ex
         if message.envelope.modern != nil, let id = message.envelope.requestID { transport.trackModern(id, ex) }
-        transport.pool.start(ex)
+        transport.pool.start(ex, fresh: freshConnection)
     }
 
     /// This POST is over: a modern request's stream can no longer be closed.

@@ -66,6 +66,10 @@ public final class HTTPClientTransport: ClientTransport {
         /// Modern requests whose POST is under way, so that cancelling one
         /// closes its stream (the modern cancellation signal over HTTP).
         var modernExchanges: [RequestID: HTTPClientExchange] = [:]
+        /// Modern requests whose connection broke and that the session is
+        /// issuing again: the re-issue (the same method and parameters under a
+        /// new id) goes on a new connection (see `broken`).
+        var reissuing: [OutgoingEnvelope.Modern] = []
 
         var holding: Bool {
             awaitingInitialized || awaitingStandalone || reinitializing || (mode == .legacy && legacyEndpoint == nil)
@@ -213,13 +217,41 @@ public final class HTTPClientTransport: ClientTransport {
 
     /// The answer stream of a modern request broke before the answer: the
     /// session issues the request again with a new id, or it is lost.
+    ///
+    /// The re-issue goes on a new connection, never a kept-alive one: what
+    /// broke this connection (a server restart, a proxy or middlebox dropping
+    /// connections) has likely broken the idle ones opened alongside it, and
+    /// a re-issue lost on one of them would spend the request's last chances.
     func broken(_ message: OutgoingMessage, _ reason: String) {
-        if let id = message.envelope.requestID, isAwaiting(id),
-           let receiver = state.withLockedValue({ $0.closed ? nil : $0.receiver }), receiver.streamBroke(id)
+        if let id = message.envelope.requestID, let modern = message.envelope.modern, isAwaiting(id),
+           let receiver = state.withLockedValue({ s -> (any ClientTransportReceiver)? in
+               guard !s.closed, let r = s.receiver else { return nil }
+               // Bounded: a re-issue that never comes (the session closed) must not pile up.
+               if s.reissuing.count >= Self.reissuesRemembered { s.reissuing.removeFirst() }
+               s.reissuing.append(modern)
+               return r
+           })
         {
-            return
+            if receiver.streamBroke(id) { return }
+            state.withLockedValue { s in
+                if let i = s.reissuing.lastIndex(of: modern) { s.reissuing.remove(at: i) }
+            }
         }
         lost(message, reason)
+    }
+
+    /// How many pending re-issues `broken` remembers.
+    static let reissuesRemembered = 64
+
+    /// Whether `message` is the re-issue of a request whose connection broke
+    /// (it then takes a new connection); consumes that record.
+    func takeReissue(_ message: OutgoingMessage) -> Bool {
+        guard let modern = message.envelope.modern else { return false }
+        return state.withLockedValue { s in
+            guard let i = s.reissuing.firstIndex(of: modern) else { return false }
+            s.reissuing.remove(at: i)
+            return true
+        }
     }
 
     func headers(for target: HTTPURL, accept: String, sessionID: String?, version: String?) -> HTTPHeaders {
