@@ -46,11 +46,13 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // The JSON string scans, vectorized in C (Sources/CJSONScan/include/json_scan.h says why).
+        .target(name: "CJSONScan"),
         // The protocol engine: messages in, messages out; no I/O, no threads.
         .target(
             name: "MCPCore",
             dependencies: [
-                "MCPRuntime",
+                "MCPRuntime", "CJSONScan",
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA public keys for JWT access tokens (Sources/MCPCore/Auth).

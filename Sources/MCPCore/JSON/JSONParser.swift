@@ -4,6 +4,8 @@
 // (2) integers kept exact and apart from doubles, (3) member order kept, and
 // (4) invalid UTF-8 refused as a parse error rather than silently repaired.
 
+internal import CJSONScan
+
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var offset: Int
@@ -231,32 +233,13 @@ public struct JSONParser {
     }
 
     /// Moves `pos` to the next byte that ends a plain run of string bytes (a
-    /// quote, a backslash, a control character) or to the end, eight bytes at
-    /// a time; clears `ascii` if the run holds a byte of 0x80 or more.
+    /// quote, a backslash, a control character) or to the end (the vector
+    /// scan, CJSONScan); clears `ascii` if the run holds a byte of 0x80 or more.
     private mutating func skipPlain(ascii: inout Bool) {
         guard let base = bytes.baseAddress else { return }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        var seen: UInt64 = 0
-        while end - pos >= 8 {
-            let x = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-            let q = x ^ (ones &* 0x22)
-            let b = x ^ (ones &* 0x5C)
-            // A byte of q or b is zero where x has a quote or backslash; the
-            // third term catches bytes below 0x20 (borrows only ever follow a
-            // real hit, so "any hit" is exact).
-            let stop = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((x &- ones &* 0x20) & ~x)
-            if stop & highs != 0 { break }
-            seen |= x
-            pos += 8
-        }
-        if seen & highs != 0 { ascii = false }
-        while pos < end {
-            let c = bytes[pos]
-            if c == 0x22 || c == 0x5C || c < 0x20 { return }
-            if c >= 0x80 { ascii = false }
-            pos += 1
-        }
+        var nonASCII: Int32 = 0
+        pos = Int(json_scan_plain(base, pos, end, &nonASCII))
+        if nonASCII != 0 { ascii = false }
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

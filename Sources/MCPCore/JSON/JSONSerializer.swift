@@ -1,5 +1,7 @@
 // Compact JSON output (no spaces, no raw newlines), as stdio framing requires.
 
+internal import CJSONScan
+
 public enum JSONSerializer {
     /// The text of `value`; `extra` more bytes of room are kept at the end
     /// (for a terminator the caller adds).
@@ -86,8 +88,8 @@ public enum JSONSerializer {
         s.withUTF8 { writeString(UnsafeRawBufferPointer($0), to: &out) }
     }
 
-    /// Writes UTF-8 bytes as a JSON string: plain runs are found eight bytes
-    /// at a time and copied whole.
+    /// Writes UTF-8 bytes as a JSON string: plain runs are found by the vector
+    /// scan (CJSONScan) and copied whole.
     static func writeString(_ buf: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.reserveCapacity(out.count + buf.count + 2)
         out.append(UInt8(ascii: "\""))
@@ -126,23 +128,6 @@ public enum JSONSerializer {
     /// The index of the first byte from `i` that must be escaped (a quote, a
     /// backslash, a control character), or `count`.
     private static func nextEscaped(_ base: UnsafeRawPointer, from start: Int, count: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        var i = start
-        while count - i >= 8 {
-            let x = (base + i).loadUnaligned(as: UInt64.self)
-            let q = x ^ (ones &* 0x22)
-            let b = x ^ (ones &* 0x5C)
-            // As in the parser's scan: "any byte hit" is exact, borrows aside.
-            if (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((x &- ones &* 0x20) & ~x)) & highs != 0 { break }
-            i += 8
-        }
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        while i < count {
-            let c = p[i]
-            if c < 0x20 || c == 0x22 || c == 0x5C { return i }
-            i += 1
-        }
-        return i
+        Int(json_scan_escaped(base.assumingMemoryBound(to: UInt8.self), start, count))
     }
 }
