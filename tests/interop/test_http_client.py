@@ -520,6 +520,11 @@ def test_everything_server_over_http(flags):
         assert TOOLS <= {t["name"] for t in tools}
         echoed = ok(run_client(srv.url, "tools/call", {"name": "test_echo", "arguments": {"text": "über"}}))
         assert text_of(echoed) == "über"
+        # Not listed first: the server refuses the call without its Mcp-Param-* headers
+        # (-32020), the client lists the tools and retries with them.
+        header = ok(run_client(srv.url, "tools/call", {"name": "test_header_param", "arguments": {"region": "eu-west"}},
+                               "--era", MODERN))
+        assert "eu-west" in text_of(header)
         # The server ends the call's stream mid-call (SSE polling); the client
         # resumes with GET + Last-Event-ID (stateless: answered on the stream).
         resumed = ok(run_client(srv.url, "tools/call", {"name": "test_reconnection"}))
@@ -613,6 +618,41 @@ def test_modern_requests_carry_the_standard_headers_and_no_session():
     call = [r for r in seen if r.rpc_method == "tools/call"][0]
     assert call.header("mcp-name") == "=?base64?aMOpbGxv?="
     assert [r.header("mcp-name") for r in seen if r.rpc_method != "tools/call"] == [None] * (len(seen) - 1)
+
+
+@pytest.mark.parametrize("relented", [True, False])
+def test_header_mismatch_lists_tools_again_and_retries_once(relented):
+    """streamable-http.mdx, "Client Behavior": a tools/call refused with HeaderMismatch
+    (-32020) for its Mcp-Param-* headers makes the client read tools/list again and retry
+    the call once with the headers the listed inputSchema gives. A server that refuses the
+    retry as well gets its error through, after one listing and one retry."""
+    tool = {"name": "deploy", "inputSchema": {"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}}}}
+
+    def script(req: Request, reply: Reply) -> None:
+        if req.method != "POST":
+            return reply.status(405, headers={"Allow": "POST"})
+        rid, m = req.body.get("id"), req.rpc_method
+        if m == "server/discover":
+            return reply.json(discover_result(rid))
+        if m == "tools/list":
+            return reply.json(result(rid, {"resultType": "complete", "tools": [tool]}))
+        if req.header("mcp-param-region") != "eu" or not relented:
+            return reply.json({"jsonrpc": "2.0", "id": rid, "error": {
+                "code": -32020, "message": "Header mismatch: Mcp-Param-Region is missing"}}, status=400)
+        return reply.json(result(rid, {"resultType": "complete", "content": [{"type": "text", "text": "deployed"}]}))
+
+    with MockServer(script) as srv:
+        # A new mcp-client has listed nothing: its first call carries no Mcp-Param-Region.
+        proc = run_client(srv.url, "tools/call", {"name": "deploy", "arguments": {"region": "eu"}}, "--era", MODERN)
+        seen = [(r.rpc_method, r.header("mcp-param-region")) for r in srv.seen() if r.method == "POST"]
+    assert seen == [("server/discover", None), ("tools/call", None), ("tools/list", None), ("tools/call", "eu")], seen
+    calls = [r.body["id"] for r in srv.seen() if r.rpc_method == "tools/call"]
+    assert calls[0] != calls[1], "the retry is a new request"
+    if relented:
+        assert text_of(ok(proc)) == "deployed"
+    else:
+        assert proc.returncode == 1 and "-32020" in proc.stderr, proc.stderr  # 1: the server answered an error
 
 
 def test_modern_request_whose_stream_breaks_is_issued_again_with_a_new_id():

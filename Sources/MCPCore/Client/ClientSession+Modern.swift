@@ -22,6 +22,8 @@ final class ModernCall: Sendable {
         var rounds = 0
         var reissues = 0
         var broken = false
+        /// tools/list was read again after a HeaderMismatch: a second one fails the call.
+        var relisted = false
         var finished = false
         /// The host's handlers answering this round's input requests.
         var pending: [InboundRequest] = []
@@ -118,6 +120,9 @@ extension ClientSession {
             }
             // The answer stream broke: the spec says issue it again, as a new request.
             if again && !isClosed { send(call, params: params) } else { call.finish(outcome, session: self) }
+        case .failure(.peer(let e)) where e.code == ErrorCode.headerMismatch && call.method == "tools/call"
+            && options.mirrorsToolHeaders:
+            relistAndRetry(call, params: params, outcome)
         case .failure:
             call.finish(outcome, session: self)
         case .success(let value):
@@ -142,6 +147,23 @@ extension ClientSession {
                 }
                 answerInputs(call, input, round: round)
             }
+        }
+    }
+
+    /// The server refused a tools/call for its Mcp-Param-* headers: the tool's
+    /// inputSchema may have changed since it was listed (or it never was), so
+    /// tools/list is read again and the call retried once with the headers it
+    /// now gives (streamable-http.mdx, "Client Behavior").
+    private func relistAndRetry(_ call: ModernCall, params: JSONObject, _ outcome: Result<JSONValue, RequestFailure>) {
+        let first = call.state.withLock { s -> Bool in
+            defer { s.relisted = true }
+            return !s.relisted
+        }
+        guard first, !isClosed else { return call.finish(outcome, session: self) }
+        listAll(method: "tools/list", timing: call.timing) { [weak self] listed in
+            guard let self, !call.isFinished else { return }
+            guard case .success = listed, !self.isClosed else { return call.finish(outcome, session: self) }
+            self.send(call, params: params)
         }
     }
 
@@ -258,14 +280,14 @@ extension ClientSession {
                 continue
             }
             do throws(ToolHeaders.Invalid) {
-                let params = try ToolHeaders.parameters(of: t["inputSchema"])
-                if !params.isEmpty { found[name] = params }
+                // Kept even when empty: a tool whose annotations went away mirrors nothing now.
+                found[name] = try ToolHeaders.parameters(of: t["inputSchema"])
                 kept.append(t)
             } catch {
                 droppedTool(name, reason: error.description)
             }
         }
-        state.withLock { s in for (k, v) in found { s.toolHeaders[k] = v } }
+        state.withLock { s in for (k, v) in found { s.toolHeaders[k] = v.isEmpty ? nil : v } }
         r["tools"] = .array(kept)
         return .object(r)
     }
