@@ -96,6 +96,8 @@ public struct JSONParser {
             pos += 1
             return .object(JSONObject(uniqueMembers: members))
         }
+        // Room for a typical small object in one allocation, not 1, 2, 4.
+        members.reserveCapacity(4)
         // Duplicates: a linear look-back while the object is small, then an
         // index of names, so a wide object costs time in proportion to its size.
         var index: [String: Int] = [:]
@@ -112,7 +114,10 @@ public struct JSONParser {
             let value = try parseValue(depth: depth)
             let earlier: Int?
             if members.count < Self.linearLookBack {
-                earlier = members.firstIndex { $0.key == key }
+                // Lengths first (O(1) for native strings): names such as
+                // "io.modelcontextprotocol/clientInfo" share long prefixes.
+                let length = key.utf8.count
+                earlier = members.firstIndex { $0.key.utf8.count == length && $0.key == key }
             } else {
                 if index.isEmpty {
                     index.reserveCapacity(Self.linearLookBack * 4)

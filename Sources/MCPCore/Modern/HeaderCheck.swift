@@ -95,9 +95,13 @@ public enum HeaderCheck {
 }
 
 extension StringProtocol {
-    /// Without the optional white space (blanks and tabs) around it.
-    func trimmingOWS() -> String {
+    /// Without the optional white space (blanks and tabs) around it (RFC
+    /// 9110 field values; no Foundation in the engine).
+    public func trimmingOWS() -> String {
+        // Most header values have none: no Substring walk for them.
         var s = Substring(self)
+        guard let first = s.utf8.first, let last = s.utf8.last else { return "" }
+        if first != 0x20, first != 0x09, last != 0x20, last != 0x09 { return String(s) }
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }
         return String(s)

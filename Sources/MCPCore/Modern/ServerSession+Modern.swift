@@ -91,11 +91,13 @@ extension ServerSession {
     /// What every 2026-07-28 result carries: `resultType` "complete", the
     /// server's identity in `_meta` (beside whatever `_meta` the result has),
     /// and for cacheable results the caching hints.
-    func stampModern(_ result: JSONObject, cache: CacheHint?) -> JSONObject {
+    /// (`fullIdentity`: all of serverInfo, for server/discover; else its
+    /// name and version.)
+    func stampModern(_ result: JSONObject, cache: CacheHint?, fullIdentity: Bool = false) -> JSONObject {
         var o = result
         o["resultType"] = "complete"
         var meta = o["_meta"]?.objectValue ?? JSONObject()
-        meta[ModernContext.serverInfoKey] = server.modernServerInfo
+        meta[ModernContext.serverInfoKey] = fullIdentity ? server.modernServerInfo : server.modernServerIdentity
         o["_meta"] = .object(meta)
         cache?.apply(to: &o)
         return o

@@ -60,8 +60,14 @@ public final class ServerCore: Sendable {
     /// metrics); nil keeps none, at no cost.
     public let observer: (any ServerObserver)?
 
-    /// The serverInfo stamp of every 2026-07-28 result, shaped once.
+    /// The serverInfo of server/discover's `_meta`, shaped once.
     let modernServerInfo: JSONValue
+    /// The serverInfo stamp of every other 2026-07-28 result: its name and
+    /// version, what the spec's table of per-response fields asks for
+    /// (basic/index.mdx). Title, description, icons and the rest are for
+    /// display: server/discover has them, and repeating them in every
+    /// result tripled the size of a small tools/call answer.
+    let modernServerIdentity: JSONValue
     /// Calls into host code in flight, against options.callLimits.maxInFlight.
     let callGate: CallGate
     let breakers: CircuitBreakers
@@ -70,7 +76,11 @@ public final class ServerCore: Sendable {
                 observer: (any ServerObserver)? = nil)
     {
         self.options = options
-        modernServerInfo = .object(RevisionGate.implementation(options.info, for: .modern))
+        let info = RevisionGate.implementation(options.info, for: .modern)
+        modernServerInfo = .object(info)
+        var identity = JSONObject()
+        for key in ["name", "version"] { identity[key] = info[key] }
+        modernServerIdentity = .object(identity)
         requestStates = RequestStateCodec(options: options.requestState)
         self.executor = executor
         self.scheduler = scheduler

@@ -150,7 +150,8 @@ public final class ServerSession: Sendable, PeerMethods {
             try? request.answer(outcome)
             return
         }
-        try? request.answer(.success(.object(stampModern(result, cache: cache))))
+        try? request.answer(.success(.object(stampModern(result, cache: cache,
+                                                         fullIdentity: request.method == "server/discover"))))
     }
 
     func log(level: LoggingLevel, logger: String?, data: JSONValue, on channel: MessageChannel? = nil) {

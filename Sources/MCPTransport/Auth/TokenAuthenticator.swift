@@ -72,9 +72,9 @@ final class TokenAuthenticator: Sendable {
     /// RFC 6750 section 2.1); nil for no header, another scheme or no token.
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }
-        let trimmed = header.trimmingCharacters(in: " \t")
+        let trimmed = header.trimmingOWS()
         guard trimmed.utf8.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).trimmingCharacters(in: " \t")
+        let token = trimmed.dropFirst(7).trimmingOWS()
         return token.isEmpty ? nil : token
     }
 

@@ -19,7 +19,7 @@ extension HTTPEndpoint {
         if case .request(_, _, let params)? = single, ModernContext.isModern(params?["_meta"]?.objectValue) { return true }
         if case .notification(_, let params)? = single, ModernContext.isModern(params?["_meta"]?.objectValue) { return true }
         guard let text = request.header("mcp-protocol-version") else { return false }
-        guard let v = ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
+        guard let v = ProtocolVersion(rawValue: text.trimmingOWS()) else {
             return request.header("mcp-session-id") == nil
         }
         return v.isModern
@@ -29,7 +29,7 @@ extension HTTPEndpoint {
     /// has no GET stream and no session to end.
     func namesModernVersion(_ request: HTTPRequest) -> Bool {
         guard let text = request.header("mcp-protocol-version"),
-              let v = ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else { return false }
+              let v = ProtocolVersion(rawValue: text.trimmingOWS()) else { return false }
         return v.isModern
     }
 
@@ -62,7 +62,7 @@ extension HTTPEndpoint {
         {
             return answer(sink, request, id: id, mismatch)
         }
-        if let text = request.header("mcp-protocol-version")?.trimmingCharacters(in: " \t"),
+        if let text = request.header("mcp-protocol-version")?.trimmingOWS(),
            !(ProtocolVersion(rawValue: text)?.isModern ?? false)
         {
             var e = JSONRPCError.unsupportedProtocolVersion(requested: text)

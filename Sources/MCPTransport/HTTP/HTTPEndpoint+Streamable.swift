@@ -27,7 +27,7 @@ extension HTTPEndpoint {
     /// already sent when unsupported.
     private func protocolVersion(_ request: HTTPRequest, sink: ResponseSink) -> ProtocolVersion?? {
         guard let text = request.header("mcp-protocol-version") else { return .some(nil) }
-        guard let v = ProtocolVersion(rawValue: text) ?? ProtocolVersion(rawValue: text.trimmingCharacters(in: " \t")) else {
+        guard let v = ProtocolVersion(rawValue: text) ?? ProtocolVersion(rawValue: text.trimmingOWS()) else {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest,
                  "Unsupported MCP-Protocol-Version: \(text) (supported: \(ProtocolVersion.allCases.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -200,7 +200,7 @@ extension HTTPEndpoint {
         s.begin()
         sink.onDone { s.end() }
         if let last = request.header("last-event-id") {
-            guard let id = EventID(last.trimmingCharacters(in: " \t")) else {
+            guard let id = EventID(last.trimmingOWS()) else {
                 return fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Malformed Last-Event-ID: \(last)")
             }
             sink.isLongLived = id.stream == 0

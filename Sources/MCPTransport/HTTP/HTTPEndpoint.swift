@@ -143,16 +143,6 @@ final class HTTPEndpoint: Sendable {
     }
 }
 
-extension StringProtocol {
-    /// Trims leading and trailing characters of `set` (no Foundation here).
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}
-
 /// What an Accept header allows.
 struct AcceptedTypes {
     var json: Bool

@@ -50,6 +50,18 @@ func modernParams(_ params: JSONObject = JSONObject(), caps: JSONObject = JSONOb
         #expect(h.session.isModern, "server/discover first makes the connection modern")
     }
 
+    @Test func discoverCarriesAllOfServerInfoAndOtherResultsItsNameAndVersion() throws {
+        let h = harness {
+            $0.info["title"] = "Test server"
+            $0.info["description"] = "For the tests"
+        }
+        let d = try #require(h.request(1, "server/discover", modernParams())?["result"])
+        #expect(d["_meta"]?["io.modelcontextprotocol/serverInfo"]?["title"] == "Test server")
+        #expect(d["_meta"]?["io.modelcontextprotocol/serverInfo"]?["description"] == "For the tests")
+        let listed = try #require(h.request(2, "tools/list", modernParams())?["result"])
+        #expect(listed["_meta"]?["io.modelcontextprotocol/serverInfo"] == ["name": "test", "version": "1.0"])
+    }
+
     @Test func theFirstRequestDecidesTheEra() throws {
         let legacy = harness()
         legacy.initialize()

@@ -14,7 +14,13 @@ public final class InputRound: Sendable {
     /// Which request the round belongs to (bound into requestState).
     let method: String
     let name: String
-    let argumentsDigest: String
+    /// The request's arguments, hashed into requestState only when a round
+    /// is sealed or a state is opened: most calls never ask for input, and
+    /// hashing every call's arguments cost a fifth of a 2026-07-28 tools/call
+    /// (perf, bench/era_bench.py).
+    private let arguments: JSONValue?
+    private let openedDigest: String?
+    var argumentsDigest: String { openedDigest ?? RequestStateCodec.digest(of: arguments) }
     let codec: RequestStateCodec
     /// The client's capabilities as this request declared them.
     let clientCapabilities: JSONObject
@@ -55,14 +61,18 @@ public final class InputRound: Sendable {
         self.name = name
         self.codec = codec
         self.clientCapabilities = clientCapabilities
-        argumentsDigest = RequestStateCodec.digest(of: params["arguments"])
+        arguments = params["arguments"]
         var answers = JSONObject()
         var host: String?
         if let s = params["requestState"] {
             guard let text = s.stringValue else { throw .invalidParams("requestState must be a string") }
-            let payload = try codec.open(text, method: method, name: name, argumentsDigest: argumentsDigest)
+            let digest = RequestStateCodec.digest(of: arguments)
+            openedDigest = digest
+            let payload = try codec.open(text, method: method, name: name, argumentsDigest: digest)
             answers = payload.answers
             host = payload.hostState
+        } else {
+            openedDigest = nil
         }
         if let r = params["inputResponses"] {
             guard let responses = r.objectValue else {
