@@ -1,6 +1,7 @@
 internal import NIOCore
 internal import NIOHTTP1
 import MCPCore
+import MCPRuntime
 
 /// What every connection of a listener shares: the configuration, the engine,
 /// the session table, the event store and the Host/Origin policy. `handle`
@@ -20,6 +21,8 @@ final class HTTPEndpoint: Sendable {
     let rateLimiter: RateLimiter?
     /// nil: no "auth" (every request is served without a token).
     let authenticator: TokenAuthenticator?
+    /// One refusal record a second per cause (HTTPEndpoint+Observe.swift).
+    let refusalLog = LogThrottle()
 
     init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil, authenticator: TokenAuthenticator? = nil) {
         self.config = config
