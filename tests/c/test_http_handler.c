@@ -395,6 +395,51 @@ static void test_checks_and_limits(void) {
     mcp_server_free(s);
 }
 
+/* A token verifier: "good" is alice, anything else is refused. */
+static void verify(void *ud, const char *token, mcp_token_check_t *check) {
+    (void)ud;
+    if (strcmp(token, "good") == 0) {
+        mcp_token_check_accept(check, "{\"subject\":\"alice\",\"scopes\":[\"mcp\"]}", NULL);
+    } else {
+        mcp_token_check_refuse(check, "unknown token", NULL);
+    }
+}
+
+static void test_auth(void) {
+    harness_section("auth: 401 with the challenge, the metadata route, a good token served");
+    mcp_server_t *s = make_server(NULL);
+    CHECK_EQ(mcp_server_set_token_verifier(s, verify, NULL, NULL, NULL), MCP_OK);
+    mcp_http_handler_t *h = handler(s, "{\"auth\":{\"resource\":\"http://127.0.0.1:8000/mcp\","
+                                       "\"authorization_servers\":[\"https://as.example\"]}}");
+    response_t r;
+    char body[1024];
+    snprintf(body, sizeof body, MODERN_CALL, "echo", "{}");
+    const char *none[] = {"Content-Type", "application/json", "Accept", ACCEPT_BOTH, "MCP-Protocol-Version", "2026-07-28",
+                          "Mcp-Method", "tools/call", "Mcp-Name", "echo", NULL};
+    exchange(h, "POST", "/mcp", none, body, &r);
+    CHECK_EQ(r.status, 401);
+    const char *challenge = header(&r, "www-authenticate");
+    CHECK(challenge && strstr(challenge, "Bearer") && strstr(challenge, "resource_metadata="));
+    response_clear(&r);
+    const char *bad[] = {"Content-Type", "application/json", "Accept", ACCEPT_BOTH, "MCP-Protocol-Version", "2026-07-28",
+                         "Mcp-Method", "tools/call", "Mcp-Name", "echo", "Authorization", "Bearer bad", NULL};
+    exchange(h, "POST", "/mcp", bad, body, &r);
+    CHECK_EQ(r.status, 401);
+    response_clear(&r);
+    const char *good[] = {"Content-Type", "application/json", "Accept", ACCEPT_BOTH, "MCP-Protocol-Version", "2026-07-28",
+                          "Mcp-Method", "tools/call", "Mcp-Name", "echo", "Authorization", "Bearer good", NULL};
+    exchange(h, "POST", "/mcp", good, body, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK(r.body && strstr(r.body, "\"id\":7"));
+    response_clear(&r);
+    exchange(h, "GET", "/.well-known/oauth-protected-resource/mcp", NULL, NULL, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK(r.body && strstr(r.body, "https://as.example"));
+    response_clear(&r);
+    mcp_http_handler_free(h);
+    mcp_server_free(s);
+}
+
 typedef struct {
     atomic_int wakes;
     atomic_int freed;
@@ -453,5 +498,6 @@ int main(void) {
     test_legacy_session();
     test_checks_and_limits();
     test_wake();
+    test_auth();
     return harness_finish();
 }
