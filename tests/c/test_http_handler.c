@@ -471,8 +471,8 @@ static void test_wake(void) {
         CHECK_EQ(mcp_http_exchange_get_part(x, 0, &kind, NULL, &data, NULL, NULL), MCP_OK);
         mcp_string_free(data);
         if (kind == MCP_HTTP_PART_NONE) {
-            /* Nothing now: the next part comes with a wake. */
-            harness_wait_count((volatile int *)&w.wakes, seen_wakes + 1, harness_ms(5000));
+            /* Nothing now: the next part comes with a wake (every time). */
+            CHECK(harness_wait_count((volatile int *)&w.wakes, seen_wakes + 1, harness_ms(5000)) >= seen_wakes + 1);
             seen_wakes = atomic_load(&w.wakes);
         } else {
             parts++;
@@ -481,7 +481,6 @@ static void test_wake(void) {
     }
     CHECK(ended);
     CHECK(parts >= 3);
-    CHECK(atomic_load(&w.wakes) >= 1);
     int32_t again = -1;
     CHECK_EQ(mcp_http_exchange_get_part(x, 0, &again, NULL, NULL, NULL, NULL), MCP_OK);
     CHECK_EQ(again, MCP_HTTP_PART_END);
