@@ -253,7 +253,7 @@ static char *session_id_from(const response_t *r) {
 }
 
 static void test_legacy_session(void) {
-    harness_section("2025: session, progress stream, GET stream, DELETE, stop");
+    harness_section("2025: session, progress stream, resumption, GET stream, DELETE, stop");
     mcp_server_t *s = make_server(NULL);
     mcp_http_handler_t *h = handler(s, NULL);
     response_t r;
@@ -280,6 +280,18 @@ static void test_legacy_session(void) {
     CHECK_STR(header(&r, "content-type"), "text/event-stream");
     /* 2025-11-25 streams have event ids (resumable) and a priming event. */
     CHECK(r.body && strstr(r.body, "id: ") && strstr(r.body, "notifications/progress") && strstr(r.body, "\"done\""));
+    /* Resumption: GET with the Last-Event-ID of the stream's first event replays what followed it. */
+    char last_id[64] = "";
+    const char *idline = r.body ? strstr(r.body, "id: ") : NULL;
+    if (idline) sscanf(idline + 4, "%63[^\r\n]", last_id);
+    response_clear(&r);
+    CHECK(last_id[0] != 0);
+    const char *rs[] = {"Accept", "text/event-stream", "Mcp-Session-Id", sid, "MCP-Protocol-Version", "2025-11-25",
+                        "Last-Event-ID", last_id, NULL};
+    exchange(h, "GET", "/mcp", rs, NULL, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK(r.body && strstr(r.body, "notifications/progress") && strstr(r.body, "\"done\""));
+    CHECK_EQ(r.last, MCP_HTTP_PART_END);
     response_clear(&r);
 
     /* The standalone GET stream: open until the handler stops. */
