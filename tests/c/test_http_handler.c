@@ -503,6 +503,28 @@ static void test_wake(void) {
     mcp_server_free(s);
 }
 
+static void test_free_with_exchange_open(void) {
+    harness_section("handler freed with an exchange still open: cut, and the exchange still frees");
+    mcp_server_t *s = make_server(NULL);
+    mcp_http_handler_t *h = handler(s, NULL);
+    char body[1024];
+    snprintf(body, sizeof body, MODERN_CALL, "slow", "{\"wait\":true}");
+    const char *sh[] = {"Content-Type", "application/json", "Accept", ACCEPT_BOTH, "MCP-Protocol-Version", "2026-07-28",
+                        "Mcp-Method", "tools/call", "Mcp-Name", "slow", NULL};
+    atomic_store(&slow_cancelled, 0);
+    mcp_http_exchange_t *x = begin(h, "POST", "/mcp", sh, body);
+    response_t r = {0};
+    read_response(x, &r, "notifications/progress");
+    CHECK_EQ(r.status, 200);
+    mcp_http_handler_free(h);  /* stops with no grace: the open response is cut */
+    read_response(x, &r, NULL);
+    CHECK_EQ(r.last, MCP_HTTP_PART_ABORT);
+    CHECK(harness_wait_flag((volatile int *)&slow_cancelled, harness_ms(5000)));
+    response_clear(&r);
+    mcp_http_exchange_free(x);
+    mcp_server_free(s);
+}
+
 int main(void) {
     test_arguments();
     test_modern();
@@ -510,5 +532,6 @@ int main(void) {
     test_checks_and_limits();
     test_wake();
     test_auth();
+    test_free_with_exchange_open();
     return harness_finish();
 }

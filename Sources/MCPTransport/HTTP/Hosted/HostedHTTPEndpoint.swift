@@ -54,6 +54,7 @@ public final class HostedHTTPEndpoint: Sendable {
     /// streams with no natural end (GET, listen) end now, calls in flight get
     /// up to `timeoutMs` to finish, the rest are cut; then every session
     /// closes. Blocks; must not run on one of this endpoint's event loops.
+    /// Its event loops stay until the endpoint goes (deinit).
     public func stop(timeoutMs: Int) {
         guard let task = expiry.withLockedValue({ t -> RepeatedTask? in defer { t = nil }; return t }) else { return }
         task.cancel()
@@ -73,7 +74,13 @@ public final class HostedHTTPEndpoint: Sendable {
             while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
         }
         for s in endpoint.sessions.removeAll() { s.close() }
-        EngineEventLoops.shutDown(group)
         endpoint.authenticator?.shutdown()
+    }
+
+    /// The event loops go with the last reference, not at stop: exchanges the
+    /// host has not freed yet still hand their cancellation to a loop. The C
+    /// layer drops the last reference on a host thread (a free function).
+    deinit {
+        EngineEventLoops.shutDown(group)
     }
 }
