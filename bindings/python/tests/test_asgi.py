@@ -18,7 +18,7 @@ from mcp import Client
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from conftest import run, texts, wait_for
 from libmcp import Context, Server, _asgi, _callbacks
@@ -30,7 +30,7 @@ class Hosted:
     """A libmcp server mounted at /mcp of a Starlette app, beside a page of the app's own,
     served by uvicorn on a thread of this process."""
 
-    def __init__(self, **options):
+    def __init__(self, mount: str | None = None, **options):
         self.srv = Server("asgi-test", "1.0")
         self.cancelled = threading.Event()
         self.started = threading.Event()
@@ -56,13 +56,17 @@ class Hosted:
                 return "cancelled"
             return "timeout"
 
-        self.app = srv.asgi_app(**options)
-        starlette = Starlette(routes=[Route("/", lambda request: PlainTextResponse("the host's own page")),
-                                      Route("/mcp", self.app)])
+        page = Route("/", lambda request: PlainTextResponse("the host's own page"))
+        if mount:  # as app.mount(prefix, ...) in FastAPI: the path clients use includes the prefix
+            self.app = srv.asgi_app(path=mount + "/mcp", **options)
+            starlette = Starlette(routes=[page, Mount(mount, routes=[Route("/mcp", self.app)])])
+        else:
+            self.app = srv.asgi_app(**options)
+            starlette = Starlette(routes=[page, Route("/mcp", self.app)])
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.url = f"http://127.0.0.1:{self.port}{mount or ''}/mcp"
         self.server = uvicorn.Server(uvicorn.Config(starlette, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
@@ -178,6 +182,17 @@ def test_client_disconnect_mid_stream_cancels_and_leaks_nothing(hosted):
         async with Client(hosted.url, mode="2026-07-28", read_timeout_seconds=20) as c:
             assert texts(await c.call_tool("add", {"a": 1, "b": 2})) == "3"
     run(again)
+
+
+def test_mounted_under_a_prefix():
+    h = Hosted(mount="/api")
+    try:
+        async def body():
+            async with Client(h.url, mode="auto", read_timeout_seconds=20) as c:
+                assert texts(await c.call_tool("add", {"a": 20, "b": 22})) == "42"
+        run(body)
+    finally:
+        h.close()
 
 
 def test_close_releases_and_refuses():
