@@ -214,3 +214,48 @@ def test_listener_only_options_refused(server):
     from libmcp import errors
     with pytest.raises(errors.InvalidArgument, match="port"):
         server.asgi_app(port=8000)
+
+
+EXIT_SCRIPT = r"""
+import asyncio, socket, threading, time
+import httpx2, uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
+from libmcp import Server
+srv = Server("exit", "1")
+@srv.tool()
+def add(a: int, b: int) -> int:
+    return a + b
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); port = sock.getsockname()[1]
+server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/mcp", srv.asgi_app())]), log_level="warning",
+                                       lifespan="off"))
+threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+while not server.started:
+    time.sleep(0.01)
+body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                  "io.modelcontextprotocol/clientCapabilities": {}}}}
+headers = {"Accept": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+           "Mcp-Name": "add"}
+async def main():
+    async with httpx2.AsyncClient() as c:
+        r = await c.post(f"http://127.0.0.1:{port}/mcp", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+asyncio.run(main())
+print("served")
+"""
+
+
+def test_interpreter_exit_with_the_app_open(tmp_path):
+    """Neither the app nor the server closed, uvicorn still running: the exit hooks free the
+    app first and the server's close must not reach the freed handler again."""
+    import subprocess
+    import sys
+
+    from conftest import child_env
+    script = tmp_path / "exit_app.py"
+    script.write_text(EXIT_SCRIPT)
+    for _ in range(3):
+        p = subprocess.run([sys.executable, str(script)], env=child_env(), capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "served" in p.stdout, (p.returncode, p.stdout, p.stderr[-2000:])

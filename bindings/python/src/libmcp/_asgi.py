@@ -51,6 +51,38 @@ def _wake_thunk(user_data):
         pass
 
 
+class _HandlerBox:
+    """The handler pointer, shared by the app and its finalizer. Calls borrow it
+    (acquire/release); the free waits until none is borrowed and clears it, so nothing
+    ever reaches a freed handler, and a stop in progress never blocks a request."""
+
+    def __init__(self, lib: _ffi.Library, ptr: int):
+        self.lib = lib
+        self.ptr: int | None = ptr
+        self.borrowed = 0
+        self.cond = threading.Condition()
+
+    def acquire(self) -> int | None:
+        with self.cond:
+            if self.ptr is not None:
+                self.borrowed += 1
+            return self.ptr
+
+    def release(self) -> None:
+        with self.cond:
+            self.borrowed -= 1
+            self.cond.notify_all()
+
+
+def _free_handler(box: _HandlerBox) -> None:
+    with box.cond:
+        while box.borrowed:
+            box.cond.wait()
+        ptr, box.ptr = box.ptr, None
+    if ptr is not None:
+        box.lib.mcp_http_handler_free(ptr)
+
+
 class ASGIApp:
     """An ASGI 3 application serving one server's MCP endpoint (see Server.asgi_app)."""
 
@@ -61,9 +93,8 @@ class ASGIApp:
         status = self._lib.mcp_http_handler_new(server._core.live(), _callbacks.encode(config), byref(out),
                                                 byref(err))
         _ffi.check(self._lib, status, err, "asgi_app")
-        self._handle: int | None = out.value
-        self._lock = threading.Lock()
-        self._finalizer = _lifetime.finalizer(self, _free_handler, self._lib, self._handle)
+        self._box = _HandlerBox(self._lib, out.value)
+        self._finalizer = _lifetime.finalizer(self, _free_handler, self._box)
         server._core.http_apps.add(self)
 
     @property
@@ -72,13 +103,15 @@ class ASGIApp:
 
     def close(self, timeout: float = 0.0) -> None:
         """Stops the endpoint (streams end, calls get up to timeout seconds) and releases it."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-        if handle is not None:
-            err = c_void_p()
-            self._lib.mcp_http_handler_stop(handle, int(timeout * 1000), byref(err))
-            _ffi.take_string(self._lib, err)
-            self._finalizer()
+        ptr = self._box.acquire()
+        if ptr is not None:
+            try:
+                err = c_void_p()
+                self._lib.mcp_http_handler_stop(ptr, int(timeout * 1000), byref(err))
+                _ffi.take_string(self._lib, err)
+            finally:
+                self._box.release()
+        self._finalizer()
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """close() without blocking the event loop (for a lifespan shutdown)."""
@@ -91,12 +124,7 @@ class ASGIApp:
         if kind != "http":  # a WebSocket: not served here
             await send({"type": "websocket.close", "code": 1000})
             return
-        with self._lock:
-            handle = self._handle
-        if handle is None:
-            await _plain(send, 503, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Server closed"}}')
-            return
-        await self._serve(handle, scope, receive, send)
+        await self._serve(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -108,19 +136,27 @@ class ASGIApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _serve(self, handle: int, scope: dict, receive: Any, send: Any) -> None:
+    async def _serve(self, scope: dict, receive: Any, send: Any) -> None:
         lib = self._lib
         # The target as the client sent it: a mount point does not change what the engine routes.
         raw = scope.get("raw_path") or scope["path"].encode("utf-8")
         target = raw + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
         client = scope.get("client")
         exchange, err = c_void_p(), c_void_p()
-        status = lib.mcp_http_exchange_new(handle, scope["method"].encode("ascii"), target,
-                                           client[0].encode("ascii") if client else None, byref(exchange), byref(err))
+        ptr = self._box.acquire()  # the exchange holds the handler once made
+        if ptr is None:
+            status, message = -1, "Server closed"
+        else:
+            try:
+                status = lib.mcp_http_exchange_new(ptr, scope["method"].encode("ascii"), target,
+                                                   client[0].encode("ascii") if client else None, byref(exchange),
+                                                   byref(err))
+            finally:
+                self._box.release()
+            message = _ffi.take_string(lib, err) if status != 0 else None
         if status != 0:
-            message = _ffi.take_string(lib, err) or "refused"
             await _plain(send, 503, json.dumps({"jsonrpc": "2.0", "id": None,
-                                                "error": {"code": -32603, "message": message}}).encode())
+                                                "error": {"code": -32603, "message": message or "refused"}}).encode())
             return
         x = exchange.value
         key = None
@@ -204,10 +240,6 @@ async def _plain(send: Any, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-
-
-def _free_handler(lib: _ffi.Library, handle: int) -> None:
-    lib.mcp_http_handler_free(handle)
 
 
 def release_all(apps: "weakref.WeakSet[ASGIApp]") -> None:
