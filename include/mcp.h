@@ -76,8 +76,8 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 4
-#define MCP_VERSION_STRING "0.4.0"
+#define MCP_ABI_VERSION_MINOR 5
+#define MCP_VERSION_STRING "0.5.0"
 
 /* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -1534,6 +1534,257 @@ MCP_API MCP_NODISCARD mcp_status mcp_server_metrics(mcp_server_t *server, char *
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_server_stop_http(mcp_server_t *server, int32_t timeout_ms, char **out_error);
+
+/* ----------------------------------------------------------------------------
+** OBJECT: mcp_http_handler_t, the MCP endpoint inside the host's own web server
+**
+** For hosts that already run an HTTP server (an ASGI application, a Go
+** net/http mux, a C server) and want MCP on one of its routes instead of a
+** second port. The host's server owns the sockets, TLS and its own timeouts;
+** it hands each request for the MCP route to the engine as an exchange
+** (mcp_http_exchange_t) and copies the response back to its client. ^Behind
+** it is the very endpoint of mcp_server_start_http: both eras (2025 sessions
+** with Mcp-Session-Id, the GET stream, resumption with Last-Event-ID, DELETE;
+** 2026-07-28 stateless POSTs with Mcp-Method / Mcp-Name), JSON or SSE
+** answers, and every check and limit of the listener, answered with the same
+** statuses and texts: Host and Origin (403), "auth" (401, 403, the protected
+** resource metadata route), "rate_limit" (429), the calls-in-flight bound
+** (503), "max_sessions" (503), "max_body_bytes" (413), "max_header_bytes"
+** (431), "max_buffered_bytes" (503), "max_connections" (counting open
+** exchanges; 503), the per-stream queue bounds (the response is cut), CORS,
+** "sse_keepalive_ms", "access_log" and the metrics.
+**
+** Lifecycle:
+**   1. mcp_http_handler_new()      from a server and a config
+**   2. per request: mcp_http_exchange_new() .. mcp_http_exchange_free()
+**   3. mcp_http_handler_stop()     drain: streams end, calls finish or are cut
+**   4. mcp_http_handler_free()     (before mcp_server_free of its server)
+**
+** ^A server may have any number of handlers and a built-in listener at once;
+** each handler has its own sessions.
+** Since: 1.5
+*/
+typedef struct mcp_http_handler mcp_http_handler_t;
+
+/*
+** OBJECT: mcp_http_exchange_t, one HTTP request and its response
+**
+** Lifecycle, in order:
+**   1. mcp_http_exchange_new()            method, target ("/mcp?x=y"), peer address
+**   2. mcp_http_exchange_add_header()     each request header, Host included
+**   3. mcp_http_exchange_add_body()       the body, in one or more pieces
+**   4. mcp_http_exchange_start()          the request is complete: the engine takes it
+**   5. mcp_http_exchange_get_part()       repeat: the head (status, headers),
+**                                         body pieces, then END (or ABORT)
+**   6. mcp_http_exchange_free()           after END or ABORT; or earlier,
+**                                         when the host's client went away
+**
+** ^The response is produced while the host reads it: a JSON answer comes as
+** a head and one piece; an SSE stream (a call sending progress, the 2025 GET
+** stream) as a head and one piece per event, for as long as it lasts. The host
+** writes each piece to its client as it comes (flushing it: an SSE event held
+** in a buffer is an event late). ^Freeing an exchange whose response has not
+** ended is the client's disconnection: the call behind it is cancelled (2026:
+** the spec's cancellation) and a 2025 stream detaches, resumable with
+** Last-Event-ID, exactly as when a socket of the built-in listener closes.
+** ^A host that reads slower than the engine writes gets the listener's
+** backpressure: past "max_queued_messages" or "max_queued_bytes" unread the
+** response is cut (ABORT).
+**
+** Threads: steps 1-4 and 6 from one host thread at a time per exchange (any
+** thread); get_part from any one thread at a time; different exchanges are
+** independent. Nothing here calls back into the host except the wake function
+** of mcp_http_exchange_start.
+** Since: 1.5
+*/
+typedef struct mcp_http_exchange mcp_http_exchange_t;
+
+/*
+** The kinds of response part mcp_http_exchange_get_part() gives.
+** Since: 1.5
+*/
+#define MCP_HTTP_PART_NONE  0  /* nothing yet: wait for the wake, or read again */
+#define MCP_HTTP_PART_HEAD  1  /* status and headers; always the first part */
+#define MCP_HTTP_PART_BODY  2  /* body bytes: write them and flush */
+#define MCP_HTTP_PART_END   3  /* the response is complete */
+#define MCP_HTTP_PART_ABORT 4  /* the response cannot be finished: drop the client's
+                                  connection without ending the response properly */
+
+/*
+** A wake function: response parts are waiting for an exchange whose last
+** mcp_http_exchange_get_part() gave MCP_HTTP_PART_NONE (or that was never
+** read). It should only signal the host's own loop (set an event, post to a
+** queue, send on a channel) and return; reading happens there. ^Runs on an
+** engine worker thread, never on an I/O thread; at most one call per exchange
+** is pending at a time; after one, the next comes only once a read has given
+** NONE again. It may still run once after mcp_http_exchange_free(); the
+** exchange's free_user_data runs after the last call.
+** Since: 1.5
+*/
+typedef void (*mcp_http_wake_fn)(void *user_data);
+
+/*
+** mcp_http_handler_new: the server's MCP endpoint, for the host's web server.
+** CONSTRUCTOR: mcp_http_handler_t
+**
+** config_json (may be NULL: defaults; copied) takes the keys of
+** mcp_server_start_http that concern requests: "path" (the route the host
+** mounts, as the engine sees it in each exchange's target) ["/mcp"],
+** "sse_path", "messages_path" (legacy HTTP+SSE, if the host routes them too),
+** "json_response", "stateless", "enable_get_stream", "max_body_bytes",
+** "max_buffered_bytes", "max_header_bytes", "max_sessions",
+** "session_idle_timeout_ms", "max_connections" (here: exchanges open at once),
+** "max_queued_messages", "max_queued_bytes", "event_store_max_events",
+** "event_store_max_bytes", "sse_retry_ms", "sse_keepalive_ms",
+** "allowed_hosts", "allowed_origins", "cors_allowed_origins", "io_threads"
+** (threads the responses are produced on), "access_log", "rate_limit" and
+** "auth" (with the server's token verifier, as for the listener). "host"
+** names the address the host's server listens on, for the default Host check
+** (loopback names; none for "0.0.0.0" or "::"): a host serving other names
+** lists them in "allowed_hosts". ^The keys that only a listener has ("port",
+** "tls_cert_file", "tls_key_file", "admin", "reuse_port",
+** "connection_idle_timeout_ms", "request_body_timeout_ms", "websocket_path")
+** are refused with MCP_ERR_INVALID_ARG: the host's server owns those.
+** ^On success *out_handler is the handler; on failure NULL.
+** Ownership: the caller frees the handler with mcp_http_handler_free(), before
+** freeing the server.
+** Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server or out_handler, unknown
+** or listener-only key, bad value) | MCP_ERR_INVALID_JSON | MCP_ERR_STATE
+** (server freed) | MCP_ERR_IO ("auth" JWKS set-up failed).
+** Since: 1.5
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_http_handler_new(mcp_server_t *server, const char *config_json,
+                                                      mcp_http_handler_t **out_handler, char **out_error);
+
+/*
+** mcp_http_handler_stop: drain the handler, as mcp_server_stop_http drains a listener.
+** METHOD: mcp_http_handler_t
+**
+** ^New exchanges are refused (mcp_http_exchange_new gives MCP_ERR_STATE); open
+** streams with no natural end (2025 GET streams, 2026 listen streams) end now;
+** calls in flight get up to timeout_ms to finish, then their responses are cut
+** (ABORT); then every session closes. ^Blocks until done, so the host must
+** keep reading its exchanges from other threads meanwhile. Stopping twice is a
+** no-op.
+** Threads: any host thread; never from an engine callback (MCP_ERR_STATE).
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL) | MCP_ERR_STATE.
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_http_handler_stop(mcp_http_handler_t *handler, int32_t timeout_ms, char **out_error);
+
+/*
+** mcp_http_handler_free: stop (with no grace) and release the handler.
+** DESTRUCTOR: mcp_http_handler_t
+** ^NULL is a no-op. Exchanges still open are cut; they must still be freed.
+** Threads: any host thread, not from an engine callback.
+** Since: 1.5
+*/
+MCP_API void mcp_http_handler_free(mcp_http_handler_t *handler);
+
+/*
+** mcp_http_exchange_new: begin one request handed in by the host's server.
+** CONSTRUCTOR: mcp_http_exchange_t
+**
+** method is the request method as sent ("POST", "GET", "DELETE", "OPTIONS"...).
+** target is the request target, path and query ("/mcp", "/mcp?x=1"); the
+** engine routes it by the handler's "path". remote_address (may be NULL) is
+** the client's IP address, which "rate_limit" keys unauthenticated clients by.
+** All are copied. ^On success *out_exchange is the exchange; on failure NULL.
+** Ownership: the caller frees it with mcp_http_exchange_free().
+** Threads: any.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL handler, method, target or
+** out_exchange; empty method; target not starting with "/") | MCP_ERR_STATE
+** (handler stopped).
+** Since: 1.5
+*/
+MCP_API MCP_NODISCARD mcp_status mcp_http_exchange_new(mcp_http_handler_t *handler, const char *method,
+                                                       const char *target, const char *remote_address,
+                                                       mcp_http_exchange_t **out_exchange, char **out_error);
+
+/*
+** mcp_http_exchange_add_header: one request header (name and value copied).
+** METHOD: mcp_http_exchange_t
+** ^Repeated names are kept in order (a repeated Host or Origin gets 400, as
+** on the listener). Past "max_header_bytes" in all the exchange is answered
+** 431 when started.
+** Threads: see mcp_http_exchange_t.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL; name not an HTTP token; value
+** with CR, LF) | MCP_ERR_STATE (already started).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_http_exchange_add_header(mcp_http_exchange_t *exchange, const char *name,
+                                                const char *value, char **out_error);
+
+/*
+** mcp_http_exchange_add_body: request body bytes, appended (copied).
+** METHOD: mcp_http_exchange_t
+** ^data may be NULL when length is 0. ^Past "max_body_bytes" in all, the body
+** is dropped and the exchange is answered 413 when started; with the
+** handler's "max_buffered_bytes" spent, 503 with Retry-After. (The host may
+** stop reading its client's body then.)
+** Threads: see mcp_http_exchange_t.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL exchange; NULL data with length
+** > 0) | MCP_ERR_STATE (already started).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_http_exchange_add_body(mcp_http_exchange_t *exchange, const void *data, size_t length,
+                                              char **out_error);
+
+/*
+** mcp_http_exchange_start: the request is complete; the engine serves it.
+** METHOD: mcp_http_exchange_t
+** ^wake (may be NULL for a host that reads blocking) is called as described
+** at mcp_http_wake_fn. ^Returns at once; the response comes through
+** mcp_http_exchange_get_part().
+** Ownership: user_data stays the host's; free_user_data (may be NULL) runs
+** once, after the exchange was freed and the last wake returned; also when
+** start fails.
+** Threads: see mcp_http_exchange_t.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL exchange) | MCP_ERR_STATE
+** (already started, or freed).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_http_exchange_start(mcp_http_exchange_t *exchange, mcp_http_wake_fn wake, void *user_data,
+                                           mcp_free_fn free_user_data, char **out_error);
+
+/*
+** mcp_http_exchange_get_part: the next piece of the response.
+** METHOD: mcp_http_exchange_t
+**
+** Waits up to timeout_ms for one (0: not at all; negative: until one comes).
+** *out_kind (must not be NULL) gets an MCP_HTTP_PART_ kind:
+**   HEAD   *out_status (may be NULL) the status code; *out_data the headers
+**          as a JSON array of [name, value] pairs, NUL-terminated, *out_length
+**          its length. Content-Length is among them for a whole answer and
+**          absent from a stream.
+**   BODY   *out_data the bytes (NUL-terminated for convenience; may hold NUL),
+**          *out_length their count.
+**   END, ABORT, NONE: *out_data NULL, *out_length 0. ^After END or ABORT every
+**          later read gives the same kind again.
+** ^Before start, or with an exchange already freed, the call is misuse.
+** Ownership: the caller frees *out_data with mcp_string_free().
+** Threads: any one thread at a time per exchange; it may block (timeout_ms),
+** so an event-loop host reads with 0 after each wake.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL exchange or out_kind) |
+** MCP_ERR_STATE (not started).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_http_exchange_get_part(mcp_http_exchange_t *exchange, int32_t timeout_ms, int32_t *out_kind,
+                                              int32_t *out_status, char **out_data, size_t *out_length,
+                                              char **out_error);
+
+/*
+** mcp_http_exchange_free: release an exchange; before its END, cancel it.
+** DESTRUCTOR: mcp_http_exchange_t
+** ^NULL is a no-op. ^Freeing before END or ABORT was read means the host's
+** client went away: the response is dropped and what it served is cancelled
+** as for a closed connection (see mcp_http_exchange_t). Using the handle
+** afterwards is undefined.
+** Threads: any, once.
+** Since: 1.5
+*/
+MCP_API void mcp_http_exchange_free(mcp_http_exchange_t *exchange);
 
 /* ----------------------------------------------------------------------------
 ** OBJECT: mcp_session_t, a session on a transport of the host's own

@@ -51,7 +51,7 @@ extension ServerHandle {
 }
 
 /// Reads config_json into an HTTPServerConfig; unknown keys are refused.
-private func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPServerConfig {
+func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPServerConfig {
     var c = HTTPServerConfig()
     let big = Int64(Int32.max)
     try OptionsReader.read(json, argument: "config_json", noun: "config key") { (r: inout OptionsReader) throws(ABIError) in

@@ -212,3 +212,19 @@ func goSubscription(ud unsafe.Pointer, method, params *C.char) {
 	}
 	st.fn(C.GoString(method), json.RawMessage(C.GoString(params)))
 }
+
+// goHTTPWake is the mcp_http_wake_fn of HTTPHandler: response parts are
+// waiting; the request's goroutine reads them.
+//
+//export goHTTPWake
+func goHTTPWake(ud unsafe.Pointer) {
+	defer func() {
+		if v := recover(); v != nil {
+			trampolinePanic("HTTP wake", v, nil, false)
+		}
+	}()
+	select {
+	case cgo.Handle(uintptr(ud)).Value().(chan struct{}) <- struct{}{}:
+	default: // a wake is pending already
+	}
+}

@@ -138,7 +138,8 @@ type junitCase struct {
 }
 
 // TestPythonSDKClient drives the Go fixture server (internal/testserver) with
-// the official Python SDK client over stdio and Streamable HTTP
+// the official Python SDK client over stdio, Streamable HTTP (the engine's
+// listener) and Server.Handler mounted in a net/http mux
 // (testdata/test_go_server.py); each pytest case is a subtest here.
 func TestPythonSDKClient(t *testing.T) {
 	python := pythonPath(t)
@@ -179,8 +180,8 @@ func TestPythonSDKClient(t *testing.T) {
 			})
 		}
 	}
-	if n < 28 {
-		t.Errorf("pytest ran %d cases, want 14 tests x 2 transports\n%s", n, out)
+	if n < 45 {
+		t.Errorf("pytest ran %d cases, want 14 tests x 3 transports (stdio, the listener, Server.Handler in a mux) + 3 handler cases\n%s", n, out)
 	}
 	if runErr != nil && !t.Failed() {
 		t.Errorf("pytest failed outside the test cases: %v\n%s", runErr, out)

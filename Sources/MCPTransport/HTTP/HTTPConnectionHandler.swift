@@ -13,7 +13,7 @@ import MCPCore
 /// asynchronously (they always are here). Requests that arrive while a
 /// response is open wait in `waiting`, in order; past `maxWaiting` requests or
 /// one body limit of bytes the connection stops reading until the queue drains.
-final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler, ResponseWriter {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -41,15 +41,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case refusal(HTTPRequestHead, Refusal)
     }
 
-    /// Why a request is refused without reaching the endpoint; the connection
-    /// closes after the answer, since the unread rest of the body cannot be
-    /// skipped reliably.
-    enum Refusal {
-        case tooLarge
-        case tooSlow
-        /// The listener's buffer budget is spent (BufferBudget).
-        case busy
-    }
+    typealias Refusal = HTTPEndpoint.Refusal
     private var quiescing = false
     private var registration: ConnectionRegistry.Key?
     /// Idle detection without a handler of its own (NIO's IdleStateHandler
@@ -304,22 +296,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private func sendRefusal(_ h: HTTPRequestHead, _ why: Refusal, _ context: ChannelHandlerContext) {
         keepAlive = false
         setPhase(.busy)
-        let sink = newSink(context, for: h)
-        let config = endpoint.config
-        var headers = HTTPEndpoint.jsonHeaders
-        let (status, code, message): (HTTPResponseStatus, Int64, String) = switch why {
-        case .tooLarge:
-            (.payloadTooLarge, ErrorCode.invalidRequest, "Request body larger than the \(config.maxBodyBytes)-byte limit")
-        case .tooSlow:
-            (.requestTimeout, ErrorCode.invalidRequest, "Request body not received within \(config.requestBodyTimeoutMs) ms")
-        case .busy:
-            (.serviceUnavailable, ErrorCode.internalError,
-             "Server busy: request buffers are full (\(config.maxBufferedBytes)-byte budget); retry shortly")
-        }
-        if case .busy = why { headers.add(name: "Retry-After", value: "1") }
-        endpoint.refusal(status, method: h.headers.first(name: "mcp-method"), message)
-        sink.respond(status: status, headers: headers,
-                     body: HTTPEndpoint.errorBody(code: code, message), version: h.version)
+        endpoint.refuse(h, why, sink: newSink(context, for: h))
     }
 
     private func newSink(_ context: ChannelHandlerContext, for request: HTTPRequestHead) -> ResponseSink {

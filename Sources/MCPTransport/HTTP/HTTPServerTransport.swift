@@ -135,7 +135,7 @@ public final class HTTPServerTransport: Sendable {
 
     // MARK: set-up
 
-    private static func validate(_ c: HTTPServerConfig) throws(HTTPServerError) {
+    static func validate(_ c: HTTPServerConfig) throws(HTTPServerError) {
         let paths = [c.path, c.ssePath, c.messagesPath, c.websocketPath]
         for p in paths where !p.hasPrefix("/") || p.contains("?") || p.contains(" ") {
             throw .invalidConfig("endpoint paths must start with \"/\" and hold no query or spaces: \"\(p)\"")

@@ -27,6 +27,8 @@ final class PostChannel: ResumableChannel {
     private let state: NIOLockedValueBox<Mode>
     /// The POST's authenticated sender (HTTP with "auth"), for its calls.
     let principal: Principal?
+    /// The loop its response is written on: tells which endpoint it belongs to.
+    var eventLoop: EventLoop { sink.eventLoop }
 
     private enum Mode {
         case waiting(json: Bool)

@@ -4,8 +4,8 @@ internal import NIOHTTP1
 
 /// One HTTP response on its way out, writable from any thread. Parts pushed
 /// from engine worker threads are queued in order and written by the
-/// connection's event loop, several at a time and flushed once (head and body
-/// in one packet; TCP_NODELAY does the rest).
+/// writer's event loop (a connection's, or a host exchange's), several at a
+/// time and flushed once (head and body in one packet; TCP_NODELAY does the rest).
 ///
 /// Backpressure: parts wait here while the socket is not writable; past
 /// `maxQueued` parts or `maxQueuedBytes` bytes of them the connection is cut
@@ -27,7 +27,7 @@ final class ResponseSink: @unchecked Sendable {
     }
 
     let eventLoop: EventLoop
-    private let connection: NIOLoopBound<HTTPConnectionHandler>
+    private let connection: NIOLoopBound<any ResponseWriter>
     private let maxQueued: Int
     private let maxQueuedBytes: Int
     private let lock = NIOLock()
@@ -41,7 +41,7 @@ final class ResponseSink: @unchecked Sendable {
     /// The queue overflowed: the connection is cut even though it is not writable.
     private var aborting = false
 
-    init(connection: HTTPConnectionHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int) {
+    init(connection: any ResponseWriter, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int) {
         self.eventLoop = eventLoop
         self.connection = NIOLoopBound(connection, eventLoop: eventLoop)
         self.maxQueued = max(4, maxQueued)
@@ -143,4 +143,14 @@ final class ResponseSink: @unchecked Sendable {
         }
         for h in handlers { h() }
     }
+}
+
+/// Where a ResponseSink's parts go: a connection of the built-in listener
+/// (HTTPConnectionHandler) or an exchange the host's own web server handed in
+/// (HostExchange). Both methods run on the sink's event loop only.
+protocol ResponseWriter: AnyObject {
+    /// False while the peer is not taking bytes: parts wait in the sink.
+    var isWritable: Bool { get }
+    /// Writes parts queued by `sink` (ignored if that response is over).
+    func write(_ parts: [ResponseSink.Part], from sink: ResponseSink)
 }

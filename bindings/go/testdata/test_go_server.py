@@ -41,7 +41,7 @@ def run(body: Callable[[], Awaitable[None]], timeout: float = 60.0) -> None:
     anyio.run(main)
 
 
-@pytest.fixture(params=["stdio", "http"])
+@pytest.fixture(params=["stdio", "http", "handler"])
 def transport(request) -> str:
     if not TESTSERVER or not os.access(TESTSERVER, os.X_OK):
         pytest.fail(f"GO_TESTSERVER={TESTSERVER!r} is not an executable: run through `go test`", pytrace=False)
@@ -52,9 +52,9 @@ class HTTPServer:
     """testserver -http 127.0.0.1:0: reads the URL it prints; stop() sends
     SIGTERM and checks that ServeHTTP returned and the process exited 0."""
 
-    def __init__(self) -> None:
+    def __init__(self, flag: str = "-http") -> None:
         self.errlog = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([TESTSERVER, "-http", "127.0.0.1:0"], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([TESTSERVER, flag, "127.0.0.1:0"], stdout=subprocess.PIPE,
                                      stderr=self.errlog, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         line = self.proc.stdout.readline().strip() if ready else ""
@@ -94,7 +94,7 @@ async def connect(transport: str, **kwargs: Any):
                 print(f"--- server stderr ---\n{errlog.read()[-4000:]}")
                 raise
     else:
-        server = HTTPServer()
+        server = HTTPServer("-handler" if transport == "handler" else "-http")
         try:
             async with streamable_http_client(server.url) as (read, write):
                 async with ClientSession(read, write, **kwargs) as session:
@@ -349,3 +349,85 @@ def test_completion(transport):
                                  {"name": "id", "value": "1"})
             assert r.completion.values == ["1", "10", "11"]
     run(body)
+
+
+# ------------------------------------------------------------ Server.Handler in a net/http mux
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_handler_both_eras_with_progress(mode):
+    """The official Client in each era through the Go handler mounted in a mux; progress arrives
+    as it is sent, and the mux's own route still serves."""
+    import httpx2
+    from mcp import Client
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    server = HTTPServer("-handler")
+
+    async def body():
+        seen = []
+
+        async def on_progress(progress, total, message):
+            seen.append((progress, total, message))
+
+        async with Client(server.url, mode=mode, read_timeout_seconds=20) as c:
+            assert (c.protocol_version in MODERN_PROTOCOL_VERSIONS) == (mode != "legacy")
+            r = await c.call_tool("test_echo", {"text": "hi", "times": 2})
+            assert "hi" in texts(r)
+            r = await c.call_tool("test_progress", {}, progress_callback=on_progress)
+            assert texts(r) == "progress done"
+            assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")], seen
+        async with httpx2.AsyncClient() as hc:
+            page = await hc.get(server.url.replace("/mcp", "/"))
+            assert page.status_code == 200 and page.text == "the host's own page"
+            r = await hc.post(server.url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                              headers={"Origin": "http://evil.example"})
+            assert r.status_code == 403
+    try:
+        run(body)
+    except BaseException:
+        print(server.stderr())
+        server.proc.kill()
+        raise
+    server.stop()
+
+
+def test_handler_client_disconnect_cancels():
+    """A 2026-07-28 client that drops its SSE stream mid-call: the Go handler's request context
+    ends, the exchange is freed and the engine cancels the call (the handler's ctx.Done())."""
+    import httpx2
+
+    server = HTTPServer("-handler")
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+
+    def call(name, rid, **extra):
+        return {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                "params": {"name": name, "arguments": {}, "_meta": {**meta, **extra}}}
+
+    def headers(name, accept="application/json, text/event-stream"):
+        return {"Accept": accept, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name}
+
+    async def body():
+        async with httpx2.AsyncClient(timeout=20) as hc:
+            async with hc.stream("POST", server.url, json=call("test_wait_for_cancel", 1),
+                                 headers=headers("test_wait_for_cancel", "text/event-stream")) as r:
+                # SSE only: the stream (and its head) opens at once, before any answer.
+                assert r.status_code == 200
+                await anyio.sleep(0.5)  # the call is running; the client goes away
+        async with httpx2.AsyncClient(timeout=20) as hc:
+            with anyio.fail_after(10):
+                while True:
+                    r = await hc.post(server.url, json=call("test_cancel_count", 2), headers=headers("test_cancel_count"))
+                    count = r.json()["result"]["structuredContent"]["count"]
+                    if count:
+                        break
+                    await anyio.sleep(0.05)
+            assert count == 1
+    try:
+        run(body)
+    except BaseException:
+        print(server.stderr())
+        server.proc.kill()
+        raise
+    server.stop()

@@ -77,6 +77,9 @@ class Header:
         if ctype == "const char *":
             # Bytes in; also a bare address where the binding reads a (length, pointer) pair itself.
             return [c_char_p, c_void_p]
+        if ctype == "const void *":
+            # Bytes in (mcp_http_exchange_add_body), as bytes or as a bare address.
+            return [c_char_p, c_void_p]
         if ctype == "char *":
             # Allocated by the library: read with string_at and freed, never copied by ctypes.
             return [c_void_p]

@@ -44,6 +44,7 @@ STDERR_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 THREAD_FN = CFUNCTYPE(None, c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+HTTP_WAKE_FN = CFUNCTYPE(None, c_void_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -97,6 +98,17 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_start_http": (c_int32, (c_void_p, c_char_p, POINTER(c_uint16), _ERR)),
     "mcp_server_stop_http": (c_int32, (c_void_p, c_int32, _ERR)),
     "mcp_call_close_stream": (c_int32, (c_void_p, _ERR)),
+    # the endpoint inside the host's web server (ABI 1.5)
+    "mcp_http_handler_new": (c_int32, (c_void_p, c_char_p, _OUT, _ERR)),
+    "mcp_http_handler_stop": (c_int32, (c_void_p, c_int32, _ERR)),
+    "mcp_http_handler_free": (None, (c_void_p,)),
+    "mcp_http_exchange_new": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _OUT, _ERR)),
+    "mcp_http_exchange_add_header": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
+    "mcp_http_exchange_add_body": (c_int32, (c_void_p, c_char_p, c_size_t, _ERR)),
+    "mcp_http_exchange_start": (c_int32, (c_void_p, HTTP_WAKE_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_http_exchange_get_part": (c_int32, (c_void_p, c_int32, POINTER(c_int32), POINTER(c_int32), _OUT,
+                                             POINTER(c_size_t), _ERR)),
+    "mcp_http_exchange_free": (None, (c_void_p,)),
     "mcp_server_session_new": (c_int32, (c_void_p, SEND_FN, c_void_p, FREE_FN, _OUT, _ERR)),
     "mcp_session_receive": (c_int32, (c_void_p, c_char_p, c_size_t, _ERR)),
     "mcp_session_free": (None, (c_void_p,)),
@@ -132,6 +144,7 @@ OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
                       "mcp_token_check_refuse"}
+                     | {name for name in _PROTOTYPES if name.startswith("mcp_http_")}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 
 

@@ -157,6 +157,19 @@ class Serving:
         status = self._lib.mcp_server_stop_http(self._core.live(), int(timeout * 1000), byref(err))
         _ffi.check(self._lib, status, err, "stop_http")
 
+    def asgi_app(self, path: str = "/mcp", **options: Any) -> Any:
+        """The MCP endpoint as an ASGI application, to mount in your own web app (Starlette,
+        FastAPI) under uvicorn: `Starlette(routes=[Route("/mcp", srv.asgi_app())])`.
+
+        path is the path clients use, as they send it (a Mount prefix included). options are the
+        engine's HTTP settings that concern requests (json_response, stateless, max_body_bytes,
+        max_sessions, allowed_hosts, allowed_origins, rate_limit, auth, ...; see
+        mcp_http_handler_new in mcp.h); the host's server owns the socket, TLS and timeouts. Every
+        check and limit of start_http applies. Needs libmcp ABI 1.5. close() on the app, or the
+        server's close, releases it; mounted alone it also handles the ASGI lifespan."""
+        from ._asgi import ASGIApp
+        return ASGIApp(self, {"path": path, **options})
+
     def run_http(self, host: str = "127.0.0.1", port: int = 8000, *, drain_timeout: float = 5.0,
                  on_ready: Callable[[int], Any] | None = None, announce: bool = True, **options: Any) -> None:
         """Serves HTTP until stop(), Ctrl-C or SIGTERM. on_ready(port) runs once listening.

@@ -22,7 +22,7 @@ import weakref
 from ctypes import byref, c_int32, c_void_p
 from typing import Any, Callable, TypeVar
 
-from . import _callbacks, _ffi, _lifetime, errors
+from . import _asgi, _callbacks, _ffi, _lifetime, errors
 from ._completion import Completer
 from ._features import Prompt, Resource, ResourceTemplate, Tool
 from ._loop import LoopThread
@@ -40,6 +40,8 @@ class _Core:
         self.server = weakref.ref(server)
         self.user_loop = loop
         self.own_loop = LoopThread()
+        # ASGI apps (asgi_app) on this server: released before it.
+        self.http_apps: weakref.WeakSet = weakref.WeakSet()
 
     def loop(self) -> asyncio.AbstractEventLoop:
         return self.user_loop if self.user_loop is not None else self.own_loop.get()
@@ -50,6 +52,7 @@ class _Core:
         return self.handle
 
     def close(self) -> None:
+        _asgi.release_all(self.http_apps)
         handle, self.handle = self.handle, None
         if handle is not None:
             self.lib.mcp_server_free(handle)
