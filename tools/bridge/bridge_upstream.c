@@ -328,8 +328,12 @@ static upstream_t *acquire(bridge_t *b, const char *sid, char **why) {
         for (up = b->sessions; up && strcmp(up->session_id, sid); up = up->next) {}
         if (!up) {
             if (b->session_count >= b->cfg.max_children) {
+                int most = b->cfg.max_children;
                 pthread_mutex_unlock(&b->lock);
-                *why = dupf("mcp-bridge: too many sessions (%s children, --max-children)", "the most", NULL);
+                char msg[160];
+                snprintf(msg, sizeof msg, "mcp-bridge: %d sessions have a child already (--max-children); "
+                         "try again when one ends", most);
+                *why = strdup(msg);
                 return NULL;
             }
             up = calloc(1, sizeof *up);
