@@ -1,6 +1,6 @@
 """Machinery for the mcp-bridge tests (test_bridge*.py).
 
-- `Bridge`: build/bin/mcp-bridge --listen 127.0.0.1:0 [flags] -- COMMAND, the URL read from
+- `Bridge`: build/bin/mcp-bridge --listen 127.0.0.1:PORT (default 0) [flags] -- COMMAND, the URL read from
   its stderr; the rest of its stderr is kept (`.stderr_text()`); stopped with SIGTERM.
 - `third_party(name)`: a server from PyPI in the third-party venv (MCP_THIRD_PARTY_VENV,
   default .venv-3p): a missing one FAILS the test and says how to install it.
@@ -50,8 +50,9 @@ def third_party(name: str) -> str:
 class Bridge:
     """mcp-bridge --listen on a free port in front of `command`."""
 
-    def __init__(self, command: list[str], *flags: str):
+    def __init__(self, command: list[str], *flags: str, port: int = 0):
         self.command = command
+        self.port = port
         self.flags = flags
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -59,7 +60,7 @@ class Bridge:
         self._reader: threading.Thread | None = None
 
     def __enter__(self) -> "Bridge":
-        argv = [require_bridge(), "--listen", "127.0.0.1:0", *self.flags, "--", *self.command]
+        argv = [require_bridge(), "--listen", f"127.0.0.1:{self.port}", *self.flags, "--", *self.command]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=server_env())
         assert self.proc.stderr is not None

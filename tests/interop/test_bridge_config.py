@@ -7,14 +7,25 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+
+import sys
+import time
 
 import anyio
+import httpx2
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
-from mcp import Client, MCPError
+from mcp import Client, MCPError, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
-from bridge_support import HOSTILE_CHILD, Bridge
-from conftest import require_server_binary
+from bridge_support import HOSTILE_CHILD, Bridge, require_bridge
+from conftest import require_server_binary, server_env
+
+ISSUER = "https://auth.example.test"
 
 
 def free_port() -> int:
@@ -96,3 +107,45 @@ def test_max_children():
 
     with Bridge(HOSTILE_CHILD, "--per-session", "--max-children", "1") as b:
         anyio.run(main, b.url)
+
+
+def test_auth_in_front_of_a_child_and_a_token_through_connect(tmp_path):
+    """"auth" in --config makes the bridge an OAuth resource server: no token gets 401 with
+    the challenge; a valid token is served (the SDK client over HTTP, and a second bridge
+    in --connect mode passing it with --header to a client on stdio)."""
+    port = free_port()
+    resource = f"http://127.0.0.1:{port}/mcp"
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    (tmp_path / "http.json").write_text(json.dumps({"auth": {
+        "resource": resource, "authorization_servers": [ISSUER], "issuer": ISSUER,
+        "jwks_file": str(tmp_path / "jwks.json")}}))
+    now = int(time.time())
+    token = jwt.encode({"iss": ISSUER, "aud": resource, "sub": "alice", "client_id": "c1", "scope": "mcp",
+                        "iat": now, "exp": now + 600}, key, algorithm="RS256", headers={"kid": "k1"})
+
+    async def main(url):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                      timeout=httpx2.Timeout(30, read=60)) as hc:
+            async with Client(streamable_http_client(url, http_client=hc), mode="legacy", cache=None) as c:
+                assert (await c.call_tool("test_echo", {"text": "authorized"})).content[0].text == "authorized"
+        params = StdioServerParameters(command=require_bridge(), env=server_env(),
+                                       args=["--connect", url, "--header", f"Authorization: Bearer {token}"])
+        async with Client(stdio_client(params, errlog=sys.stderr), mode="2026-07-28", cache=None,
+                          read_timeout_seconds=30) as c:
+            assert (await c.call_tool("test_echo", {"text": "via connect"})).content[0].text == "via connect"
+
+    with Bridge([require_server_binary()], "--config", str(tmp_path / "http.json"), port=port) as b:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+                  headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+        r = c.getresponse()
+        assert r.status == 401 and r.getheader("WWW-Authenticate", "").startswith("Bearer")
+        c.close()
+        anyio.run(main, b.url)
+        # Without the token, --connect says why it cannot reach the server.
+        p = subprocess.run([require_bridge(), "--connect", b.url], input=b"", capture_output=True,
+                           env=server_env(), timeout=60)
+        assert p.returncode == 3 and b"401" in p.stderr, p.stderr
