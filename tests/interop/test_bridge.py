@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from mcp import Client, MCPError
-from mcp_types import CreateMessageResult, ElicitResult, TextContent
+from mcp_types import CreateMessageResult, ElicitResult, ListRootsResult, Root, TextContent
 
 from bridge_support import HOSTILE_CHILD, SDK_CHILD, Bridge, third_party
 from conftest import REPO, require_server_binary
@@ -123,6 +123,20 @@ def test_missing_client_capability_is_a_clear_error(sdk_bridge):
                 assert "elicitation" in text.lower(), (mode, text)
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_roots_asked_by_a_2025_child(mode):
+    async def on_roots(ctx):
+        return ListRootsResult(roots=[Root(uri="file:///work/a", name="a"), Root(uri="file:///work/b")])
+
+    async def main(url):
+        async with client(url, mode, list_roots_callback=on_roots) as c:
+            r = await c.call_tool("roots", {})
+            assert r.content[0].text == "file:///work/a file:///work/b"
+
+    with Bridge(HOSTILE_CHILD, "--upstream-era", "legacy") as b:
+        anyio.run(main, b.url)
 
 
 @pytest.mark.parametrize("mode", ERAS)
