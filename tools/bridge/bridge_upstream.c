@@ -153,8 +153,12 @@ static void relay_request(void *ud, mcp_call_t *ucall, const char *method, const
         pthread_mutex_lock(&b->lock);
         inflight_t *g = find_seq(seq);
         if (g) { g->input_required = 1; id = g->request_id; client = up->client; if (!id) g->cancel_pending = 1; }
+        if (client && id) up->uses++;   /* the client stays while it is used (see ensure_connected) */
         pthread_mutex_unlock(&b->lock);
-        if (client && id) mcp_client_cancel(client, id, "mcp-bridge: the client answers in its retry", NULL);
+        if (client && id) {
+            mcp_client_cancel(client, id, "mcp-bridge: the client answers in its retry", NULL);
+            upstream_release(b, up);
+        }
         answer_error(ucall, MCP_JSONRPC_INTERNAL_ERROR,
                      "mcp-bridge: asked of a 2026-07-28 client; the call is retried with its answer", "input_required");
     } else if (st == MCP_ERR_UNSUPPORTED) {
@@ -531,11 +535,16 @@ static void forward_cancel(void *ud) {
     uint64_t seq = (uint64_t)(uintptr_t)ud;
     mcp_client_t *client = NULL;
     int64_t id = 0;
+    upstream_t *up = NULL;
     pthread_mutex_lock(&b->lock);
     inflight_t *f = find_seq(seq);
-    if (f) { client = f->up->client; id = f->request_id; if (!id) f->cancel_pending = 1; }
+    if (f) { up = f->up; client = up->client; id = f->request_id; if (!id) f->cancel_pending = 1; }
+    if (client && id) up->uses++;   /* the client stays while it is used (see ensure_connected) */
     pthread_mutex_unlock(&b->lock);
-    if (client && id) mcp_client_cancel(client, id, "cancelled by the client", NULL);
+    if (client && id) {
+        mcp_client_cancel(client, id, "cancelled by the client", NULL);
+        upstream_release(b, up);
+    }
 }
 
 void upstream_forward(bridge_t *b, upstream_t *up, mcp_call_t *call, const char *method, json_t *params) {
@@ -595,8 +604,12 @@ void upstream_forward(bridge_t *b, upstream_t *up, mcp_call_t *call, const char 
     pthread_mutex_lock(&b->lock);
     inflight_t *g = find_seq(seq);
     if (g) { g->request_id = id; cancel_now = g->cancel_pending; }
+    if (cancel_now) up->uses++;     /* (forward_done may have released this call's use) */
     pthread_mutex_unlock(&b->lock);
-    if (cancel_now) mcp_client_cancel(client, id, "cancelled by the client", NULL);
+    if (cancel_now) {
+        mcp_client_cancel(client, id, "cancelled by the client", NULL);
+        upstream_release(b, up);
+    }
     mcp_call_on_cancel(call, forward_cancel, (void *)(uintptr_t)seq, NULL);
 }
 
