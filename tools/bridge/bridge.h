@@ -73,6 +73,10 @@ int upstream_start_shared(bridge_t *b);
 upstream_t *upstream_for_call(bridge_t *b, mcp_call_t *call, char **why);
 void upstream_release(bridge_t *b, upstream_t *up);
 
+/* As upstream_for_call, without waiting: the upstream when it is connected, else NULL (a
+** child to start or restart: then upstream_for_call, off the I/O thread). */
+upstream_t *upstream_ready_for_call(bridge_t *b, mcp_call_t *call);
+
 /* Forward one call of the bridge's server to up: method and params as the upstream
 ** request; the answer (result, error, progress, cancellation, the upstream's requests
 ** made meanwhile) reaches the call. Consumes the call and the use of up. */

@@ -5,7 +5,8 @@
 ** The copy is kept in step by a sync thread, woken by the upstream's list_changed notices.
 **
 ** Tools are registered with MCP_TOOL_NO_VALIDATION: the upstream owns its schemas and
-** checks its own arguments; the bridge passes calls through as they are.
+** checks its own arguments; the bridge passes calls through as they are. And MCP_TOOL_INLINE:
+** forwarding never blocks (see forward), so no worker thread hop per call.
 */
 #include "bridge.h"
 
@@ -31,7 +32,14 @@ enum { KIND_TOOL, KIND_RESOURCE, KIND_TEMPLATE, KIND_PROMPT, KIND_COUNT };
 
 /* ------------------------------------------------------------------ handlers */
 
-static void forward(mcp_call_t *call, const char *method, json_t *params) {
+/* A call whose upstream must be started first: a thread of the bridge's own waits for it. */
+typedef struct pending {
+    mcp_call_t *call;
+    const char *method;   /* a literal */
+    json_t *params;
+} pending_t;
+
+static void forward_connected(mcp_call_t *call, const char *method, json_t *params) {
     bridge_t *b = bridge_instance;
     char *why = NULL;
     upstream_t *up = upstream_for_call(b, call, &why);
@@ -43,6 +51,38 @@ static void forward(mcp_call_t *call, const char *method, json_t *params) {
         upstream_forward(b, up, call, method, params);
     }
     json_decref(params);
+}
+
+static void *pending_thread(void *arg) {
+    pending_t *p = arg;
+    forward_connected(p->call, p->method, p->params);
+    free(p);
+    return NULL;
+}
+
+/* Forward at once when the upstream is connected; this never blocks, so tools run inline on
+** the I/O thread (MCP_TOOL_INLINE). Starting a child blocks: that goes to a thread. */
+static void forward(mcp_call_t *call, const char *method, json_t *params) {
+    bridge_t *b = bridge_instance;
+    upstream_t *up = upstream_ready_for_call(b, call);
+    if (up) {
+        upstream_forward(b, up, call, method, params);
+        json_decref(params);
+        return;
+    }
+    pending_t *p = malloc(sizeof *p);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (p) *p = (pending_t){call, method, params};
+    if (!p || pthread_create(&t, &attr, pending_thread, p) != 0) {
+        free(p);
+        mcp_call_error(call, MCP_JSONRPC_INTERNAL_ERROR, "mcp-bridge: cannot start a thread for the upstream",
+                       "{\"reason\":\"upstream_unavailable\"}", NULL);
+        json_decref(params);
+    }
+    pthread_attr_destroy(&attr);
 }
 
 static json_t *loads_or_empty(const char *text) {
@@ -92,7 +132,8 @@ static mcp_status add_one(bridge_t *b, int kind, const char *key, json_t *def, c
     if (!name) { free(text); return MCP_ERR_NO_MEMORY; }
     switch (kind) {
     case KIND_TOOL:
-        st = mcp_server_add_tool_ex(b->server, text, on_tool, name, free, MCP_TOOL_NO_VALIDATION, err);
+        st = mcp_server_add_tool_ex(b->server, text, on_tool, name, free, MCP_TOOL_NO_VALIDATION | MCP_TOOL_INLINE,
+                                    err);
         break;
     case KIND_RESOURCE:
         st = mcp_server_add_resource(b->server, text, on_resource, name, free, err);

@@ -365,6 +365,23 @@ static upstream_t *acquire(bridge_t *b, const char *sid, char **why) {
     return up;
 }
 
+upstream_t *upstream_ready_for_call(bridge_t *b, mcp_call_t *call) {
+    char *sid = NULL;
+    if (b->cfg.per_session && mcp_call_session_id(call, &sid, NULL) != MCP_OK) sid = NULL;
+    pthread_mutex_lock(&b->lock);
+    upstream_t *up = b->shared;
+    if (sid)
+        for (up = b->sessions; up && strcmp(up->session_id, sid); up = up->next) {}
+    if (up && (up->connecting || !up->client || up->broken)) up = NULL;
+    if (up) {
+        up->uses++;
+        up->last_used_ms = now_ms();
+    }
+    pthread_mutex_unlock(&b->lock);
+    mcp_string_free(sid);
+    return up;
+}
+
 upstream_t *upstream_for_call(bridge_t *b, mcp_call_t *call, char **why) {
     char *sid = NULL;
     /* A 2025-era session has an id; a 2026-07-28 request has none and uses the shared one. */
