@@ -1,11 +1,12 @@
 /*
-** mcp-bridge: what its three files share.
+** mcp-bridge: what its files share.
 **
 **   bridge_main.c      the command line, the two modes (--listen, --connect), start-up
 **   bridge_upstream.c  the connections to the server behind the bridge (a stdio child or
-**                      a remote URL), the table of calls in flight, and the relay of what
-**                      the upstream sends on its own: its requests (sampling, elicitation,
-**                      roots) and its notifications
+**                      a remote URL): start, restart, uses, change subscription, idle close
+**   bridge_calls.c     the calls in flight through them, and the relay of what an upstream
+**                      sends on its own: its requests (sampling, elicitation, roots) and its
+**                      notifications
 **   bridge_forward.c   the features the bridge offers (a copy of the upstream's tools,
 **                      resources, templates and prompts, kept in step) and their handlers,
 **                      each of which forwards one call upstream
@@ -61,6 +62,29 @@ struct bridge {
     int stopping;
 };
 
+/* One connection to the server behind the bridge (fields guarded by bridge.lock). */
+struct upstream {
+    bridge_t *b;
+    upstream_t *next;          /* in bridge.sessions */
+    char *session_id;          /* NULL for the shared upstream */
+    mcp_client_t *client;      /* NULL until connected */
+    int connecting;            /* a (re)connect is under way: others wait on conn_cond */
+    int broken;                /* the connection closed: reconnect before the next use */
+    int uses;                  /* calls and lists using client now */
+    int modern;                /* the connection settled on 2026-07-28 */
+    int64_t last_used_ms;
+    /* The subscription that brings change notices (only the shared upstream has one). */
+    mcp_client_t *sub_client;  /* the client it was made on (a reconnect drops it) */
+    int64_t sub_id;
+    json_t *sub_filter;        /* what it asked for (owned) */
+};
+
+/* One call of the bridge's server forwarded upstream, from the request to its answer. */
+
+/* Formatted text in new memory (caller frees with free), or NULL. */
+char *bridge_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t bridge_now_ms(void);
+
 /* ---- bridge_upstream.c ---- */
 
 /* Connect the shared upstream (from a host thread, at start-up). 0 on success; else
@@ -98,6 +122,14 @@ void upstream_reap_idle(bridge_t *b);
 
 /* Close every upstream (at exit). */
 void upstream_close_all(bridge_t *b);
+
+/* ---- bridge_calls.c ---- */
+
+/* The engine's handlers of each upstream client (user_data: the upstream): the upstream's
+** requests to its client, its notifications, and those of its subscription. */
+void calls_relay_request(void *ud, mcp_call_t *ucall, const char *method, const char *params_json);
+void calls_relay_notification(void *ud, const char *method, const char *params_json);
+void calls_relay_subscribed(void *ud, const char *method, const char *params_json);
 
 /* ---- bridge_forward.c ---- */
 
