@@ -210,12 +210,14 @@ int main(int argc, char **argv) {
     mcp_set_log_hook(log_to_stderr, NULL, MCP_LOG_WARNING, NULL);
 
     if (upstream_start_shared(b) != 0) return 3;
-    char *era_text = NULL;
-    upstream_t *up0 = upstream_acquire_shared(b, &(char *){NULL});
+    /* The upstream's name, instructions and capabilities become the bridge's own. */
+    char *era_text = NULL, *why = NULL;
+    upstream_t *up0 = upstream_acquire_shared(b, &why);
     if (up0) {
         mcp_client_get_era(upstream_client(b, up0), &era_text, NULL);
         upstream_release(b, up0);
     }
+    free(why);
     json_t *era = era_text ? json_loads(era_text, 0, NULL) : json_object();
     mcp_string_free(era_text);
     const char *name, *version;
