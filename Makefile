@@ -99,6 +99,7 @@ bench: build venv
 	$(VENV)/bin/python bench/python_binding_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/payload_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/schema_bench.py --build $(BUILD)
+	$(VENV)/bin/python bench/bridge_bench.py --build $(BUILD)
 
 wheel: build venv
 	$(VENV)/bin/python scripts/wheel.py --library $(BUILD)/lib/libmcp.so.1 --out dist
