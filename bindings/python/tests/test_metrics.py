@@ -122,7 +122,11 @@ def test_readyz_fails_while_the_worker_queue_is_at_its_limit():
         assert status == 503 and body["status"] == "not ready", body
         assert any("worker queue" in reason for reason in body["reasons"]), body
         text = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10).read().decode()
-        assert "mcp_worker_queue_depth 1" in text and "mcp_server_calls_in_flight 2" in text, text
+        # The waiting call is in the queue (other engine work may briefly be there too: under
+        # load the depth was once read as 2).
+        depth = [ln for ln in text.splitlines() if ln.startswith("mcp_worker_queue_depth ")]
+        assert depth and float(depth[0].split()[-1]) >= 1, text
+        assert "mcp_server_calls_in_flight 2" in text, text
         release.set()
         for t in callers:
             t.join(30)
