@@ -1889,7 +1889,7 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 ** metadata's scopes_supported; offline_access added when the authorization
 ** server lists it); check "iss" in the redirect (RFC 9207: compared when
 ** present, required when the server advertises it); exchange the code with
-** client_secret_basic, client_secret_post or none; then send the refused
+** client_secret_basic, client_secret_post, private_key_jwt or none; then send the refused
 ** message again with the token, and hold other messages meanwhile. ^A 401
 ** with a refresh token first tries the refresh. ^A 403 insufficient_scope
 ** asks for the earlier scopes plus the challenged ones (step-up). ^Each
@@ -1904,11 +1904,15 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 ** (mcp_client_set_oauth_store). The "timeout_ms" of the connect covers the
 ** authorization: give a person room. Keys of "oauth" (defaults in brackets):
 **   "grant"            "authorization_code" | "client_credentials" (a machine
-**                      client: no person; needs client_id and client_secret)
-**                      ["authorization_code"]
+**                      client: no person; needs client_id and client_secret
+**                      or private_key_file) ["authorization_code"]
 **   "client_id", "client_secret"  a pre-registered client
+**   "private_key_file" PEM file of an RSA or P-256 private key: the client
+**                      authenticates with a JWT it signs (private_key_jwt,
+**                      RFC 7523; aud the issuer); "private_key_id" its kid
 **   "token_endpoint_auth_method"  "client_secret_basic" | "client_secret_post"
-**                      | "none" [from registration, else the server's list]
+**                      | "private_key_jwt" | "none" [from registration, else
+**                      private_key_jwt with a key, else the server's list]
 **   "issuer"           the authorization server client_id belongs to
 **   "client_metadata_url"  https URL of this client's Client ID Metadata Document
 **   "client_name" ["libmcp"], "application_type" "native"|"web" ["native"]

@@ -1,4 +1,5 @@
 import CMCP
+import Glibc
 import MCPCore
 import MCPRuntime
 import MCPTransport
@@ -62,6 +63,21 @@ struct ClientOAuthHost: OAuthHost {
     }
 }
 
+/// A file's text, or nil when it cannot be read or is larger than maxBytes.
+private func readSmallFile(_ path: String, maxBytes: Int) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+        if bytes.count > maxBytes { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 /// The "oauth" object of the connect options.
 func readOAuthOptions(_ o: JSONObject) throws(ABIError) -> OAuthClientConfig {
     var c = OAuthClientConfig()
@@ -71,9 +87,16 @@ func readOAuthOptions(_ o: JSONObject) throws(ABIError) -> OAuthClientConfig {
         c.clientID = try r.string("client_id", nonEmpty: true)
         c.clientSecret = try r.string("client_secret", nonEmpty: true)
         c.tokenEndpointAuthMethod = try r.choice("token_endpoint_auth_method",
-                                                 "\"client_secret_basic\", \"client_secret_post\" or \"none\"") { m in
-            ["client_secret_basic", "client_secret_post", "none"].contains(m) ? m : nil
+                                                 "\"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\" or \"none\"") { m in
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"].contains(m) ? m : nil
         }
+        if let path = try r.string("private_key_file", nonEmpty: true) {  // 1.5
+            guard let pem = readSmallFile(path, maxBytes: 64 * 1024), ClientAssertion.isUsable(pem: pem) else {
+                throw .invalidArgument("oauth option \"private_key_file\": \(path) holds no readable RSA or P-256 private key (PEM)")
+            }
+            c.privateKeyPEM = pem
+        }
+        c.privateKeyID = try r.string("private_key_id", nonEmpty: true)
         c.issuer = try r.string("issuer", nonEmpty: true)
         c.clientMetadataURL = try r.checked("client_metadata_url", "an https URL with a path") { v in
             v.stringValue.flatMap { s in
@@ -102,8 +125,11 @@ func readOAuthOptions(_ o: JSONObject) throws(ABIError) -> OAuthClientConfig {
             }
         }
     }
-    if c.grant == .clientCredentials, c.clientID == nil || c.clientSecret == nil {
-        throw .invalidArgument("oauth grant \"client_credentials\" needs \"client_id\" and \"client_secret\"")
+    if c.grant == .clientCredentials, c.clientID == nil || (c.clientSecret == nil && c.privateKeyPEM == nil) {
+        throw .invalidArgument("oauth grant \"client_credentials\" needs \"client_id\" and \"client_secret\" or \"private_key_file\"")
+    }
+    if c.tokenEndpointAuthMethod == "private_key_jwt", c.privateKeyPEM == nil {
+        throw .invalidArgument("oauth \"token_endpoint_auth_method\" \"private_key_jwt\" needs \"private_key_file\"")
     }
     if c.clientSecret != nil, c.clientID == nil {
         throw .invalidArgument("oauth option \"client_secret\" needs \"client_id\"")

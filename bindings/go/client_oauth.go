@@ -38,9 +38,13 @@ type OAuthOptions struct {
 	// ClientID and ClientSecret: a pre-registered client; Issuer names the
 	// authorization server it belongs to.
 	ClientID, ClientSecret, Issuer string
-	// TokenEndpointAuthMethod: "client_secret_basic", "client_secret_post"
-	// or "none" (default: from registration, else the server's list).
+	// TokenEndpointAuthMethod: "client_secret_basic", "client_secret_post",
+	// "private_key_jwt" or "none" (default: from registration, else
+	// private_key_jwt with a key, else the server's list).
 	TokenEndpointAuthMethod string
+	// PrivateKeyFile: PEM of an RSA or P-256 private key that signs
+	// private_key_jwt client assertions (RFC 7523); PrivateKeyID its kid.
+	PrivateKeyFile, PrivateKeyID string
 	// ClientMetadataURL: the https URL of this client's Client ID Metadata
 	// Document, used as client id where the server supports it.
 	ClientMetadataURL string
@@ -72,6 +76,8 @@ func (o *OAuthOptions) wire() map[string]interface{} {
 	put("client_secret", o.ClientSecret)
 	put("issuer", o.Issuer)
 	put("token_endpoint_auth_method", o.TokenEndpointAuthMethod)
+	put("private_key_file", o.PrivateKeyFile)
+	put("private_key_id", o.PrivateKeyID)
 	put("client_metadata_url", o.ClientMetadataURL)
 	put("client_name", o.ClientName)
 	put("application_type", o.ApplicationType)

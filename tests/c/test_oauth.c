@@ -81,6 +81,8 @@ static void test_options_refused(void) {
         "{\"oauth\": {\"redirect_uri\": \"http://example.com/cb\"}}",
         "{\"oauth\": {\"loopback\": true, \"redirect_uri\": \"https://example.com/cb\"}}",
         "{\"oauth\": {\"token_endpoint_auth_method\": \"private_key_jwt\"}}",
+        "{\"oauth\": {\"private_key_file\": \"/nonexistent/key.pem\"}}",
+        "{\"oauth\": {\"private_key_file\": \"/proc/version\"}}",
         "{\"oauth\": {\"max_attempts\": 11}}",
         "{\"oauth\": {\"credentials\": {\"https://as.example\": 3}}}",
         "{\"oauth\": {}, \"headers\": {\"Authorization\": \"Bearer x\"}}",

@@ -21,12 +21,14 @@ os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request, grants  # noqa: E402
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload  # noqa: E402
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion  # noqa: E402
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator  # noqa: E402
 
 
 class Client(ClientMixin):
-    def __init__(self, client_id: str, secret: str, method: str, scopes: list[str]):
+    def __init__(self, client_id: str, secret: str | None, method: str, scopes: list[str], public_jwk: dict | None = None):
         self.client_id, self.secret, self.method, self.scopes = client_id, secret, method, scopes
+        self.public_jwk = public_jwk
 
     def get_client_id(self):
         return self.client_id
@@ -69,9 +71,10 @@ class _Request(OAuth2Request):
 
 
 class AuthlibAS:
-    """Runs on a free loopback port; `clients` maps id -> (secret, method, allowed scopes)."""
+    """Runs on a free loopback port; `clients` maps id -> (secret, method, allowed scopes[, public
+    JWK for private_key_jwt])."""
 
-    def __init__(self, clients: dict[str, tuple[str, str, list[str]]]):
+    def __init__(self, clients: dict[str, tuple]):
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "authlib-1"
         self.token_requests: list[dict] = []
@@ -106,10 +109,29 @@ class AuthlibAS:
 
         class ClientCredentials(grants.ClientCredentialsGrant):
             # Authlib's default is client_secret_basic only.
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+        seen_jti: set[str] = set()
+
+        class KeyJWT(JWTBearerClientAssertion):
+            """private_key_jwt (RFC 7523 section 2.2): the client's registered public key."""
+            CLIENT_AUTH_METHOD = "private_key_jwt"
+
+            def get_audiences(self):
+                return [outer.issuer, outer.issuer + "/token"]
+
+            def resolve_client_public_key(self, client):
+                return client.public_jwk
+
+            def validate_jti(self, claims, jti):
+                if jti in seen_jti:
+                    return False
+                seen_jti.add(jti)
+                return True
 
         self.server = Server()
         self.server.register_grant(ClientCredentials)
+        self.server.register_client_auth_method(KeyJWT.CLIENT_AUTH_METHOD, KeyJWT())
         self.server.register_token_generator("default", Tokens(issuer=self.issuer))
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
@@ -129,7 +151,7 @@ class AuthlibAS:
     def metadata(self) -> dict:
         return {"issuer": self.issuer, "token_endpoint": self.issuer + "/token", "jwks_uri": self.issuer + "/jwks",
                 "grant_types_supported": ["client_credentials"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
                 "response_types_supported": ["token"]}
 
     def close(self) -> None:

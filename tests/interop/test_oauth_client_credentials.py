@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from authlib_as import AuthlibAS
 from http_support import EverythingHTTP, free_port, libmcp_binding
@@ -23,8 +26,15 @@ def libmcp():
 
 @pytest.fixture
 def world(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / "client-key.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    public = dict(json.loads(ECAlgorithm.to_jwk(key.public_key())), kid="client-key-1", alg="ES256")
     as_ = AuthlibAS({"svc": ("svc-secret", "client_secret_basic", ["mcp:read", "mcp:admin"]),
-                     "poster": ("post-secret", "client_secret_post", ["mcp:read"])})
+                     "poster": ("post-secret", "client_secret_post", ["mcp:read"]),
+                     "keyed": (None, "private_key_jwt", ["mcp:read"], public)})
+    as_.client_key_file = str(pem)
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     cfg = tmp_path / "auth.json"
@@ -36,8 +46,10 @@ def world(tmp_path):
 
 
 def machine(libmcp, url, client_id, secret, era, **oauth):
+    if secret is not None:
+        oauth["client_secret"] = secret
     return libmcp.Client.http(url, era=era, timeout=20, request_timeout=20,
-                              oauth=dict(grant="client_credentials", client_id=client_id, client_secret=secret, **oauth))
+                              oauth=dict(grant="client_credentials", client_id=client_id, **oauth))
 
 
 @pytest.mark.parametrize("era", ["legacy", "auto"])
@@ -73,3 +85,20 @@ def test_a_wrong_secret_fails_the_connect_with_the_reason(libmcp, world):
     with pytest.raises(libmcp.MCPError) as e:
         machine(libmcp, server.url, "svc", "wrong", "legacy").close()
     assert "invalid_client" in str(e.value)
+
+
+def test_private_key_jwt_client_assertion(libmcp, world):
+    """auth/client-credentials-jwt: the client authenticates with a JWT signed by its own key
+    (RFC 7523), which Authlib checks against the client's registered public key."""
+    as_, server = world
+    with machine(libmcp, server.url, "keyed", None, "auto", private_key_file=as_.client_key_file,
+                 private_key_id="client-key-1") as c:
+        assert json.loads(c.call_tool("test_whoami", {})["content"][0]["text"])["client_id"] == "keyed"
+    [t] = as_.token_requests
+    assert t["authorization"] is None and "client_secret" not in t["form"]
+    assert t["form"]["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    import jwt
+    header = jwt.get_unverified_header(t["form"]["client_assertion"])
+    claims = jwt.decode(t["form"]["client_assertion"], options={"verify_signature": False})
+    assert header["alg"] == "ES256" and header["kid"] == "client-key-1"
+    assert claims["iss"] == claims["sub"] == "keyed" and claims["aud"] == as_.issuer and claims["jti"]

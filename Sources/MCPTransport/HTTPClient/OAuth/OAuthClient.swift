@@ -162,8 +162,8 @@ public final class OAuthClient: Sendable {
 
         switch config.grant {
         case .clientCredentials:
-            guard let id = config.clientID, config.clientSecret != nil else {
-                throw OAuthError("The client_credentials grant needs a client_id and client_secret")
+            guard let id = config.clientID, config.clientSecret != nil || config.privateKeyPEM != nil else {
+                throw OAuthError("The client_credentials grant needs a client_id and a client_secret or private key")
             }
             creds.clientID = id
             creds.clientSecret = config.clientSecret
@@ -332,8 +332,9 @@ public final class OAuthClient: Sendable {
     {
         guard let id = creds.clientID else { throw OAuthError("No client id for the token request") }
         let supported = meta["token_endpoint_auth_methods_supported"]?.arrayValue?.compactMap(\.stringValue)
-        let method = OAuthDiscovery.tokenEndpointAuthMethod(registered: creds.tokenEndpointAuthMethod,
-                                                            hasSecret: creds.clientSecret != nil, supported: supported)
+        let method = OAuthDiscovery.tokenEndpointAuthMethod(
+            registered: creds.tokenEndpointAuthMethod ?? (config.privateKeyPEM != nil ? "private_key_jwt" : nil),
+            hasSecret: creds.clientSecret != nil, supported: supported)
         var form = pairs
         var basic: (String, String)?
         switch method {
@@ -343,6 +344,13 @@ public final class OAuthClient: Sendable {
         case "client_secret_post":
             guard let secret = creds.clientSecret else { throw OAuthError("client_secret_post needs a client secret") }
             form += [("client_id", id), ("client_secret", secret)]
+        case "private_key_jwt":
+            guard let pem = config.privateKeyPEM, let issuer = meta["issuer"]?.stringValue,
+                  let assertion = ClientAssertion.sign(pem: pem, kid: config.privateKeyID, clientID: id, audience: issuer,
+                                                       now: Int64(time(nil))) else {
+                throw OAuthError("private_key_jwt needs a usable private key")
+            }
+            form += [("client_id", id), ("client_assertion_type", ClientAssertion.type), ("client_assertion", assertion)]
         case "none":
             form.append(("client_id", id))
         default:

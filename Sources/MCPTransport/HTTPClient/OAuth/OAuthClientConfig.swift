@@ -15,9 +15,13 @@ public struct OAuthClientConfig: Sendable {
     /// A pre-registered client (client-registration.mdx, "Pre-registration").
     public var clientID: String?
     public var clientSecret: String?
-    /// client_secret_basic, client_secret_post or none; nil: chosen from the
-    /// server's metadata.
+    /// client_secret_basic, client_secret_post, private_key_jwt or none;
+    /// nil: chosen from the server's metadata (private_key_jwt with a key).
     public var tokenEndpointAuthMethod: String?
+    /// PEM of the private key (RSA or P-256) that signs private_key_jwt
+    /// client assertions, and its key id.
+    public var privateKeyPEM: String?
+    public var privateKeyID: String?
     /// The issuer the pre-registered client belongs to: a server that names
     /// another authorization server is refused rather than sent these
     /// credentials.
