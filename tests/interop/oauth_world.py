@@ -179,7 +179,10 @@ class World:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client closed first (a GET stream at close): nothing to tell it
 
             def _body(self) -> bytes:
                 n = int(self.headers.get("Content-Length") or 0)
