@@ -2122,7 +2122,68 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 **   "max_idle_connections"  integer 0..4096, keep-alive connections kept idle
 **                      for reuse [32]; requests in flight beyond it open and
 **                      close connections of their own. Since: 1.4
+**   "oauth"            object: obtain OAuth tokens when the server asks for
+**                      them (see "OAuth" below). Since: 1.5
 ** Unknown keys are an error. Blocks until initialize is answered.
+**
+** OAuth (spec 2026-07-28 basic/authorization). ^With "oauth", a 401 (or a 403
+** with error="insufficient_scope") makes the client: read the protected-
+** resource metadata (the challenge's resource_metadata, else the well-known
+** URI with the endpoint's path, then at the root), refuse metadata whose
+** "resource" does not cover url; read the authorization server's metadata
+** (RFC 8414, then OpenID Connect discovery; its "issuer" must equal the one
+** asked for, else it is not used); pick a client id (pre-registered
+** "client_id"; stored for that issuer; "client_metadata_url" when the server
+** supports Client ID Metadata Documents; dynamic registration, with
+** application_type); refuse a server without PKCE S256; authorize with code,
+** PKCE S256, state, "resource" and the scopes (the challenge's, else the
+** metadata's scopes_supported; offline_access added when the authorization
+** server lists it); check "iss" in the redirect (RFC 9207: compared when
+** present, required when the server advertises it); exchange the code with
+** client_secret_basic, client_secret_post, private_key_jwt or none; then send the refused
+** message again with the token, and hold other messages meanwhile. ^A 401
+** with a refresh token first tries the refresh. ^A 403 insufficient_scope
+** asks for the earlier scopes plus the challenged ones (step-up). ^Each
+** message is re-authorized at most "max_attempts" times; then its refusal
+** stands. ^Credentials are kept per issuer and never sent to another
+** authorization server; a pre-registered client whose "issuer" the server no
+** longer names is an error. ^The token goes only to url's origin, in the
+** Authorization header. ^Tokens are never logged (component "oauth" logs the
+** steps, a token as its last four characters). The person authorizes through
+** the handler (mcp_client_set_oauth_handler) or the built-in loopback
+** listener; tokens are kept in memory and given to the store callback
+** (mcp_client_set_oauth_store). The "timeout_ms" of the connect covers the
+** authorization: give a person room. Keys of "oauth" (defaults in brackets):
+**   "grant"            "authorization_code" | "client_credentials" (a machine
+**                      client: no person; needs client_id and client_secret
+**                      or private_key_file) ["authorization_code"]
+**   "client_id", "client_secret"  a pre-registered client
+**   "private_key_file" PEM file of an RSA or P-256 private key: the client
+**                      authenticates with a JWT it signs (private_key_jwt,
+**                      RFC 7523; aud the issuer); "private_key_id" its kid
+**   "token_endpoint_auth_method"  "client_secret_basic" | "client_secret_post"
+**                      | "private_key_jwt" | "none" [from registration, else
+**                      private_key_jwt with a key, else the server's list]
+**   "issuer"           the authorization server client_id belongs to
+**   "client_metadata_url"  https URL of this client's Client ID Metadata Document
+**   "client_name" ["libmcp"], "application_type" "native"|"web" ["native"]
+**                      for dynamic registration
+**   "redirect_uri"     where the browser comes back (https or loopback)
+**                      [http://127.0.0.1:<free port>/callback, served by the
+**                      built-in loopback listener]
+**   "loopback"         bool: serve redirect_uri (then http://127.0.0.1:PORT/
+**                      path) with the built-in listener [true when
+**                      redirect_uri is absent]
+**   "scope"            space-separated scopes, instead of the server's guidance
+**   "max_attempts"     1..10 [2]; "http_timeout_ms" per metadata or token
+**                      request [10000]; "authorize_timeout_ms" for the person
+**                      [300000]; "max_document_bytes" [262144]
+**   "credentials"      object: issuer -> what the store callback was given
+**                      before, to start with those tokens
+** A failed authorization fails the refused request with MCP_ERR_CLOSED (the
+** connect with MCP_ERR_IO), *out_error starting "OAuth authorization failed:"
+** and naming the step (issuer mismatch, resource mismatch, no PKCE, iss
+** mismatch, token endpoint refusal, ...).
 ** *out_result_json (may be NULL) receives the InitializeResult (caller frees
 ** with mcp_string_free). Later, a request the server refuses with an HTTP error
 ** status completes with MCP_ERR_PEER and an error object whose data holds
@@ -2144,6 +2205,93 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 MCP_API mcp_status mcp_client_connect_http(mcp_client_t *client, const char *url,
                                            const char *options_json, char **out_result_json,
                                            char **out_error);
+
+/*
+** mcp_oauth_prompt_t: one authorization waiting for the person.
+**
+** The engine hands it to the OAuth handler; the host answers it exactly once
+** with mcp_oauth_prompt_answer() or mcp_oauth_prompt_refuse(), from any
+** thread, now or later. ^A prompt not answered within the "oauth"
+** "authorize_timeout_ms" fails the authorization; a later answer then gets
+** MCP_ERR_STATE. Handles are never reused.
+** Since: 1.5
+*/
+typedef struct mcp_oauth_prompt mcp_oauth_prompt_t;
+
+/*
+** An OAuth handler: the person must open authorization_url (e.g. in a
+** browser); the authorization server then redirects to redirect_uri with the
+** code. Both strings borrowed (valid until the callback returns). Runs on a
+** worker thread, so it may block.
+** Since: 1.5
+*/
+typedef void (*mcp_oauth_authorize_fn)(void *user_data, const char *authorization_url, const char *redirect_uri,
+                                       mcp_oauth_prompt_t *prompt);
+
+/*
+** mcp_client_set_oauth_handler: show the authorization URL to the person.
+** METHOD: mcp_client_t
+**
+** Called when a connection with "oauth" needs a person to authorize. Without
+** a handler, the URL is logged (component "oauth", warning) and the loopback
+** listener waits for the redirect (a "redirect_uri" that is not the
+** listener's then fails the authorization). fn NULL removes it.
+** Ownership: user_data stays the host's; free_user_data (may be NULL) runs
+** once, when the handler is replaced or the client freed.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL client).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_client_set_oauth_handler(mcp_client_t *client, mcp_oauth_authorize_fn fn, void *user_data,
+                                                mcp_free_fn free_user_data, char **out_error);
+
+/*
+** mcp_oauth_prompt_answer: the person authorized; here is where the browser went.
+** METHOD: mcp_oauth_prompt_t
+**
+** redirect_url (copied) is the full URL the authorization server redirected
+** to, with its code, state and iss parameters; the engine checks state and
+** iss before using the code. NULL: the loopback listener receives the
+** redirect (the host only showed the URL).
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL prompt, not an
+** http(s) URL: the prompt stays pending) | MCP_ERR_STATE (already answered or
+** timed out).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_oauth_prompt_answer(mcp_oauth_prompt_t *prompt, const char *redirect_url, char **out_error);
+
+/*
+** mcp_oauth_prompt_refuse: the person declined (or the host cannot ask).
+** METHOD: mcp_oauth_prompt_t
+** reason (may be NULL; copied) ends up in the refused request's error.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE.
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_oauth_prompt_refuse(mcp_oauth_prompt_t *prompt, const char *reason, char **out_error);
+
+/*
+** An OAuth store callback: the credentials for issuer changed. credentials_json
+** (borrowed) is an object with "client_id", "client_secret",
+** "token_endpoint_auth_method", "access_token", "refresh_token", "expires_at"
+** (seconds since the epoch), "scope", "resource", "redirect_uri" (each when known). It holds
+** secrets: keep it as a password is kept. Runs on an engine thread (the OAuth
+** flow's), never an I/O thread.
+** Since: 1.5
+*/
+typedef void (*mcp_oauth_store_fn)(void *user_data, const char *issuer, const char *credentials_json);
+
+/*
+** mcp_client_set_oauth_store: keep OAuth credentials beyond this connection.
+** METHOD: mcp_client_t
+**
+** fn is called each time a registration or token is obtained. Give the stored
+** objects back at the next connect as "oauth" {"credentials": {issuer: obj}}
+** to start with them. Without a store, credentials live in memory for the
+** connection only. fn NULL removes it. Ownership as mcp_client_set_oauth_handler.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL client).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_client_set_oauth_store(mcp_client_t *client, mcp_oauth_store_fn fn, void *user_data,
+                                              mcp_free_fn free_user_data, char **out_error);
 
 /*
 ** mcp_client_close: end the session and the connection.

@@ -7,7 +7,7 @@ import MCPTransport
 
 /// The options object of mcp_client_connect_http, checked.
 private func httpOptions(_ json: UnsafePointer<CChar>?, into options: inout HTTPClientOptions,
-                         timing: inout RequestTiming) throws(ABIError)
+                         timing: inout RequestTiming, oauth: inout OAuthClientConfig?) throws(ABIError)
 {
     try OptionsReader.read(json, argument: "options_json") { (r: inout OptionsReader) throws(ABIError) in
         if let headers = try r.checked("headers", "an object of strings", { $0.objectValue }) {
@@ -31,6 +31,10 @@ private func httpOptions(_ json: UnsafePointer<CChar>?, into options: inout HTTP
                                     HTTPClientMode.init(rawValue:)) ?? options.mode
         options.openGetStream = try r.bool("open_get_stream") ?? options.openGetStream
         options.maxIdleConnections = try r.int("max_idle_connections", 0...4096) ?? options.maxIdleConnections  // 1.4
+        if let o = try r.object("oauth") { oauth = try readOAuthOptions(o) }  // 1.5
+    }
+    if oauth != nil, options.headers.contains(where: { $0.name.lowercased() == "authorization" }) {
+        throw .invalidArgument("option \"headers\" must not set Authorization when \"oauth\" is given")
     }
 }
 
@@ -53,7 +57,12 @@ public func mcp_client_connect_http(_ client: OpaquePointer?, _ url: UnsafePoint
         var options = HTTPClientOptions()
         options.maxMessageBytes = h.maxMessageBytes
         var timing = h.baseOptions.timing
-        try httpOptions(optionsJSON, into: &options, timing: &timing)
+        var oauth: OAuthClientConfig?
+        try httpOptions(optionsJSON, into: &options, timing: &timing, oauth: &oauth)
+        if let oauth {
+            options.oauth = OAuthClient(config: oauth, host: ClientOAuthHost(handle: h, authorizeTimeoutMs: oauth.authorizeTimeoutMs),
+                                        serverURL: text)
+        }
 
         let result = try h.connect(timing: timing, mirrorsToolHeaders: true) { () throws(ABIError) -> any ClientTransport in
             do throws(TransportError) {

@@ -21,6 +21,9 @@ final class ClientHandle: Sendable {
         var requestHandlers: [String: ClientRequestHandler] = [:]
         var notificationHandler: ClientNotificationHandler?
         var stderrHandler: HostCallback<mcp_stderr_fn>?
+        /// OAuth (mcp_client_set_oauth_handler / _store), read at each use.
+        var oauthHandler: HostCallback<mcp_oauth_authorize_fn>?
+        var oauthStore: HostCallback<mcp_oauth_store_fn>?
         var session: ClientSession?
         var transport: (any ClientTransport)?
         var connecting = false

@@ -128,6 +128,15 @@ type ClientOptions struct {
 	// StderrHandler receives the server process's stderr lines (stdio); by
 	// default they are copied to this process's stderr.
 	StderrHandler func(line string)
+	// OAuthHandler shows the authorization URL to the person (ConnectHTTP
+	// with OAuth) and returns the URL the authorization server redirected
+	// to, or "" when the loopback listener receives it; an error refuses.
+	// It runs on an engine thread and may block. Library 1.5.
+	OAuthHandler func(authorizationURL, redirectURI string) (redirectURL string, err error)
+	// OAuthStore receives the credentials (registration, tokens) for an
+	// issuer whenever they change; give them back in
+	// OAuthOptions.Credentials. They hold secrets. Library 1.5.
+	OAuthStore func(issuer string, credentials json.RawMessage)
 	// ErrorLog receives what cannot be reported to a caller; nil means the
 	// standard logger.
 	ErrorLog *log.Logger
@@ -316,7 +325,7 @@ func (c *Client) setHandlers(opts *ClientOptions) error {
 			return err
 		}
 	}
-	return nil
+	return c.setOAuth(opts)
 }
 
 // call runs on an engine worker thread (from goClientRequest).
@@ -435,6 +444,8 @@ type HTTPConnectOptions struct {
 	Transport string
 	// NoGetStream leaves the standalone GET stream closed.
 	NoGetStream bool
+	// OAuth obtains tokens when the server asks for them. Library 1.5.
+	OAuth *OAuthOptions
 }
 
 // ConnectHTTP connects to a server by URL ("http://host:port/mcp" or
@@ -461,6 +472,9 @@ func (c *Client) ConnectHTTP(ctx context.Context, url string, opts *HTTPConnectO
 	}
 	if opts.NoGetStream {
 		wire["open_get_stream"] = false
+	}
+	if opts.OAuth != nil {
+		wire["oauth"] = opts.OAuth.wire()
 	}
 	if d, ok := ctx.Deadline(); ok {
 		left := time.Until(d)

@@ -169,6 +169,29 @@ func goClientStderr(ud unsafe.Pointer, line *C.char, length C.size_t) {
 	r.fn(string(C.GoBytes(unsafe.Pointer(line), C.int(length))))
 }
 
+//export goOAuthAuthorize
+func goOAuthAuthorize(ud unsafe.Pointer, url, redirect *C.char, prompt *C.mcp_oauth_prompt_t) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: the OAuth handler panicked: %v\n%s", v, debug.Stack())
+			C.mcp_oauth_prompt_refuse(prompt, nil, nil)
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*oauthHandler)
+	r.answer(prompt, C.GoString(url), C.GoString(redirect))
+}
+
+//export goOAuthStore
+func goOAuthStore(ud unsafe.Pointer, issuer, credentials *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: the OAuth store panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*oauthStore)
+	r.fn(C.GoString(issuer), json.RawMessage(C.GoString(credentials)))
+}
+
 //export goSessionSend
 func goSessionSend(ud unsafe.Pointer, msg *C.char, length C.size_t) {
 	defer func() {

@@ -17,6 +17,15 @@
 **          --era E        auto (default: server/discover, else initialize), legacy,
 **                         or a revision such as 2026-07-28 or 2025-11-25
 **          --verbose      print the server's notifications and stderr to stderr
+**          --oauth        authorize with OAuth when the server asks (HTTP): the URL to
+**                         open is printed to stderr, and a listener on 127.0.0.1
+**                         receives the browser's redirect
+**          --oauth-client-id ID, --oauth-client-secret SECRET   a pre-registered client
+**          --oauth-client-credentials   a machine client: the client-credentials grant
+**                         (needs the id and secret; no browser)
+**          --oauth-scope "S1 S2"        scopes to ask for instead of the server's
+**          --oauth-redirect URI         redirect URI (its port is listened on)
+**          --oauth-store FILE           keep tokens in FILE (mode 0600) and reuse them
 **
 ** Once connected it prints the era it settled on to stderr, as
 ** "mcp-client: era modern (2026-07-28)".
@@ -30,6 +39,7 @@
 */
 #include <mcp.h>
 #include <jansson.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +60,9 @@ static void usage(FILE *f) {
             "usage: mcp-client [--timeout MS] [--all] [--verbose] METHOD [PARAMS_JSON] -- COMMAND [ARGS...]\n"
             "       mcp-client [--timeout MS] [--all] [--header K:V] [--cacert FILE] [--insecure]\n"
             "                  [--transport auto|streamable|legacy_sse] --http URL METHOD [PARAMS_JSON]\n"
-            "       --era auto|legacy|REVISION  which protocol era to speak (default auto)\n");
+            "       --era auto|legacy|REVISION  which protocol era to speak (default auto)\n"
+            "       --oauth [--oauth-client-id ID] [--oauth-client-secret S] [--oauth-client-credentials]\n"
+            "               [--oauth-scope S] [--oauth-redirect URI] [--oauth-store FILE]  (with --http)\n");
 }
 
 /* Elicitation: accept, filling each field that declares a default. */
@@ -100,6 +112,38 @@ static void on_stderr(void *ud, const char *line, size_t length) {
     if (verbose) fprintf(stderr, "[server] %.*s\n", (int)length, line);
 }
 
+/* OAuth: show the URL; the engine's loopback listener receives the redirect. */
+static void on_oauth(void *ud, const char *url, const char *redirect_uri, mcp_oauth_prompt_t *prompt) {
+    (void)ud;
+    fprintf(stderr, "mcp-client: open this URL to authorize (redirect to %s):\n%s\n", redirect_uri, url);
+    fflush(stderr);
+    mcp_oauth_prompt_answer(prompt, NULL, NULL);
+}
+
+/* OAuth store: the whole file is rewritten with this issuer's credentials. */
+static void on_oauth_store(void *ud, const char *issuer, const char *credentials_json) {
+    const char *path = ud;
+    json_t *all = json_load_file(path, 0, NULL);
+    if (!json_is_object(all)) {
+        json_decref(all);
+        all = json_object();
+    }
+    json_object_set_new(all, issuer, json_loads(credentials_json, 0, NULL));
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = NULL;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) f = fdopen(fd, "w");
+    if (f && json_dumpf(all, f, JSON_INDENT(2)) == 0 && fclose(f) == 0) {
+        if (rename(tmp, path) != 0) fprintf(stderr, "mcp-client: cannot write %s\n", path);
+    } else {
+        if (f) fclose(f);
+        else if (fd >= 0) close(fd);
+        fprintf(stderr, "mcp-client: cannot write %s\n", tmp);
+    }
+    json_decref(all);
+}
+
 static void print_json(const char *text) {
     json_error_t jerr;
     json_t *v = json_loads(text, 0, &jerr);
@@ -118,6 +162,8 @@ int main(int argc, char **argv) {
     const char *url = NULL, *era = NULL;
     json_t *headers = json_object();
     json_t *http_options = json_object();
+    json_t *oauth = NULL;
+    const char *oauth_store = NULL;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atoi(argv[++i]);
         else if (strcmp(argv[i], "--all") == 0) all = 1;
@@ -138,6 +184,23 @@ int main(int argc, char **argv) {
             json_object_set_new(http_options, "transport", json_string(argv[++i]));
         } else if (strcmp(argv[i], "--era") == 0 && i + 1 < argc) {
             era = argv[++i];
+        } else if (strncmp(argv[i], "--oauth", 7) == 0) {
+            if (!oauth) oauth = json_pack("{s:b}", "loopback", 1);
+            const char *o = argv[i] + 7;
+            if (*o == '\0') continue;
+            if (strcmp(o, "-client-credentials") == 0) {
+                json_object_set_new(oauth, "grant", json_string("client_credentials"));
+                json_object_del(oauth, "loopback");
+                continue;
+            }
+            if (i + 1 >= argc) { usage(stderr); return 2; }
+            const char *v = argv[++i];
+            if (strcmp(o, "-client-id") == 0) json_object_set_new(oauth, "client_id", json_string(v));
+            else if (strcmp(o, "-client-secret") == 0) json_object_set_new(oauth, "client_secret", json_string(v));
+            else if (strcmp(o, "-scope") == 0) json_object_set_new(oauth, "scope", json_string(v));
+            else if (strcmp(o, "-redirect") == 0) json_object_set_new(oauth, "redirect_uri", json_string(v));
+            else if (strcmp(o, "-store") == 0) oauth_store = v;
+            else { usage(stderr); return 2; }
         } else if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
     }
@@ -173,11 +236,24 @@ int main(int argc, char **argv) {
     mcp_client_set_request_handler(client, "sampling/createMessage", on_request, NULL, NULL, NULL);
     mcp_client_set_notification_handler(client, on_notification, NULL, NULL, NULL);
     mcp_client_set_stderr_handler(client, on_stderr, NULL, NULL, NULL);
+    if (oauth) {
+        mcp_client_set_oauth_handler(client, on_oauth, NULL, NULL, NULL);
+        if (oauth_store) {
+            json_t *stored = json_load_file(oauth_store, 0, NULL);
+            if (json_is_object(stored)) json_object_set(oauth, "credentials", stored);
+            json_decref(stored);
+            mcp_client_set_oauth_store(client, on_oauth_store, (void *)oauth_store, NULL, NULL);
+        }
+        json_object_set(http_options, "oauth", oauth);
+    }
 
     mcp_status rc;
     if (url) {
         json_object_set(http_options, "headers", headers);
-        json_object_set_new(http_options, "timeout_ms", json_integer(timeout > 0 ? timeout : 30000));
+        /* A person authorizing in a browser gets five minutes (the engine's default). */
+        int connect_ms = timeout > 0 ? timeout : 30000;
+        if (oauth && connect_ms < 330000) connect_ms = 330000;
+        json_object_set_new(http_options, "timeout_ms", json_integer(connect_ms));
         char *opts = json_dumps(http_options, JSON_COMPACT);
         rc = mcp_client_connect_http(client, url, opts, NULL, &err);
         free(opts);
@@ -190,6 +266,7 @@ int main(int argc, char **argv) {
         mcp_client_free(client);
         json_decref(headers);
         json_decref(http_options);
+        json_decref(oauth);
         return 3;
     }
     char *era_json = NULL;
@@ -218,5 +295,6 @@ int main(int argc, char **argv) {
     mcp_client_free(client);
     json_decref(headers);
     json_decref(http_options);
+    json_decref(oauth);
     return exit_code;
 }

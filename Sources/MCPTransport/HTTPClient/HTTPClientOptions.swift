@@ -36,6 +36,8 @@ public struct HTTPClientOptions: Sendable {
     /// once beyond it each open and close a connection of their own: at 8
     /// calls in flight a bound of 4 halved the 2026-07-28 call rate.
     public var maxIdleConnections = 32
+    /// Obtains and refreshes OAuth tokens when the server asks (nil: none).
+    public var oauth: OAuthClient?
 
     public init() {}
 }

@@ -71,6 +71,9 @@ final class PostReader: @unchecked Sendable {
     private let probing: Bool
 
     private var status = HTTPResponseStatus.ok
+    /// WWW-Authenticate values of a refusal, and the Authorization sent.
+    private var challenges: [String] = []
+    private var sentAuthorization: String?
     private var outcome: HTTPClientPolicy.PostOutcome?
     private var body: [UInt8] = []
     private var stream: SSEStreamReader?
@@ -98,6 +101,7 @@ final class PostReader: @unchecked Sendable {
 
     /// `freshConnection`: on a new connection, not a kept-alive one.
     func start(_ request: HTTPClientRequest, freshConnection: Bool = false) {
+        sentAuthorization = request.headers.first(name: "Authorization")
         let ex = HTTPClientExchange(request: request, handlers: HTTPResponseHandlers(
             head: { self.head($0) }, body: { self.body($0) }, end: { self.end() },
             failure: { self.failure($0) }))
@@ -113,6 +117,7 @@ final class PostReader: @unchecked Sendable {
 
     private func head(_ h: HTTPResponseHead) {
         status = h.status
+        if h.status.code == 401 || h.status.code == 403 { challenges = h.headers["WWW-Authenticate"] }
         let ok = (200..<300).contains(Int(h.status.code))
         if message.envelope.kind == .initialize, ok, !legacy {
             if probing { transport.settleStreamable() }
@@ -178,7 +183,10 @@ final class PostReader: @unchecked Sendable {
             switch purpose {
             case .reinitialize: transport.reinitializeFailed("initialize answered HTTP \(status.code) \(status.reasonPhrase)")
             case .reinitialized: transport.reinitializedDone()
-            case .message: transport.refused(message, status: status, body: body)
+            case .message:
+                if transport.authorizationNeeded(message, status: Int(status.code), challenges: challenges,
+                                                 sentAuthorization: sentAuthorization) { return }
+                transport.refused(message, status: status, body: body)
             }
         }
     }

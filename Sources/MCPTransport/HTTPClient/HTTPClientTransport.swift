@@ -70,9 +70,14 @@ public final class HTTPClientTransport: ClientTransport {
         /// issuing again: the re-issue (the same method and parameters under a
         /// new id) goes on a new connection (see `broken`).
         var reissuing: [OutgoingEnvelope.Modern] = []
+        /// The OAuth client is obtaining a token: refused messages wait in
+        /// authQueue, new ones in held.
+        var authorizing = false
+        var authQueue: [OutgoingMessage] = []
 
         var holding: Bool {
-            awaitingInitialized || awaitingStandalone || reinitializing || (mode == .legacy && legacyEndpoint == nil)
+            awaitingInitialized || awaitingStandalone || reinitializing || authorizing
+                || (mode == .legacy && legacyEndpoint == nil)
         }
     }
 
@@ -260,6 +265,7 @@ public final class HTTPClientTransport: ClientTransport {
         h.add(name: "User-Agent", value: "libmcp")
         h.add(name: "Accept", value: accept)
         for f in options.headers { h.add(name: f.name, value: f.value) }
+        if let bearer = authorization(for: target) { h.add(name: "Authorization", value: bearer) }
         if let sessionID { h.add(name: "Mcp-Session-Id", value: sessionID) }
         if let version { h.add(name: "MCP-Protocol-Version", value: version) }
         return h

@@ -77,6 +77,8 @@ struct OutgoingMessage: Sendable {
     var envelope: OutgoingEnvelope
     /// Already resent once after a fresh initialize: a second 404 fails it.
     var resent = false
+    /// Times the OAuth client re-authorized for it (refresh, step-up).
+    var authAttempts = 0
 
     init(bytes: [UInt8]) {
         self.bytes = bytes

@@ -286,3 +286,44 @@ def token_verify_thunk(user_data, token, check):
         lib.mcp_token_check_refuse(check, reason.encode(), byref(err))
     except BaseException as e:  # noqa: BLE001
         _last_resort(None, e)
+
+
+@_ffi.OAUTH_AUTHORIZE_FN
+def oauth_authorize_thunk(user_data, url, redirect_uri, prompt):
+    """Client(oauth_handler=fn): fn(authorization_url, redirect_uri) returns the URL the
+    authorization server redirected to, or None when the loopback listener receives it; an
+    exception refuses the authorization with its message. The prompt is always answered."""
+    target = _objects.get(user_data)
+    if target is None:
+        return
+    lib, fn = target
+    err = c_void_p()
+    try:
+        enter()
+        redirect = _Ctx().run(fn, url.decode("utf-8", "replace"), redirect_uri.decode("utf-8", "replace"))
+    except BaseException as e:  # noqa: BLE001
+        log.warning("oauth handler raised %s", type(e).__name__)
+        try:
+            lib.mcp_oauth_prompt_refuse(prompt, f"{type(e).__name__}: {e}".encode(), byref(err))
+        except BaseException as e2:  # noqa: BLE001
+            _last_resort(None, e2)
+        return
+    try:
+        status = lib.mcp_oauth_prompt_answer(prompt, redirect.encode() if redirect is not None else None, byref(err))
+        if status != errors.OK:
+            reason = _ffi.take_string(lib, err)
+            log.warning("oauth handler: answer refused by libmcp: %s", reason)
+            lib.mcp_oauth_prompt_refuse(prompt, f"unusable redirect URL: {reason}".encode(), byref(err))
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)
+
+
+@_ffi.OAUTH_STORE_FN
+def oauth_store_thunk(user_data, issuer, credentials_json):
+    try:
+        enter()
+        target = _objects.get(user_data)
+        if target is not None:
+            _Ctx().run(target, issuer.decode("utf-8", "replace"), json.loads(credentials_json))
+    except BaseException as e:  # noqa: BLE001
+        _last_resort(None, e)

@@ -45,6 +45,8 @@ PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 THREAD_FN = CFUNCTYPE(None, c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
 HTTP_WAKE_FN = CFUNCTYPE(None, c_void_p)
+OAUTH_AUTHORIZE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p, c_void_p)
+OAUTH_STORE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -118,6 +120,10 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_client_set_request_handler": (c_int32, (c_void_p, c_char_p, REQUEST_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_client_set_notification_handler": (c_int32, (c_void_p, NOTIFICATION_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_client_set_stderr_handler": (c_int32, (c_void_p, STDERR_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_client_set_oauth_handler": (c_int32, (c_void_p, OAUTH_AUTHORIZE_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_client_set_oauth_store": (c_int32, (c_void_p, OAUTH_STORE_FN, c_void_p, FREE_FN, _ERR)),
+    "mcp_oauth_prompt_answer": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_oauth_prompt_refuse": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_client_connect_stdio": (c_int32, (c_void_p, POINTER(c_char_p), POINTER(c_char_p), c_char_p, _OUT, _ERR)),
     "mcp_client_connect_http": (c_int32, (c_void_p, c_char_p, c_char_p, _OUT, _ERR)),
     "mcp_client_close": (c_int32, (c_void_p, _ERR)),
@@ -143,7 +149,7 @@ OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call
                       "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
-                      "mcp_token_check_refuse"}
+                      "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_http_")}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 

@@ -98,7 +98,8 @@ class Client:
                  discover_timeout: float | None = None, log_level: str | None = None,
                  validate_tool_output: bool | None = None, cache: bool | None = None,
                  cache_max_entries: int | None = None, cache_max_bytes: int | None = None,
-                 tasks: bool | None = None):
+                 tasks: bool | None = None, oauth_handler: Callable | None = None,
+                 oauth_store: Callable | None = None):
         """era: "auto" (default: probe server/discover, fall back to initialize), "legacy", or a
         revision ("2026-07-28", "2025-11-25", ...). max_input_rounds: input_required rounds the
         engine answers with the sampling/elicitation/roots handlers (0: the caller gets them).
@@ -109,7 +110,12 @@ class Client:
         cache_max_entries and cache_max_bytes; list_changed/updated notifications invalidate).
         tasks: declare the tasks extension in modern requests; a call the server runs as a task is
         followed (polled, its input answered by the handlers above, cancelled with tasks/cancel)
-        and returns its result like any call."""
+        and returns its result like any call.
+        oauth_handler(authorization_url, redirect_uri): for connect_http(oauth=...), shows the URL
+        to the person and returns the URL the authorization server redirected to (or None when the
+        loopback listener receives it); raising refuses. oauth_store(issuer, credentials): called
+        whenever a registration or token is obtained; give the dicts back later as
+        oauth={"credentials": {issuer: credentials}} (ABI 1.5)."""
         lib = _ffi.load()
         if not lib.has("mcp_client_new"):
             raise errors.Unsupported(f"{lib.path} has no client functions (mcp_client_*): it predates them")
@@ -141,6 +147,12 @@ class Client:
         if on_stderr is not None:
             self._register(lib.mcp_client_set_stderr_handler, (), _callbacks.client_stderr_thunk,
                            _Listener(self._core, on_stderr), "on_stderr")
+        if oauth_handler is not None:
+            self._register(lib.mcp_client_set_oauth_handler, (), _callbacks.oauth_authorize_thunk,
+                           (lib, oauth_handler), "oauth_handler")
+        if oauth_store is not None:
+            self._register(lib.mcp_client_set_oauth_store, (), _callbacks.oauth_store_thunk, oauth_store,
+                           "oauth_store")
 
     def _register(self, fn: Any, leading: tuple, thunk: Any, target: Any, what: str) -> None:
         key = _callbacks.keep(target)
@@ -166,12 +178,13 @@ class Client:
     @classmethod
     def http(cls, url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None,
              transport: str | None = None, tls_ca_file: str | None = None, tls_verify: bool | None = None,
-             open_get_stream: bool | None = None, **options: Any) -> "Client":
+             open_get_stream: bool | None = None, oauth: dict | None = None, **options: Any) -> "Client":
         """A client connected to a server by URL (Streamable HTTP; legacy SSE with transport="auto")."""
         client = cls(**options)
         try:
             client.connect_http(url, headers=headers, timeout=timeout, transport=transport,
-                                tls_ca_file=tls_ca_file, tls_verify=tls_verify, open_get_stream=open_get_stream)
+                                tls_ca_file=tls_ca_file, tls_verify=tls_verify, open_get_stream=open_get_stream,
+                                oauth=oauth)
         except BaseException:
             client.close()
             raise
@@ -198,11 +211,12 @@ class Client:
 
     def connect_http(self, url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None,
                      transport: str | None = None, tls_ca_file: str | None = None, tls_verify: bool | None = None,
-                     open_get_stream: bool | None = None) -> dict:
-        """Connects to url and initializes; returns the InitializeResult."""
+                     open_get_stream: bool | None = None, oauth: dict | None = None) -> dict:
+        """Connects to url and initializes; returns the InitializeResult. oauth: the "oauth" object of
+        mcp_client_connect_http (mcp.h): obtain tokens when the server answers 401/403 (ABI 1.5)."""
         options = _clean({"headers": headers, "timeout_ms": _ms(timeout) if timeout is not None else None,
                           "transport": transport, "tls_ca_file": tls_ca_file, "tls_verify": tls_verify,
-                          "open_get_stream": open_get_stream})
+                          "open_get_stream": open_get_stream, "oauth": oauth})
         out, err = c_void_p(), c_void_p()
         status = self._lib.mcp_client_connect_http(self._core.live(), _ffi.cstr(url, "url"),
                                                    _callbacks.encode(options) if options else None,
