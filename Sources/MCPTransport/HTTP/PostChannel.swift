@@ -27,6 +27,8 @@ final class PostChannel: ResumableChannel {
     private let state: NIOLockedValueBox<Mode>
     /// The POST's authenticated sender (HTTP with "auth"), for its calls.
     let principal: Principal?
+    /// The POST's traceparent and tracestate headers (set only while tracing is on).
+    let traceHeaders: TraceHeaders?
 
     private enum Mode {
         case waiting(json: Bool)
@@ -36,9 +38,11 @@ final class PostChannel: ResumableChannel {
 
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
          primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
-         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil)
+         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil,
+         traceHeaders: TraceHeaders? = nil)
     {
         self.principal = principal
+        self.traceHeaders = traceHeaders
         self.errorStatus = errorStatus
         self.sink = sink
         self.streams = streams
