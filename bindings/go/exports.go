@@ -212,3 +212,16 @@ func goSubscription(ud unsafe.Pointer, method, params *C.char) {
 	}
 	st.fn(C.GoString(method), json.RawMessage(C.GoString(params)))
 }
+
+// goSpan is the mcp_trace_fn of SetSpanExporter; it runs on the engine's
+// trace delivery thread.
+//
+//export goSpan
+func goSpan(_ unsafe.Pointer, span *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: a SpanExporter panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	exportSpan(C.GoString(span))
+}
