@@ -35,7 +35,8 @@ final class RequestSpan: Sendable {
         self.method = method
         self.remoteParent = parent != nil && remoteParent
         parentSpanID = parent?.spanID
-        context = TraceContext(traceID: parent?.traceID ?? .random(), spanID: .random(),
+        var ids = SpanIDGenerator()
+        context = TraceContext(traceID: parent?.traceID ?? .random(using: &ids), spanID: .random(using: &ids),
                                flags: parent?.flags ?? .sampled, state: parent?.state ?? TraceState())
         startNanos = Self.now()
         let described = SpanConventions.describe(method: method, params: params, id: id, scope: scope)
