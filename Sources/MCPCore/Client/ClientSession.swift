@@ -101,8 +101,8 @@ public final class ClientSession: Sendable, PeerMethods {
         // Spans name the negotiated revision (a modern request's own `_meta` wins).
         let state = LockedState(State())
         self.state = state
-        let scope = TraceScope(protocolVersion: { state.withLock { $0.negotiated?.protocolVersion } },
-                               sessionID: { nil })
+        let scope = !Tracing.isOn ? TraceScope.none : TraceScope(
+            protocolVersion: { state.withLock { $0.negotiated?.protocolVersion } }, sessionID: { nil })
         peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output),
                            observer: nil, traceScope: scope)
     }

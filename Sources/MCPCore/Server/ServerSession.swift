@@ -48,9 +48,11 @@ public final class ServerSession: Sendable, PeerMethods {
             SessionObserver(base: base) { state.withLock { $0.era == .modern ? .v2026 : .v2025 } }
         }
         // Spans name the session's revision, and its id only in the 2025 era
-        // (a modern request belongs to no session).
-        let scope = TraceScope(protocolVersion: { state.withLock { $0.version.rawValue } },
-                               sessionID: { state.withLock { $0.era == .legacy } ? sessionID : nil })
+        // (a modern request belongs to no session). Made only while tracing is
+        // on: two closures per session were measurable on a POST's session.
+        let scope = !Tracing.isOn ? TraceScope.none : TraceScope(
+            protocolVersion: { state.withLock { $0.version.rawValue } },
+            sessionID: { state.withLock { $0.era == .legacy } ? sessionID : nil })
         peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel,
                            observer: observer, traceScope: scope)
     }

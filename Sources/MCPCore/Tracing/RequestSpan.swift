@@ -63,7 +63,8 @@ final class RequestSpan: Sendable {
     }
 }
 
-/// The revision and session a span belongs to, asked when it starts.
+/// The revision and session a span belongs to, asked when it starts. A
+/// session made while tracing was off has `.none` (its spans lack both).
 struct TraceScope: Sendable {
     /// The session's negotiated revision (a modern request's own `_meta` wins).
     var protocolVersion: @Sendable () -> String?
