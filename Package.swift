@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // HMAC-SHA256 of the MRTR requestState (Sources/MCPCore/Server/MRTR).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // W3C trace context (ids, traceparent, tracestate) of request spans (Sources/MCPCore/Tracing).
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -57,6 +59,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA public keys for JWT access tokens (Sources/MCPCore/Auth).
                 .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ]
         ),
         // The transports: stdio (plain POSIX) and HTTP, SSE, WebSocket, TLS (SwiftNIO).

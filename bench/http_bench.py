@@ -24,10 +24,15 @@ and --no-inline each, run side by side; every round drives each pair in turn
 (alternating which goes first) at each load, and the report gives, per load,
 the median ratio of calls per server-CPU-second (on / off) and its spread over
 the rounds. On a loaded machine the spread says how far to trust the median.
+--trace-ab ROUNDS does the same for tracing: --trace count (a span per request,
+recorded, serialized and handed to a hook that counts it) beside no hook. Both
+may be given: the pairs then run in the same rounds, side by side. With
+--baseline-build as well, "idle-tracing" pairs this build with no hook beside
+the baseline build (one without the tracing code): the cost of tracing off.
 
 Usage: python3 bench/http_bench.py --build build [--seconds 3] [--idle-sessions 10000] [--json out.json]
                                    [--baseline-build other-checkout/build]
-       python3 bench/http_bench.py --build build --metrics-ab 5 [--loads 16] [--seconds 3]
+       python3 bench/http_bench.py --build build --metrics-ab 5 [--trace-ab 5] [--loads 16] [--seconds 3]
 """
 from __future__ import annotations
 
@@ -157,15 +162,29 @@ def idle_sessions(driver: Path, pid: int, port: int, count: int) -> dict:
             "kib_per_session": round((after - before) / count, 2), "create_s": round(took, 2)}
 
 
-def metrics_ab(driver: Path, build: Path, loads: list[int], seconds: float, rounds: int) -> dict:
-    """Calls per server-CPU-second with metrics on vs off, interleaved over rounds."""
-    pairs = {"inline": ((), ("--no-metrics",)), "workers": (("--no-inline",), ("--no-inline", "--no-metrics"))}
+# What an A/B compares: the everything server's options with the feature on, and off.
+AB_PAIRS = {
+    "metrics": {"inline": ((), ("--no-metrics",)), "workers": (("--no-inline",), ("--no-inline", "--no-metrics"))},
+    "tracing": {"inline": (("--trace", "count"), ()), "workers": (("--no-inline", "--trace", "count"), ("--no-inline",))},
+}
+
+
+def feature_ab(driver: Path, build: Path, loads: list[int], seconds: float, rounds: int,
+               features: list[str], baseline: Path | None = None) -> dict:
+    """Calls per server-CPU-second with each feature on vs off, interleaved over rounds.
+    With a baseline build and tracing, also this build with no trace hook ("on": the
+    tracing code present, idle) beside the baseline's ("off"): the cost of tracing off."""
+    pairs = {f"{feature} {path}": ((build, on), (build, off))
+             for feature in features for path, (on, off) in AB_PAIRS[feature].items()}
+    if baseline is not None and "tracing" in features:
+        pairs["idle-tracing inline"] = ((build, ()), (baseline, ()))
+        pairs["idle-tracing workers"] = ((build, ("--no-inline",)), (baseline, ("--no-inline",)))
     procs: dict[tuple[str, str], tuple[subprocess.Popen, int]] = {}
     out: dict = {}
     try:
-        for path, (on, off) in pairs.items():
-            procs[(path, "on")] = start_ours(build, *on)
-            procs[(path, "off")] = start_ours(build, *off)
+        for path, ((on_build, on), (off_build, off)) in pairs.items():
+            procs[(path, "on")] = start_ours(on_build, *on)
+            procs[(path, "off")] = start_ours(off_build, *off)
         for (proc, port) in procs.values():
             drive(driver, proc.pid, port, 16, 0.5)  # warm: code paths and allocator arenas
         for r in range(rounds):
@@ -179,18 +198,18 @@ def metrics_ab(driver: Path, build: Path, loads: list[int], seconds: float, roun
                     ratio = got["on"] / got["off"]
                     out.setdefault(path, {}).setdefault(conns, []).append(
                         {"on": got["on"], "off": got["off"], "ratio": round(ratio, 4)})
-                    print(f"round {r + 1}: {path:7} {conns:3} sessions: metrics on {got['on']:7} off {got['off']:7} "
+                    print(f"round {r + 1}: {path:20} {conns:3} sessions: on {got['on']:7} off {got['off']:7} "
                           f"calls/CPU-s  on/off {ratio:.3f}", flush=True)
     finally:
         for proc, _ in procs.values():
             stop(proc)
-    print("\nmetrics on / off, calls per server-CPU-second (median, min..max over rounds):")
+    print("\non / off, calls per server-CPU-second (median, min..max over rounds):")
     for path, by_load in out.items():
         for conns, runs in by_load.items():
             ratios = sorted(x["ratio"] for x in runs)
             median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
-            print(f"  {path:7} {conns:3} sessions: {median:.3f} ({ratios[0]:.3f}..{ratios[-1]:.3f}), "
-                  f"{(1 - median) * 100:+.1f}% fewer calls per CPU-second with metrics on")
+            print(f"  {path:20} {conns:3} sessions: {median:.3f} ({ratios[0]:.3f}..{ratios[-1]:.3f}), "
+                  f"{(1 - median) * 100:+.1f}% fewer calls per CPU-second with {path.split()[0]} on")
             by_load[conns] = {"runs": runs, "median_ratio": round(median, 4)}
     return out
 
@@ -207,14 +226,19 @@ def main() -> int:
     ap.add_argument("--baseline-build", help="another build directory whose everything server runs side by side")
     ap.add_argument("--metrics-ab", type=int, default=0, metavar="ROUNDS",
                     help="only measure metrics on vs off, interleaved over ROUNDS rounds")
+    ap.add_argument("--trace-ab", type=int, default=0, metavar="ROUNDS",
+                    help="only measure tracing (a counting hook) on vs off, interleaved over ROUNDS rounds")
     args = ap.parse_args()
     build = Path(args.build).resolve()
-    if args.metrics_ab:
+    if args.metrics_ab or args.trace_ab:
         driver = build / "http_driver"
         subprocess.run(["cc", "-O2", "-o", str(driver), str(REPO / "bench" / "http_driver.c")], check=True)
-        ab = metrics_ab(driver, build, [int(x) for x in args.loads.split(",")], args.seconds, args.metrics_ab)
+        features = [f for f, n in (("metrics", args.metrics_ab), ("tracing", args.trace_ab)) if n]
+        ab = feature_ab(driver, build, [int(x) for x in args.loads.split(",")], args.seconds,
+                        max(args.metrics_ab, args.trace_ab), features,
+                        Path(args.baseline_build).resolve() if args.baseline_build else None)
         if args.json:
-            Path(args.json).write_text(json.dumps({"metrics_ab": ab}, indent=2))
+            Path(args.json).write_text(json.dumps({"ab": ab}, indent=2))
         return 0
     scratch = build / "swiftpm"
     if not scratch.is_dir():  # the CMake cache knows where SwiftPM builds

@@ -281,6 +281,64 @@ typedef void (*mcp_log_fn)(void *user_data, int32_t level, const char *record_js
 MCP_API mcp_status mcp_set_log_hook(mcp_log_fn fn, void *user_data, int32_t min_level, char **out_error);
 
 /*
+** mcp_set_trace_hook: receive a span for each MCP request, as OpenTelemetry
+** would record it.
+**
+** ^With a hook set, every server and client records one span per request:
+** kind "server" for a request received (a client's call on a server; a
+** server's sampling, elicitation or roots request on a client), from its
+** arrival until it is answered; kind "client" for a request sent (by
+** mcp_client_request and its relatives, or by mcp_call_request during a
+** call), until its answer arrives. Names and attributes follow the
+** OpenTelemetry semantic conventions for MCP: name "{method} {tool or
+** prompt}" ("tools/call echo", "resources/read"), attributes
+** "mcp.method.name", "jsonrpc.request.id", "gen_ai.tool.name" and
+** "gen_ai.operation.name" ("execute_tool") for tools/call,
+** "gen_ai.prompt.name", "mcp.resource.uri", "mcp.protocol.version" (the
+** request's revision, so its era), "mcp.session.id" (2025-era sessions) and,
+** when the request failed, "error.type" (the JSON-RPC code as text,
+** "tool_error" for a tools/call result with isError, "cancelled", "timeout",
+** "closed") with "rpc.response.status_code" (the JSON-RPC code).
+** ^Parenting (W3C Trace Context, MCP SEP-414): a server span continues the
+** trace of the request's params._meta "traceparent" (and "tracestate"), else
+** of the HTTP POST's traceparent header, else starts a trace. A client span
+** continues the "traceparent" the host put in the request's params._meta,
+** else the span of the call being handled (requests made with
+** mcp_call_request), else starts a trace; the engine then sets
+** params._meta.traceparent (and tracestate) of the request sent to name the
+** client span, so the other end's server span is its child. A traceparent
+** that is not well formed is ignored. ^With no hook, requests go out as the
+** host gave them, and the cost is one atomic load per request.
+** fn receives each finished span as span_json, one JSON object on one line:
+**   {"traceId": 32 hex digits, "spanId": 16 hex digits, "parentSpanId": 16
+**    hex digits (absent for a new trace), "parentIsRemote": true when the
+**    parent came from the other end, "traceFlags": 1 (sampled) or the
+**    parent's, "traceState": text (absent when empty), "name", "kind":
+**    "server" | "client", "startTimeUnixNano", "endTimeUnixNano": integers
+**    (CLOCK_REALTIME), "attributes": {name: string or integer},
+**    "status": {"code": "unset" | "error", "message"?}}
+** ^The engine does not sample: a span whose traceFlags say "not sampled" is
+** still delivered, for the host's sampler to decide.
+** ^The hook is process-wide; calling again replaces it. ^Spans are queued (up
+** to queue_limit; 0 means 4096) and delivered in order on one engine thread
+** of their own, never on the thread that ended the span, so a slow hook
+** delays no request; past the bound spans are dropped, and the engine log
+** (mcp_set_log_hook) says how many. ^When mcp_set_trace_hook returns, the
+** previous hook is not running and will not be called again (except when
+** called from inside the hook). NULL fn removes the hook and drops the spans
+** still queued.
+** Ownership: span_json is lent for the call only; user_data stays the host's
+**   and must stay valid until the hook is replaced or removed.
+** Threads: any; the hook runs on the trace delivery thread (an engine thread:
+**   the thread hooks apply) and must not call functions that wait for engine
+**   threads.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (queue_limit negative).
+** Since: 1.5
+*/
+typedef void (*mcp_trace_fn)(void *user_data, const char *span_json);
+MCP_API mcp_status mcp_set_trace_hook(mcp_trace_fn fn, void *user_data, int32_t queue_limit, char **out_error);
+
+/*
 ** CAPI: JSON-RPC error codes used by MCP (wire data, for mcp_call_error).
 */
 #define MCP_JSONRPC_PARSE_ERROR        (-32700)
@@ -1044,6 +1102,23 @@ MCP_API mcp_status mcp_call_meta(mcp_call_t *call, char **out_json, char **out_e
 ** Since: 1.4
 */
 MCP_API mcp_status mcp_call_principal_json(mcp_call_t *call, char **out_json, char **out_error);
+
+/*
+** mcp_call_traceparent: the W3C traceparent of the call's span.
+** METHOD: mcp_call_t
+** ^While a trace hook is set (mcp_set_trace_hook), *out_traceparent receives
+** "00-{trace id}-{span id}-{flags}" naming the server span the engine records
+** for this call: the parent for the spans host code makes while handling it
+** (a binding makes it the current OpenTelemetry context around the handler).
+** ^Requests sent with mcp_call_request are its children without this. ^With
+** no hook (or a call received before the hook was set) *out_traceparent is
+** NULL and the status MCP_OK. *out_traceparent: caller frees with
+** mcp_string_free.
+** Threads: any. Errors: MCP_OK | MCP_ERR_INVALID_ARG | MCP_ERR_STATE (the
+** call was answered).
+** Since: 1.5
+*/
+MCP_API mcp_status mcp_call_traceparent(mcp_call_t *call, char **out_traceparent, char **out_error);
 
 /*
 ** mcp_call_close_stream: end the HTTP connection carrying a call's answer, while

@@ -1,5 +1,4 @@
 import Glibc
-import DequeModule
 import Synchronization
 
 /// The engine's own log lines (errors, warnings, the optional access log),
@@ -33,8 +32,11 @@ public enum EngineLog {
 
     /// The lowest level delivered; Int32.max when no hook is set.
     private static let threshold = Atomic<Int32>(Int32.max)
-    private static let queueLimit = 4096
-    private static let delivery = DeliveryQueue()
+    /// Records queued for the hook; past 4096 they are dropped and counted.
+    private static let delivery = HookQueue<(Level, String)>(limit: 4096) { lost in
+        (.warning, LogRecord(level: .warning, component: "log", message: "log records dropped: the hook did not keep up")
+            .adding("dropped", .int(lost)).finish())
+    }
 
     /// Whether a record at `level` would be delivered (to skip building it).
     @inline(__always)
@@ -49,13 +51,13 @@ public enum EngineLog {
         guard enabled(level) else { return }
         var record = LogRecord(level: level, component: component, message: message)
         for (k, v) in fields { record.add(k, v) }
-        delivery.push(level, record.finish())
+        delivery.push((level, record.finish()))
     }
 
     /// Queues a record built by the caller (check `enabled` first).
     public static func deliver(_ level: Level, _ record: LogRecord) {
         guard enabled(level) else { return }
-        delivery.push(level, record.finish())
+        delivery.push((level, record.finish()))
     }
 
     public static func warning(_ component: String, _ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) {
@@ -75,92 +77,14 @@ public enum EngineLog {
     /// itself (it cannot wait for its own return then). Records still queued
     /// go to the new hook, or are dropped with none.
     public static func setHook(_ hook: Hook?, minimum: Level) {
-        delivery.replace(hook)
+        var forward: HookQueue<(Level, String)>.Hook?
+        if let hook { forward = { item in hook(item.0, item.1) } }
+        delivery.replace(forward)
         threshold.store(hook == nil ? Int32.max : minimum.rawValue, ordering: .relaxed)
     }
 
     /// Waits until every record queued so far was delivered (tests, shutdown).
     public static func flush(timeoutMs: Int) -> Bool { delivery.waitUntilEmpty(timeoutMs: timeoutMs) }
-
-    /// The queue and its delivery thread. All state behind `cond`.
-    private final class DeliveryQueue: @unchecked Sendable {
-        // @unchecked: every stored var is read and written with `cond` locked.
-        private let cond = ConditionLock()
-        private var queue = Deque<(Level, String)>()
-        private var hook: Hook?
-        private var generation = 0
-        private var delivering = false
-        private var threadRunning = false
-        private var dropped = 0
-        private var deliveryThread: pthread_t?
-
-        func push(_ level: Level, _ text: String) {
-            cond.lock()
-            guard hook != nil else { return cond.unlock() }
-            if queue.count >= EngineLog.queueLimit {
-                dropped += 1
-                return cond.unlock()
-            }
-            queue.append((level, text))
-            let start = !threadRunning
-            if start { threadRunning = true }
-            cond.signal()
-            cond.unlock()
-            if start { WorkerPool.detach { [self] in run() } }
-        }
-
-        func replace(_ new: Hook?) {
-            cond.lock()
-            hook = new
-            generation += 1
-            if new == nil { queue.removeAll() }
-            let onDeliveryThread = deliveryThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
-            while delivering && !onDeliveryThread { _ = cond.wait(until: MonotonicInstant.now().adding(milliseconds: 50)) }
-            cond.broadcast()
-            cond.unlock()
-        }
-
-        func waitUntilEmpty(timeoutMs: Int) -> Bool {
-            let deadline = MonotonicInstant.now().adding(milliseconds: timeoutMs)
-            cond.lock()
-            defer { cond.unlock() }
-            while !queue.isEmpty || delivering {
-                if MonotonicInstant.now() >= deadline { return false }
-                _ = cond.wait(until: min(deadline, MonotonicInstant.now().adding(milliseconds: 5)))
-            }
-            return true
-        }
-
-        /// The delivery thread: exits after a while with nothing to deliver.
-        private func run() {
-            cond.lock()
-            deliveryThread = pthread_self()
-            while true {
-                guard let hook, let item = queue.first else {
-                    if !cond.wait(until: MonotonicInstant.now().adding(milliseconds: 5000)), queue.isEmpty { break }
-                    continue
-                }
-                queue.removeFirst()
-                let lost = dropped
-                dropped = 0
-                delivering = true
-                cond.unlock()
-                if lost > 0 {
-                    hook(.warning, LogRecord(level: .warning, component: "log",
-                                             message: "log records dropped: the hook did not keep up")
-                        .adding("dropped", .int(lost)).finish())
-                }
-                hook(item.0, item.1)
-                cond.lock()
-                delivering = false
-                cond.broadcast()
-            }
-            threadRunning = false
-            deliveryThread = nil
-            cond.broadcast()
-            cond.unlock()
-        }
-    }
 }
 
 /// A field value of a log record.

@@ -251,3 +251,16 @@ func goHTTPWake(ud unsafe.Pointer) {
 	default: // a wake is pending already
 	}
 }
+
+// goSpan is the mcp_trace_fn of SetSpanExporter; it runs on the engine's
+// trace delivery thread.
+//
+//export goSpan
+func goSpan(_ unsafe.Pointer, span *C.char) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: a SpanExporter panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	exportSpan(C.GoString(span))
+}

@@ -5,7 +5,7 @@
 **                               [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline]
 **                               [--max-calls-in-flight N] [--tool-timeout-ms MS] [--circuit-breaker F:MS]
 **                               [--no-metrics] [--log-level debug|info|warning|error]
-**                               [--auth-config FILE]
+**                               [--auth-config FILE] [--trace stderr|count]
 **
 ** A C host of libmcp (through jansson and mcp_jansson.h) that offers the
 ** tools, resources and prompts the public MCP conformance suite
@@ -75,6 +75,21 @@ static void log_to_stderr(void *user_data, int32_t level, const char *record_jso
     (void)user_data;
     (void)level;
     fprintf(stderr, "%s\n", record_json);
+}
+
+/* --trace stderr: each request span as a JSON line on stderr. */
+static void trace_to_stderr(void *user_data, const char *span_json) {
+    (void)user_data;
+    fprintf(stderr, "%s\n", span_json);
+}
+
+/* --trace count: spans are recorded and handed over, and only counted here
+** (the benchmark's cost of tracing, without an exporter's). */
+static long spans_seen;
+static void trace_count(void *user_data, const char *span_json) {
+    (void)user_data;
+    (void)span_json;
+    __atomic_add_fetch(&spans_seen, 1, __ATOMIC_RELAXED);
 }
 
 static void sleep_ms(long ms) {
@@ -1300,7 +1315,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
             "       [--admin HOST:PORT] [--access-log] [--auth-config FILE]] [--task-ttl-ms MS] [--no-inline]\n"
-            "       [--no-metrics] [--log-level LEVEL]\n"
+            "       [--no-metrics] [--log-level LEVEL] [--trace stderr|count]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
             "  --stdio            serve one client over stdin/stdout (the default)\n"
@@ -1316,6 +1331,8 @@ static void usage(FILE *out) {
             "  --auth-config FILE with --http: check OAuth access tokens; FILE holds the \"auth\"\n"
             "                     object of mcp_server_start_http (see mcp.h)\n"
             "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
+            "  --trace MODE       record a span per request (mcp_set_trace_hook): stderr writes each\n"
+            "                     as a JSON line, count only counts them (the benchmark)\n"
             "  --log-level LEVEL  engine log records at LEVEL and above go to stderr as JSON\n"
             "                     lines: debug, info, warning (the default) or error\n"
             "  --max-calls-in-flight N  refuse calls beyond N in flight (503 over HTTP)\n"
@@ -1367,6 +1384,7 @@ int main(int argc, char **argv) {
     const char *http_addr = NULL, *admin_addr = NULL, *auth_file = NULL;
     int stateless = 0, json_response = 0, access_log = 0, metrics = 1;
     int32_t log_level = MCP_LOG_WARNING;
+    mcp_trace_fn trace_fn = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--stdio")) continue;
@@ -1408,6 +1426,18 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--no-metrics")) {
             metrics = 0;
+            continue;
+        }
+        if (!strcmp(a, "--trace") && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (!strcmp(m, "stderr")) {
+                trace_fn = trace_to_stderr;
+            } else if (!strcmp(m, "count")) {
+                trace_fn = trace_count;
+            } else {
+                fprintf(stderr, PROGRAM ": --trace wants stderr or count, got '%s'\n", m);
+                return 2;
+            }
             continue;
         }
         if (!strcmp(a, "--log-level") && i + 1 < argc) {
@@ -1481,6 +1511,11 @@ int main(int argc, char **argv) {
     char *log_error = NULL;
     mcp_status log_rc = mcp_set_log_hook(log_to_stderr, NULL, log_level, &log_error);
     if (log_rc != MCP_OK) report("cannot set the log hook", log_rc, log_error);
+    if (trace_fn) {
+        char *trace_error = NULL;
+        mcp_status trace_rc = mcp_set_trace_hook(trace_fn, NULL, 0, &trace_error);
+        if (trace_rc != MCP_OK) report("cannot set the trace hook", trace_rc, trace_error);
+    }
 
     /* Caching hints of 2026-07-28 results: public for 60 s unless a feature
     ** says otherwise (test://watched-resource changes: not cached). */

@@ -17,6 +17,8 @@ public protocol AnswerableCall: AnyObject, Sendable {
     var isCancelled: Bool { get }
     var isAnswered: Bool { get }
     var meta: JSONObject? { get }
+    /// The `traceparent` of the call's span (nil while tracing is off).
+    var traceParent: String? { get }
     func respond(_ result: JSONValue) throws(CallFailure)
     func fail(_ error: JSONRPCError) throws(CallFailure)
     func onCancel(_ handler: @escaping @Sendable () -> Void)

@@ -13,6 +13,7 @@ public final class ClientCall: AnswerableCall {
     public var id: RequestID { request.id }
     public var method: String { request.method }
     public var meta: JSONObject? { request.meta }
+    public var traceParent: String? { request.traceParent }
     public var isCancelled: Bool { request.isCancelled }
     public var isAnswered: Bool { request.isAnswered }
 

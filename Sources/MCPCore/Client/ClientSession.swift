@@ -61,7 +61,7 @@ public final class ClientSession: Sendable, PeerMethods {
     private let notifications: OrderedExecutor
     let peer: JSONRPCPeer
     let scheduler: any TimerService
-    let state = LockedState(State())
+    let state: LockedState<State>
     /// The response cache, when the options ask for one.
     public let cache: ResultCache?
 
@@ -98,7 +98,13 @@ public final class ClientSession: Sendable, PeerMethods {
         self.scheduler = scheduler
         cache = options.cache.map { ResultCache(limits: $0) }
         notifications = OrderedExecutor(base: executor)
-        peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output))
+        // Spans name the negotiated revision (a modern request's own `_meta` wins).
+        let state = LockedState(State())
+        self.state = state
+        let scope = !Tracing.isOn ? TraceScope.none : TraceScope(
+            protocolVersion: { state.withLock { $0.negotiated?.protocolVersion } }, sessionID: { nil })
+        peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output),
+                           observer: nil, traceScope: scope)
     }
 
     public var initializeResult: JSONObject? { state.withLock { $0.initializeResult } }

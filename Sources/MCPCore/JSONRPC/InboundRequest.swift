@@ -17,6 +17,8 @@ public final class InboundRequest: Sendable {
     private let deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)?
     /// Arrival time and tool name, when the server keeps metrics (ServerObserver).
     let stamp: RequestStamp?
+    /// Its server span, while tracing is on (Tracing).
+    let span: RequestSpan?
     private let state = LockedState(State())
 
     private struct State {
@@ -33,9 +35,11 @@ public final class InboundRequest: Sendable {
     }
 
     init(peer: JSONRPCPeer, id: RequestID, method: String, meta: JSONObject?, channel: MessageChannel,
-         deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)? = nil, stamp: RequestStamp? = nil)
+         deliver: (@Sendable (Result<JSONValue, JSONRPCError>) -> Void)? = nil, stamp: RequestStamp? = nil,
+         span: RequestSpan? = nil)
     {
         self.stamp = stamp
+        self.span = span
         self.peer = peer
         self.id = id
         self.method = method
@@ -58,6 +62,10 @@ public final class InboundRequest: Sendable {
     public var modern: ModernContext? { state.withLock { $0.modern } }
 
     func attach(_ context: ModernContext) { state.withLock { $0.modern = context } }
+
+    /// The `traceparent` naming this request's span (nil while tracing is
+    /// off): the parent of whatever the host does for it.
+    public var traceParent: String? { span?.traceParent }
 
     public var isCancelled: Bool { state.withLock { $0.cancelled } }
     public var isAnswered: Bool { state.withLock { $0.answered } }
@@ -146,6 +154,7 @@ public final class InboundRequest: Sendable {
             return true
         }
         guard first else { return false }
+        span?.end(SpanConventions.failure(answered: nil, method: method))
         channel.finish(nil)
         let (handlers, requests) = state.withLock { s in
             defer {

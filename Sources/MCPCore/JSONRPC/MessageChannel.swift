@@ -21,11 +21,27 @@ public protocol MessageChannel: AnyObject, Sendable {
     /// transport authenticated them (HTTP with "auth"); nil otherwise.
     /// Calls read it as `ServerCall.principal`.
     var principal: Principal? { get }
+    /// The W3C trace context the transport carried with these messages (an
+    /// HTTP POST's `traceparent` and `tracestate` headers), read only while
+    /// tracing is on; a request's own `_meta.traceparent` comes first.
+    var traceHeaders: TraceHeaders? { get }
+}
+
+/// A `traceparent` header and its optional `tracestate`.
+public struct TraceHeaders: Sendable {
+    public var traceParent: String
+    public var traceState: String?
+
+    public init(traceParent: String, traceState: String?) {
+        self.traceParent = traceParent
+        self.traceState = traceState
+    }
 }
 
 extension MessageChannel {
     public func finish(error answer: [UInt8], code: Int64) { finish(answer) }
     public var principal: Principal? { nil }
+    public var traceHeaders: TraceHeaders? { nil }
 }
 
 /// A channel made of two closures, for transports that need no state of their own.

@@ -77,6 +77,8 @@ public final class JSONRPCPeer: Sendable {
         var timer: TimerToken?
         /// The received request this one was made for; it is cancelled with it.
         var related: InboundRequest?
+        /// Its client span, while tracing is on.
+        var span: RequestSpan?
     }
 
     private struct State {
@@ -97,14 +99,17 @@ public final class JSONRPCPeer: Sendable {
     public let defaultChannel: MessageChannel
     /// Told of each received request and its outcome (a server's metrics); nil: none kept.
     let observer: SessionObserver?
+    /// The session's revision and id, for the spans of its requests.
+    let traceScope: TraceScope
 
     public convenience init(executor: HandlerExecutor, timers: any TimerService, defaultChannel: MessageChannel) {
         self.init(executor: executor, timers: timers, defaultChannel: defaultChannel, observer: nil)
     }
 
     init(executor: HandlerExecutor, timers: any TimerService, defaultChannel: MessageChannel,
-         observer: SessionObserver?)
+         observer: SessionObserver?, traceScope: TraceScope = .none)
     {
+        self.traceScope = traceScope
         self.executor = executor
         self.timers = timers
         self.defaultChannel = defaultChannel
@@ -148,15 +153,38 @@ public final class JSONRPCPeer: Sendable {
         }
         related?.track(id)
         arm(id, afterMs: timing.timeoutMs)
-        var p = params ?? JSONObject()
+        var p = Tracing.isOn ? traced(id, method: method, params: params, related: related) : params ?? JSONObject()
         if progress != nil {
             var meta = p["_meta"]?.objectValue ?? JSONObject()
             meta["progressToken"] = id.json
             p["_meta"] = .object(meta)
         }
-        let hasParams = params != nil || progress != nil
+        let hasParams = params != nil || progress != nil || p["_meta"] != nil
         send(.request(id: id, method: method, params: hasParams ? .object(p) : nil), on: channel)
         return id
+    }
+
+    /// Starts the client span of a request we send and names it in the
+    /// request's `_meta.traceparent`. Its parent: the trace context the host
+    /// put there, else the received request this one serves, else none.
+    private func traced(_ id: RequestID, method: String, params: JSONObject?, related: InboundRequest?) -> JSONObject {
+        let given = SpanConventions.parent(in: params?["_meta"]?.objectValue)
+        let span = RequestSpan(kind: .client, method: method, params: params, id: id,
+                               parent: given ?? related?.span?.context, remoteParent: false, scope: traceScope)
+        let kept = state.withLock { s -> Bool in
+            guard s.outgoing[id] != nil else { return false }
+            s.outgoing[id]?.span = span
+            return true
+        }
+        // Settled already (closed meanwhile): the span ends as it did.
+        if !kept { span.end(SpanFailure(type: "closed", message: "the connection closed before the request was sent")) }
+        return SpanConventions.inject(span, into: params)
+    }
+
+    /// Hands a request's outcome to its caller, ending its span first.
+    private func settle(_ p: Outgoing, _ outcome: Result<JSONValue, RequestFailure>) {
+        if let span = p.span { span.end(SpanConventions.failure(received: outcome, method: span.method)) }
+        p.completion(outcome)
     }
 
     /// Cancels a request we sent: the caller gets .cancelled and, unless the
@@ -164,7 +192,7 @@ public final class JSONRPCPeer: Sendable {
     public func cancel(_ id: RequestID, reason: String?) {
         guard let p = take(id) else { return }
         if p.cancellable { sendCancelled(id, reason: reason) }
-        p.completion(.failure(.cancelled))
+        settle(p, .failure(.cancelled))
     }
 
     /// Whether a request we sent still waits for its answer.
@@ -177,7 +205,7 @@ public final class JSONRPCPeer: Sendable {
     @discardableResult
     public func fail(_ id: RequestID, with failure: RequestFailure) -> Bool {
         guard let p = take(id) else { return false }
-        p.completion(.failure(failure))
+        settle(p, .failure(failure))
         return true
     }
 
@@ -211,7 +239,7 @@ public final class JSONRPCPeer: Sendable {
     private func expire(_ id: RequestID) {
         guard let p = take(id) else { return }
         if p.cancellable { sendCancelled(id, reason: "Request timed out") }
-        p.completion(.failure(.timeout))
+        settle(p, .failure(.timeout))
     }
 
     // MARK: receiving
@@ -243,8 +271,10 @@ public final class JSONRPCPeer: Sendable {
             return 0
         case .request(let id, let method, let params):
             let p = params?.objectValue ?? JSONObject()
-            let request = InboundRequest(peer: self, id: id, method: method, meta: p["_meta"]?.objectValue,
-                                         channel: channel, stamp: observer?.start(method: method, params: p))
+            let meta = p["_meta"]?.objectValue
+            let span = Tracing.isOn ? serverSpan(id, method: method, params: p, meta: meta, channel: channel) : nil
+            let request = InboundRequest(peer: self, id: id, method: method, meta: meta, channel: channel,
+                                         stamp: observer?.start(method: method, params: p), span: span)
             if method == "ping", methods.answersPing(meta: request.meta) {
                 try? request.answer(.success(.object(JSONObject())))
                 return 1
@@ -269,11 +299,23 @@ public final class JSONRPCPeer: Sendable {
         }
     }
 
+    /// The server span of a received request: a child of the trace context
+    /// in its `_meta`, else of the one its transport carried (an HTTP header).
+    private func serverSpan(_ id: RequestID, method: String, params: JSONObject, meta: JSONObject?,
+                            channel: MessageChannel) -> RequestSpan
+    {
+        let parent = SpanConventions.parent(in: meta) ?? channel.traceHeaders.flatMap {
+            SpanConventions.parent(traceParent: $0.traceParent, traceState: $0.traceState)
+        }
+        return RequestSpan(kind: .server, method: method, params: params, id: id, parent: parent,
+                           remoteParent: true, scope: traceScope)
+    }
+
     private func route(_ id: RequestID, _ outcome: Result<JSONValue, JSONRPCError>) {
         guard let p = take(id) else { return }  // late (timed out, cancelled) or unknown
         switch outcome {
-        case .success(let r): p.completion(.success(r))
-        case .failure(let e): p.completion(.failure(.peer(e)))
+        case .success(let r): settle(p, .success(r))
+        case .failure(let e): settle(p, .failure(.peer(e)))
         }
     }
 
@@ -326,10 +368,11 @@ public final class JSONRPCPeer: Sendable {
         state.withLockAndNotify { $0.answering -= 1 }
     }
 
-    /// Metrics: the request ended with `answer` (nil: none was sent).
+    /// Metrics and tracing: the request ended with `answer` (nil: none was sent).
     @inline(__always)
     private func observe(_ request: InboundRequest, _ answer: Result<JSONValue, JSONRPCError>?) {
         if let observer, let stamp = request.stamp { observer.finish(request, stamp, answer) }
+        if let span = request.span { span.end(SpanConventions.failure(answered: answer, method: request.method)) }
     }
 
     // MARK: lifetime
@@ -377,7 +420,7 @@ public final class JSONRPCPeer: Sendable {
         }
         for p in outgoing {
             if let t = p.timer { timers.cancel(t) }
-            p.completion(.failure(.closed))
+            settle(p, .failure(.closed))
         }
         for h in hooks { h() }
     }

@@ -51,6 +51,7 @@ public final class ServerCall: AnswerableCall {
     /// The request's `_meta`: progressToken, W3C trace context (`traceparent`,
     /// `tracestate`, `baggage`), the 2026-07-28 envelope, the client's own keys.
     public var meta: JSONObject? { request.meta }
+    public var traceParent: String? { request.traceParent }
     public var isCancelled: Bool { request.isCancelled }
     public var isAnswered: Bool { request.isAnswered }
     /// The revision this call is served at: its own at 2026-07-28, else its session's.

@@ -38,7 +38,8 @@ public final class ServerSession: Sendable, PeerMethods {
     init(server: ServerCore, defaultChannel: MessageChannel, id: String? = nil) {
         self.server = server
         self.defaultChannel = defaultChannel
-        self.id = id ?? SessionID.random()
+        let sessionID = id ?? SessionID.random()
+        self.id = sessionID
         let state = LockedState(State())
         self.state = state
         // Metrics see each request's era as the session decided it (read
@@ -46,8 +47,14 @@ public final class ServerSession: Sendable, PeerMethods {
         let observer = server.observer.map { base in
             SessionObserver(base: base) { state.withLock { $0.era == .modern ? .v2026 : .v2025 } }
         }
+        // Spans name the session's revision, and its id only in the 2025 era
+        // (a modern request belongs to no session). Made only while tracing is
+        // on: two closures per session were measurable on a POST's session.
+        let scope = !Tracing.isOn ? TraceScope.none : TraceScope(
+            protocolVersion: { state.withLock { $0.version.rawValue } },
+            sessionID: { state.withLock { $0.era == .legacy } ? sessionID : nil })
         peer = JSONRPCPeer(executor: server.executor, timers: server.scheduler, defaultChannel: defaultChannel,
-                           observer: observer)
+                           observer: observer, traceScope: scope)
     }
 
     public var protocolVersion: ProtocolVersion { state.withLock { $0.version } }

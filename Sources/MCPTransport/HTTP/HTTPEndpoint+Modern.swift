@@ -73,7 +73,8 @@ extension HTTPEndpoint {
         // answer turns the response into an SSE stream (PostChannel).
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: accept.json,
                                   primes: { false }, extraHeaders: { HTTPHeaders() },
-                                  errorStatus: Self.modernStatus, principal: request.principal)
+                                  errorStatus: Self.modernStatus, principal: request.principal,
+                                  traceHeaders: request.traceHeaders)
         let session = core.makeModernSession(defaultChannel: channel)
         // A closed response stream cancels its request (the spec's cancellation).
         sink.onDone { session.close() }

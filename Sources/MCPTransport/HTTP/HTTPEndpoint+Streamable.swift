@@ -120,7 +120,7 @@ extension HTTPEndpoint {
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() },
-                                  principal: request.principal)
+                                  principal: request.principal, traceHeaders: request.traceHeaders)
         let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
         if answers == 0 {
             respond(sink, request, .accepted)
@@ -161,7 +161,7 @@ extension HTTPEndpoint {
         // The head waits for the answer (immediate for initialize), so it can carry the id.
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: decide,
-                                  principal: request.principal)
+                                  principal: request.principal, traceHeaders: request.traceHeaders)
         s.core.receive(value, channel: channel)
     }
 
@@ -170,7 +170,8 @@ extension HTTPEndpoint {
                                sink: ResponseSink)
     {
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: json,
-                                  primes: { false }, extraHeaders: { HTTPHeaders() }, principal: request.principal)
+                                  primes: { false }, extraHeaders: { HTTPHeaders() }, principal: request.principal,
+                                  traceHeaders: request.traceHeaders)
         let session = core.makeStatelessSession(defaultChannel: channel, version: version)
         // A client gone before its answer cannot come back for it: cancel.
         sink.onDone { session.close() }

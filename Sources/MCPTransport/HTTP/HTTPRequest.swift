@@ -29,6 +29,13 @@ struct HTTPRequest {
     }
 
     func header(_ name: String) -> String? { head.headers.first(name: name) }
+
+    /// The W3C trace context headers, when tracing is on and there are some
+    /// (nothing is looked up while it is off).
+    var traceHeaders: TraceHeaders? {
+        guard Tracing.isOn, let tp = header("traceparent") else { return nil }
+        return TraceHeaders(traceParent: tp, traceState: header("tracestate"))
+    }
 }
 
 extension String {

@@ -29,6 +29,8 @@ final class PostChannel: ResumableChannel {
     let principal: Principal?
     /// The loop its response is written on: tells which endpoint it belongs to.
     var eventLoop: EventLoop { sink.eventLoop }
+    /// The POST's traceparent and tracestate headers (set only while tracing is on).
+    let traceHeaders: TraceHeaders?
 
     private enum Mode {
         case waiting(json: Bool)
@@ -38,9 +40,11 @@ final class PostChannel: ResumableChannel {
 
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
          primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
-         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil)
+         errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil,
+         traceHeaders: TraceHeaders? = nil)
     {
         self.principal = principal
+        self.traceHeaders = traceHeaders
         self.errorStatus = errorStatus
         self.sink = sink
         self.streams = streams

@@ -35,6 +35,7 @@ from .errors import (
     LimitExceeded, MCPError, NotFound, PeerError, RequestTimeout, ResourceNotFound, StateError, ToolError, Unsupported,
 )
 from ._log import set_log_hook
+from . import tracing
 from .server import Server
 from .session import Session
 
@@ -70,6 +71,6 @@ __all__ = [
     "MCPError", "LibraryError", "InvalidArgument", "InvalidJSON", "AlreadyExists", "NotFound", "StateError",
     "EngineIOError", "LimitExceeded", "Unsupported", "RequestTimeout", "Cancelled", "Closed", "PeerError",
     "ToolError", "ResourceNotFound",
-    "InputRequired", "errors", "library_path", "abi_version", "engine_version", "set_log_hook", "ABI_MAJOR",
+    "InputRequired", "errors", "library_path", "abi_version", "engine_version", "set_log_hook", "tracing", "ABI_MAJOR",
     "__version__",
 ]

@@ -19,7 +19,7 @@ import types
 import typing
 from typing import Any, Callable
 
-from . import _callbacks, errors
+from . import _callbacks, errors, tracing as _tracing
 from ._types import ArgumentError, Node, TypeCompiler, from_string, to_jsonable
 from .content import Content, ToolResult, prompt_messages, resource_contents, tool_content
 from .context import Context
@@ -206,6 +206,14 @@ class Feature:
 
     def run(self, call: int, kwargs: dict, ctx_name: str | None) -> None:
         """Runs fn(**kwargs) for a call and answers it (now, or later on the loop)."""
+        if _tracing.active and not self.is_async:
+            # Spans the handler starts are children of the call's span.
+            with _tracing.parent(_tracing.call_traceparent(self.core.lib, call)):
+                self._run(call, kwargs, ctx_name)
+            return
+        self._run(call, kwargs, ctx_name)
+
+    def _run(self, call: int, kwargs: dict, ctx_name: str | None) -> None:
         if self.is_async:
             self._schedule(call, kwargs, ctx_name, None)
             return
@@ -251,11 +259,14 @@ class Feature:
             if ctx_name is not None:
                 kwargs[ctx_name] = ctx
         loop = self.core.loop()
+        # The coroutine runs in the loop's context: the call's span is made current there.
+        traceparent = _tracing.call_traceparent(self.core.lib, call) if _tracing.active else None
 
         async def runner() -> None:
             try:
                 ctx._watch_task(asyncio.current_task(), loop)
-                value = await (awaitable if awaitable is not None else self.fn(**kwargs))
+                with _tracing.parent(traceparent):
+                    value = await (awaitable if awaitable is not None else self.fn(**kwargs))
             except asyncio.CancelledError:
                 _callbacks.answer_error(self.core.lib, call, INTERNAL_ERROR, "cancelled")
                 return

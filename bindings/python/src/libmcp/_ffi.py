@@ -47,6 +47,7 @@ LOG_FN = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
 HTTP_WAKE_FN = CFUNCTYPE(None, c_void_p)
 OAUTH_AUTHORIZE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p, c_void_p)
 OAUTH_STORE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
+TRACE_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -64,6 +65,8 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_set_thread_hooks": (c_int32, (THREAD_FN, THREAD_FN, c_void_p, _ERR)),
     "mcp_set_log_hook": (c_int32, (LOG_FN, c_void_p, c_int32, _ERR)),
     "mcp_server_metrics": (c_int32, (c_void_p, _OUT, _ERR)),
+    "mcp_set_trace_hook": (c_int32, (TRACE_FN, c_void_p, c_int32, _ERR)),
+    "mcp_call_traceparent": (c_int32, (c_void_p, _OUT, _ERR)),
     "mcp_server_remove_tool": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_add_resource": (c_int32, (c_void_p, c_char_p, RESOURCE_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_server_remove_resource": (c_int32, (c_void_p, c_char_p, _ERR)),
@@ -149,7 +152,8 @@ OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call
                       "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
-                      "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse"}
+                      "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse",
+                      "mcp_set_trace_hook", "mcp_call_traceparent"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_http_")}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 

@@ -25,7 +25,7 @@ import json
 from ctypes import byref, c_char_p, c_int64, c_void_p
 from typing import Any, Callable
 
-from . import _callbacks, _ffi, _lifetime, errors
+from . import _callbacks, _ffi, _lifetime, errors, tracing as _tracing
 from ._client_calls import _ClientCore, _Listener, _Outcome, _RequestHandler, _SubscriptionListener
 
 _NO_PROGRESS = _ffi.PROGRESS_FN()  # a NULL mcp_progress_fn
@@ -267,6 +267,8 @@ class Client:
     # ------------------------------------------------------------ requests
     def request(self, method: str, params: dict | None = None, *, timeout: float | None = None) -> dict:
         """Sends a request and waits for its result (timeout in seconds; None: the client's default)."""
+        if _tracing.active:
+            params = _tracing.with_current_context(params)
         out, err = c_void_p(), c_void_p()
         status = self._lib.mcp_client_request(self._core.live(), _ffi.cstr(method, "method"),
                                               _callbacks.encode(params) if params is not None else None,
@@ -279,6 +281,8 @@ class Client:
         """Sends a request without waiting: `await` the ClientRequest or call .result(); with
         progress, the request asks for progress and progress(progress, total, message) runs
         for each report."""
+        if _tracing.active:
+            params = _tracing.with_current_context(params)
         outcome = _Outcome(self._core, progress)
         key = _callbacks.keep(outcome)
         request_id, err = c_int64(0), c_void_p()
@@ -302,7 +306,7 @@ class Client:
                   progress: Callable | None = None, meta: dict | None = None) -> dict:
         """tools/call: the CallToolResult ("isError": true when the tool failed). meta: keys for the
         request's _meta (a W3C "traceparent", a per-call "io.modelcontextprotocol/logLevel")."""
-        if progress is not None or meta is not None:
+        if progress is not None or meta is not None or _tracing.active:
             params = {"name": name, "arguments": arguments or {}}
             if meta is not None:
                 params["_meta"] = meta
