@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // HMAC-SHA256 of the MRTR requestState (Sources/MCPCore/Server/MRTR).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // SQLite for the `sqlite:PATH` store (Sources/MCPTransport/Store/SQLiteStore.swift
+        // says why this package and not Debian's libsqlite3).
+        .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -52,6 +55,8 @@ let package = Package(
             dependencies: [
                 "MCPRuntime",
                 .product(name: "OrderedCollections", package: "swift-collections"),
+                // InMemoryEventStore (Store/): the memory store's event log.
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA public keys for JWT access tokens (Sources/MCPCore/Auth).
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -70,6 +75,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Only its vendored SQLite C library (module VaporCSQLite) is used.
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
         ),
         // A server's metrics: the Prometheus registry behind MCPCore's
