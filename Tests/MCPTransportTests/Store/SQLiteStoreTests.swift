@@ -110,7 +110,11 @@ import Testing
         try db.exec("PRAGMA user_version = 99")
         let newer = store(path)
         #expect(throws: StoreError.self) { try newer.check() }
-        do { try newer.check() } catch { #expect(error.message.contains("schema version 99")) }
+        do throws(StoreError) {
+            try newer.check()
+        } catch {
+            #expect(error.message.contains("schema version 99"))
+        }
     }
 
     @Test func anUnwritableStoreFailsAndRecoversByItself() throws {
