@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // W3C trace context (ids, traceparent, tracestate) of request spans (Sources/MCPCore/Tracing).
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
+        // SQLite for the `sqlite:PATH` store (Sources/MCPTransport/Store/SQLiteStore.swift
+        // says why this package and not Debian's libsqlite3).
+        .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -56,6 +59,8 @@ let package = Package(
             dependencies: [
                 "MCPRuntime", "CJSONScan",
                 .product(name: "OrderedCollections", package: "swift-collections"),
+                // InMemoryEventStore (Store/): the memory store's event log.
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA public keys for JWT access tokens (Sources/MCPCore/Auth).
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -75,6 +80,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Only its vendored SQLite C library (module VaporCSQLite) is used.
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
         ),
         // A server's metrics: the Prometheus registry behind MCPCore's

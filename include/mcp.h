@@ -472,6 +472,13 @@ typedef struct mcp_call mcp_call_t;
 **                     is at least 16 bytes of UTF-8 (e.g. 32 random bytes in
 **                     base64). Default: one random key per server object, which
 **                     only that object accepts. Since: 1.3
+**   "state_key"       string, hex text of at least 32 random bytes (64 hex
+**                     digits): the one secret every node of a fleet shares; the
+**                     requestState HMAC key is derived from it (HKDF-SHA256, label
+**                     "requestState v1"), so give every node the same value and a
+**                     retry may land on any of them, before or after a restart.
+**                     Excludes "request_state_keys". Session ids need no shared
+**                     secret (random, checked against the "store"). Since: 1.5
 **   "request_state_ttl_ms"  integer 1000..86400000, how long a requestState is
 **                     accepted (default 600000, ten minutes). Since: 1.3
 **   "request_state_max_bytes"  integer 1024..16777216, the largest requestState
@@ -1385,6 +1392,41 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             (readiness false, no new connections, requests in
 **                             flight answered, streams ended with their retry
 **                             hint) [false]. Since: 1.4
+**   "store"                   string: where 2025-era session records, the events of
+**                             resumable streams and tasks (both eras) with their
+**                             results are kept ["memory:"]. Since: 1.5
+**                             "memory:" this process's memory, lost at exit (the
+**                                       behaviour before 1.5).
+**                             "sqlite:PATH[?synchronous=full|normal]" one SQLite
+**                                       file (created if absent; its directory must
+**                                       exist), WAL mode, schema created and migrated
+**                                       by the library (PRAGMA user_version; a file of
+**                                       a newer schema is refused). Sessions, events
+**                                       and tasks survive a restart: a client keeps
+**                                       its Mcp-Session-Id, resumes a stream with
+**                                       Last-Event-ID, and gets a task's result
+**                                       after the restart. ^An event is committed
+**                                       before it is written to the client, a task's
+**                                       result before the client can read it;
+**                                       "synchronous=full" (default) also fsyncs
+**                                       (survives a power cut), "normal" survives a
+**                                       process crash only. ^A session record lives
+**                                       "session_idle_timeout_ms" after its last use,
+**                                       at most "event_store_max_events" events per
+**                                       session are kept ("event_store_max_bytes"
+**                                       applies to "memory:" only), a task lives its
+**                                       TTL. ^Several processes may share the file
+**                                       (same machine). A stopping listener
+**                                       (mcp_server_stop_http) keeps what is stored.
+**                             ^A store that cannot be opened or written does not fail
+**                             this call: /readyz reports "store: ..." (503), requests
+**                             that need it (2025-era POST/GET of a session,
+**                             initialize) get 503 with Retry-After and a JSON-RPC
+**                             -32603 error naming the cause, task requests get
+**                             -32603; it is retried at the next use after a second,
+**                             so service resumes by itself. ^Any other value (for
+**                             instance postgres://, not in this version) is
+**                             MCP_ERR_INVALID_ARGUMENT.
 ** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
 ** call beyond it is answered 503 with Retry-After (since 1.4).
 **   "auth"                    object: make the listener an OAuth 2.1 resource

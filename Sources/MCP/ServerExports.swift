@@ -308,6 +308,16 @@ private func readRequestStateOptions(_ r: inout OptionsReader, into o: inout Req
         }
         o.keys = keys.map { Array($0.utf8) }
     }
+    // ABI 1.5: the fleet's shared secret; the requestState key is derived from it.
+    if let hex = try r.string("state_key", nonEmpty: true) {
+        guard o.keys.isEmpty else {
+            throw .invalidArgument("options \"state_key\" and \"request_state_keys\" exclude each other: give one")
+        }
+        guard let key = StateKey(hex: hex) else {
+            throw .invalidArgument("option \"state_key\" must be hex text of at least \(StateKey.minBytes) bytes (\(2 * StateKey.minBytes) hex digits)")
+        }
+        o.keys = [key.requestStateKey]
+    }
     o.ttlMs = try r.int("request_state_ttl_ms", 1000...86_400_000) ?? o.ttlMs
     o.maxBytes = try r.int("request_state_max_bytes", 1024...16_777_216) ?? o.maxBytes
 }

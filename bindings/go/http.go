@@ -81,6 +81,10 @@ type HTTPOptions struct {
 	// needs a valid bearer token, and handlers see its principal through
 	// Call.Principal [none] (library 1.4).
 	Auth *AuthOptions
+	// Store is where 2025-era sessions, stream events and tasks are kept:
+	// "memory:" or "sqlite:PATH" (survives restarts; see mcp.h, "store")
+	// ["memory:"] (library 1.5).
+	Store string
 }
 
 // AuthOptions are the "auth" object of the listener (mcp.h, "Authorization"):
@@ -146,6 +150,7 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("admin", o.Admin, o.Admin == "")
 	set("access_log", true, !o.AccessLog)
 	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
+	set("store", o.Store, o.Store == "")
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
 	if o.SSEKeepalive < 0 {
 		w["sse_keepalive_ms"] = 0

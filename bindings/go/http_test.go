@@ -149,6 +149,9 @@ func TestHTTPConfig(t *testing.T) {
 	if want := `{"cors_allowed_origins":["http://localhost:6274"],"sse_keepalive_ms":5000}`; got != want {
 		t.Errorf("keep-alive and CORS:\n got %s\nwant %s", got, want)
 	}
+	if got, _ := httpConfig("", &HTTPOptions{Store: "sqlite:/var/lib/mcp/state.db"}); got != `{"store":"sqlite:/var/lib/mcp/state.db"}` {
+		t.Errorf("store: %s", got)
+	}
 	if got, _ := httpConfig("", &HTTPOptions{SSEKeepalive: -1}); got != `{"sse_keepalive_ms":0}` {
 		t.Errorf("keep-alive off: %s", got)
 	}

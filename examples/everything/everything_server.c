@@ -33,6 +33,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -903,6 +904,46 @@ static long task_ttl_ms;
 static long max_in_flight, tool_timeout_ms, breaker_failures, breaker_open_ms;
 /* --reuse-port: SO_REUSEPORT, for restarts without a gap (a new process binds first). */
 static int reuse_port;
+/* --store URL: the HTTP config's "store" (NULL: the engine's default, memory:). */
+static const char *store_url;
+
+/* --state-key FILE: reads the shared secret, as hex text (64+ hex digits,
+** whitespace around it ignored) or raw bytes (32+), and returns it as hex
+** text for the "state_key" server option; NULL (message printed) on error. */
+static char *read_state_key(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, PROGRAM ": --state-key %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int too_long = n == sizeof buf && fgetc(f) != EOF;
+    fclose(f);
+    if (too_long) {
+        fprintf(stderr, PROGRAM ": --state-key %s: larger than %zu bytes\n", path, sizeof buf - 1);
+        return NULL;
+    }
+    size_t start = 0, end = n;
+    while (start < end && isspace(buf[start])) start++;
+    while (end > start && isspace(buf[end - 1])) end--;
+    int hex = end - start >= 64 && (end - start) % 2 == 0;
+    for (size_t i = start; hex && i < end; i++) hex = isxdigit(buf[i]) != 0;
+    if (!hex && n < 32) {
+        fprintf(stderr, PROGRAM ": --state-key %s: needs at least 32 bytes (or 64 hex digits), got %zu\n", path, n);
+        return NULL;
+    }
+    size_t len = hex ? end - start : 2 * n;
+    char *text = malloc(len + 1);
+    if (!text) return NULL;
+    if (hex) {
+        memcpy(text, buf + start, len);
+    } else {
+        for (size_t i = 0; i < n; i++) snprintf(text + 2 * i, 3, "%02x", buf[i]);
+    }
+    text[len] = '\0';
+    return text;
+}
 
 static const struct tool_spec TOOLS[] = {
     {"test_simple_text", "Simple text", "Returns one text block.", NULL, NULL, tool_simple_text, 1},
@@ -1314,7 +1355,8 @@ static int add_auth_tools(mcp_server_t *server) {
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
-            "       [--admin HOST:PORT] [--access-log] [--auth-config FILE]] [--task-ttl-ms MS] [--no-inline]\n"
+            "       [--admin HOST:PORT] [--access-log] [--auth-config FILE] [--store URL]] [--state-key FILE]\n"
+            "       [--task-ttl-ms MS] [--no-inline]\n"
             "       [--no-metrics] [--log-level LEVEL] [--trace stderr|count]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
             "\n"
@@ -1328,6 +1370,10 @@ static void usage(FILE *out) {
             "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
             "  --access-log       with --http: one log record per HTTP response\n"
             "  --reuse-port       with --http: SO_REUSEPORT, so a new process can take over the port\n"
+            "  --store URL        with --http: where sessions, stream events and tasks are kept:\n"
+            "                     memory: (the default) or sqlite:PATH (survives restarts)\n"
+            "  --state-key FILE   the secret every node shares (at least 32 random bytes, raw or\n"
+            "                     as hex text); the requestState key is derived from it\n"
             "  --auth-config FILE with --http: check OAuth access tokens; FILE holds the \"auth\"\n"
             "                     object of mcp_server_start_http (see mcp.h)\n"
             "  --no-metrics       keep no metrics (the benchmark's baseline)\n"
@@ -1360,6 +1406,7 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
     if (config && admin) json_object_set_new(config, "admin", json_string(admin));
     if (config && access_log) json_object_set_new(config, "access_log", json_true());
     if (config && reuse_port) json_object_set_new(config, "reuse_port", json_true());
+    if (config && store_url) json_object_set_new(config, "store", json_string(store_url));
     if (config && auth) json_object_set(config, "auth", auth);
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     json_decref(config);
@@ -1381,7 +1428,7 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
 }
 
 int main(int argc, char **argv) {
-    const char *http_addr = NULL, *admin_addr = NULL, *auth_file = NULL;
+    const char *http_addr = NULL, *admin_addr = NULL, *auth_file = NULL, *state_key_file = NULL;
     int stateless = 0, json_response = 0, access_log = 0, metrics = 1;
     int32_t log_level = MCP_LOG_WARNING;
     mcp_trace_fn trace_fn = NULL;
@@ -1462,6 +1509,14 @@ int main(int argc, char **argv) {
             reuse_port = 1;
             continue;
         }
+        if (!strcmp(a, "--store") && i + 1 < argc) {
+            store_url = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--state-key") && i + 1 < argc) {
+            state_key_file = argv[++i];
+            continue;
+        }
         if (!strcmp(a, "--max-calls-in-flight") && i + 1 < argc) {
             max_in_flight = atol(argv[++i]);
             continue;
@@ -1486,8 +1541,8 @@ int main(int argc, char **argv) {
                 (unsigned)(mcp_abi_version() >> 16), MCP_ABI_VERSION_MAJOR);
         return 1;
     }
-    if ((admin_addr || access_log || auth_file) && !http_addr) {
-        fprintf(stderr, PROGRAM ": --admin, --access-log and --auth-config go with --http\n");
+    if ((admin_addr || access_log || auth_file || store_url) && !http_addr) {
+        fprintf(stderr, PROGRAM ": --admin, --access-log, --auth-config and --store go with --http\n");
         return 2;
     }
     json_t *auth = NULL;
@@ -1537,7 +1592,17 @@ int main(int argc, char **argv) {
     if (options && breaker_failures > 0)
         json_object_set_new(options, "circuit_breaker", json_pack("{s:I, s:I}", "failures", (json_int_t)breaker_failures,
                                                                   "open_ms", (json_int_t)breaker_open_ms));
-    /* The logging fixtures log: declare it (the rest is declared by what is registered). */
+    if (options && state_key_file) {
+        char *key = read_state_key(state_key_file);
+        if (!key) {
+            json_decref(options);
+            json_decref(auth);
+            return 2;
+        }
+        json_object_set_new(options, "state_key", json_string(key));
+        free(key);
+    }
+        /* The logging fixtures log: declare it (the rest is declared by what is registered). */
     if (options) json_object_set_new(options, "declare_capabilities", json_pack("[s]", "logging"));
     mcp_server_t *server = NULL;
     char *error = NULL;

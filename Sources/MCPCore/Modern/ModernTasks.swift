@@ -58,14 +58,22 @@ extension ServerSession {
         // The creating request ends with CreateTaskResult: what the call
         // sends later (progress, logs) has no stream to go to.
         let quiet = ClosureChannel(send: { _ in }, finish: { _ in })
-        let taskRequest = request.detached(channel: quiet) { outcome in Self.finishModernTask(record, outcome) }
+        let tasks = server.tasks
+        let taskRequest = request.detached(channel: quiet) { outcome in
+            Self.finishModernTask(record, outcome, tasks: tasks)
+        }
         taskRequest.attach(context)
         let validating = server.options.validatesSchemas
         let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record,
                               params: params, outputChecker: validating ? tool.outputChecker : nil)
         record.attach(call)
-        // Durable before the answer: a tasks/get right after it finds the task.
-        server.tasks.insert(record)
+        // Kept (and saved to a durable store) before the answer: a tasks/get
+        // right after it finds the task, in this process or the next.
+        do throws(StoreError) {
+            try server.tasks.insert(record)
+        } catch {
+            return reply(request, .failure(error.rpcError))
+        }
         let store = server.tasks
         server.scheduler.schedule(after: limits.defaultTTLMs) { [weak record] in
             guard let record else { return }
@@ -80,11 +88,21 @@ extension ServerSession {
 
     /// The call answered: a result (even one with isError: the tool ran)
     /// completes the task, a JSON-RPC error fails it.
-    static func finishModernTask(_ record: TaskRecord, _ outcome: Result<JSONValue, JSONRPCError>) {
+    static func finishModernTask(_ record: TaskRecord, _ outcome: Result<JSONValue, JSONRPCError>, tasks: TaskStore) {
         var status = TaskRecord.Status.completed
         if case .failure = outcome { status = .failed }
-        _ = record.transition(to: status, outcome: outcome)
+        if record.transition(to: status, outcome: outcome) != nil { save(record, tasks) }
         end(record)
+    }
+
+    /// Saves a task whose status changed to the durable store, if any; a
+    /// failing store is logged (readiness shows it), the task lives on here.
+    private static func save(_ record: TaskRecord, _ tasks: TaskStore) {
+        do throws(StoreError) {
+            try tasks.save(record)
+        } catch {
+            EngineLog.warning("store", "task not saved", ["task": .string(record.id), "error": .string(error.message)])
+        }
     }
 
     /// Stops what a task still runs: its call and the input requests it waits on.
@@ -129,7 +147,13 @@ extension ServerSession {
         guard let taskID = params["taskId"]?.stringValue else {
             return reply(request, .failure(.invalidParams("A string \"taskId\" is required")))
         }
-        guard let task = server.tasks.findUnowned(taskID) else {
+        let found: TaskRecord?
+        do throws(StoreError) {
+            found = try server.tasks.findUnowned(taskID)
+        } catch {
+            return reply(request, .failure(error.rpcError))
+        }
+        guard let task = found else {
             return reply(request, .failure(.invalidParams("Unknown or expired task: \(taskID)")))
         }
         switch request.method {
@@ -148,6 +172,7 @@ extension ServerSession {
             // The call is read first: a move to a terminal status lets go of it.
             let call = task.call
             if task.transition(to: .cancelled, message: "Cancelled by the client") != nil {
+                Self.save(task, server.tasks)
                 call?.cancel()
                 Self.end(task)
             }

@@ -2,7 +2,15 @@ import Glibc
 
 /// ISO 8601 UTC timestamps ("2025-11-25T12:34:56.789Z") for task records,
 /// without Foundation's date formatting.
-enum Timestamp {
+public enum Timestamp {
+    /// Milliseconds since 1970 (wall clock): the expiry times stores keep,
+    /// which must mean the same in every process.
+    public static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
+    }
+
     static func now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -45,6 +45,9 @@ public final class ServerCore: Sendable {
     /// Seals the requestState of MRTR rounds (Server/MRTR).
     let requestStates: RequestStateCodec
     let tasks = TaskStore()
+    /// The durable store of 2025-era session records (StateStore), when one
+    /// is attached; nil keeps sessions in memory only.
+    let sessionStore = LockedState<SessionStoreSlot?>(nil)
     /// Open subscriptions/listen streams (2026-07-28); they hear list changes
     /// and resource updates like initialized 2025 sessions do.
     let listeners = ListenerRegistry()
@@ -107,9 +110,47 @@ public final class ServerCore: Sendable {
     /// Its first request decides its era (stdio), unless `legacyOnly` (a
     /// transport that serves only the 2025 era: WebSocket, HTTP+SSE, a
     /// Streamable HTTP session).
-    public func makeSession(defaultChannel: MessageChannel, legacyOnly: Bool = false) -> ServerSession {
+    /// `persistent`: its record is saved to the attached durable store (a
+    /// Streamable HTTP session, which another process may serve next).
+    public func makeSession(defaultChannel: MessageChannel, legacyOnly: Bool = false,
+                            persistent: Bool = false) -> ServerSession
+    {
         let session = ServerSession(server: self, defaultChannel: defaultChannel)
-        if legacyOnly { session.state.withLock { $0.era = .legacy } }
+        session.state.withLock { s in
+            if legacyOnly { s.era = .legacy }
+            s.persistent = persistent
+        }
+        sessions.withLock { $0[ObjectIdentifier(session)] = session }
+        return session
+    }
+
+    /// Makes `store` where this server keeps what must outlive the process:
+    /// tasks (both eras) and, for sessions made with `persistent`, their
+    /// records (`ttlMs`: how long a record outlives its last use). A store
+    /// that is not durable (`memory:`) changes nothing. Called by the
+    /// transport that opened the store, before it serves requests.
+    public func attachStore(_ store: any StateStore, sessionTTLMs: Int) {
+        tasks.attach(store)
+        sessionStore.withLock { $0 = store.isDurable ? SessionStoreSlot(store: store, ttlMs: sessionTTLMs) : nil }
+    }
+
+    /// A session restored from its stored record (another process made it,
+    /// or this one before a restart): initialized at the recorded revision,
+    /// with the client's capabilities, info, log level and subscriptions.
+    /// nil when the record names a revision this engine does not speak.
+    public func restoreSession(_ record: SessionRecord, defaultChannel: MessageChannel) -> ServerSession? {
+        guard let version = ProtocolVersion(rawValue: record.protocolVersion), !version.isModern else { return nil }
+        let session = ServerSession(server: self, defaultChannel: defaultChannel, id: record.id)
+        session.state.withLock { s in
+            s.phase = .initialized
+            s.era = .legacy
+            s.version = version
+            s.clientCapabilities = record.clientCapabilities
+            s.clientInfo = record.clientInfo
+            s.logLevel = LoggingLevel(rawValue: record.logLevel) ?? .info
+            s.subscriptions = Set(record.subscriptions)
+            s.persistent = true
+        }
         sessions.withLock { $0[ObjectIdentifier(session)] = session }
         return session
     }
@@ -245,6 +286,13 @@ public final class ServerCore: Sendable {
 
 import OrderedCollections
 import MCPRuntime
+
+/// The durable store sessions are saved to, and how long a record outlives its last use.
+struct SessionStoreSlot: Sendable {
+    let store: any StateStore
+    let ttlMs: Int
+}
+
 typealias OrderedDictionaryOf<E> = OrderedDictionary<String, E>
 
 final class CompletionBox: Sendable {

@@ -71,6 +71,14 @@ extension ServerSession {
             return true
         }
         guard accepted else { return .failure(.invalidRequest("The session is already initialized")) }
+        // Saved before the answer: the id the client gets is one every later
+        // process can serve. A store that refuses leaves no session.
+        do throws(StoreError) {
+            try saveRecord()
+        } catch {
+            state.withLock { $0.phase = .awaitingInitialize }
+            return .failure(error.rpcError)
+        }
         var result = JSONObject()
         result["protocolVersion"] = .string(version.rawValue)
         result["capabilities"] = .object(server.capabilities(for: version))
@@ -84,6 +92,11 @@ extension ServerSession {
             return .failure(.invalidParams("\"level\" must be one of debug, info, notice, warning, error, critical, alert, emergency"))
         }
         state.withLock { $0.logLevel = level }
+        do throws(StoreError) {
+            try saveRecord()
+        } catch {
+            return .failure(error.rpcError)
+        }
         return .success(.object(JSONObject()))
     }
 

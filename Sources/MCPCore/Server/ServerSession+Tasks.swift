@@ -4,19 +4,52 @@ import MCPRuntime
 /// The task store of a server: tasks by id, in creation order. A 2025-era
 /// task is bound to the session that created it (no other session can see or
 /// touch it); a task of the 2026-07-28 extension belongs to no session.
+/// With a durable StateStore attached, every task is also saved there when
+/// created and when its status becomes terminal (before the client can hear
+/// of it), and a task this process does not hold is looked up there, so
+/// tasks/get and tasks/result answer after a restart.
 final class TaskStore: Sendable {
     private let tasks = LockedState(OrderedDictionary<String, TaskRecord>())
+    private let backing = LockedState<(any StateStore)?>(nil)
 
-    func insert(_ t: TaskRecord) { tasks.withLock { $0[t.id] = t } }
-    func remove(_ id: String) { tasks.withLock { _ = $0.removeValue(forKey: id) } }
+    func attach(_ store: any StateStore) { backing.withLock { $0 = store.isDurable ? store : nil } }
+    private var durable: (any StateStore)? { backing.withLock { $0 } }
 
-    func find(_ id: String, owner: String) -> TaskRecord? {
-        tasks.withLock { d in d[id].flatMap { $0.ownerSessionID == owner ? $0 : nil } }
+    /// Keeps a new task (saved first: if the store refuses, it is not kept).
+    func insert(_ t: TaskRecord) throws(StoreError) {
+        try save(t)
+        tasks.withLock { $0[t.id] = t }
+    }
+
+    /// Saves a task's current status and outcome to the durable store, if any.
+    func save(_ t: TaskRecord) throws(StoreError) {
+        try durable?.saveTask(t.stored)
+    }
+
+    func remove(_ id: String) {
+        tasks.withLock { _ = $0.removeValue(forKey: id) }
+        durable?.removeTask(id)
+    }
+
+    func find(_ id: String, owner: String) throws(StoreError) -> TaskRecord? {
+        try lookup(id).flatMap { $0.ownerSessionID == owner ? $0 : nil }
     }
 
     /// A task of the 2026-07-28 extension (never a 2025 session's).
-    func findUnowned(_ id: String) -> TaskRecord? {
-        tasks.withLock { d in d[id].flatMap { $0.ownerSessionID == nil ? $0 : nil } }
+    func findUnowned(_ id: String) throws(StoreError) -> TaskRecord? {
+        try lookup(id).flatMap { $0.ownerSessionID == nil ? $0 : nil }
+    }
+
+    /// This process's task, else the stored one. A stored task that reached
+    /// a terminal status is kept in memory from then on; one still running
+    /// elsewhere is read again at each lookup, so its end is seen.
+    private func lookup(_ id: String) throws(StoreError) -> TaskRecord? {
+        if let t = tasks.withLock({ $0[id] }) { return t }
+        guard let store = durable, let stored = try store.loadTask(id), let t = TaskRecord(restoring: stored) else {
+            return nil
+        }
+        if t.status.isTerminal { tasks.withLock { d in if d[id] == nil { d[id] = t } } }
+        return t
     }
 
     func owned(by owner: String) -> [TaskRecord] {
@@ -68,7 +101,11 @@ extension ServerSession {
         let call = ServerCall(session: self, request: taskRequest, kind: .tool(name: tool.name), task: record,
                               outputChecker: validating ? tool.outputChecker : nil)
         record.attach(call)
-        server.tasks.insert(record)
+        do throws(StoreError) {
+            try server.tasks.insert(record)
+        } catch {
+            return reply(request, .failure(error.rpcError))
+        }
         let store = server.tasks
         server.scheduler.schedule(after: ttl) { [weak record] in
             guard let record else { return }
@@ -88,8 +125,21 @@ extension ServerSession {
         case .failure: failed = true
         }
         guard let waiters = record.transition(to: failed ? .failed : .completed, outcome: outcome) else { return }
+        saveTask(record)
         sendTaskStatus(record)
         for waiter in waiters { reply(waiter, taggedOutcome(outcome, record)) }
+    }
+
+    /// Saves a task that changed to the durable store before anyone hears
+    /// of the change. A store that fails here leaves the task in memory (its
+    /// waiters are still answered); only a later process misses it, and the
+    /// failure shows in readiness.
+    func saveTask(_ record: TaskRecord) {
+        do throws(StoreError) {
+            try server.tasks.save(record)
+        } catch {
+            EngineLog.warning("store", "task not saved", ["task": .string(record.id), "error": .string(error.message)])
+        }
     }
 
     func sendTaskStatus(_ record: TaskRecord) {
@@ -111,7 +161,14 @@ extension ServerSession {
             reply(request, .failure(.invalidParams("A string \"taskId\" is required")))
             return nil
         }
-        guard let t = server.tasks.find(taskID, owner: self.id) else {
+        let found: TaskRecord?
+        do throws(StoreError) {
+            found = try server.tasks.find(taskID, owner: self.id)
+        } catch {
+            reply(request, .failure(error.rpcError))
+            return nil
+        }
+        guard let t = found else {
             reply(request, .failure(.invalidParams("Unknown or expired task: \(taskID)")))
             return nil
         }
@@ -125,6 +182,12 @@ extension ServerSession {
             reply(request, .success(.object(t.json)))
         case "tasks/result":
             guard let t = task(params, request) else { return }
+            // A stored task still running in another process (or one that
+            // died with it): nothing here will ever finish it to wake a waiter.
+            if t.call == nil, !t.status.isTerminal {
+                return reply(request, .failure(JSONRPCError(code: ErrorCode.internalError, message:
+                    "Task \(t.id) is \(t.status.rawValue) in another server process; poll tasks/get")))
+            }
             if let outcome = t.outcomeOrWait(request) { reply(request, taggedOutcome(outcome, t)) }
         case "tasks/cancel":
             guard let t = task(params, request) else { return }
@@ -132,6 +195,7 @@ extension ServerSession {
             guard t.transition(to: .cancelled, message: "Cancelled by the client") != nil else {
                 return reply(request, .failure(.invalidParams("The task is already \(t.status.rawValue)")))
             }
+            saveTask(t)
             reply(request, .success(.object(t.json)))
             call?.cancel()
             sendTaskStatus(t)

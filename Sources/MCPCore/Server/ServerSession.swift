@@ -13,6 +13,9 @@ public final class ServerSession: Sendable, PeerMethods {
     /// Messages unrelated to any request (list changes, server-initiated traffic).
     public let defaultChannel: MessageChannel
     let state: LockedState<State>
+    private let ownerJSON = LockedState<JSONValue?>(nil)
+    /// When the record was last saved (wall clock ms), for touchRecord.
+    private let lastSaved = LockedState<Int64>(0)
 
     struct State {
         enum Phase { case awaitingInitialize, initialized }
@@ -25,6 +28,8 @@ public final class ServerSession: Sendable, PeerMethods {
         var subscriptions: Set<String> = []
         /// Which era this connection speaks; decided by its first request.
         var era = Era.undecided
+        /// Whether its record goes to the server's durable store (ServerCore.makeSession).
+        var persistent = false
     }
 
     /// A connection's era. Over stdio the first request decides (NOTES.md):
@@ -65,6 +70,43 @@ public final class ServerSession: Sendable, PeerMethods {
     public var clientCapabilities: JSONObject { state.withLock { $0.clientCapabilities } }
     /// Whether this connection serves the stateless revision (2026-07-28).
     public var isModern: Bool { state.withLock { $0.era == .modern } }
+
+    /// The record a durable store keeps of this session (SessionRecord).
+    public func record(owner: JSONValue?) -> SessionRecord {
+        state.withLock { s in
+            SessionRecord(id: id, protocolVersion: s.version.rawValue, clientCapabilities: s.clientCapabilities,
+                          clientInfo: s.clientInfo, logLevel: s.logLevel.rawValue,
+                          subscriptions: s.subscriptions.sorted(), owner: owner)
+        }
+    }
+
+    /// The principal the transport bound this session to (HTTP "auth"),
+    /// saved with its record; set once, before the first request is served.
+    public func setOwner(_ owner: JSONValue?) { ownerJSON.withLock { $0 = owner } }
+
+    /// Saves this session's record to the durable store, if it has one; the
+    /// caller answers the client only after (so a restart cannot lose what
+    /// the client was told). Throws what the store threw.
+    func saveRecord() throws(StoreError) {
+        guard state.withLock({ $0.persistent }), let slot = server.sessionStore.withLock({ $0 }) else { return }
+        try slot.store.saveSession(record(owner: ownerJSON.withLock { $0 }), ttlMs: slot.ttlMs)
+        lastSaved.withLock { $0 = Timestamp.nowMs() }
+    }
+
+    /// Pushes the record's expiry forward (a session in use must not expire
+    /// in the store); at most once per quarter of the TTL, so it costs a
+    /// write now and then, not one per request. Errors are left to readiness.
+    public func touchRecord() {
+        guard let slot = server.sessionStore.withLock({ $0 }), state.withLock({ $0.persistent && $0.phase == .initialized })
+        else { return }
+        let now = Timestamp.nowMs()
+        let due = lastSaved.withLock { last -> Bool in
+            guard now - last >= Int64(slot.ttlMs / 4) else { return false }
+            last = now
+            return true
+        }
+        if due { try? saveRecord() }
+    }
 
     // MARK: input
 

@@ -17,6 +17,11 @@ extension ServerSession {
         } else {
             state.withLock { _ = $0.subscriptions.remove(uri) }
         }
+        do throws(StoreError) {
+            try saveRecord()
+        } catch {
+            return reply(request, .failure(error.rpcError))
+        }
         reply(request, .success(.object(JSONObject())))
     }
 

@@ -19,6 +19,9 @@ public final class TaskRecord: Sendable {
     let createdAt: String
     let ttlMs: Int?
     let pollIntervalMs: Int
+    /// When the store may forget it (wall clock, ms since 1970): its TTL from
+    /// creation, or a day for a task without one.
+    let expiresAtMs: Int64
     private let state: LockedState<State>
 
     struct State {
@@ -41,7 +44,46 @@ public final class TaskRecord: Sendable {
         createdAt = Timestamp.now()
         self.ttlMs = ttlMs
         self.pollIntervalMs = pollIntervalMs
+        expiresAtMs = Timestamp.nowMs() + Int64(ttlMs ?? 86_400_000)
         state = LockedState(State(lastUpdatedAt: createdAt))
+    }
+
+    /// A task read back from the store (StateStore): its fields and outcome
+    /// as saved, no call (the process that ran it is not this one). nil when
+    /// the stored body is not one this engine wrote.
+    init?(restoring stored: StoredTask) {
+        guard let o = stored.body.objectValue, let created = o["createdAt"]?.stringValue,
+              let statusText = o["status"]?.stringValue, let status = Status(rawValue: statusText),
+              let updated = o["lastUpdatedAt"]?.stringValue
+        else { return nil }
+        id = stored.id
+        ownerSessionID = stored.ownerSessionID
+        createdAt = created
+        ttlMs = o["ttl"]?.intValue.map { Int($0) }
+        pollIntervalMs = Int(o["pollInterval"]?.intValue ?? 500)
+        expiresAtMs = stored.expiresAtMs
+        var s = State(lastUpdatedAt: updated)
+        s.status = status
+        s.statusMessage = o["statusMessage"]?.stringValue
+        if let r = o["result"] {
+            s.outcome = .success(r)
+        } else if let e = o["error"]?.objectValue, let code = e["code"]?.intValue {
+            s.outcome = .failure(JSONRPCError(code: code, message: e["message"]?.stringValue ?? "", data: e["data"]))
+        }
+        state = LockedState(s)
+    }
+
+    /// The form the store keeps: the Task object of 2025-11-25 plus the
+    /// outcome ("result" or "error"), one lock read.
+    var stored: StoredTask {
+        var o = json
+        if let outcome {
+            switch outcome {
+            case .success(let r): o["result"] = r
+            case .failure(let e): o["error"] = e.json
+            }
+        }
+        return StoredTask(id: id, ownerSessionID: ownerSessionID, expiresAtMs: expiresAtMs, body: .object(o))
     }
 
     func attach(_ call: ServerCall) { state.withLock { $0.call = call } }

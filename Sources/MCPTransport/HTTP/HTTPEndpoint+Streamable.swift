@@ -45,7 +45,8 @@ extension HTTPEndpoint {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing Mcp-Session-Id header")
             return nil
         }
-        guard let s = sessions.get(id), s.streams != nil, ownsSession(request, s) else {
+        guard let s = sessions.get(id) ?? restoredSession(id, request, sink: sink) else { return nil }
+        guard s.streams != nil, ownsSession(request, s) else {
             fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
             return nil
         }
@@ -57,6 +58,62 @@ extension HTTPEndpoint {
             }
         }
         return s
+    }
+
+    /// A session this process does not hold, read back from the durable
+    /// store (another process made it, or this one before a restart); a 404
+    /// already sent when there is none, a 503 when the store fails.
+    private func restoredSession(_ id: String, _ request: HTTPRequest, sink: ResponseSink) -> HTTPSession? {
+        let notFound = { [self] in
+            fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
+        }
+        guard store.isDurable else {
+            notFound()
+            return nil
+        }
+        let restored: HTTPSession?
+        do throws(StoreError) {
+            guard let record = try store.loadSession(id) else {
+                notFound()
+                return nil
+            }
+            restored = try HTTPSession(restoring: record, server: core, store: store, retryMs: config.sseRetryMs)
+        } catch {
+            storeUnavailable(request, error, sink: sink)
+            return nil
+        }
+        guard let restored else {
+            notFound()
+            return nil
+        }
+        guard let kept = sessions.adopt(restored) else {
+            restored.close(forget: false)
+            fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
+                 "Too many sessions (limit \(config.maxSessions)); try again later")
+            return nil
+        }
+        // Another request restored it first: this copy goes, the stored state stays.
+        if kept !== restored { restored.close(forget: false) }
+        return kept
+    }
+
+    /// 503 with a JSON-RPC -32603 naming what the store said.
+    func storeUnavailable(_ request: HTTPRequest, _ error: StoreError, sink: ResponseSink) {
+        fail(sink, request, .serviceUnavailable, ErrorCode.internalError, error.rpcError.message,
+             extra: [("Retry-After", "1")])
+    }
+
+    /// True (503 sent) when a durable store cannot serve now: requests that
+    /// need it are refused up front rather than failing half-way.
+    func refusedForStore(_ request: HTTPRequest, sink: ResponseSink) -> Bool {
+        guard store.isDurable else { return false }
+        do throws(StoreError) {
+            try store.check()
+            return false
+        } catch {
+            storeUnavailable(request, error, sink: sink)
+            return true
+        }
     }
 
     /// 400 for a request whose MCP-Protocol-Version is another supported
@@ -112,6 +169,7 @@ extension HTTPEndpoint {
         if config.stateless {
             return postStateless(request, value, version: headerVersion ?? .v2025_03_26, json: json, sink: sink)
         }
+        if refusedForStore(request, sink: sink) { return }
         if Message.isInitializeRequest(value), request.header("mcp-session-id") == nil {
             return initialize(request, value, json: json, sink: sink)
         }
@@ -194,7 +252,7 @@ extension HTTPEndpoint {
         guard AcceptedTypes(request.header("accept")).sse else {
             return fail(sink, request, .notAcceptable, ErrorCode.invalidRequest, "Accept must include text/event-stream")
         }
-        guard let version = protocolVersion(request, sink: sink),
+        guard !refusedForStore(request, sink: sink), let version = protocolVersion(request, sink: sink),
               let s = session(request, version: version, sink: sink), let streams = s.streams
         else { return }
         let head = HTTPResponseHead(version: request.head.version, status: .ok, headers: Self.sseHeaders)
@@ -205,9 +263,13 @@ extension HTTPEndpoint {
                 return fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Malformed Last-Event-ID: \(last)")
             }
             sink.isLongLived = id.stream == 0
-            if streams.resume(after: id, sink: sink, head: head) == .unknown {
+            switch streams.resume(after: id, sink: sink, head: head) {
+            case .resumed: break
+            case .unknown:
                 fail(sink, request, .badRequest, ErrorCode.invalidRequest,
                      "Cannot resume after event \(last): unknown, or no longer stored")
+            case .storeFailed(let error):
+                storeUnavailable(request, error, sink: sink)
             }
             return
         }

@@ -11,7 +11,8 @@ final class HTTPEndpoint: Sendable {
     let config: HTTPServerConfig
     let core: ServerCore
     let sessions: SessionTable
-    let store: EventStore
+    /// Sessions, stream events and tasks that outlive the process ("store").
+    let store: any StateStore
     let policy: OriginPolicy
     /// nil: no CORS (no "cors_allowed_origins").
     let cors: CORSPolicy?
@@ -24,14 +25,17 @@ final class HTTPEndpoint: Sendable {
     /// One refusal record a second per cause (HTTPEndpoint+Observe.swift).
     let refusalLog = LogThrottle()
 
-    init(config: HTTPServerConfig, core: ServerCore, store: EventStore? = nil, authenticator: TokenAuthenticator? = nil) {
+    /// `store` nil: the memory store of the config's event bounds.
+    init(config: HTTPServerConfig, core: ServerCore, store: (any StateStore)? = nil,
+         authenticator: TokenAuthenticator? = nil)
+    {
         self.config = config
         self.authenticator = authenticator
         self.core = core
         sessions = SessionTable(maxSessions: config.maxSessions)
-        let chosen = store ?? InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
-                                                 maxBytesPerSession: config.eventStoreMaxBytes)
-        self.store = core.observer.map { ObservedEventStore(base: chosen, observer: $0) } ?? chosen
+        let chosen = store ?? MemoryStore(events: InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
+                                                                      maxBytesPerSession: config.eventStoreMaxBytes))
+        self.store = core.observer.map { ObservedStore(base: chosen, observer: $0) } ?? chosen
         policy = OriginPolicy(config: config)
         cors = CORSPolicy(config: config)
         connections = ConnectionRegistry(maxConnections: config.effectiveMaxConnections)

@@ -48,6 +48,11 @@ public struct HTTPServerConfig: Sendable {
     public var eventStoreMaxEvents = 1024
     /// Bytes of event data kept per session (the newest event is always kept).
     public var eventStoreMaxBytes = 16 << 20
+    /// Where 2025-era sessions, stream events and tasks are kept (StoreURL):
+    /// "memory:" (this process) or "sqlite:PATH" (survives restarts). A
+    /// durable store keeps a session record for `sessionIdleTimeoutMs` after
+    /// its last use, and at most `eventStoreMaxEvents` events per session.
+    public var store = "memory:"
     public var sseRetryMs = 1000
     /// An open SSE stream silent this long gets a comment (": keep-alive"), so
     /// proxies do not cut it as idle; 0 sends none.

@@ -8,6 +8,14 @@ internal import NIOWebSocket
 import MCPCore
 import MCPRuntime
 
+extension Result where Failure == StoreError {
+    /// The store's message when this is a failure.
+    var failureText: String? {
+        if case .failure(let e) = self { return e.message }
+        return nil
+    }
+}
+
 public enum HTTPServerError: Error, Sendable {
     case invalidConfig(String)
     case io(String)
@@ -55,6 +63,11 @@ public final class HTTPServerTransport: Sendable {
         if draining.withLockedValue({ $0 }) { reasons.append("draining") }
         let channel = state.withLockedValue { $0?.channel }
         if channel?.isActive != true { reasons.append("not listening") }
+        if endpoint.store.isDurable,
+           let problem = Result(catching: { () throws(StoreError) in try endpoint.store.check() }).failureText
+        {
+            reasons.append("store: \(problem)")
+        }
         return reasons
     }
 
@@ -62,9 +75,23 @@ public final class HTTPServerTransport: Sendable {
                              admin source: AdminSource? = nil) throws(HTTPServerError) -> HTTPServerTransport {
         try validate(config)
         let tls = try makeTLSContext(config)
+        let store = try StoreURL.open(config.store, config: config)
+        // A store that cannot open now does not stop the listener: readiness
+        // says why, requests that need it get 503, and it is retried.
+        if store.isDurable, let problem = Result(catching: { () throws(StoreError) in try store.check() }).failureText {
+            EngineLog.warning("store", "store not available at start", ["store": .string(config.store), "error": .string(problem)])
+        }
         var authenticator: TokenAuthenticator?
-        if let auth = config.auth { authenticator = try TokenAuthenticator(config: auth, hostVerifier: config.tokenVerifier) }
-        let endpoint = HTTPEndpoint(config: config, core: server, authenticator: authenticator)
+        if let auth = config.auth {
+            do throws(HTTPServerError) {
+                authenticator = try TokenAuthenticator(config: auth, hostVerifier: config.tokenVerifier)
+            } catch {
+                store.close()
+                throw error
+            }
+        }
+        server.attachStore(store, sessionTTLMs: config.sessionIdleTimeoutMs)
+        let endpoint = HTTPEndpoint(config: config, core: server, store: store, authenticator: authenticator)
         let group = EngineEventLoops.make(threads: config.ioThreads)
         let channel: Channel
         do {
@@ -75,6 +102,7 @@ public final class HTTPServerTransport: Sendable {
         } catch {
             EngineEventLoops.shutDown(group)
             authenticator?.shutdown()
+            store.close()
             throw .io("Cannot listen on \(config.host):\(config.port): \(NetworkErrorText.describe(error))")
         }
         let port = channel.localAddress?.port ?? config.port
@@ -90,6 +118,7 @@ public final class HTTPServerTransport: Sendable {
                 try? channel.close().wait()
                 EngineEventLoops.shutDown(group)
                 authenticator?.shutdown()
+                store.close()
                 throw .io("Cannot listen on admin address \(address.host):\(address.port): \(NetworkErrorText.describe(error))")
             }
         }
@@ -127,7 +156,11 @@ public final class HTTPServerTransport: Sendable {
             let hard = NIODeadline.now() + .seconds(2)
             while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
         }
-        for s in endpoint.sessions.removeAll() { s.close() }
+        // A stop is not the end of the sessions: with a durable store their
+        // records and events stay for the next process (a restart).
+        let forget = !endpoint.store.isDurable
+        for s in endpoint.sessions.removeAll() { s.close(forget: forget) }
+        endpoint.store.close()
         if let a = admin.withLockedValue({ c -> Channel? in defer { c = nil }; return c }) { try? a.close().wait() }
         EngineEventLoops.shutDown(group)
         endpoint.authenticator?.shutdown()

@@ -24,12 +24,32 @@ final class HTTPSession: Sendable {
     /// standalone GET stream (stored until one is open).
     /// The Mcp-Session-Id is the engine session's own id (128 CSPRNG bits as
     /// hex), so hosts can name the session in calls that address one.
-    init(server: ServerCore, store: EventStore, retryMs: Int, owner: Principal? = nil) {
+    /// Its record goes to the server's durable store, if one is attached.
+    init(server: ServerCore, store: any StateStore, retryMs: Int, owner: Principal? = nil) {
         self.owner = owner
         let standalone = StandaloneChannel()
-        core = server.makeSession(defaultChannel: standalone, legacyOnly: true)
+        core = server.makeSession(defaultChannel: standalone, legacyOnly: true, persistent: true)
+        core.setOwner(owner?.json)
         id = core.id
         let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs)
+        standalone.attach(streams)
+        self.streams = streams
+        activity = NIOLockedValueBox(Activity(lastUsed: .now()))
+    }
+
+    /// A session read back from the durable store (made by another process,
+    /// or by this one before a restart): new streams and events are numbered
+    /// after the stored ones. nil when the record is not one this engine can
+    /// serve. Throws what the store threw.
+    init?(restoring record: SessionRecord, server: ServerCore, store: any StateStore, retryMs: Int) throws(StoreError) {
+        let heads = try store.lastSeqs(session: record.id)
+        let standalone = StandaloneChannel()
+        guard let core = server.restoreSession(record, defaultChannel: standalone) else { return nil }
+        self.core = core
+        owner = record.owner.flatMap(Principal.init(hostJSON:))
+        core.setOwner(record.owner)
+        id = core.id
+        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs, restoring: heads)
         standalone.attach(streams)
         self.streams = streams
         activity = NIOLockedValueBox(Activity(lastUsed: .now()))
@@ -50,6 +70,7 @@ final class HTTPSession: Sendable {
             $0.busy += 1
             $0.lastUsed = .now()
         }
+        if streams != nil { core.touchRecord() }
     }
 
     func end() {
@@ -65,10 +86,12 @@ final class HTTPSession: Sendable {
         return busy == 0 && core.inFlightCount == 0 && now - last >= timeout
     }
 
-    /// Ends the session: calls in flight are cancelled, streams end, stored events go.
-    func close() {
+    /// Ends the session: calls in flight are cancelled, streams end, stored
+    /// events go. `forget` false (a listener stopping with a durable store):
+    /// the stored record and events stay, for the next process to serve.
+    func close(forget: Bool = true) {
         core.close()
-        streams?.closeAll()
+        streams?.closeAll(forget: forget)
     }
 }
 

@@ -1,6 +1,7 @@
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOHTTP1
+import MCPCore
 
 /// The SSE streams of one Streamable HTTP session: stream 0 is the standalone
 /// GET stream, each POST answered with SSE opens the next number. Every event
@@ -12,7 +13,7 @@ internal import NIOHTTP1
 /// Lock order: a PostChannel's lock, then this one, then a ResponseSink's.
 final class SessionStreams: Sendable {
     let sessionID: String
-    private let store: EventStore
+    private let store: any EventStore
     private let retryMs: Int
     private let state = NIOLockedValueBox(State())
 
@@ -30,10 +31,26 @@ final class SessionStreams: Sendable {
         var closed = false
     }
 
-    init(sessionID: String, store: EventStore, retryMs: Int) {
+    init(sessionID: String, store: any EventStore, retryMs: Int) {
         self.sessionID = sessionID
         self.store = store
         self.retryMs = retryMs
+    }
+
+    /// The streams of a session restored from the store: `heads` is the last
+    /// stored seq of each stream. New POST streams are numbered after every
+    /// stored one, and the standalone stream goes on after its last event
+    /// (counted as delivered: a client resumes it with Last-Event-ID).
+    init(sessionID: String, store: any EventStore, retryMs: Int, restoring heads: [UInt64: UInt64]) {
+        self.sessionID = sessionID
+        self.store = store
+        self.retryMs = retryMs
+        state.withLockedValue { s in
+            s.nextStream = (heads.keys.max() ?? 0) + 1
+            let last = heads[0] ?? 0
+            s.live[0] = Live(nextSeq: heads[0].map { $0 + 1 } ?? 1, sink: nil)
+            s.standaloneDelivered = last
+        }
     }
 
     /// Opens a POST's stream: writes `head`, then (when `prime`) an event with
@@ -47,8 +64,16 @@ final class SessionStreams: Sendable {
                 sink.push(.head(head), .end)
                 return n
             }
+            // The priming event makes the stream known to the store; a store
+            // that cannot keep it gets the response ended (nothing else is
+            // promised resumable): the client sees a broken stream at once.
+            do throws(StoreError) {
+                try store.append(session: sessionID, event: StoredEvent(id: EventID(stream: n, seq: 0), data: []))
+            } catch {
+                sink.push(.head(head), .end)
+                return n
+            }
             s.live[n] = Live(nextSeq: 1, sink: sink)
-            store.append(session: sessionID, event: StoredEvent(id: EventID(stream: n, seq: 0), data: []))
             if prime {
                 sink.push(.head(head), .body(ByteBuffer(bytes: primingEvent(EventID(stream: n, seq: 0)))))
             } else {
@@ -66,7 +91,17 @@ final class SessionStreams: Sendable {
             guard var l = s.live[stream] else { return }
             let id = EventID(stream: stream, seq: l.nextSeq)
             l.nextSeq += 1
-            store.append(session: sessionID, event: StoredEvent(id: id, data: data))
+            // Stored first: the client sees only what a restart cannot lose.
+            // An event the store refused is not sent; its connection ends, so
+            // the client resumes (and gets 503 until the store is back).
+            do throws(StoreError) {
+                try store.append(session: sessionID, event: StoredEvent(id: id, data: data))
+            } catch {
+                l.sink?.push(.end)
+                l.sink = nil
+                if final, stream != 0 { s.live[stream] = nil } else { s.live[stream] = l }
+                return
+            }
             if let sink = l.sink, sink.isOpen {
                 let bytes = ByteBuffer(bytes: SSEEncoder.event(id: id.description, data: data))
                 if final { sink.push(.body(bytes), .end) } else { sink.push(.body(bytes)) }
@@ -100,15 +135,20 @@ final class SessionStreams: Sendable {
         }
     }
 
-    enum ResumeOutcome { case resumed, unknown }
+    enum ResumeOutcome { case resumed, unknown, storeFailed(StoreError) }
 
     /// GET with Last-Event-ID: replays what followed `after` on its stream,
     /// then stays attached if the stream is still live, else ends.
     func resume(after: EventID, sink: ResponseSink, head: HTTPResponseHead) -> ResumeOutcome {
         let outcome = state.withLockedValue { s -> ResumeOutcome in
-            guard !s.closed, let missed = store.events(session: sessionID, stream: after.stream, after: after.seq) else {
-                return .unknown
+            guard !s.closed else { return .unknown }
+            let found: [StoredEvent]?
+            do throws(StoreError) {
+                found = try store.events(session: sessionID, stream: after.stream, after: after.seq)
+            } catch {
+                return .storeFailed(error)
             }
+            guard let missed = found else { return .unknown }
             var parts: [ResponseSink.Part] = [.head(head)]
             for e in missed where !e.data.isEmpty {
                 parts.append(.body(ByteBuffer(bytes: SSEEncoder.event(id: e.id.description, data: e.data))))
@@ -125,7 +165,7 @@ final class SessionStreams: Sendable {
             sink.push(parts)
             return .resumed
         }
-        if outcome == .resumed {
+        if case .resumed = outcome {
             let stream = after.stream
             sink.onDone { [weak self] in self?.detach(stream, sink) }
         }
@@ -138,13 +178,14 @@ final class SessionStreams: Sendable {
             guard !s.closed, var l = s.live[0] else { return false }
             if let old = l.sink, old.isOpen { return false }
             var parts: [ResponseSink.Part] = [.head(head)]
-            let pending = (store.events(session: sessionID, stream: 0, after: s.standaloneDelivered) ?? [])
+            let pending = ((try? store.events(session: sessionID, stream: 0, after: s.standaloneDelivered)) ?? [])
                 .filter { !$0.data.isEmpty }
             if pending.isEmpty {
-                if prime {
-                    let id = EventID(stream: 0, seq: l.nextSeq)
+                let id = EventID(stream: 0, seq: l.nextSeq)
+                // Primed only when the store kept the priming event (else the
+                // stream simply starts unprimed: nothing to resume from yet).
+                if prime, (try? store.append(session: sessionID, event: StoredEvent(id: id, data: []))) != nil {
                     l.nextSeq += 1
-                    store.append(session: sessionID, event: StoredEvent(id: id, data: []))
                     parts.append(.body(ByteBuffer(bytes: primingEvent(id))))
                 }
             } else {
@@ -169,8 +210,9 @@ final class SessionStreams: Sendable {
         }
     }
 
-    /// The session ended: every open stream ends, the stored events go.
-    func closeAll() {
+    /// The session ended: every open stream ends, the stored events go
+    /// (`forget` false: they stay, as when a listener stops with a durable store).
+    func closeAll(forget: Bool = true) {
         let sinks = state.withLockedValue { s -> [ResponseSink] in
             s.closed = true
             let sinks = s.live.values.compactMap(\.sink)
@@ -178,7 +220,7 @@ final class SessionStreams: Sendable {
             return sinks
         }
         for sink in sinks { sink.push(.end) }
-        store.removeSession(sessionID)
+        if forget { store.removeSession(sessionID) }
     }
 
     private func primingEvent(_ id: EventID) -> [UInt8] {

@@ -34,6 +34,17 @@ final class SessionTable: Sendable {
         }
     }
 
+    /// Adds a session restored from the store, unless another request
+    /// restored it first (that one is returned) or the table is full (nil).
+    func adopt(_ session: HTTPSession) -> HTTPSession? {
+        state.withLockedValue { s -> HTTPSession? in
+            if let existing = s.sessions[session.id] { return existing }
+            guard s.sessions.count + s.reserved < maxSessions else { return nil }
+            s.sessions[session.id] = session
+            return session
+        }
+    }
+
     func get(_ id: String) -> HTTPSession? {
         state.withLockedValue { $0.sessions[id] }
     }

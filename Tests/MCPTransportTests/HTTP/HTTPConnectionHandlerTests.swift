@@ -13,7 +13,8 @@ import MCPRuntime
         let channel: EmbeddedChannel
         let core: ServerCore
 
-        init(_ configure: (inout HTTPServerConfig) -> Void = { _ in }) throws {
+        /// `store`: the endpoint's StateStore (attached to the core as a listener does).
+        init(store: (any StateStore)? = nil, _ configure: (inout HTTPServerConfig) -> Void = { _ in }) throws {
             var config = HTTPServerConfig()
             configure(&config)
             core = ServerCore(options: ServerOptions(name: "t", version: "1"), executor: InlineExecutor(),
@@ -25,7 +26,9 @@ import MCPRuntime
                 try? call.progress(1, total: 2, message: nil)
                 try? call.respond(["content": []])
             })
-            channel = EmbeddedChannel(handler: HTTPConnectionHandler(endpoint: HTTPEndpoint(config: config, core: core)))
+            if let store { core.attachStore(store, sessionTTLMs: config.sessionIdleTimeoutMs) }
+            channel = EmbeddedChannel(handler: HTTPConnectionHandler(endpoint: HTTPEndpoint(config: config, core: core,
+                                                                                            store: store)))
         }
 
         /// Sends a request (body in `chunks`) and returns the response parts written for it.

@@ -1,5 +1,6 @@
 import Testing
 @testable import MCPTransport
+import MCPCore
 
 @Suite struct InMemoryEventStoreTests {
     private func event(_ stream: UInt64, _ seq: UInt64, _ text: String = "x") -> StoredEvent {

@@ -3,14 +3,17 @@
 ///
 /// The transport numbers the streams of a session and the events of a stream;
 /// a store only keeps them. Implementations must be safe to call from any
-/// thread. The in-memory store is the default; a durable one can replace it.
+/// thread. The in-memory store is the default; a durable one (StateStore.swift)
+/// can replace it.
 public protocol EventStore: Sendable {
     /// Keeps one event. Events of a stream arrive in increasing `seq` order.
-    func append(session: String, event: StoredEvent)
+    /// A durable store has the event on disk when this returns: the transport
+    /// writes it to the client only then. Throws when it could not be kept.
+    func append(session: String, event: StoredEvent) throws(StoreError)
     /// The events of `stream` after `seq`, oldest first; nil when the store
     /// cannot tell exactly (the stream is unknown, or some of those events were
     /// dropped), so that a client never receives a stream with a hole in it.
-    func events(session: String, stream: UInt64, after seq: UInt64) -> [StoredEvent]?
+    func events(session: String, stream: UInt64, after seq: UInt64) throws(StoreError) -> [StoredEvent]?
     /// Drops everything kept for a session (it ended).
     func removeSession(_ session: String)
 }

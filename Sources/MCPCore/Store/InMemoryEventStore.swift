@@ -1,5 +1,5 @@
 import DequeModule
-import MCPCore
+
 import MCPRuntime
 
 /// The default event store: the last `maxEventsPerSession` events of each

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Store benchmark: what the "store" costs, side by side in one run: memory:, sqlite:PATH (fsync
+per commit, the default) and sqlite:PATH?synchronous=normal, behind the everything server over HTTP.
+
+Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--json out.json]
+
+Two workloads per store, each for --seconds with --clients threads (one 2025-era session and one
+keep-alive connection each):
+  call   2025-11-25 tools/call test_echo with a progressToken, answered as SSE: every call writes its
+         stream's priming event and its answer to the store before the client sees them (2 events).
+  task   a 2025-11-25 task round trip: tools/call slow_compute {seconds: 0} with "task" (the task is
+         saved before CreateTaskResult), then tasks/result (the result is saved before it is sent).
+Prints calls/s and p50/p99 latency (ms) per store and workload. A benchmark, not a test: it fails only
+when a request fails. See bench/README.md ("Store benchmark").
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+VERSION = "2025-11-25"
+
+
+def start(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 0.2)[0]:
+            line = proc.stderr.readline()
+            m = re.search(rb"http://127\.0\.0\.1:(\d+)/mcp", line)
+            if m:
+                return proc, int(m.group(1))
+            if not line:
+                break
+    proc.kill()
+    sys.exit(f"store_bench: the server did not start with --store {store}")
+
+
+class Session:
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.sid: str | None = None
+        self.next_id = 0
+        r = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "store-bench", "version": "1"}}})
+        self.sid = r[1]
+        self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def post(self, msg: dict) -> tuple[dict | None, str | None]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                   "MCP-Protocol-Version": VERSION}
+        if self.sid:
+            headers["Mcp-Session-Id"] = self.sid
+        self.conn.request("POST", "/mcp", body=json.dumps(msg), headers=headers)
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.status == 202:
+            return None, None
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}: {data[:200]!r}")
+        last = None
+        if r.getheader("Content-Type", "").startswith("text/event-stream"):
+            for line in data.decode().split("\n"):
+                if line.startswith("data: ") and len(line) > 6:
+                    last = json.loads(line[6:])
+        else:
+            last = json.loads(data)
+        if last is None or "error" in last:
+            raise RuntimeError(f"no result: {last}")
+        return last, r.getheader("Mcp-Session-Id")
+
+    def request(self, method: str, params: dict) -> dict:
+        self.next_id += 1
+        msg, _ = self.post({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
+        assert msg is not None
+        return msg["result"]
+
+
+def call_once(s: Session) -> None:
+    s.request("tools/call", {"name": "test_echo", "arguments": {"text": "x"}, "_meta": {"progressToken": 1}})
+
+
+def task_once(s: Session) -> None:
+    created = s.request("tools/call", {"name": "slow_compute", "arguments": {"seconds": 0}, "task": {"ttl": 60000}})
+    result = s.request("tasks/result", {"taskId": created["task"]["taskId"]})
+    if not result.get("content"):
+        raise RuntimeError(f"task result without content: {result}")
+
+
+def run(port: int, work, clients: int, seconds: float) -> dict:
+    sessions = [Session(port) for _ in range(clients)]
+    for s in sessions:  # warm-up
+        for _ in range(20):
+            work(s)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    stop = time.monotonic() + seconds
+
+    def loop(k: int) -> None:
+        try:
+            while time.monotonic() < stop:
+                t = time.perf_counter()
+                work(sessions[k])
+                latencies[k].append(time.perf_counter() - t)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=loop, args=(k,)) for k in range(clients)]
+    begin = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - begin
+    if errors:
+        sys.exit(f"store_bench: {errors[0]}")
+    all_ms = sorted(x * 1000 for lat in latencies for x in lat)
+    return {"calls": len(all_ms), "per_s": len(all_ms) / elapsed, "p50_ms": statistics.median(all_ms),
+            "p99_ms": all_ms[int(0.99 * (len(all_ms) - 1))]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--json", help="also write the figures to this file")
+    a = ap.parse_args()
+    binary = Path(a.build) / "bin" / "mcp-everything-server"
+    if not binary.exists():
+        sys.exit(f"store_bench: no {binary}; run make build")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
+        stores = {"memory": "memory:", "sqlite (synchronous=full)": f"sqlite:{tmp}/full.db",
+                  "sqlite (synchronous=normal)": f"sqlite:{tmp}/normal.db?synchronous=normal"}
+        for name, url in stores.items():
+            proc, port = start(binary, url)
+            try:
+                results[name] = {w: run(port, f, a.clients, a.seconds) for w, f in (("call", call_once),
+                                                                                     ("task", task_once))}
+            finally:
+                proc.terminate()
+                proc.wait(15)
+    print(f"store benchmark: {a.clients} clients, {a.seconds:g} s per figure, {os.cpu_count()} CPUs")
+    print(f"{'store':30} {'workload':8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, figures in results.items():
+        for w, f in figures.items():
+            print(f"{name:30} {w:8} {f['per_s']:9.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
