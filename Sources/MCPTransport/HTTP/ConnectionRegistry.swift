@@ -1,3 +1,4 @@
+import Glibc
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 
@@ -124,5 +125,18 @@ final class ConnectionRegistry: Sendable {
     func closeAll() {
         let all = state.withLockedValue { Array($0.entries.values) }
         for e in all { e.eventLoop.execute(e.close) }
+    }
+
+    /// A listener's stop: every connection is asked to finish its response
+    /// and close, waited for up to `timeoutMs`; the rest are then closed and
+    /// waited for up to 2 s more. Blocks the caller (never an event loop).
+    func drain(timeoutMs: Int) {
+        quiesceAll()
+        let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, timeoutMs)))
+        while count > 0, NIODeadline.now() < deadline { usleep(2000) }
+        guard count > 0 else { return }
+        closeAll()
+        let hard = NIODeadline.now() + .seconds(2)
+        while count > 0, NIODeadline.now() < hard { usleep(2000) }
     }
 }

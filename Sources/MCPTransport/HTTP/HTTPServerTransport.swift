@@ -147,15 +147,7 @@ public final class HTTPServerTransport: Sendable {
         // Listen streams (2026-07-28) end gracefully first: each gets its
         // listen result, which ends its response, so quiescing need not cut them.
         endpoint.core.endListeners { $0.defaultChannel is PostChannel }
-        let connections = endpoint.connections
-        connections.quiesceAll()
-        let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, timeoutMs)))
-        while connections.count > 0, NIODeadline.now() < deadline { usleep(2000) }
-        if connections.count > 0 {
-            connections.closeAll()
-            let hard = NIODeadline.now() + .seconds(2)
-            while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
-        }
+        endpoint.connections.drain(timeoutMs: timeoutMs)
         // A stop is not the end of the sessions: with a durable store their
         // records and events stay for the next process (a restart).
         let forget = !endpoint.store.isDurable

@@ -64,15 +64,7 @@ public final class HostedHTTPEndpoint: Sendable {
             guard let channel = session.defaultChannel as? PostChannel else { return false }
             return loops.contains { $0 === channel.eventLoop }
         }
-        let connections = endpoint.connections
-        connections.quiesceAll()
-        let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, timeoutMs)))
-        while connections.count > 0, NIODeadline.now() < deadline { usleep(2000) }
-        if connections.count > 0 {
-            connections.closeAll()
-            let hard = NIODeadline.now() + .seconds(2)
-            while connections.count > 0, NIODeadline.now() < hard { usleep(2000) }
-        }
+        endpoint.connections.drain(timeoutMs: timeoutMs)
         for s in endpoint.sessions.removeAll() { s.close() }
         endpoint.authenticator?.shutdown()
     }
