@@ -30,7 +30,7 @@ class Hosted:
     """A libmcp server mounted at /mcp of a Starlette app, beside a page of the app's own,
     served by uvicorn on a thread of this process."""
 
-    def __init__(self, mount: str | None = None, **options):
+    def __init__(self, mount: str | None = None, uvicorn_options: dict | None = None, **options):
         self.srv = Server("asgi-test", "1.0")
         self.cancelled = threading.Event()
         self.started = threading.Event()
@@ -67,7 +67,8 @@ class Hosted:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}{mount or ''}/mcp"
-        self.server = uvicorn.Server(uvicorn.Config(starlette, log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(uvicorn.Config(starlette, log_level="warning", lifespan="off",
+                                                    **(uvicorn_options or {})))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         assert wait_for(lambda: self.server.started, 20), "uvicorn did not start"
@@ -259,3 +260,48 @@ def test_interpreter_exit_with_the_app_open(tmp_path):
     for _ in range(3):
         p = subprocess.run([sys.executable, str(script)], env=child_env(), capture_output=True, text=True, timeout=60)
         assert p.returncode == 0 and "served" in p.stdout, (p.returncode, p.stdout, p.stderr[-2000:])
+
+
+@pytest.mark.parametrize("how", ["timeout_graceful_shutdown", "app.close"])
+def test_graceful_shutdown_with_an_open_stream(how):
+    """uvicorn ends its lifespan only after every connection has ended, and a 2025-era GET stream
+    does not end by itself. Either way the README gives ends it: uvicorn's
+    timeout_graceful_shutdown cancels it, or the host closes the app first. The engine releases
+    the exchange and the process can exit."""
+    h = Hosted(uvicorn_options={"timeout_graceful_shutdown": 1} if how == "timeout_graceful_shutdown" else {})
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    stopped_after = None
+
+    async def body():
+        nonlocal stopped_after
+        async with httpx2.AsyncClient(timeout=20) as hc:
+            r = await hc.post(h.url, json=init, headers=accept)
+            assert r.status_code == 200, r.text
+            sid = r.headers["mcp-session-id"]
+            headers = {"Accept": "text/event-stream", "Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"}
+            await hc.post(h.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                          headers={**accept, **headers})
+            async with hc.stream("GET", h.url, headers=headers) as stream:
+                assert stream.status_code == 200
+                assert wait_for(lambda: wakers() == 1, 10), "the GET stream is not open in the engine"
+                began = time.monotonic()
+                if how == "app.close":
+                    await h.app.aclose(2)
+                h.server.should_exit = True
+                await anyio.to_thread.run_sync(h.thread.join, 15)
+                stopped_after = time.monotonic() - began
+                try:  # the stream ended (cut by uvicorn, or closed by the engine), not left open
+                    with anyio.fail_after(5):
+                        async for _ in stream.aiter_lines():
+                            pass
+                except httpx2.HTTPError:
+                    pass
+    try:
+        run(body)
+        assert not h.thread.is_alive(), "uvicorn still waits on the open stream"
+        assert stopped_after is not None and stopped_after < 10, stopped_after
+        assert wait_for(lambda: wakers() == 0, 10), "the stream's exchange was never released"
+    finally:
+        h.close()
