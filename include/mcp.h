@@ -299,6 +299,14 @@ MCP_API mcp_status mcp_set_log_hook(mcp_log_fn fn, void *user_data, int32_t min_
 ** when the request failed, "error.type" (the JSON-RPC code as text,
 ** "tool_error" for a tools/call result with isError, "cancelled", "timeout",
 ** "closed") with "rpc.response.status_code" (the JSON-RPC code).
+** ^Since 1.6 (library 0.6.0) spans also say how the request travelled:
+** "network.transport" ("pipe" over stdio, "tcp" over HTTP and WebSocket),
+** "network.protocol.name" ("http", "websocket") and, for HTTP,
+** "network.protocol.version"; a server span names its client
+** ("client.address", "client.port") and a client span its server
+** ("server.address", "server.port", as the URL names them), where known
+** (a request through mcp_http_exchange_new has the address the host gave
+** and no port).
 ** ^Parenting (W3C Trace Context, MCP SEP-414): a server span continues the
 ** trace of the request's params._meta "traceparent" (and "tracestate"), else
 ** of the HTTP POST's traceparent header, else starts a trace. A client span

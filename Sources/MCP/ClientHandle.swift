@@ -59,7 +59,8 @@ final class ClientHandle: Sendable {
         try claimConnect()
         defer { releaseConnect() }
         let transport = try open()
-        let session = makeSession(timing: timing, mirrorsToolHeaders: mirrorsToolHeaders, output: { transport.send($0) })
+        let session = makeSession(timing: timing, mirrorsToolHeaders: mirrorsToolHeaders,
+                                  transport: transport.spanTransport, output: { transport.send($0) })
         transport.start(session)
         switch try handshake(session) {
         case .success(let result):
@@ -98,14 +99,15 @@ final class ClientHandle: Sendable {
     private func releaseConnect() { state.withLock { $0.connecting = false } }
 
     /// A session for a new connection, with the handlers and capabilities set so far.
-    private func makeSession(timing: RequestTiming, mirrorsToolHeaders: Bool,
+    private func makeSession(timing: RequestTiming, mirrorsToolHeaders: Bool, transport: SpanTransport?,
                              output: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
         let (handlers, notify) = state.withLock { ($0.requestHandlers, $0.notificationHandler) }
         var options = baseOptions
         options.mirrorsToolHeaders = mirrorsToolHeaders
         options.capabilities = ClientCapabilities.derive(handling: handlers.keys, declared: extraCapabilities)
         options.timing = timing
-        let session = ClientSession(options: options, executor: pool, scheduler: scheduler, output: output)
+        let session = ClientSession(options: options, executor: pool, scheduler: scheduler, transport: transport,
+                                    output: output)
         for (m, handler) in handlers { session.setRequestHandler(method: m, handler) }
         session.setNotificationHandler(notify)
         return session

@@ -90,8 +90,10 @@ public final class ClientSession: Sendable, PeerMethods {
         var watchesClose = false
     }
 
+    /// `transport`: how the connection travels, for the network attributes
+    /// of the client's spans (nil: none recorded).
     public init(options: ClientOptions, executor: HandlerExecutor, scheduler: any TimerService,
-                output: @escaping @Sendable ([UInt8]) -> Void)
+                transport: SpanTransport? = nil, output: @escaping @Sendable ([UInt8]) -> Void)
     {
         self.options = options
         self.executor = executor
@@ -102,7 +104,8 @@ public final class ClientSession: Sendable, PeerMethods {
         let state = LockedState(State())
         self.state = state
         let scope = !Tracing.isOn ? TraceScope.none : TraceScope(
-            protocolVersion: { state.withLock { $0.negotiated?.protocolVersion } }, sessionID: { nil })
+            protocolVersion: { state.withLock { $0.negotiated?.protocolVersion } }, sessionID: { nil },
+            transport: transport)
         peer = JSONRPCPeer(executor: executor, timers: scheduler, defaultChannel: ClosureChannel(output),
                            observer: nil, traceScope: scope)
     }

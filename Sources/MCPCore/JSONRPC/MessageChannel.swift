@@ -25,6 +25,9 @@ public protocol MessageChannel: AnyObject, Sendable {
     /// HTTP POST's `traceparent` and `tracestate` headers), read only while
     /// tracing is on; a request's own `_meta.traceparent` comes first.
     var traceHeaders: TraceHeaders? { get }
+    /// How these messages travelled and from where, for the network
+    /// attributes of their server spans; read only while tracing is on.
+    var spanTransport: SpanTransport? { get }
 }
 
 /// A `traceparent` header and its optional `tracestate`.
@@ -42,21 +45,26 @@ extension MessageChannel {
     public func finish(error answer: [UInt8], code: Int64) { finish(answer) }
     public var principal: Principal? { nil }
     public var traceHeaders: TraceHeaders? { nil }
+    public var spanTransport: SpanTransport? { nil }
 }
 
 /// A channel made of two closures, for transports that need no state of their own.
 public final class ClosureChannel: MessageChannel {
     private let onSend: @Sendable ([UInt8]) -> Void
     private let onFinish: @Sendable ([UInt8]?) -> Void
+    public let spanTransport: SpanTransport?
 
-    public init(send: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable ([UInt8]?) -> Void) {
+    public init(send: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable ([UInt8]?) -> Void,
+                spanTransport: SpanTransport? = nil)
+    {
         onSend = send
         onFinish = finish
+        self.spanTransport = spanTransport
     }
 
     /// Everything, answers included, goes to one place (stdio, custom transports).
-    public convenience init(_ write: @escaping @Sendable ([UInt8]) -> Void) {
-        self.init(send: write, finish: { if let a = $0 { write(a) } })
+    public convenience init(spanTransport: SpanTransport? = nil, _ write: @escaping @Sendable ([UInt8]) -> Void) {
+        self.init(send: write, finish: { if let a = $0 { write(a) } }, spanTransport: spanTransport)
     }
 
     public func send(_ message: [UInt8]) { onSend(message) }
@@ -76,6 +84,8 @@ final class BatchChannel: MessageChannel {
 
     func send(_ message: [UInt8]) { base.send(message) }
     var principal: Principal? { base.principal }
+    var traceHeaders: TraceHeaders? { base.traceHeaders }
+    var spanTransport: SpanTransport? { base.spanTransport }
 
     func finish(_ answer: [UInt8]?) {
         let done = state.withLock { s -> [[UInt8]]? in

@@ -308,7 +308,7 @@ public final class JSONRPCPeer: Sendable {
             SpanConventions.parent(traceParent: $0.traceParent, traceState: $0.traceState)
         }
         return RequestSpan(kind: .server, method: method, params: params, id: id, parent: parent,
-                           remoteParent: true, scope: traceScope)
+                           remoteParent: true, scope: traceScope, transport: channel.spanTransport)
     }
 
     private func route(_ id: RequestID, _ outcome: Result<JSONValue, JSONRPCError>) {

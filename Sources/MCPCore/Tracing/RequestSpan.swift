@@ -27,9 +27,10 @@ final class RequestSpan: Sendable {
     private let ended = Atomic<Bool>(false)
 
     /// Starts a span for `method` with `params`. `parent`: the context it
-    /// continues (nil: a new trace); `scope` gives the session's revision and id.
+    /// continues (nil: a new trace); `scope` gives the session's revision and
+    /// id; `transport` how the request travels (nil: the scope's).
     init(kind: SpanKind, method: String, params: JSONObject?, id: RequestID?, parent: TraceContext?,
-         remoteParent: Bool, scope: TraceScope)
+         remoteParent: Bool, scope: TraceScope, transport: SpanTransport? = nil)
     {
         self.kind = kind
         self.method = method
@@ -41,7 +42,7 @@ final class RequestSpan: Sendable {
         startNanos = Self.now()
         let described = SpanConventions.describe(method: method, params: params, id: id, scope: scope)
         name = described.name
-        attributes = described.attributes
+        attributes = described.attributes + ((transport ?? scope.transport)?.attributes(for: kind) ?? [])
     }
 
     /// The `traceparent` that makes the other end's span a child of this one.
@@ -70,6 +71,9 @@ struct TraceScope: Sendable {
     var protocolVersion: @Sendable () -> String?
     /// The 2025-era session's id (nil for stateless requests).
     var sessionID: @Sendable () -> String?
+    /// How this side's requests travel (a client's connection); a received
+    /// request's own channel says how it came.
+    var transport: SpanTransport? = nil
 
     static let none = TraceScope(protocolVersion: { nil }, sessionID: { nil })
 }

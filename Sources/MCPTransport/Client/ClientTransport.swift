@@ -33,6 +33,13 @@ public protocol ClientTransport: AnyObject, Sendable {
     /// Why the transport gave up on the connection, if it did: the reason a
     /// host sees instead of a bare "closed".
     var failure: String? { get }
+    /// How the connection travels and to whom, for the network attributes
+    /// of the client's spans; nil records none.
+    var spanTransport: SpanTransport? { get }
+}
+
+extension ClientTransport {
+    public var spanTransport: SpanTransport? { nil }
 }
 
 /// What a ClientTransport delivers to: a ClientSession, or a test double.

@@ -227,8 +227,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             guard let h = head else { return }
             head = nil
             headArrived = nil
+            let remote = context.channel.remoteAddress
             let request = HTTPRequest(head: h, body: body ?? ByteBuffer(),
-                                      remoteAddress: context.channel.remoteAddress?.ipAddress)
+                                      remoteAddress: remote?.ipAddress, remotePort: remote?.port)
             body = nil
             bodyCharged = 0
             if current != nil {

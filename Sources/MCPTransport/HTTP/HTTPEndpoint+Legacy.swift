@@ -22,7 +22,8 @@ extension HTTPEndpoint {
             return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
                         "Too many sessions (limit \(config.maxSessions)); try again later")
         }
-        let s = HTTPSession(server: core, legacyChannel: LegacySSEChannel(sink, principal: request.principal),
+        let s = HTTPSession(server: core, legacyChannel: LegacySSEChannel(sink, principal: request.principal,
+                                                                                  spanTransport: request.spanTransport),
                             owner: request.principal)
         sessions.commit(s)
         s.begin()
@@ -67,9 +68,12 @@ final class LegacySSEChannel: MessageChannel {
     private let sink: ResponseSink
     /// The principal of the GET that opened the session (its POSTs must be the same party's).
     let principal: Principal?
-    init(_ sink: ResponseSink, principal: Principal? = nil) {
+    /// The GET's connection, for span attributes (set while tracing is on).
+    let spanTransport: SpanTransport?
+    init(_ sink: ResponseSink, principal: Principal? = nil, spanTransport: SpanTransport? = nil) {
         self.sink = sink
         self.principal = principal
+        self.spanTransport = spanTransport
     }
 
     func send(_ message: [UInt8]) {

@@ -74,7 +74,8 @@ extension HTTPEndpoint {
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: accept.json,
                                   primes: { false }, extraHeaders: { HTTPHeaders() },
                                   errorStatus: Self.modernStatus, principal: request.principal,
-                                  traceHeaders: request.traceHeaders)
+                                  traceHeaders: request.traceHeaders,
+                                  spanTransport: request.spanTransport)
         let session = core.makeModernSession(defaultChannel: channel)
         // A closed response stream cancels its request (the spec's cancellation).
         sink.onDone { session.close() }

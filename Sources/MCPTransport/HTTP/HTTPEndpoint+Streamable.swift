@@ -178,7 +178,8 @@ extension HTTPEndpoint {
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() },
-                                  principal: request.principal, traceHeaders: request.traceHeaders)
+                                  principal: request.principal, traceHeaders: request.traceHeaders,
+                                  spanTransport: request.spanTransport)
         let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
         if answers == 0 {
             respond(sink, request, .accepted)
@@ -219,7 +220,8 @@ extension HTTPEndpoint {
         // The head waits for the answer (immediate for initialize), so it can carry the id.
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: decide,
-                                  principal: request.principal, traceHeaders: request.traceHeaders)
+                                  principal: request.principal, traceHeaders: request.traceHeaders,
+                                  spanTransport: request.spanTransport)
         s.core.receive(value, channel: channel)
     }
 
@@ -229,7 +231,8 @@ extension HTTPEndpoint {
     {
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: json,
                                   primes: { false }, extraHeaders: { HTTPHeaders() }, principal: request.principal,
-                                  traceHeaders: request.traceHeaders)
+                                  traceHeaders: request.traceHeaders,
+                                  spanTransport: request.spanTransport)
         let session = core.makeStatelessSession(defaultChannel: channel, version: version)
         // A client gone before its answer cannot come back for it: cancel.
         sink.onDone { session.close() }

@@ -8,6 +8,8 @@ struct HTTPRequest {
     var body: ByteBuffer
     /// The peer's IP address (no port), for per-client limits; nil if unknown.
     var remoteAddress: String?
+    /// The peer's port, for span attributes; nil if unknown (a host's own server).
+    var remotePort: Int? = nil
     /// Who sent it, once the listener's "auth" accepted its token (Auth/).
     var principal: Principal? = nil
 
@@ -35,6 +37,14 @@ struct HTTPRequest {
     var traceHeaders: TraceHeaders? {
         guard Tracing.isOn, let tp = header("traceparent") else { return nil }
         return TraceHeaders(traceParent: tp, traceState: header("tracestate"))
+    }
+
+    /// TCP, HTTP/x.y and the client's address, when tracing is on.
+    var spanTransport: SpanTransport? {
+        guard Tracing.isOn else { return nil }
+        return SpanTransport(transport: "tcp", protocolName: "http",
+                             protocolVersion: "\(head.version.major).\(head.version.minor)",
+                             peerAddress: remoteAddress, peerPort: remotePort)
     }
 }
 

@@ -31,6 +31,7 @@ final class PostChannel: ResumableChannel {
     var eventLoop: EventLoop { sink.eventLoop }
     /// The POST's traceparent and tracestate headers (set only while tracing is on).
     let traceHeaders: TraceHeaders?
+    let spanTransport: SpanTransport?
 
     private enum Mode {
         case waiting(json: Bool)
@@ -41,10 +42,11 @@ final class PostChannel: ResumableChannel {
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
          primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
          errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil,
-         traceHeaders: TraceHeaders? = nil)
+         traceHeaders: TraceHeaders? = nil, spanTransport: SpanTransport? = nil)
     {
         self.principal = principal
         self.traceHeaders = traceHeaders
+        self.spanTransport = spanTransport
         self.errorStatus = errorStatus
         self.sink = sink
         self.streams = streams

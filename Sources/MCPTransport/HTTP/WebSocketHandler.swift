@@ -54,7 +54,8 @@ final class WebSocketHandler: ChannelInboundHandler {
         }
         let writer = WebSocketWriter(handler: self, eventLoop: context.eventLoop,
                                      maxQueued: endpoint.config.maxQueuedMessages,
-                                     maxQueuedBytes: endpoint.config.maxQueuedBytes, principal: principal)
+                                     maxQueuedBytes: endpoint.config.maxQueuedBytes, principal: principal,
+                                     spanTransport: Tracing.isOn ? Self.spanTransport(context.channel) : nil)
         self.writer = writer
         let s = HTTPSession(server: endpoint.core, legacyChannel: writer, owner: principal)
         endpoint.sessions.commit(s)
@@ -65,6 +66,12 @@ final class WebSocketHandler: ChannelInboundHandler {
         idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
             bound.value.checkIdle()
         }
+    }
+
+    private static func spanTransport(_ channel: Channel) -> SpanTransport {
+        let remote = channel.remoteAddress
+        return SpanTransport(transport: "tcp", protocolName: "websocket", peerAddress: remote?.ipAddress,
+                             peerPort: remote?.port)
     }
 
     private func checkIdle() {

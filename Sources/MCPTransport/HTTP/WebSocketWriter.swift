@@ -20,9 +20,14 @@ final class WebSocketWriter: MessageChannel, @unchecked Sendable {
     private var dead = false
     /// Who upgraded the connection (HTTP with "auth"), for the session's calls.
     let principal: Principal?
+    /// The connection, for span attributes (nil while tracing was off at the upgrade).
+    let spanTransport: SpanTransport?
 
-    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int, principal: Principal? = nil) {
+    init(handler: WebSocketHandler, eventLoop: EventLoop, maxQueued: Int, maxQueuedBytes: Int, principal: Principal? = nil,
+         spanTransport: SpanTransport? = nil)
+    {
         self.principal = principal
+        self.spanTransport = spanTransport
         self.eventLoop = eventLoop
         self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
         self.maxQueued = max(4, maxQueued)

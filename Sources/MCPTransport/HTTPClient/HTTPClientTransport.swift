@@ -24,6 +24,13 @@ public final class HTTPClientTransport: ClientTransport {
     let pool: HTTPConnectionPool
     let state: NIOLockedValueBox<State>
 
+    /// The server's host and port as the URL names them (the address the
+    /// conventions ask for is the logical one, not the resolved IP).
+    public var spanTransport: SpanTransport? {
+        SpanTransport(transport: "tcp", protocolName: "http", protocolVersion: "1.1", peerAddress: url.host,
+                      peerPort: url.port)
+    }
+
     enum Mode: Equatable {
         /// auto, before the initialize POST is answered.
         case probing

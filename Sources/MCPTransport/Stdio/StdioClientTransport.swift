@@ -23,6 +23,7 @@ public struct StdioClientOptions: Sendable {
 /// Threads: see ClientTransport; the receiver is called on a reader thread
 /// of the transport's own.
 public final class StdioClientTransport: ClientTransport {
+    public var spanTransport: SpanTransport? { .pipe }
     public let process: ChildProcess
     private let writer: FDWriter
     private let readersDone = LockedState(0)

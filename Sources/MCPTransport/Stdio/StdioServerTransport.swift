@@ -58,7 +58,7 @@ public enum StdioServerTransport {
     {
         let writer = FDWriter(fd: output, maxPendingBytes: options.maxQueuedBytes)
         let observer = server.observer
-        let session = server.makeSession(defaultChannel: ClosureChannel { message in
+        let session = server.makeSession(defaultChannel: ClosureChannel(spanTransport: .pipe) { message in
             observer?.bytesSent(message.count + 1)
             writer.write(message: message)
         })

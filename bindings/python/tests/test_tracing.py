@@ -110,6 +110,16 @@ def test_our_client_to_our_server_is_one_trace(server, era, version, tool):
         assert "error.type" not in s.attributes
         assert s.status.status_code == StatusCode.UNSET
         assert s.start_time <= s.end_time
+        assert s.attributes["network.transport"] == "tcp"
+        assert s.attributes["network.protocol.name"] == "http"
+        assert s.attributes["network.protocol.version"] == "1.1"
+    # Each side names the other end: the client its server, the server its client.
+    port = int(server.rsplit(":", 1)[1].split("/")[0])
+    assert client.attributes["server.address"] == "127.0.0.1" and client.attributes["server.port"] == port
+    assert "client.address" not in client.attributes
+    assert srv.attributes["client.address"] == "127.0.0.1"
+    assert 0 < srv.attributes["client.port"] != port
+    assert "server.address" not in srv.attributes
     assert client.start_time <= srv.start_time and srv.end_time <= client.end_time
     if version == "2025-11-25":
         assert srv.attributes["mcp.session.id"]
@@ -169,3 +179,48 @@ def test_a_hook_of_our_own_gets_dicts_and_disable_stops_it(server):
         c.call_tool("echo", {"text": "again"})
         time.sleep(0.3)
         assert got == [] and not [s for s in EXPORTER.get_finished_spans() if s.name.startswith("tools/")]
+
+
+def test_stdio_spans_say_pipe(server):
+    """Over stdio both sides record network.transport "pipe" and no addresses."""
+    import json
+    import os
+    import sys
+
+    from conftest import SERVERS, child_env
+
+    with Client.stdio(sys.executable, str(SERVERS / "sdk_server.py"), "stdio", env=child_env()) as c:
+        c.list_tools()
+    client = one(spans_until(has("tools/list", SpanKind.CLIENT)), "tools/list", SpanKind.CLIENT)
+    assert client.attributes["network.transport"] == "pipe"
+    assert not {"server.address", "server.port", "network.protocol.name"} & set(client.attributes)
+
+    srv = Server("piped", "1.0")
+
+    @srv.tool()
+    def ping_me() -> str:
+        return "pong"
+
+    to_server, from_client = os.pipe()
+    to_client, from_server = os.pipe()
+    srv.start_fds(to_server, from_server)
+    try:
+        lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+                 {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                 {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ping_me", "arguments": {}}}]
+        os.write(from_client, "".join(json.dumps(m) + "\n" for m in lines).encode())
+        reader = os.fdopen(to_client, "rb", buffering=0)
+        answers = [json.loads(reader.readline()) for _ in range(2)]
+        assert answers[1]["result"]["content"][0]["text"] == "pong"
+        served = one(spans_until(has("tools/call ping_me", SpanKind.SERVER)), "tools/call ping_me", SpanKind.SERVER)
+        assert served.attributes["network.transport"] == "pipe"
+        assert not {"client.address", "client.port", "network.protocol.name"} & set(served.attributes)
+    finally:
+        os.close(from_client)
+        srv.stop()
+        srv.wait()
+        srv.close()
+        for fd in (to_server, from_server):
+            os.close(fd)
+        reader.close()
