@@ -23,33 +23,53 @@ struct Evaluation {
     /// What a subschema that passed evaluated of its instance (JSON Schema
     /// 2020-12 annotations, as unevaluatedProperties / unevaluatedItems read them).
     struct Evaluated {
-        var properties: Set<String> = []
+        /// Properties evaluated; nil until one is recorded. An empty Set
+        /// still costs a release each time an Evaluated is dropped, and one
+        /// is made per subschema checked while almost none record anything.
+        private(set) var properties: Set<String>?
         var allProperties = false
         /// Items 0..<items were evaluated (prefixItems).
         var items = 0
         var allItems = false
-        /// Items that matched `contains`.
-        var contained: Set<Int> = []
+        /// Items that matched `contains`; nil until one is recorded.
+        private(set) var contained: Set<Int>?
+
+        /// Nothing evaluated (the common case when nothing tracks evaluation).
+        var isEmpty: Bool { !allProperties && !allItems && items == 0 && properties == nil && contained == nil }
+
+        func evaluated(property: String) -> Bool { properties?.contains(property) ?? false }
+        func evaluated(item: Int) -> Bool { contained?.contains(item) ?? false }
+
+        mutating func record(property: String) {
+            if properties == nil { properties = [] }
+            properties?.insert(property)
+        }
+
+        mutating func record(item: Int) {
+            if contained == nil { contained = [] }
+            contained?.insert(item)
+        }
 
         mutating func merge(_ o: Evaluated) {
-            properties.formUnion(o.properties)
+            if o.isEmpty { return }
+            if let p = o.properties { properties = properties.map { $0.union(p) } ?? p }
             allProperties = allProperties || o.allProperties
             items = max(items, o.items)
             allItems = allItems || o.allItems
-            contained.formUnion(o.contained)
+            if let c = o.contained { contained = contained.map { $0.union(c) } ?? c }
         }
     }
 
-    mutating func check(_ v: JSONValue, against s: JSONValue, at path: String, depth: Int, base: String)
+    mutating func check(_ v: JSONValue, against s: JSONValue, at path: InstancePath, depth: Int, base: String)
         throws(JSONSchemaError) -> Evaluated
     {
         steps += 1
         guard steps <= schema.maxSteps else {
-            throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
+            throw JSONSchemaError(.tooComplex, instancePath: path.text, keyword: "",
                                   message: "checking took more than \(schema.maxSteps) subschema evaluations")
         }
         guard depth <= schema.maxDepth else {
-            throw JSONSchemaError(.tooComplex, instancePath: path, keyword: "",
+            throw JSONSchemaError(.tooComplex, instancePath: path.text, keyword: "",
                                   message: "subschemas nest deeper than \(schema.maxDepth)")
         }
         let o: SchemaObject
@@ -58,17 +78,19 @@ struct Evaluation {
         case .bool(false): throw fail(path, "false", "no value is allowed here")
         case .object(let obj): o = document.object(obj)
         default:
-            throw JSONSchemaError(.invalidSchema, instancePath: path, keyword: "",
+            throw JSONSchemaError(.invalidSchema, instancePath: path.text, keyword: "",
                                   message: "a subschema is a \(s.kindName), not an object or a boolean")
         }
         // A subschema with its own $id is a resource of its own: references
         // inside it resolve against it, and it joins the dynamic scope.
         var here = base
+        var entered = false
         if case .string(let id)? = o[.id], let uri = document.ids[base + "\u{0}" + id], uri != base {
             here = uri
             scope.append(uri)
+            entered = true
         }
-        defer { if here != base { scope.removeLast() } }
+        defer { if entered { scope.removeLast() } }
         var seen = Evaluated()
         if let ref = o[.ref] {
             guard case .string(let r) = ref else { throw invalid(path, "$ref", "must be a string") }
@@ -91,22 +113,22 @@ struct Evaluation {
         switch v {
         case .int, .double: try checkNumber(v, o, path)
         case .string(let str): try checkString(str, o, path)
-        case .array(let items): seen.merge(try checkArray(items, o, path, depth, here))
-        case .object(let members): seen.merge(try checkObject(members, o, path, depth, here))
+        case .array(let items): seen.merge(try checkArray(items, o, path.rendered, depth, here))
+        case .object(let members): seen.merge(try checkObject(members, o, path.rendered, depth, here))
         default: break
         }
-        seen.merge(try checkComposition(v, o, path, depth, here))
+        if o.present & SchemaKeyword.composition != 0 { seen.merge(try checkComposition(v, o, path, depth, here)) }
         // unevaluated* come last: they see what every other keyword evaluated.
         if tracking {
             if case .array(let items) = v, let u = o[.unevaluatedItems], !seen.allItems {
-                for i in seen.items..<max(seen.items, items.count) where !seen.contained.contains(i) {
-                    _ = try check(items[i], against: u, at: path + "/\(i)", depth: depth + 1, base: here)
+                for i in seen.items..<max(seen.items, items.count) where !seen.evaluated(item: i) {
+                    _ = try check(items[i], against: u, at: path.appending(i), depth: depth + 1, base: here)
                 }
                 seen.allItems = true
             }
             if case .object(let members) = v, let u = o[.unevaluatedProperties], !seen.allProperties {
-                for m in members.members where !seen.properties.contains(m.key) {
-                    _ = try check(m.value, against: u, at: path + "/" + Self.escape(m.key), depth: depth + 1, base: here)
+                for m in members.members where !seen.evaluated(property: m.key) {
+                    _ = try check(m.value, against: u, at: path.appending(m.key), depth: depth + 1, base: here)
                 }
                 seen.allProperties = true
             }
@@ -115,12 +137,12 @@ struct Evaluation {
     }
 
     /// Follows a `$ref` (or `$dynamicRef`) resolved when the schema was made.
-    private mutating func follow(_ r: String, dynamic: Bool, _ v: JSONValue, _ path: String, _ depth: Int,
+    private mutating func follow(_ r: String, dynamic: Bool, _ v: JSONValue, _ path: InstancePath, _ depth: Int,
                                  _ here: String) throws(JSONSchemaError) -> Evaluated
     {
         let refKey = here + "\u{0}" + r
         guard var target = document.refs[refKey] else {
-            throw JSONSchemaError(.unresolvedRef, instancePath: path, keyword: dynamic ? "$dynamicRef" : "$ref",
+            throw JSONSchemaError(.unresolvedRef, instancePath: path.text, keyword: dynamic ? "$dynamicRef" : "$ref",
                                   message: "\"\(r.prefix(200))\" does not resolve in this schema")
         }
         // $dynamicRef to a $dynamicAnchor: the outermost resource in the
@@ -133,9 +155,9 @@ struct Evaluation {
                 }
             }
         }
-        let key = refKey + "\u{0}" + path + (dynamic ? "\u{0}d" : "")
+        let key = refKey + "\u{0}" + path.text + (dynamic ? "\u{0}d" : "")
         guard following.insert(key).inserted else {
-            throw JSONSchemaError(.refCycle, instancePath: path, keyword: dynamic ? "$dynamicRef" : "$ref",
+            throw JSONSchemaError(.refCycle, instancePath: path.text, keyword: dynamic ? "$dynamicRef" : "$ref",
                                   message: "\"\(r.prefix(200))\" leads back to itself without consuming any of the value")
         }
         defer { following.remove(key) }
@@ -150,7 +172,12 @@ struct Evaluation {
 
     // MARK: kinds
 
-    private func checkType(_ v: JSONValue, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
+    private func checkType(_ v: JSONValue, _ o: SchemaObject, _ path: InstancePath) throws(JSONSchemaError) {
+        if let allowed = o.types {
+            if !allowed.isDisjoint(with: JSONTypes(of: v)) { return }
+        } else if !o.has(.typeKeyword) {
+            return
+        }
         guard let t = o[.typeKeyword] else { return }
         let names: [String]
         switch t {
@@ -185,8 +212,8 @@ struct Evaluation {
         }
     }
 
-    private func checkNumber(_ v: JSONValue, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
-        guard let x = JSONSchema.number(v) else { return }
+    private func checkNumber(_ v: JSONValue, _ o: SchemaObject, _ path: InstancePath) throws(JSONSchemaError) {
+        guard o.present & SchemaKeyword.numeric != 0, let x = JSONSchema.number(v) else { return }
         func text() -> String { JSONSerializer.string(v) }
         func bound(_ key: SchemaKeyword) throws(JSONSchemaError) -> Double? {
             guard let b = o[key] else { return nil }
@@ -216,10 +243,11 @@ struct Evaluation {
         }
     }
 
-    private func checkString(_ s: String, _ o: SchemaObject, _ path: String) throws(JSONSchemaError) {
+    private func checkString(_ s: String, _ o: SchemaObject, _ path: InstancePath) throws(JSONSchemaError) {
+        guard o.present & SchemaKeyword.textual != 0 else { return }
         // Length counts code points (RFC 8259 characters), not UTF-16 units or graphemes.
-        let needsLength = o[.minLength] != nil || o[.maxLength] != nil
-        let length = needsLength ? s.unicodeScalars.count : 0
+        let needsLength = o.has(.minLength) || o.has(.maxLength)
+        let length = needsLength ? Self.codePoints(s) : 0
         if let m = try count(o, .minLength, path), length < m {
             throw fail(path, "minLength", "the string has \(length) characters, fewer than minLength \(m)")
         }
@@ -234,14 +262,25 @@ struct Evaluation {
         }
     }
 
+    /// The number of code points: UTF-8 bytes that do not continue a sequence
+    /// (a third of the cost of unicodeScalars.count on short strings).
+    static func codePoints(_ s: String) -> Int {
+        var s = s
+        return s.withUTF8 { bytes in
+            var n = 0
+            for b in bytes where b & 0xC0 != 0x80 { n += 1 }
+            return n
+        }
+    }
+
     /// An unanchored regular-expression search (JSON Schema patterns are
     /// ECMA-262; the common subset reads the same in Swift's syntax).
-    static func search(_ pattern: String, in s: String, path: String) throws(JSONSchemaError) -> Bool {
+    static func search(_ pattern: String, in s: String, path: InstancePath) throws(JSONSchemaError) -> Bool {
         let regex: Regex<AnyRegexOutput>
         do {
             regex = try Regex(pattern)
         } catch {
-            throw JSONSchemaError(.invalidSchema, instancePath: path, keyword: "pattern",
+            throw JSONSchemaError(.invalidSchema, instancePath: path.text, keyword: "pattern",
                                   message: "\(pattern.prefix(100)) is not a regular expression this checker reads")
         }
         return s.contains(regex)
@@ -249,7 +288,7 @@ struct Evaluation {
 
     // MARK: containers
 
-    private mutating func checkArray(_ items: [JSONValue], _ o: SchemaObject, _ path: String, _ depth: Int,
+    private mutating func checkArray(_ items: [JSONValue], _ o: SchemaObject, _ path: InstancePath, _ depth: Int,
                                      _ base: String) throws(JSONSchemaError) -> Evaluated
     {
         var seen = Evaluated()
@@ -264,22 +303,22 @@ struct Evaluation {
             guard case .array(let schemas) = p else { throw invalid(path, "prefixItems", "must be an array") }
             prefix = min(schemas.count, items.count)
             for i in 0..<prefix {
-                _ = try check(items[i], against: schemas[i], at: path + "/\(i)", depth: depth + 1, base: base)
+                _ = try check(items[i], against: schemas[i], at: path.appending(i), depth: depth + 1, base: base)
             }
             seen.items = prefix
         }
         if let each = o[.items], prefix < items.count {
             for i in prefix..<items.count {
-                _ = try check(items[i], against: each, at: path + "/\(i)", depth: depth + 1, base: base)
+                _ = try check(items[i], against: each, at: path.appending(i), depth: depth + 1, base: base)
             }
             seen.allItems = true
         }
         if let c = o[.contains] {
             var found = 0
             for (i, item) in items.enumerated() {
-                guard try passes(item, c, path + "/\(i)", depth, base) != nil else { continue }
+                guard try passes(item, c, path.appending(i), depth, base) != nil else { continue }
                 found += 1
-                if tracking { seen.contained.insert(i) }
+                if tracking { seen.record(item: i) }
             }
             let least = try count(o, .minContains, path) ?? 1
             if found < least {
@@ -292,21 +331,21 @@ struct Evaluation {
         if o[.uniqueItems]?.boolValue == true {
             for i in items.indices {
                 for j in items.indices where j > i && JSONSchema.equal(items[i], items[j]) {
-                    throw fail(path + "/\(j)", "uniqueItems", "the item repeats item \(i)")
+                    throw fail(path.appending(j), "uniqueItems", "the item repeats item \(i)")
                 }
             }
         }
         return seen
     }
 
-    private mutating func checkObject(_ members: JSONObject, _ o: SchemaObject, _ path: String, _ depth: Int,
+    private mutating func checkObject(_ members: JSONObject, _ o: SchemaObject, _ path: InstancePath, _ depth: Int,
                                       _ base: String) throws(JSONSchemaError) -> Evaluated
     {
         var seen = Evaluated()
         if let r = o[.required] {
             guard case .array(let names) = r else { throw invalid(path, "required", "must be an array") }
             for case .string(let n) in names where members[n] == nil {
-                throw fail(path + "/" + Self.escape(n), "required", "the required property \"\(n.prefix(100))\" is missing")
+                throw fail(path.appending(n), "required", "the required property \"\(n.prefix(100))\" is missing")
             }
         }
         if let m = try count(o, .minProperties, path), members.count < m {
@@ -318,7 +357,7 @@ struct Evaluation {
         if case .object(let deps)? = o[.dependentRequired] {
             for d in deps.members where members[d.key] != nil {
                 for case .string(let n) in d.value.arrayValue ?? [] where members[n] == nil {
-                    throw fail(path + "/" + Self.escape(n), "dependentRequired",
+                    throw fail(path.appending(n), "dependentRequired",
                                "\"\(n.prefix(100))\" is required when \"\(d.key.prefix(100))\" is present")
                 }
             }
@@ -328,7 +367,7 @@ struct Evaluation {
         let patterns = o[.patternProperties]?.objectValue
         let extra = o[.additionalProperties]
         for m in members.members {
-            let at = path + "/" + Self.escape(m.key)
+            let at = path.appending(m.key)
             var matched = false
             if let sub = properties?[m.key] {
                 matched = true
@@ -346,7 +385,7 @@ struct Evaluation {
                 _ = try check(m.value, against: extra, at: at, depth: depth + 1, base: base)
                 matched = true
             }
-            if matched, tracking { seen.properties.insert(m.key) }
+            if matched, tracking { seen.record(property: m.key) }
             if let names = o[.propertyNames] {
                 _ = try check(.string(m.key), against: names, at: at, depth: depth + 1, base: base)
             }
@@ -361,7 +400,7 @@ struct Evaluation {
 
     // MARK: composition
 
-    private mutating func checkComposition(_ v: JSONValue, _ o: SchemaObject, _ path: String, _ depth: Int,
+    private mutating func checkComposition(_ v: JSONValue, _ o: SchemaObject, _ path: InstancePath, _ depth: Int,
                                            _ base: String) throws(JSONSchemaError) -> Evaluated
     {
         var seen = Evaluated()
@@ -419,7 +458,7 @@ struct Evaluation {
 
     /// What a subschema evaluated if the value passes it, nil if not; schema
     /// problems still throw.
-    private mutating func passes(_ v: JSONValue, _ s: JSONValue, _ path: String, _ depth: Int, _ base: String)
+    private mutating func passes(_ v: JSONValue, _ s: JSONValue, _ path: InstancePath, _ depth: Int, _ base: String)
         throws(JSONSchemaError) -> Evaluated?
     {
         do throws(JSONSchemaError) {
@@ -432,38 +471,23 @@ struct Evaluation {
 
     // MARK: helpers
 
-    private func list(_ v: JSONValue, _ keyword: String, _ path: String) throws(JSONSchemaError) -> [JSONValue] {
+    private func list(_ v: JSONValue, _ keyword: String, _ path: InstancePath) throws(JSONSchemaError) -> [JSONValue] {
         guard case .array(let a) = v, !a.isEmpty else { throw invalid(path, keyword, "must be a non-empty array") }
         return a
     }
 
-    private func count(_ o: SchemaObject, _ key: SchemaKeyword, _ path: String) throws(JSONSchemaError) -> Int? {
+    private func count(_ o: SchemaObject, _ key: SchemaKeyword, _ path: InstancePath) throws(JSONSchemaError) -> Int? {
         guard let v = o[key] else { return nil }
         guard let i = v.intValue, i >= 0 else { throw invalid(path, key.name, "must be a non-negative integer") }
         return Int(clamping: i)
     }
 
-    private func fail(_ path: String, _ keyword: String, _ message: String) -> JSONSchemaError {
-        JSONSchemaError(.violation, instancePath: path, keyword: keyword, message: message)
+    private func fail(_ path: InstancePath, _ keyword: String, _ message: String) -> JSONSchemaError {
+        JSONSchemaError(.violation, instancePath: path.text, keyword: keyword, message: message)
     }
 
-    private func invalid(_ path: String, _ keyword: String, _ message: String) -> JSONSchemaError {
-        JSONSchemaError(.invalidSchema, instancePath: path, keyword: keyword, message: "\(keyword) \(message)")
-    }
-
-    /// A key as a JSON Pointer token (RFC 6901).
-    static func escape(_ key: String) -> String {
-        // Bytes, not Characters: this runs for every property of every value checked.
-        guard key.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return key }
-        var out = ""
-        for c in key {
-            switch c {
-            case "~": out += "~0"
-            case "/": out += "~1"
-            default: out.append(c)
-            }
-        }
-        return out
+    private func invalid(_ path: InstancePath, _ keyword: String, _ message: String) -> JSONSchemaError {
+        JSONSchemaError(.invalidSchema, instancePath: path.text, keyword: keyword, message: "\(keyword) \(message)")
     }
 }
 

@@ -60,7 +60,7 @@ public struct JSONSchema: Sendable {
     /// Checks a value; throws the first failure found.
     public func validate(_ instance: JSONValue) throws(JSONSchemaError) {
         var run = Evaluation(schema: self)
-        _ = try run.check(instance, against: root, at: "", depth: 0, base: "")
+        _ = try run.check(instance, against: root, at: .root, depth: 0, base: "")
     }
 
     /// Whether a value matches (schema problems count as not matching).

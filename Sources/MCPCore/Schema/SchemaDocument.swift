@@ -4,7 +4,10 @@
 /// and then every `$ref` / `$dynamicRef` resolved against them. References
 /// stay inside the document (2026-07-28 basic/index.mdx, "$ref Resolution":
 /// nothing is fetched), so one that leads elsewhere is refused here.
-struct SchemaDocument: Sendable {
+///
+/// A class: it is immutable once made, and every check holds it; copying a
+/// struct of six tables retained each of them per tool call (3% of a check).
+final class SchemaDocument: Sendable {
     /// A node of the document and the base URI of the resource it sits in
     /// (before any `$id` of its own).
     struct Target: Sendable {
@@ -13,23 +16,23 @@ struct SchemaDocument: Sendable {
     }
 
     /// "base \0 $id" -> the absolute URI the `$id` names.
-    private(set) var ids: [String: String] = [:]
+    let ids: [String: String]
     /// "base \0 reference" -> where the `$ref` or `$dynamicRef` leads.
-    private(set) var refs: [String: Target] = [:]
+    let refs: [String: Target]
     /// "base \0 reference" of a `$dynamicRef` whose first target declares
     /// the same `$dynamicAnchor`: the anchor name to look up in the dynamic scope.
-    private(set) var dynamicNames: [String: String] = [:]
+    let dynamicNames: [String: String]
     /// "resource URI # name" -> the subschema declaring that `$dynamicAnchor`.
-    private(set) var dynamicAnchors: [String: Target] = [:]
+    let dynamicAnchors: [String: Target]
     /// Whether unevaluatedProperties or unevaluatedItems appear: only then
     /// does evaluation keep track of what it evaluated.
-    private(set) var tracksEvaluation = false
+    let tracksEvaluation: Bool
     /// Every schema object of the document with its keywords read once
     /// (SchemaObject), keyed by the address of its members' storage: the
     /// document is immutable and held by its JSONSchema, so the address is
-    /// stable and unique, and a lookup costs one integer hash per subschema
-    /// instead of a string hash per keyword.
-    private(set) var compiled: [UInt: SchemaObject] = [:]
+    /// stable and unique, and a lookup costs one probe of a table per
+    /// subschema instead of a string hash per keyword.
+    let compiled: AddressTable<SchemaObject>
 
     /// Keywords whose value is one subschema, an object of subschemas, an
     /// array of subschemas. Anything else is not a schema: a `$id` or `$ref`
@@ -46,6 +49,8 @@ struct SchemaDocument: Sendable {
         compiled = walk.compiled
         ids = walk.ids
         dynamicAnchors = walk.dynamicAnchors
+        var refs: [String: Target] = [:]
+        var dynamicNames: [String: String] = [:]
         for (base, ref, dynamic) in walk.pending {
             let key = base + "\u{0}" + ref
             guard refs[key] == nil else { continue }
@@ -58,6 +63,8 @@ struct SchemaDocument: Sendable {
                 }
             }
         }
+        self.refs = refs
+        self.dynamicNames = dynamicNames
     }
 
     private struct Walk {
@@ -70,7 +77,7 @@ struct SchemaDocument: Sendable {
         var resources: Set<String> = []
         var dynamicAnchors: [String: Target] = [:]
         var pending: [(String, String, Bool)] = []
-        var compiled: [UInt: SchemaObject] = [:]
+        var compiled = AddressTable<SchemaObject>()
 
         init(limits: SchemaLimits) { self.limits = limits }
 
@@ -113,11 +120,11 @@ struct SchemaDocument: Sendable {
                     if o["unevaluatedProperties"] != nil || o["unevaluatedItems"] != nil { tracksEvaluation = true }
                 }
                 for m in o.members {
-                    let child = scopes.map { ($0.0, $0.1 + "/" + Evaluation.escape(m.key)) }
+                    let child = scopes.map { ($0.0, $0.1 + "/" + InstancePath.escape(m.key)) }
                     if isSchema, SchemaDocument.maps.contains(m.key), case .object(let entries) = m.value {
                         try enter(depth + 1)
                         for e in entries.members {
-                            let grand = child.map { ($0.0, $0.1 + "/" + Evaluation.escape(e.key)) }
+                            let grand = child.map { ($0.0, $0.1 + "/" + InstancePath.escape(e.key)) }
                             try visit(e.value, base: inner, scopes: grand, depth: depth + 2, isSchema: true)
                         }
                     } else if isSchema, SchemaDocument.lists.contains(m.key), case .array(let items) = m.value {

@@ -6,6 +6,9 @@
 struct SchemaObject: Sendable {
     let object: JSONObject
     let present: UInt64
+    /// The JSON types `type` allows, read once (nil: no `type`, or not a
+    /// string or array of strings, which checkType reports).
+    let types: JSONTypes?
     /// The keywords present, with their values, in the schema's order.
     private let found: [(SchemaKeyword, JSONValue)]
 
@@ -21,6 +24,7 @@ struct SchemaObject: Sendable {
         }
         present = bits
         self.found = found
+        types = found.first { $0.0 == .typeKeyword }.flatMap { JSONTypes(keyword: $0.1) }
     }
 
     static let table: [String: SchemaKeyword] = [
@@ -121,6 +125,18 @@ enum SchemaKeyword: Int, Sendable {
 
     var bit: UInt64 { 1 << UInt64(rawValue) }
 
+    /// The applicators checkComposition reads: a subschema with none of them skips it.
+    // Computed, not stored: a stored static is a lazy global, with a
+    // swift_once check on each read of this hot path.
+    static var composition: UInt64 {
+        allOf.bit | anyOf.bit | oneOf.bit | notKeyword.bit | ifKeyword.bit
+    }
+    /// What checkNumber reads, and checkString: a subschema with none skips them.
+    static var numeric: UInt64 {
+        minimum.bit | maximum.bit | exclusiveMinimum.bit | exclusiveMaximum.bit | multipleOf.bit
+    }
+    static var textual: UInt64 { minLength.bit | maxLength.bit | pattern.bit }
+
     var name: String {
         switch self {
         case .id: return "$id"
@@ -164,5 +180,60 @@ enum SchemaKeyword: Int, Sendable {
         case .unevaluatedItems: return "unevaluatedItems"
         case .unevaluatedProperties: return "unevaluatedProperties"
         }
+    }
+}
+
+/// A set of JSON Schema types, as `type` names them, for a check that
+/// compares bits instead of type names.
+struct JSONTypes: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let null = JSONTypes(rawValue: 1)
+    static let boolean = JSONTypes(rawValue: 2)
+    static let string = JSONTypes(rawValue: 4)
+    static let array = JSONTypes(rawValue: 8)
+    static let object = JSONTypes(rawValue: 16)
+    static let number = JSONTypes(rawValue: 32)
+    /// A number with no fractional part: every int, and doubles like 2.0.
+    static let integer = JSONTypes(rawValue: 64)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The types a value has: an integer is also a number.
+    init(of v: JSONValue) {
+        switch v {
+        case .null: self = .null
+        case .bool: self = .boolean
+        case .string: self = .string
+        case .array: self = .array
+        case .object: self = .object
+        case .int: self = [.number, .integer]
+        case .double(let d): self = d.rounded() == d && d.isFinite ? [.number, .integer] : .number
+        }
+    }
+
+    /// `type`'s value: one name or an array of names; nil if it is neither
+    /// or names an unknown type (left to checkType's own reading).
+    init?(keyword: JSONValue) {
+        var names: [JSONValue]
+        switch keyword {
+        case .string: names = [keyword]
+        case .array(let a): names = a
+        default: return nil
+        }
+        var set: JSONTypes = []
+        for case let n in names {
+            guard case .string(let name) = n else { return nil }
+            switch name {
+            case "null": set.insert(.null)
+            case "boolean": set.insert(.boolean)
+            case "string": set.insert(.string)
+            case "array": set.insert(.array)
+            case "object": set.insert(.object)
+            case "number": set.insert(.number)
+            case "integer": set.insert(.integer)
+            default: return nil
+            }
+        }
+        self = set
     }
 }
