@@ -46,7 +46,7 @@ public func mcp_client_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
         }
         let handle = ClientHandle(name: n, version: v, options: options, extraCapabilities: extra, workers: workers,
                                   maxMessageBytes: maxMessageBytes)
-        outClient.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+        outClient.pointee = handle.retainedPointer
     }
 }
 

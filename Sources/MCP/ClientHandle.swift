@@ -5,7 +5,7 @@ import MCPRuntime
 
 /// What an mcp_client_t points to: the options and handlers gathered before
 /// connecting, then the live session and its transport.
-final class ClientHandle: Sendable {
+final class ClientHandle: Sendable, OpaqueHandle {
     /// worker_threads when the options do not say.
     static let defaultWorkers = 16
     let name: String
@@ -44,10 +44,7 @@ final class ClientHandle: Sendable {
         scheduler = Scheduler(executor: pool)
     }
 
-    static func from(_ p: OpaquePointer?) throws(ABIError) -> ClientHandle {
-        guard let p else { throw .invalidArgument("client must not be NULL") }
-        return Unmanaged<ClientHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static let parameterName = "client"
 
     // MARK: connecting (one path for every transport)
 

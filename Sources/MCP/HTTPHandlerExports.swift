@@ -9,7 +9,7 @@ import MCPRuntime
 
 /// What an mcp_http_handler_t points to. Holds its server, so that an
 /// exchange never outlives the engine it calls into.
-final class HTTPHandlerHandle: Sendable {
+final class HTTPHandlerHandle: Sendable, OpaqueHandle {
     let server: ServerHandle
     let hosted: HostedHTTPEndpoint
 
@@ -18,14 +18,11 @@ final class HTTPHandlerHandle: Sendable {
         self.hosted = hosted
     }
 
-    static func from(_ p: OpaquePointer?) throws(ABIError) -> HTTPHandlerHandle {
-        guard let p else { throw .invalidArgument("handler must not be NULL") }
-        return Unmanaged<HTTPHandlerHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static let parameterName = "handler"
 }
 
 /// What an mcp_http_exchange_t points to.
-final class HTTPExchangeHandle: Sendable {
+final class HTTPExchangeHandle: Sendable, OpaqueHandle {
     let handler: HTTPHandlerHandle
     let exchange: HostExchange
 
@@ -34,10 +31,7 @@ final class HTTPExchangeHandle: Sendable {
         self.exchange = exchange
     }
 
-    static func from(_ p: OpaquePointer?) throws(ABIError) -> HTTPExchangeHandle {
-        guard let p else { throw .invalidArgument("exchange must not be NULL") }
-        return Unmanaged<HTTPExchangeHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static let parameterName = "exchange"
 }
 
 /// Keys of mcp_server_start_http that only a listener of its own has.
@@ -81,7 +75,7 @@ public func mcp_http_handler_new(_ server: OpaquePointer?, _ configJSON: UnsafeP
             }
         }
         let h = HTTPHandlerHandle(server: handle, hosted: hosted)
-        outHandler.pointee = OpaquePointer(Unmanaged.passRetained(h).toOpaque())
+        outHandler.pointee = h.retainedPointer
     }
 }
 
@@ -128,7 +122,7 @@ public func mcp_http_exchange_new(_ handler: OpaquePointer?, _ method: UnsafePoi
         guard let ex = h.hosted.exchange(method: m, target: t, remoteAddress: remote) else {
             throw .state("The handler was stopped")
         }
-        outExchange.pointee = OpaquePointer(Unmanaged.passRetained(HTTPExchangeHandle(handler: h, exchange: ex)).toOpaque())
+        outExchange.pointee = HTTPExchangeHandle(handler: h, exchange: ex).retainedPointer
     }
 }
 

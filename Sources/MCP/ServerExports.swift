@@ -78,7 +78,7 @@ public func mcp_server_new(_ name: UnsafePointer<CChar>?, _ version: UnsafePoint
         let handle = ServerHandle(core: ServerCore(options: options, executor: pool, scheduler: scheduler,
                                                    observer: metrics),
                                   pool: pool, scheduler: scheduler, metrics: metrics)
-        outServer.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+        outServer.pointee = handle.retainedPointer
     }
 }
 

@@ -6,7 +6,7 @@ import MCPMetrics
 
 /// What an mcp_server_t points to: the protocol server, its worker pool, and
 /// the serve in progress (if any), and its HTTP listener (if any).
-final class ServerHandle: Sendable {
+final class ServerHandle: Sendable, OpaqueHandle {
     /// worker_threads when the options do not say: host tools may block.
     static let defaultWorkers = 64
     let core: ServerCore
@@ -29,10 +29,7 @@ final class ServerHandle: Sendable {
         self.metrics = metrics
     }
 
-    static func from(_ p: OpaquePointer?) throws(ABIError) -> ServerHandle {
-        guard let p else { throw .invalidArgument("server must not be NULL") }
-        return Unmanaged<ServerHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static let parameterName = "server"
 
     var isFreed: Bool { freed.withLock { $0 } }
 

@@ -7,7 +7,7 @@ import MCPRuntime
 /// What an mcp_session_t points to. Outgoing messages pass through a
 /// CombiningQueue, so host send callbacks for one session never overlap, keep
 /// their order, and may re-enter mcp_session_receive without deadlock.
-final class SessionHandle: Sendable {
+final class SessionHandle: Sendable, OpaqueHandle {
     let session: ServerSession
     private let outgoing: CombiningQueue<[UInt8]>
 
@@ -25,10 +25,7 @@ final class SessionHandle: Sendable {
         session = server.makeSession(defaultChannel: ClosureChannel { queue.push($0) })
     }
 
-    static func from(_ p: OpaquePointer?) throws(ABIError) -> SessionHandle {
-        guard let p else { throw .invalidArgument("session must not be NULL") }
-        return Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static let parameterName = "session"
 }
 
 @c @implementation
@@ -45,7 +42,7 @@ public func mcp_server_session_new(_ server: OpaquePointer?, _ send: mcp_send_fn
         guard !handle.isFreed else { throw .state("The server was freed") }
         let callback = HostCallback(fn: send, userData: userData, free: freeFn)
         let s = SessionHandle(server: handle.core, send: callback)
-        outSession.pointee = OpaquePointer(Unmanaged.passRetained(s).toOpaque())
+        outSession.pointee = s.retainedPointer
     }
 }
 

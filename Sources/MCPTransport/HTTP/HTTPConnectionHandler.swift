@@ -63,10 +63,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// CORS headers for the current response (CORSPolicy); nil without CORS
     /// or without an Origin in its request.
     private var corsHeaders: HTTPHeaders?
-    /// Metrics and the access log: the current response is an open SSE
-    /// stream (counted until it ends), and what the access log line needs.
-    private var sseOpen = false
-    private var access: AccessLogEntry?
+    /// Metrics and the access log of the current response.
+    private var observed = ResponseObservation()
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -170,7 +168,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let sink = current
         current = nil
         sink?.complete()
-        responseEnded(status: nil)
+        observed.ended(observer: endpoint.core.observer)
         heartbeat.reset()
         heartbeatTimer?.cancel()
         heartbeatTimer = nil
@@ -242,7 +240,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func start(_ request: HTTPRequest, _ context: ChannelHandlerContext) {
         keepAlive = request.head.isKeepAlive
-        if endpoint.config.accessLog { access = AccessLogEntry(request.head, bodyBytes: request.body.readableBytes) }
+        if endpoint.config.accessLog {
+            observed.access = AccessLogEntry(request.head, bodyBytes: request.body.readableBytes)
+        }
         setPhase(.busy)
         let sink = newSink(context, for: request.head)
         endpoint.handle(request, sink: sink)
@@ -325,18 +325,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 }
                 if let corsHeaders { h.headers.add(contentsOf: corsHeaders) }
                 head = h
-                responseStarted(h)
+                observed.started(h, observer: endpoint.core.observer)
                 context.write(wrapOutboundOut(.head(h)), promise: nil)
             case .body(let b):
                 endpoint.core.observer?.bytesSent(b.readableBytes)
-                access?.bytesOut += b.readableBytes
+                observed.sent(bytes: b.readableBytes)
                 context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             case .end:
                 ended = true
                 close = !keepAlive || quiescing
                 current = nil
                 sink.complete()
-                responseEnded(status: nil)
+                observed.ended(observer: endpoint.core.observer)
                 context.write(wrapOutboundOut(.end(nil)), promise: nil)
             case .abort:
                 close = true
@@ -348,7 +348,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if close {
             if current === sink { current = nil }
             sink.complete()
-            responseEnded(status: nil)
+            observed.ended(observer: endpoint.core.observer)
             if refusing {
                 // The client may still be sending the refused body: closing now
                 // would reset the connection under the 413. FIN first; the full
@@ -364,27 +364,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if ended {
             startNext(context)
             if current == nil { setPhase(head == nil ? .idle : .receiving) }
-        }
-    }
-
-    /// Metrics and access log: a response head goes out.
-    private func responseStarted(_ h: HTTPResponseHead) {
-        access?.status = Int(h.status.code)
-        if h.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true, !sseOpen {
-            sseOpen = true
-            endpoint.core.observer?.streamOpened(.sse)
-        }
-    }
-
-    /// Metrics and access log: the current response is over (or the connection went).
-    private func responseEnded(status: Int?) {
-        if sseOpen {
-            sseOpen = false
-            endpoint.core.observer?.streamClosed(.sse)
-        }
-        if let entry = access {
-            access = nil
-            entry.log()
         }
     }
 

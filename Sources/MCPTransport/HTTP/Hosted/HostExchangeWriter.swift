@@ -13,8 +13,7 @@ final class HostExchangeWriter: ResponseWriter {
     private(set) var current: ResponseSink?
     private var registration: ConnectionRegistry.Key?
     private var corsHeaders: HTTPHeaders?
-    private var sseOpen = false
-    private var access: AccessLogEntry?
+    private var observed = ResponseObservation()
     private var heartbeat: SSEHeartbeat
     private var heartbeatTimer: Scheduled<Void>?
 
@@ -23,7 +22,7 @@ final class HostExchangeWriter: ResponseWriter {
         self.outbox = outbox
         self.eventLoop = eventLoop
         heartbeat = SSEHeartbeat(intervalMs: endpoint.config.sseKeepaliveMs)
-        if endpoint.config.accessLog { access = AccessLogEntry(head, bodyBytes: bodyBytes) }
+        if endpoint.config.accessLog { observed.access = AccessLogEntry(head, bodyBytes: bodyBytes) }
     }
 
     /// Registered as a connection (false: every slot is busy; refuse it).
@@ -59,7 +58,7 @@ final class HostExchangeWriter: ResponseWriter {
                 out.append(.head(status: Int(h.status.code), headers: h.headers.map { ($0.name, $0.value) }))
             case .body(let b):
                 endpoint.core.observer?.bytesSent(b.readableBytes)
-                access?.bytesOut += b.readableBytes
+                observed.sent(bytes: b.readableBytes)
                 out.append(.body(Array(b.readableBytesView)))
             case .end:
                 out.append(.end)
@@ -100,27 +99,14 @@ final class HostExchangeWriter: ResponseWriter {
         heartbeatTimer?.cancel()
         heartbeatTimer = nil
         heartbeat.reset()
-        if sseOpen {
-            sseOpen = false
-            endpoint.core.observer?.streamClosed(.sse)
-        }
-        if let entry = access {
-            access = nil
-            entry.log()
-        }
+        observed.ended(observer: endpoint.core.observer)
         if let registration {
             endpoint.connections.remove(registration)
             self.registration = nil
         }
     }
 
-    private func started(_ h: HTTPResponseHead) {
-        access?.status = Int(h.status.code)
-        if h.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true, !sseOpen {
-            sseOpen = true
-            endpoint.core.observer?.streamOpened(.sse)
-        }
-    }
+    private func started(_ h: HTTPResponseHead) { observed.started(h, observer: endpoint.core.observer) }
 
     private func armHeartbeat() {
         guard let period = heartbeat.period else { return }
