@@ -100,6 +100,9 @@ type AuthOptions struct {
 	RequiredScopes       []string `json:"required_scopes,omitempty"` // every request needs these
 	ClockSkewSeconds     int      `json:"clock_skew_s,omitempty"`    // tolerance on exp, nbf [60]
 	MaxTokenBytes        int      `json:"max_token_bytes,omitempty"` // [8192]
+	// VerifierTimeoutMs: a TokenVerifier that has not answered by then
+	// refuses the token [10000].
+	VerifierTimeoutMs int `json:"verifier_timeout_ms,omitempty"`
 }
 
 // httpConfig builds config_json from addr ("host:port"; empty host means the
@@ -179,6 +182,7 @@ func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
 	if err != nil {
 		return 0, &Error{Op: "StartHTTP", Status: ErrInvalidArg, Message: err.Error()}
 	}
+	s.noteAuth(opts)
 	ptr, err := s.acquire("StartHTTP")
 	if err != nil {
 		return 0, err
