@@ -1,7 +1,9 @@
 """The official Python SDK's client (mcp==2.3.0) with its OAuth provider
 (mcp.client.auth.OAuthClientProvider) against our protected everything server
 (--auth-config), in both eras, with an authorization server made of the SDK's own
-components (fixtures/sdk_jwt_as.py: mcp.server.auth routes issuing RS256 JWTs).
+components (fixtures/sdk_jwt_as.py: mcp.server.auth routes issuing RS256 JWTs). With the
+same authorization server, our own client over the 2024-11-05 transport: its SSE GET is
+the request refused with 401.
 
 Neither side of the flow is ours except the resource server: the 401 sends the SDK client
 to our protected-resource metadata, then to the AS for dynamic registration and the
@@ -217,3 +219,34 @@ def test_sdk_client_refreshes_an_expired_token(tmp_path, authorization_server):
     finally:
         as_.set_ttl(3600)
 
+
+# --------------------------------------------------------------------------- our client, legacy SSE
+def test_our_client_authorizes_the_legacy_sse_get(tmp_path, authorization_server):
+    """transport legacy_sse: the GET of /sse is the first request; its 401 runs the OAuth flow
+    (discovery, registration, code with PKCE) and the GET is made again with the token."""
+    from http_support import libmcp_binding
+    from oauth_world import follow_once
+
+    libmcp = libmcp_binding()
+    as_ = authorization_server
+    before = as_.stats()
+    stored = {}
+    with ProtectedByAS(tmp_path, as_, origin=True) as server:
+        with libmcp.Client.http(server.base + "/sse", transport="legacy_sse", era="legacy", oauth={},
+                                oauth_handler=follow_once, oauth_store=lambda iss, creds: stored.update({iss: creds}),
+                                timeout=30, request_timeout=20) as c:
+            who = json.loads(c.call_tool("test_whoami", {})["content"][0]["text"])
+        assert who["subject"] == "alice" and who["scopes"] == ["mcp:read"] and who["claims"]["aud"] == server.base
+        after = as_.stats()
+        assert after["authorizations"][len(before["authorizations"]):] == [{"scopes": ["mcp:read"],
+                                                                             "resource": server.base}]
+        assert list(stored) == [as_.issuer]
+
+        # A person who declines: the connect fails, naming the legacy stream and the reason.
+        def decline(url, redirect_uri):
+            raise PermissionError("the person said no")
+
+        with pytest.raises(libmcp.MCPError) as e:
+            libmcp.Client.http(server.base + "/sse", transport="legacy_sse", era="legacy", oauth={},
+                               oauth_handler=decline, timeout=30, request_timeout=20).close()
+        assert "legacy SSE stream" in str(e.value) and "the person said no" in str(e.value), str(e.value)
