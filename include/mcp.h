@@ -1477,6 +1477,10 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "jwks_file" | "jwks_url"  where the authorization server's public keys are
 **                             (RFC 7517). A file is read at start (unreadable or
 **                             invalid: MCP_ERR_INVALID_ARG) and reread like a URL
+**   "jwks_ca_file"            PEM file of the certificates that verify an https
+**                             "jwks_url" (a private CA) [the system's trust
+**                             store]; unreadable: MCP_ERR_INVALID_ARG at start.
+**                             Verification cannot be turned off (Since: 1.6)
 **   "algorithms"              array, a subset of RS256 RS384 RS512 ES256 ES384
 **                             EdDSA [all six]
 **   "clock_skew_s"            0..600, tolerance on exp and nbf [60]
