@@ -526,6 +526,34 @@ def test_websocket_upgrade_needs_a_token(server):
     assert handshake(server.token()).startswith("HTTP/1.1 101"), "a valid token upgrades"
 
 
+def test_a_websocket_is_closed_when_its_token_expires(tmp_path):
+    """A WebSocket is authenticated once, at its upgrade: when that token expires the server
+    closes it (1008, the reason says why) instead of taking more messages under it."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    with ProtectedServer(tmp_path, "--log-level", "warning", clock_skew_s=0) as s:
+        token = s.token(exp=int(time.time()) + 3)
+        with ws_connect(f"ws://127.0.0.1:{s.port}/ws", subprotocols=["mcp"], additional_headers=bearer(token),
+                        open_timeout=10) as ws:
+            ws.send(json.dumps(init_body(LATEST)))
+            assert json.loads(ws.recv(timeout=10))["result"]["protocolVersion"] == LATEST
+            ws.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            ws.send(json.dumps(call(1, "test_whoami")))
+            assert json.loads(tool_text(json.loads(ws.recv(timeout=10))))["subject"] == "alice"
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=10)
+            waited = time.monotonic() - started
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008, closed.value
+        assert "expired" in closed.value.rcvd.reason
+        assert waited < 6, waited
+        s.stop()
+        log = s.stderr.decode(errors="replace")
+    assert "Access token expired on an open WebSocket" in log and token not in log
+
+
 # --------------------------------------------------------------------------- the official SDK client
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 def test_official_python_client_with_a_bearer_token(server, mode):
