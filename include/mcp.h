@@ -76,8 +76,8 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 5
-#define MCP_VERSION_STRING "0.5.0"
+#define MCP_ABI_VERSION_MINOR 6
+#define MCP_VERSION_STRING "0.6.0"
 
 /* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -1485,6 +1485,10 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **   "jwks_file" | "jwks_url"  where the authorization server's public keys are
 **                             (RFC 7517). A file is read at start (unreadable or
 **                             invalid: MCP_ERR_INVALID_ARG) and reread like a URL
+**   "jwks_ca_file"            PEM file of the certificates that verify an https
+**                             "jwks_url" (a private CA) [the system's trust
+**                             store]; unreadable: MCP_ERR_INVALID_ARG at start.
+**                             Verification cannot be turned off (Since: 1.6)
 **   "algorithms"              array, a subset of RS256 RS384 RS512 ES256 ES384
 **                             EdDSA [all six]
 **   "clock_skew_s"            0..600, tolerance on exp and nbf [60]
@@ -2266,7 +2270,10 @@ MCP_API mcp_status mcp_client_connect_stdio(mcp_client_t *client, const char *co
 ** server lists it); check "iss" in the redirect (RFC 9207: compared when
 ** present, required when the server advertises it); exchange the code with
 ** client_secret_basic, client_secret_post, private_key_jwt or none; then send the refused
-** message again with the token, and hold other messages meanwhile. ^A 401
+** message again with the token, and hold other messages meanwhile. ^The
+** legacy transport's SSE GET (2024-11-05, "transport" "legacy_sse" or the
+** fallback) is authorized the same way when refused, then opened again
+** (since 1.6; before, its 401 failed the connect). ^A 401
 ** with a refresh token first tries the refresh. ^A 403 insufficient_scope
 ** asks for the earlier scopes plus the challenged ones (step-up). ^Each
 ** message is re-authorized at most "max_attempts" times; then its refusal

@@ -24,6 +24,7 @@ enum AuthConfigReader {
             }) { audiences = one }
             c.jwksFile = try r.string("jwks_file", nonEmpty: true)
             c.jwksURL = try r.string("jwks_url", nonEmpty: true)
+            c.jwksCAFile = try r.string("jwks_ca_file", nonEmpty: true)
             if let algs = try r.strings("algorithms") { c.algorithms = Set(algs) }
             c.clockSkewSeconds = Int64(try r.int("clock_skew_s", 0...600) ?? Int(c.clockSkewSeconds))
             c.maxTokenBytes = try r.int("max_token_bytes", 256...65536) ?? c.maxTokenBytes

@@ -203,6 +203,26 @@ func goSessionSend(ud unsafe.Pointer, msg *C.char, length C.size_t) {
 	s.deliver(C.GoBytes(unsafe.Pointer(msg), C.int(length)))
 }
 
+// goTokenVerify is the mcp_token_verify_fn of SetTokenVerifier: the verdict
+// comes from a goroutine, since a verifier may block (introspection).
+//
+//export goTokenVerify
+func goTokenVerify(ud unsafe.Pointer, token *C.char, check *C.mcp_token_check_t) {
+	started := false
+	defer func() {
+		if v := recover(); v != nil {
+			log.Printf("mcp: internal error in the token verifier trampoline: %v\n%s", v, debug.Stack())
+			if !started {
+				refuseToken(check, "the token verifier failed")
+			}
+		}
+	}()
+	r := cgo.Handle(uintptr(ud)).Value().(*verifierReg)
+	t := C.GoString(token)
+	started = true
+	go r.check(check, t)
+}
+
 //export goFree
 func goFree(ud unsafe.Pointer) {
 	defer func() {

@@ -50,6 +50,7 @@ func (s *Server) Handler(opts *HTTPOptions) (*HTTPHandler, error) {
 	if err != nil {
 		return nil, &Error{Op: "Handler", Status: ErrInvalidArg, Message: err.Error()}
 	}
+	s.noteAuth(opts)
 	ptr, err := s.acquire("Handler")
 	if err != nil {
 		return nil, err

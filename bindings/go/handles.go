@@ -24,6 +24,7 @@ func (r *resourceReg) owner() *Server   { return r.server }
 func (r *promptReg) owner() *Server     { return r.server }
 func (r *completionReg) owner() *Server { return r.server }
 func (r *sessionReg) owner() *Server    { return r.server }
+func (r *verifierReg) owner() *Server   { return r.server }
 
 func newHandle(v interface{}) cgo.Handle {
 	atomic.AddInt64(&liveHandles, 1)

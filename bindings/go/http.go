@@ -90,16 +90,20 @@ type HTTPOptions struct {
 // AuthOptions are the "auth" object of the listener (mcp.h, "Authorization"):
 // the protected resource metadata it publishes and how tokens are checked.
 type AuthOptions struct {
-	Resource             string   `json:"resource"`              // this server's canonical URL
-	AuthorizationServers []string `json:"authorization_servers"` // issuer URLs, at least one
-	Issuer               string   `json:"issuer,omitempty"`      // the "iss" JWTs must carry
-	Audience             []string `json:"audience,omitempty"`    // "aud" must contain one [Resource]
-	JWKSFile             string   `json:"jwks_file,omitempty"`   // the issuer's public keys, as a file
-	JWKSURL              string   `json:"jwks_url,omitempty"`    // ... or a URL
+	Resource             string   `json:"resource"`               // this server's canonical URL
+	AuthorizationServers []string `json:"authorization_servers"`  // issuer URLs, at least one
+	Issuer               string   `json:"issuer,omitempty"`       // the "iss" JWTs must carry
+	Audience             []string `json:"audience,omitempty"`     // "aud" must contain one [Resource]
+	JWKSFile             string   `json:"jwks_file,omitempty"`    // the issuer's public keys, as a file
+	JWKSURL              string   `json:"jwks_url,omitempty"`     // ... or a URL
+	JWKSCAFile           string   `json:"jwks_ca_file,omitempty"` // PEM CAs for an https JWKSURL [system] (1.6)
 	ScopesSupported      []string `json:"scopes_supported,omitempty"`
 	RequiredScopes       []string `json:"required_scopes,omitempty"` // every request needs these
 	ClockSkewSeconds     int      `json:"clock_skew_s,omitempty"`    // tolerance on exp, nbf [60]
 	MaxTokenBytes        int      `json:"max_token_bytes,omitempty"` // [8192]
+	// VerifierTimeoutMs: a TokenVerifier that has not answered by then
+	// refuses the token [10000].
+	VerifierTimeoutMs int `json:"verifier_timeout_ms,omitempty"`
 }
 
 // httpConfig builds config_json from addr ("host:port"; empty host means the
@@ -179,6 +183,7 @@ func (s *Server) StartHTTP(addr string, opts *HTTPOptions) (int, error) {
 	if err != nil {
 		return 0, &Error{Op: "StartHTTP", Status: ErrInvalidArg, Message: err.Error()}
 	}
+	s.noteAuth(opts)
 	ptr, err := s.acquire("StartHTTP")
 	if err != nil {
 		return 0, err

@@ -26,6 +26,8 @@ type Server struct {
 	done    chan struct{}   // closed when Close begins
 	d       dispatcher
 	handles int64 // live cgo.Handles of registrations and sessions (atomic)
+	// verifierTimeoutMs is the listener's Auth.VerifierTimeoutMs (atomic; 0: default).
+	verifierTimeoutMs int64
 }
 
 // ServerOptions configure a server. The zero value of each field means the

@@ -2,7 +2,8 @@
 ** test_token_check.c: OAuth access tokens through the ABI (Since 1.4):
 ** mcp_server_set_token_verifier, mcp_token_check_accept / _refuse, and
 ** mcp_call_principal_json in a handler, over HTTP with "auth" (raw sockets),
-** and without authorization (an in-memory session: no principal).
+** and without authorization (an in-memory session: no principal); the
+** "requiredScopes" of a prompt and a template also guard completion/complete.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -70,8 +71,9 @@ static void free_verifier(void *ud) {
     __atomic_add_fetch(&verifier_freed, 1, __ATOMIC_SEQ_CST);
 }
 
-/* One HTTP/1.1 request on a fresh connection; returns the whole response (caller frees). */
-static char *http_post(uint16_t port, const char *token, const char *body) {
+/* One 2026-07-28 HTTP/1.1 request on a fresh connection; returns the whole response (caller frees). */
+static char *http_post_method(uint16_t port, const char *token, const char *method, const char *name,
+                              const char *body) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -83,10 +85,10 @@ static char *http_post(uint16_t port, const char *token, const char *body) {
     int n = snprintf(head, sizeof head,
                      "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: application/json\r\n"
                      "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n"
-                     "Mcp-Method: tools/call\r\nMcp-Name: whoami\r\n%s%s%sContent-Length: %zu\r\n"
+                     "Mcp-Method: %s\r\n%s%s%s%s%s%sContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
-                     (unsigned)port, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "",
-                     strlen(body));
+                     (unsigned)port, method, name ? "Mcp-Name: " : "", name ? name : "", name ? "\r\n" : "",
+                     token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "", strlen(body));
     if (write(fd, head, (size_t)n) != n || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
         close(fd);
         return NULL;
@@ -98,6 +100,10 @@ static char *http_post(uint16_t port, const char *token, const char *body) {
     out[len] = '\0';
     close(fd);
     return out;
+}
+
+static char *http_post(uint16_t port, const char *token, const char *body) {
+    return http_post_method(port, token, "tools/call", "whoami", body);
 }
 
 static const char CALL[] =
@@ -166,8 +172,89 @@ static void test_no_principal_without_auth(void) {
     CHECK_RC(mcp_token_check_refuse(NULL, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
 }
 
+/* Scopes from the token itself ("reader", or "reader+p:read+db:read"), answered at once. */
+static void verify_scopes(void *ud, const char *token, mcp_token_check_t *check) {
+    (void)ud;
+    const char *plus = strchr(token, '+');
+    char principal[256];
+    snprintf(principal, sizeof principal, "{\"subject\":\"u\",\"scopes\":\"%s\"}", plus ? plus + 1 : "");
+    for (char *c = principal; *c; c++)
+        if (*c == '+') *c = ' ';
+    CHECK_RC(mcp_token_check_accept(check, principal, NULL), MCP_OK, NULL);
+}
+
+static void complete_any(void *ud, mcp_call_t *call, const char *ref, const char *name, const char *value,
+                         const char *context) {
+    (void)ud, (void)ref, (void)name, (void)value, (void)context;
+    CHECK_RC(mcp_call_return(call, "{\"completion\":{\"values\":[\"orders\"]}}", NULL), MCP_OK, NULL);
+}
+
+static void prompt_unused(void *ud, mcp_call_t *call, const char *args) {
+    (void)ud, (void)args;
+    CHECK_RC(mcp_call_error(call, -32603, "not called here", NULL, NULL), MCP_OK, NULL);
+}
+
+static void template_unused(void *ud, mcp_call_t *call, const char *uri, const char *vars) {
+    (void)ud, (void)uri, (void)vars;
+    CHECK_RC(mcp_call_error(call, -32603, "not called here", NULL, NULL), MCP_OK, NULL);
+}
+
+static char *complete(uint16_t port, const char *token, const char *ref) {
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"completion/complete\",\"params\":{\"ref\":%s,"
+             "\"argument\":{\"name\":\"%s\",\"value\":\"o\"},"
+             "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+             "\"io.modelcontextprotocol/clientCapabilities\":{},"
+             "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}}",
+             ref, strstr(ref, "ref/prompt") ? "a" : "table");
+    return http_post_method(port, token, "completion/complete", NULL, body);
+}
+
+static void test_completion_needs_the_scopes_of_what_it_completes(void) {
+    harness_section("completion/complete: the requiredScopes of the prompt or template (403 without)");
+    mcp_server_t *server = harness_server(NULL);
+    CHECK_RC(mcp_server_add_prompt(server, "{\"name\":\"secret\",\"arguments\":[{\"name\":\"a\"}],"
+                                           "\"requiredScopes\":[\"p:read\"]}", prompt_unused, NULL, NULL, NULL),
+             MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_prompt(server, "{\"name\":\"open\",\"arguments\":[{\"name\":\"a\"}]}", prompt_unused,
+                                   NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_add_resource_template(server, "{\"uriTemplate\":\"db://{table}\",\"name\":\"t\","
+                                                      "\"requiredScopes\":[\"db:read\"]}", template_unused, NULL,
+                                              NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_set_completion(server, complete_any, NULL, NULL, NULL), MCP_OK, NULL);
+    CHECK_RC(mcp_server_set_token_verifier(server, verify_scopes, NULL, NULL, NULL), MCP_OK, NULL);
+    uint16_t port = 0;
+    CHECK_RC(mcp_server_start_http(server, "{\"port\":0,\"json_response\":true,\"auth\":{\"resource\":"
+                                           "\"http://127.0.0.1/mcp\",\"authorization_servers\":[\"https://as.example\"]}}",
+                                   &port, NULL), MCP_OK, NULL);
+    static const char PROMPT[] = "{\"type\":\"ref/prompt\",\"name\":\"secret\"}";
+    static const char OPEN[] = "{\"type\":\"ref/prompt\",\"name\":\"open\"}";
+    static const char TEMPLATE[] = "{\"type\":\"ref/resource\",\"uri\":\"db://{table}\"}";
+    char *resp = complete(port, "reader", PROMPT);
+    CHECK(resp != NULL && strncmp(resp, "HTTP/1.1 403", 12) == 0);
+    CHECK(resp != NULL && strstr(resp, "error=\"insufficient_scope\", scope=\"p:read\"") != NULL);
+    free(resp);
+    resp = complete(port, "reader", TEMPLATE);
+    CHECK(resp != NULL && strncmp(resp, "HTTP/1.1 403", 12) == 0);
+    CHECK(resp != NULL && strstr(resp, "scope=\"db:read\"") != NULL);
+    free(resp);
+    resp = complete(port, "reader", OPEN); /* a prompt that needs no scope */
+    CHECK(resp != NULL && strncmp(resp, "HTTP/1.1 200", 12) == 0 && strstr(resp, "orders") != NULL);
+    free(resp);
+    resp = complete(port, "reader+p:read+db:read", PROMPT);
+    CHECK(resp != NULL && strncmp(resp, "HTTP/1.1 200", 12) == 0 && strstr(resp, "orders") != NULL);
+    free(resp);
+    resp = complete(port, "reader+p:read+db:read", TEMPLATE);
+    CHECK(resp != NULL && strncmp(resp, "HTTP/1.1 200", 12) == 0 && strstr(resp, "orders") != NULL);
+    free(resp);
+    CHECK_RC(mcp_server_stop_http(server, 1000, NULL), MCP_OK, NULL);
+    mcp_server_free(server);
+}
+
 int main(void) {
     test_verifier_and_principal_over_http();
     test_no_principal_without_auth();
+    test_completion_needs_the_scopes_of_what_it_completes();
     return harness_finish();
 }

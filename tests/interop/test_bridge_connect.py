@@ -96,3 +96,91 @@ def test_remote_that_is_gone_gets_a_clear_error():
         anyio.run(main)
     finally:
         server.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------- OAuth upstream
+def test_connect_with_oauth(tmp_path):
+    """--connect URL --oauth: the remote answers 401; the bridge runs the OAuth flow (the URL
+    on stderr, the browser's redirect to the engine's loopback listener), then serves the
+    remote's tools on stdio with the token. --oauth-store keeps the tokens (mode 0600): the
+    next run needs no person."""
+    import json
+    import subprocess
+    import threading
+    import urllib.request
+
+    from oauth_world import World, follow_once
+
+    store = tmp_path / "tokens.json"
+
+    def run_bridge(w: World, expect_url: bool) -> tuple[dict, str]:
+        cmd = [require_bridge(), "--connect", w.url, "--upstream-era", "legacy", "--timeout", "20000",
+               "--oauth", "--oauth-store", str(store)]
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=server_env())
+        err_lines: list[str] = []
+        url_seen = threading.Event()
+
+        def read_stderr():
+            for line in p.stderr:
+                err_lines.append(line)
+                if line.startswith("http://127.0.0.1"):
+                    url_seen.set()
+
+        t = threading.Thread(target=read_stderr, daemon=True)
+        t.start()
+        watchdog = threading.Timer(90, p.kill)  # a hung bridge fails the test, not the suite
+        watchdog.start()
+        try:
+            if expect_url:
+                assert url_seen.wait(30), "".join(err_lines)
+                url = next(line.strip() for line in err_lines if line.startswith("http://127.0.0.1"))
+                redirect = follow_once(url)                       # the person approves
+                with urllib.request.urlopen(redirect, timeout=10) as r:  # the browser lands on the listener
+                    r.read()
+            send = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                     "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                                "clientInfo": {"name": "t", "version": "1"}}},
+                    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}]
+            p.stdin.write("".join(json.dumps(m) + "\n" for m in send))
+            p.stdin.flush()
+            answer = None
+            for line in p.stdout:                               # bounded by the bridge's --timeout
+                m = json.loads(line)
+                if m.get("id") == 2:
+                    answer = m
+                    break
+            p.stdin.close()
+            assert p.wait(30) == 0
+        finally:
+            watchdog.cancel()
+            if p.poll() is None:
+                p.kill()
+        t.join(5)
+        assert answer is not None, "".join(err_lines)
+        return answer, "".join(err_lines)
+
+    with World() as w:
+        answer, err = run_bridge(w, expect_url=True)
+        token = json.loads(answer["result"]["content"][0]["text"])
+        assert token["resource"] == w.url and token["client_id"].startswith("client_")
+        assert len(w.authorizations) == 1 and w.authorizations[0]["resource"] == w.url
+        assert w.mcp_auth_headers[0] is None and w.mcp_auth_headers[-1].startswith("Bearer at_")
+        assert store.stat().st_mode & 0o777 == 0o600
+        saved = json.loads(store.read_text())[w.issuer]
+        assert saved["access_token"] not in err                  # never logged
+        # The stored token serves the next run: no URL, no new authorization.
+        answer, err = run_bridge(w, expect_url=False)
+        assert "result" in answer and "open this URL" not in err, err
+        assert len(w.authorizations) == 1
+
+
+def test_oauth_flags_are_for_connect_only():
+    import subprocess
+    r = subprocess.run([require_bridge(), "--listen", "127.0.0.1:0", "--oauth", "--", "true"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and "--oauth is for --connect" in r.stderr
+    r = subprocess.run([require_bridge(), "--connect", "http://127.0.0.1:1/mcp", "--oauth-scope"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2 and "--oauth-scope" in r.stderr

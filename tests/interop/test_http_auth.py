@@ -129,9 +129,10 @@ class ProtectedServer(EverythingHTTP):
 
 
 class JWKSServer:
-    """Serves a JWKS document that a test may change (key rotation); counts the fetches."""
+    """Serves a JWKS document that a test may change (key rotation); counts the fetches.
+    With `tls` (an ssl.SSLContext) over https."""
 
-    def __init__(self, keys: list[Key]):
+    def __init__(self, keys: list[Key], tls=None):
         self.keys = list(keys)
         self.fetches = 0
         self.failing = False
@@ -156,7 +157,10 @@ class JWKSServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
@@ -347,6 +351,84 @@ def test_an_unreachable_jwks_url_refuses_tokens_until_it_answers(tmp_path):
         jwks.close()
 
 
+def private_ca(tmp_path) -> tuple[str, "ssl.SSLContext"]:
+    """A test CA (its certificate as a PEM file) and a server TLS context whose certificate
+    for 127.0.0.1 that CA signed."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "libmcp test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "leaf.pem", tmp_path / "leaf.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(str(cert_file), str(key_file))
+    return str(ca_file), tls
+
+
+def test_jwks_over_https_is_verified_against_the_configured_ca(tmp_path):
+    ca_file, tls = private_ca(tmp_path)
+    jwks = JWKSServer([KEYS["ES256"]], tls=tls)
+    try:
+        with ProtectedServer(tmp_path, jwks_url=jwks.url, jwks_ca_file=ca_file) as s:
+            assert whoami_2025(s.url, s.token(key=KEYS["ES256"]))["subject"] == "alice"
+        assert jwks.fetches >= 1
+        # The system trust store does not know the test CA: no keys, every token refused.
+        with ProtectedServer(tmp_path, "--log-level", "warning", jwks_url=jwks.url) as s:
+            resp = post(s.url, init_body(LATEST), headers=bearer(s.token(key=KEYS["ES256"])))
+            assert resp.status == 401 and "could not be fetched" in challenge(resp)["error_description"]
+            resp.read()
+            s.stop()
+            log = s.stderr.decode(errors="replace")
+        assert '"msg":"JWKS fetch failed"' in log, log[-2000:]
+    finally:
+        jwks.close()
+
+
+def test_an_unusable_jwks_ca_file_refuses_to_start(tmp_path):
+    import subprocess
+    from conftest import require_server_binary, server_env
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate")
+    base = {"resource": "http://127.0.0.1:1/mcp", "authorization_servers": [ISSUER], "issuer": ISSUER}
+    for extra, words in [({"jwks_url": "https://127.0.0.1:1/jwks", "jwks_ca_file": str(tmp_path / "missing.pem")},
+                          "missing.pem"),
+                         ({"jwks_url": "https://127.0.0.1:1/jwks", "jwks_ca_file": str(not_pem)}, "not.pem"),
+                         ({"jwks_url": "http://127.0.0.1:1/jwks", "jwks_ca_file": str(not_pem)}, "https"),
+                         ({"jwks_file": str(tmp_path / "x.json"), "jwks_ca_file": str(not_pem)}, "jwks_ca_file")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({**base, **extra}))
+        out = subprocess.run([require_server_binary(), "--http", "127.0.0.1:0", "--auth-config", str(bad)],
+                             capture_output=True, timeout=10, env=server_env(), stdin=subprocess.DEVNULL)
+        assert out.returncode != 0, extra
+        assert words in out.stderr.decode() and "jwks" in out.stderr.decode(), (words, out.stderr.decode())
+
+
 # --------------------------------------------------------------------------- scopes
 @pytest.mark.parametrize("era", ["2025", "2026"])
 def test_insufficient_scope_then_success_with_mcp_admin(server, era):
@@ -442,6 +524,34 @@ def test_websocket_upgrade_needs_a_token(server):
     assert refused.startswith("HTTP/1.1 401") and "WWW-Authenticate: Bearer" in refused, refused
     assert handshake("garbage").startswith("HTTP/1.1 401")
     assert handshake(server.token()).startswith("HTTP/1.1 101"), "a valid token upgrades"
+
+
+def test_a_websocket_is_closed_when_its_token_expires(tmp_path):
+    """A WebSocket is authenticated once, at its upgrade: when that token expires the server
+    closes it (1008, the reason says why) instead of taking more messages under it."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    with ProtectedServer(tmp_path, "--log-level", "warning", clock_skew_s=0) as s:
+        token = s.token(exp=int(time.time()) + 3)
+        with ws_connect(f"ws://127.0.0.1:{s.port}/ws", subprotocols=["mcp"], additional_headers=bearer(token),
+                        open_timeout=10) as ws:
+            ws.send(json.dumps(init_body(LATEST)))
+            assert json.loads(ws.recv(timeout=10))["result"]["protocolVersion"] == LATEST
+            ws.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            ws.send(json.dumps(call(1, "test_whoami")))
+            assert json.loads(tool_text(json.loads(ws.recv(timeout=10))))["subject"] == "alice"
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=10)
+            waited = time.monotonic() - started
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008, closed.value
+        assert "expired" in closed.value.rcvd.reason
+        assert waited < 6, waited
+        s.stop()
+        log = s.stderr.decode(errors="replace")
+    assert "Access token expired on an open WebSocket" in log and token not in log
 
 
 # --------------------------------------------------------------------------- the official SDK client

@@ -10,6 +10,8 @@
 **   bridge_forward.c   the features the bridge offers (a copy of the upstream's tools,
 **                      resources, templates and prompts, kept in step) and their handlers,
 **                      each of which forwards one call upstream
+**   bridge_oauth.c     OAuth toward a remote upstream (--oauth): the connect option, the
+**                      authorization URL for the person, the credentials kept across reconnects
 **
 ** Everything protocol-shaped is the engine's (include/mcp.h): the bridge's server side is
 ** an mcp_server_t (stdio or the engine's HTTP listener with its config: auth, limits,
@@ -39,6 +41,8 @@ typedef struct bridge_config {
     char **command;            /* NULL-terminated argv of the stdio child, or NULL with url */
     const char *url;           /* the remote server (--connect), or NULL */
     const char *http_headers;  /* JSON object of extra headers for the remote, or NULL */
+    json_t *oauth;             /* the "oauth" connect option for the remote (--oauth...), or NULL */
+    const char *oauth_store;   /* --oauth-store FILE: credentials kept across runs, or NULL */
     const char *upstream_era;  /* the client's "era" option toward the upstream ("auto") */
     int per_session;           /* one child per 2025-era client session */
     int32_t timeout_ms;        /* each upstream request's timeout (a stalled upstream) */
@@ -122,6 +126,22 @@ void upstream_reap_idle(bridge_t *b);
 
 /* Close every upstream (at exit). */
 void upstream_close_all(bridge_t *b);
+
+/* ---- bridge_oauth.c ---- */
+
+/* Read --oauth-store's file, if any (a missing one is a first run). 0, or -1 after saying why. */
+int oauth_load(bridge_t *b);
+
+/* The "oauth" option of the next upstream connect: cfg.oauth plus the credentials obtained so
+** far (new reference), or NULL without --oauth. Any thread. */
+json_t *oauth_connect_option(bridge_t *b);
+
+/* Give a new upstream client the authorization handler (the URL on stderr) and the
+** credentials store. MCP_OK without --oauth. */
+mcp_status oauth_attach(bridge_t *b, mcp_client_t *c, char **err);
+
+/* Drop the credentials kept in memory (at exit). */
+void oauth_free(void);
 
 /* ---- bridge_calls.c ---- */
 

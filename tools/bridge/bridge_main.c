@@ -12,9 +12,17 @@
 **       of mcp_server_new (max_calls_in_flight, circuit_breaker, request_state_keys, ...).
 **       --listen sets "host" and "port" over the file's.
 **
-**   mcp-bridge --connect URL [--header K:V]... [options]
+**   mcp-bridge --connect URL [--header K:V]... [--oauth...] [options]
 **       Serves the Streamable HTTP server at URL on this process's stdin and stdout, for a
-**       client that only launches commands.
+**       client that only launches commands. With --oauth, when the remote asks for a token
+**       (401, or 403 for a scope) the bridge obtains one as mcp-client --oauth does: the URL
+**       to open is printed on stderr and the engine's loopback listener receives the
+**       redirect; the tokens serve every reconnect (refreshed when they expire).
+**          --oauth-client-id ID, --oauth-client-secret SECRET   a pre-registered client
+**          --oauth-client-credentials   a machine client: the client-credentials grant
+**          --oauth-scope "S1 S2"        scopes to ask for instead of the server's
+**          --oauth-redirect URI         redirect URI (its port is listened on)
+**          --oauth-store FILE           keep tokens in FILE (mode 0600) and reuse them
 **
 ** Options: --timeout MS         each upstream request's timeout (default 60000): a stalled
 **                               upstream gets the client an error, not a hang
@@ -43,7 +51,10 @@ static void usage(FILE *f) {
     fprintf(f, "usage: mcp-bridge --listen HOST:PORT [--config FILE] [--per-session] [--timeout MS]\n"
                "                  [--max-children N] [--session-idle MS] [--upstream-era E]\n"
                "                  [--start-timeout MS] -- COMMAND [ARGS...]\n"
-               "       mcp-bridge --connect URL [--header K:V]... [--timeout MS] [--upstream-era E]\n");
+               "       mcp-bridge --connect URL [--header K:V]... [--timeout MS] [--upstream-era E]\n"
+               "                  [--oauth] [--oauth-client-id ID] [--oauth-client-secret S]\n"
+               "                  [--oauth-client-credentials] [--oauth-scope S] [--oauth-redirect URI]\n"
+               "                  [--oauth-store FILE]\n");
 }
 
 static void log_to_stderr(void *ud, int32_t level, const char *record_json) {
@@ -158,6 +169,27 @@ int main(int argc, char **argv) {
             json_object_set_new(headers, key, json_string(value));
             i++;
         }
+        else if (!strncmp(a, "--oauth", 7)) {
+            /* The "oauth" connect option of mcp.h, as mcp-client builds it. */
+            if (!b->cfg.oauth) b->cfg.oauth = json_pack("{s:b}", "loopback", 1);
+            const char *o = a + 7;
+            if (!strcmp(o, "")) continue;
+            if (!strcmp(o, "-client-credentials")) {
+                json_object_set_new(b->cfg.oauth, "grant", json_string("client_credentials"));
+                json_object_del(b->cfg.oauth, "loopback");
+                continue;
+            }
+            const char *key = !strcmp(o, "-client-id") ? "client_id" : !strcmp(o, "-client-secret") ? "client_secret"
+                            : !strcmp(o, "-scope") ? "scope" : !strcmp(o, "-redirect") ? "redirect_uri" : NULL;
+            if (!next || (!key && strcmp(o, "-store"))) {
+                fprintf(stderr, "mcp-bridge: unknown or incomplete option %s\n", a);
+                usage(stderr);
+                return 2;
+            }
+            if (key) json_object_set_new(b->cfg.oauth, key, json_string(next));
+            else b->cfg.oauth_store = next;
+            i++;
+        }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         else { fprintf(stderr, "mcp-bridge: unknown or incomplete option %s\n", a); usage(stderr); return 2; }
     }
@@ -171,6 +203,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mcp-bridge: --connect takes no COMMAND, --per-session or --config\n");
         return 2;
     }
+    if (listen && b->cfg.oauth) {
+        fprintf(stderr, "mcp-bridge: --oauth is for --connect (a listener takes \"auth\" in its --config)\n");
+        return 2;
+    }
+    if (oauth_load(b) != 0) return 2;
     if (listen) b->cfg.command = &argv[i];
     char *headers_text = json_object_size(headers) ? json_dumps(headers, JSON_COMPACT) : NULL;
     b->cfg.http_headers = headers_text;
@@ -278,6 +315,8 @@ int main(int argc, char **argv) {
     mcp_server_free(b->server);
     upstream_close_all(b);
     json_decref(b->capabilities);
+    json_decref(b->cfg.oauth);
+    oauth_free();
     free(headers_text);
     return rc;
 }

@@ -58,10 +58,19 @@ static void *connect_thread(void *arg) {
     for (size_t i = 0; st == MCP_OK && i < 3; i++)
         st = mcp_client_set_request_handler(c, asked[i], calls_relay_request, j->up, NULL, &err);
     if (st == MCP_OK) st = mcp_client_set_notification_handler(c, calls_relay_notification, j->up, NULL, &err);
+    if (st == MCP_OK && b->cfg.url) st = oauth_attach(b, c, &err);
     if (st == MCP_OK) {
         if (b->cfg.url) {
-            char *http_opts = NULL;
-            if (b->cfg.http_headers) http_opts = bridge_strf("{\"headers\":%s}", b->cfg.http_headers);
+            json_t *http = json_object();
+            if (b->cfg.http_headers) json_object_set_new(http, "headers", json_loads(b->cfg.http_headers, 0, NULL));
+            json_t *oauth = oauth_connect_option(b);
+            if (oauth) {
+                json_object_set_new(http, "oauth", oauth);
+                /* A person authorizing in a browser gets five minutes (the engine's default). */
+                json_object_set_new(http, "timeout_ms", json_integer(330000));
+            }
+            char *http_opts = json_object_size(http) ? json_dumps(http, JSON_COMPACT) : NULL;
+            json_decref(http);
             st = mcp_client_connect_http(c, b->cfg.url, http_opts, NULL, &err);
             free(http_opts);
         } else {

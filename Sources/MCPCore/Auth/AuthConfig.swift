@@ -19,6 +19,9 @@ public struct AuthConfig: Sendable {
     public var audiences: [String]
     public var jwksFile: String?
     public var jwksURL: String?
+    /// PEM file of the certificates that verify an https `jwksURL` (a
+    /// private CA); nil: the system's trust store. Verification is never off.
+    public var jwksCAFile: String?
     public var algorithms: Set<String> = JWTAccessTokenPolicy.asymmetricAlgorithms
     public var clockSkewSeconds: Int64 = 60
     /// Longer bearer tokens are refused (401) before any parsing.
@@ -77,6 +80,9 @@ public struct AuthConfig: Sendable {
             out.append("no way to check tokens: give \"jwks_file\" or \"jwks_url\" (with \"issuer\"), or set a token verifier (mcp_server_set_token_verifier)")
         }
         if let u = jwksURL, !(u.hasPrefix("https://") || u.hasPrefix("http://")) { out.append("\"jwks_url\" must be an http(s) URL") }
+        if jwksCAFile != nil, !(jwksURL?.lowercased().hasPrefix("https://") ?? false) {
+            out.append("\"jwks_ca_file\" verifies an https \"jwks_url\": give one")
+        }
         for a in algorithms where !JWTAccessTokenPolicy.asymmetricAlgorithms.contains(a) {
             out.append("algorithm \"\(a)\" is not accepted (only \(JWTAccessTokenPolicy.asymmetricAlgorithms.sorted().joined(separator: ", ")))")
         }

@@ -106,7 +106,7 @@ public struct JWTAccessTokenPolicy: Sendable {
     }
 
     /// A NumericDate: seconds, possibly fractional.
-    private static func seconds(_ v: JSONValue?) -> Int64? {
+    static func seconds(_ v: JSONValue?) -> Int64? {
         switch v {
         case .int(let i)?: return i
         case .double(let d)? where d.isFinite && abs(d) < 9e15: return Int64(d.rounded(.down))

@@ -26,6 +26,11 @@ public struct Principal: Sendable, Equatable {
         subject == other.subject && clientID == other.clientID && issuer == other.issuer
     }
 
+    /// When the token stops being valid: its "exp" claim (seconds since the
+    /// epoch), from a JWT or from what a host verifier answered; nil when
+    /// none is known.
+    public var expiresAt: Int64? { JWTAccessTokenPolicy.seconds(claims["exp"]) }
+
     public func hasScopes(_ required: [String]) -> Bool { missingScopes(required).isEmpty }
 
     public func missingScopes(_ required: [String]) -> [String] { required.filter { !scopes.contains($0) } }

@@ -35,7 +35,8 @@ public struct ScopeRequirement: Sendable, Equatable {
 
 extension ServerCore {
     /// The scopes a client message needs: those of the tool it calls, the
-    /// resource (or template) it reads or the prompt it gets. nil when it
+    /// resource (or template) it reads, the prompt it gets, or the prompt or
+    /// template whose arguments it completes. nil when it
     /// needs none (other methods, unknown names: those fail on their own).
     /// The HTTP transport asks before handing the message over, so a missing
     /// scope gets 403 with the scopes in the challenge.
@@ -58,6 +59,21 @@ extension ServerCore {
                     return t.requiredScopes.isEmpty ? nil : ScopeRequirement(what: "Resource \(uri)", scopes: t.requiredScopes)
                 }
                 return nil
+            case "completion/complete":
+                // Completing a prompt's argument or a template's variable
+                // reveals values of what it completes: the same scopes.
+                guard let ref = p["ref"]?.objectValue else { return nil }
+                switch ref["type"]?.stringValue {
+                case "ref/prompt":
+                    guard let name = ref["name"]?.stringValue, let e = f.prompts[name], !e.requiredScopes.isEmpty else { return nil }
+                    return ScopeRequirement(what: "Completion of prompt \(name)", scopes: e.requiredScopes)
+                case "ref/resource":
+                    guard let uri = ref["uri"]?.stringValue else { return nil }
+                    let scopes = f.templates[uri]?.requiredScopes ?? f.resources[uri]?.requiredScopes ?? []
+                    return scopes.isEmpty ? nil : ScopeRequirement(what: "Completion of resource \(uri)", scopes: scopes)
+                default:
+                    return nil
+                }
             default:
                 return nil
             }

@@ -59,8 +59,12 @@ final class JWKSProvider: Sendable {
                 throw .invalidConfig("auth: \"jwks_url\" is not a usable http(s) URL: \(text)")
             }
             source = .url(url)
-            do { pool = try HTTPConnectionPool(options: HTTPClientOptions(), tlsNow: url.secure) } catch {
-                throw .invalidConfig("auth: cannot prepare fetching \"jwks_url\": \(error)")
+            var options = HTTPClientOptions()
+            options.tlsCAFile = config.jwksCAFile
+            do throws(TransportError) { pool = try HTTPConnectionPool(options: options, tlsNow: url.secure) } catch {
+                switch error {
+                case .io(let why): throw .invalidConfig("auth: cannot prepare fetching \"jwks_url\": \(why)")
+                }
             }
             refetch(force: true) { _ in }
         } else {

@@ -78,6 +78,20 @@ final class TokenAuthenticator: Sendable {
         return token.isEmpty ? nil : token
     }
 
+    /// Milliseconds until `principal`'s token is no longer accepted (its
+    /// expiry plus the clock skew; 0 or less: already); nil when it names no
+    /// expiry. For connections that outlive the request that authenticated them.
+    func msUntilExpiry(_ principal: Principal) -> Int64? {
+        guard let exp = principal.expiresAt else { return nil }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let nowMs = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        // A hostile "exp" must not trap: out of range means no usable expiry.
+        let (deadline, o1) = exp.addingReportingOverflow(config.clockSkewSeconds)
+        let (deadlineMs, o2) = deadline.multipliedReportingOverflow(by: 1000)
+        return o1 || o2 ? nil : deadlineMs - nowMs
+    }
+
     private static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -2,6 +2,7 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import NIOWebSocket
 import MCPCore
+import MCPRuntime
 
 /// One MCP session over a WebSocket (subprotocol "mcp"): each text message is
 /// one JSON-RPC message, in both directions. Fragmented messages are joined up
@@ -34,6 +35,10 @@ final class WebSocketHandler: ChannelInboundHandler {
 
     /// Who the upgrade request authenticated as (HTTP with "auth").
     private let principal: Principal?
+    /// Fires when that token expires: the connection then closes with 1008,
+    /// since no later message may be taken under a token no longer valid
+    /// (each HTTP request is checked anew; a WebSocket has only its upgrade).
+    private var expiryTimer: Scheduled<Void>?
 
     init(endpoint: HTTPEndpoint, principal: Principal? = nil) {
         self.endpoint = endpoint
@@ -66,6 +71,24 @@ final class WebSocketHandler: ChannelInboundHandler {
         idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
             bound.value.checkIdle()
         }
+        checkExpiry()
+    }
+
+    /// Closes the connection if its token has expired, else looks again when
+    /// it will have (at most a day ahead: a far "exp" is looked at again then).
+    private func checkExpiry() {
+        guard let context, !closing, let principal, let ms = endpoint.authenticator?.msUntilExpiry(principal) else { return }
+        if ms > 0 {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            expiryTimer = context.eventLoop.scheduleTask(in: .milliseconds(min(ms, 86_400_000))) { bound.value.checkExpiry() }
+            return
+        }
+        EngineLog.warning("auth", "Access token expired on an open WebSocket; closing it",
+                          ["reason": .string("expired"), "subject": .string(principal.subject ?? "")])
+        close(context, .policyViolation, reason: "The access token expired; connect again with a new one")
+        // The close frame may never leave a full socket.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     private static func spanTransport(_ channel: Channel) -> SpanTransport {
@@ -98,6 +121,8 @@ final class WebSocketHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         idleTimer = nil
+        expiryTimer?.cancel()
+        expiryTimer = nil
         if let s = session {
             _ = endpoint.sessions.remove(s.id)
             s.close()

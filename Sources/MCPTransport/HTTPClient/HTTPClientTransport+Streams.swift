@@ -100,7 +100,15 @@ final class SSEStreamReader: @unchecked Sendable {
         let contentType = h.headers.first(name: "content-type")
         if case .legacy = kind {
             guard h.status == .ok, HTTPClientPolicy.mediaType(contentType) == "text/event-stream" else {
-                return stop { $0.legacyRefused(status: h.status) }
+                let challenges = h.headers["WWW-Authenticate"]
+                let sent = exchange?.request.headers.first(name: "Authorization")
+                return stop { t in
+                    if !t.legacyStreamAuthorizationNeeded(status: Int(h.status.code), challenges: challenges,
+                                                           sentAuthorization: sent)
+                    {
+                        t.legacyRefused(status: h.status)
+                    }
+                }
             }
             streaming = true
             return

@@ -80,7 +80,9 @@ public final class HTTPClientTransport: ClientTransport {
         /// The OAuth client is obtaining a token: refused messages wait in
         /// authQueue, new ones in held.
         var authorizing = false
-        var authQueue: [OutgoingMessage] = []
+        var authQueue: [AuthWaiter] = []
+        /// Authorization runs the legacy SSE GET has set off (bounded like a message's).
+        var legacyAuthAttempts = 0
 
         var holding: Bool {
             awaitingInitialized || awaitingStandalone || reinitializing || authorizing

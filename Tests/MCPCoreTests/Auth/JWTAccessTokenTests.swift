@@ -158,4 +158,29 @@ import Testing
         #expect(tool.requiredScopes == ["a", "b"] && tool.definition["requiredScopes"] == nil)
         #expect(throws: DefinitionError.self) { try ToolEntry(definition: ["name": "t", "requiredScopes": "a"]) { _, _ in } }
     }
+
+    @Test func completionNeedsTheScopesOfWhatItCompletes() throws {
+        let h = SessionHarness()
+        try h.server.addPrompt(PromptEntry(definition: ["name": "secret", "arguments": [["name": "a"]],
+                                                        "requiredScopes": ["p:read"]]) { _, _ in })
+        try h.server.addPrompt(PromptEntry(definition: ["name": "open", "arguments": [["name": "a"]]]) { _, _ in })
+        try h.server.addTemplate(TemplateEntry(definition: ["uriTemplate": "db://{table}", "name": "t",
+                                                            "requiredScopes": ["db:read"]]) { _, _, _ in })
+        func complete(_ ref: JSONValue) -> Message {
+            .request(id: .int(1), method: "completion/complete",
+                     params: ["ref": ref, "argument": ["name": "a", "value": "x"]])
+        }
+        let reader = Principal(subject: "u", clientID: "c", issuer: "i", scopes: ["other"])
+        let prompt = h.server.unmetScopes(for: complete(["type": "ref/prompt", "name": "secret"]), principal: reader)
+        #expect(prompt == ScopeRequirement(what: "Completion of prompt secret", scopes: ["p:read"]))
+        let template = h.server.unmetScopes(for: complete(["type": "ref/resource", "uri": "db://{table}"]), principal: reader)
+        #expect(template == ScopeRequirement(what: "Completion of resource db://{table}", scopes: ["db:read"]))
+        // Enough scopes, a prompt that needs none, unknown names, no principal: nothing to refuse here.
+        let both = Principal(subject: "u", clientID: "c", issuer: "i", scopes: ["p:read", "db:read"])
+        #expect(h.server.unmetScopes(for: complete(["type": "ref/prompt", "name": "secret"]), principal: both) == nil)
+        #expect(h.server.unmetScopes(for: complete(["type": "ref/resource", "uri": "db://{table}"]), principal: both) == nil)
+        #expect(h.server.unmetScopes(for: complete(["type": "ref/prompt", "name": "open"]), principal: reader) == nil)
+        #expect(h.server.unmetScopes(for: complete(["type": "ref/prompt", "name": "nope"]), principal: reader) == nil)
+        #expect(h.server.unmetScopes(for: complete(["type": "ref/prompt", "name": "secret"]), principal: nil) == nil)
+    }
 }
