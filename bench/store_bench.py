@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Store benchmark: what the "store" costs, side by side in one run: memory:, sqlite:PATH (fsync
-per commit, the default) and sqlite:PATH?synchronous=normal, behind the everything server over HTTP.
+per commit, the default), sqlite:PATH?synchronous=normal and postgres://... (a private PostgreSQL
+server on loopback, started and stopped here by tests/interop/pg_support.py, with its default
+synchronous_commit=on: a commit is in its WAL on disk), behind the everything server over HTTP.
 
-Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--json out.json]
+Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--no-postgres]
+                                   [--json out.json]
 
 Two workloads per store, each for --seconds with --clients threads (one 2025-era session and one
 keep-alive connection each):
@@ -30,6 +33,7 @@ import time
 from pathlib import Path
 
 VERSION = "2025-11-25"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"))
 
 
 def start(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
@@ -137,23 +141,33 @@ def main() -> int:
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out (it needs Debian's postgresql)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     binary = Path(a.build) / "bin" / "mcp-everything-server"
     if not binary.exists():
         sys.exit(f"store_bench: no {binary}; run make build")
     results = {}
+    pg = None
     with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
         stores = {"memory": "memory:", "sqlite (synchronous=full)": f"sqlite:{tmp}/full.db",
                   "sqlite (synchronous=normal)": f"sqlite:{tmp}/normal.db?synchronous=normal"}
-        for name, url in stores.items():
-            proc, port = start(binary, url)
-            try:
-                results[name] = {w: run(port, f, a.clients, a.seconds) for w, f in (("call", call_once),
-                                                                                     ("task", task_once))}
-            finally:
-                proc.terminate()
-                proc.wait(15)
+        try:
+            if not a.no_postgres:
+                from pg_support import PrivatePostgres
+                pg = PrivatePostgres().start()
+                stores["postgres (loopback)"] = pg.url(pg.new_database())
+            for name, url in stores.items():
+                proc, port = start(binary, url)
+                try:
+                    results[name] = {w: run(port, f, a.clients, a.seconds) for w, f in (("call", call_once),
+                                                                                         ("task", task_once))}
+                finally:
+                    proc.terminate()
+                    proc.wait(15)
+        finally:
+            if pg is not None:
+                pg.close()
     print(f"store benchmark: {a.clients} clients, {a.seconds:g} s per figure, {os.cpu_count()} CPUs")
     print(f"{'store':30} {'workload':8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in results.items():
