@@ -37,6 +37,10 @@ let package = Package(
         // SQLite for the `sqlite:PATH` store (Sources/MCPTransport/Store/SQLiteStore.swift
         // says why this package and not Debian's libsqlite3).
         .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
+        // PostgreSQL for the `postgres://` store (Sources/MCPTransport/Store/PostgresStore.swift).
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // The Logger PostgresNIO's calls take (PostgresStore gives it one that drops everything).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Header-only C target: the public header, so Swift compiles against the
@@ -82,6 +86,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 // Only its vendored SQLite C library (module VaporCSQLite) is used.
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // A server's metrics: the Prometheus registry behind MCPCore's

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Store benchmark: what the "store" costs, side by side in one run: memory:, sqlite:PATH (fsync
-per commit, the default) and sqlite:PATH?synchronous=normal, behind the everything server over HTTP.
+per commit, the default), sqlite:PATH?synchronous=normal and postgres://... (a private PostgreSQL
+server on loopback, started and stopped here by tests/interop/pg_support.py, with its default
+synchronous_commit=on: a commit is in its WAL on disk; and, for comparison only, a database with
+synchronous_commit=off), behind the everything server over HTTP.
 
-Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--json out.json]
+Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--no-postgres]
+                                   [--json out.json]
 
 Two workloads per store, each for --seconds with --clients threads (one 2025-era session and one
 keep-alive connection each):
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 
 VERSION = "2025-11-25"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"))
 
 
 def start(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
@@ -137,28 +142,43 @@ def main() -> int:
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out (it needs Debian's postgresql)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     binary = Path(a.build) / "bin" / "mcp-everything-server"
     if not binary.exists():
         sys.exit(f"store_bench: no {binary}; run make build")
     results = {}
+    pg = None
     with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
         stores = {"memory": "memory:", "sqlite (synchronous=full)": f"sqlite:{tmp}/full.db",
                   "sqlite (synchronous=normal)": f"sqlite:{tmp}/normal.db?synchronous=normal"}
-        for name, url in stores.items():
-            proc, port = start(binary, url)
-            try:
-                results[name] = {w: run(port, f, a.clients, a.seconds) for w, f in (("call", call_once),
-                                                                                     ("task", task_once))}
-            finally:
-                proc.terminate()
-                proc.wait(15)
+        try:
+            if not a.no_postgres:
+                from pg_support import PrivatePostgres
+                pg = PrivatePostgres().start()
+                stores["postgres (loopback)"] = pg.url(pg.new_database())
+                # The same without waiting for the WAL fsync: what the round trips cost apart from the disk
+                # (not the durability the store promises; the server logs a warning about it).
+                relaxed = pg.new_database()
+                pg.psql(f"ALTER DATABASE {relaxed} SET synchronous_commit = off")
+                stores["postgres (synchronous_commit=off)"] = pg.url(relaxed)
+            for name, url in stores.items():
+                proc, port = start(binary, url)
+                try:
+                    results[name] = {w: run(port, f, a.clients, a.seconds) for w, f in (("call", call_once),
+                                                                                         ("task", task_once))}
+                finally:
+                    proc.terminate()
+                    proc.wait(15)
+        finally:
+            if pg is not None:
+                pg.close()
     print(f"store benchmark: {a.clients} clients, {a.seconds:g} s per figure, {os.cpu_count()} CPUs")
-    print(f"{'store':30} {'workload':8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'store':34} {'workload':8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in results.items():
         for w, f in figures.items():
-            print(f"{name:30} {w:8} {f['per_s']:9.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
+            print(f"{name:34} {w:8} {f['per_s']:9.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
     return 0

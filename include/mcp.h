@@ -1426,14 +1426,33 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                                       TTL. ^Several processes may share the file
 **                                       (same machine). A stopping listener
 **                                       (mcp_server_stop_http) keeps what is stored.
+**                             "postgres://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMS]"
+**                                       (also postgresql://; Since: 1.6) one
+**                                       PostgreSQL database shared by every node
+**                                       of a fleet: the same tables, retention,
+**                                       schema versioning (table
+**                                       mcp_schema_version) and durability promise
+**                                       as sqlite: (each write committed before
+**                                       the client sees it). USER, PASSWORD and
+**                                       DATABASE are percent-decoded; an empty HOST
+**                                       is the socket directory /var/run/postgresql.
+**                                       PARAMS: sslmode=disable|prefer|require|
+**                                       verify-full [prefer], host=SOCKET_DIR,
+**                                       pool_size=N connections per process [8],
+**                                       connect_timeout=SECONDS [5],
+**                                       statement_timeout=MS [5000],
+**                                       application_name=NAME [libmcp]. ^A
+**                                       malformed URL or an unknown parameter is
+**                                       MCP_ERR_INVALID_ARGUMENT (the password is
+**                                       never repeated in messages or logs); an
+**                                       unreachable server is not (below).
 **                             ^A store that cannot be opened or written does not fail
 **                             this call: /readyz reports "store: ..." (503), requests
 **                             that need it (2025-era POST/GET of a session,
 **                             initialize) get 503 with Retry-After and a JSON-RPC
 **                             -32603 error naming the cause, task requests get
 **                             -32603; it is retried at the next use after a second,
-**                             so service resumes by itself. ^Any other value (for
-**                             instance postgres://, not in this version) is
+**                             so service resumes by itself. ^Any other value is
 **                             MCP_ERR_INVALID_ARGUMENT.
 ** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
 ** call beyond it is answered 503 with Retry-After (since 1.4).

@@ -82,8 +82,9 @@ type HTTPOptions struct {
 	// Call.Principal [none] (library 1.4).
 	Auth *AuthOptions
 	// Store is where 2025-era sessions, stream events and tasks are kept:
-	// "memory:" or "sqlite:PATH" (survives restarts; see mcp.h, "store")
-	// ["memory:"] (library 1.5).
+	// "memory:", "sqlite:PATH" (survives restarts) or, library 1.6,
+	// "postgres://USER:PASSWORD@HOST:PORT/DATABASE" (a fleet's shared store;
+	// see mcp.h, "store") ["memory:"] (library 1.5).
 	Store string
 }
 

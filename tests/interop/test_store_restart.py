@@ -1,6 +1,7 @@
-"""A restart of the everything server with the SQLite store (`--store sqlite:PATH`, `--state-key FILE`)
-loses no 2025-era session, no stream event and no task, and the shared key carries multi round-trip
-requests of 2026-07-28 across it.
+"""A restart of the everything server with a durable store (`--store sqlite:PATH`, and `--store
+postgres://...` on a private PostgreSQL started by pg_support.py; `--state-key FILE`) loses no 2025-era
+session, no stream event and no task, and the shared key carries multi round-trip requests of 2026-07-28
+across it.
 
 The server is killed with SIGKILL (no graceful stop: only what the store made durable survives), then a
 new process starts on the same port and file. The official Python SDK client keeps its session across:
@@ -10,8 +11,10 @@ raw GET with the same Last-Event-ID shows the replay holds exactly the events th
 order, once each. A 2025-11-25 task and a task of the 2026-07-28 extension that completed before the kill
 answer tasks/get (and tasks/result) with their results after it.
 
-Then the store is made unreachable: readiness fails, requests that need the store get 503 with a JSON-RPC
--32603 naming it, the process does not crash, and service resumes by itself once the store is back.
+Then the store is made unreachable (a missing directory for SQLite; PostgreSQL stopped while the server
+runs): readiness fails naming the store, requests that need the store get 503 with a JSON-RPC -32603 naming
+it, the process does not crash, and service resumes by itself once the store is back. A PostgreSQL database
+of a newer schema version is refused the same way until it is fixed.
 """
 from __future__ import annotations
 
@@ -32,8 +35,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.message import ClientMessageMetadata
 
 from conftest import LATEST
-from http_support import EverythingHTTP, call, connect, error_of, events, free_port, messages, post, request
+from http_support import (EverythingHTTP, call, connect, error_of, events, free_port, initialize, messages, post,
+                          request)
 from modern_support import body as modern_body, mpost
+from pg_support import postgres  # noqa: F401 - the module's PostgreSQL server fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 
@@ -41,8 +46,17 @@ TASKS = "io.modelcontextprotocol/tasks"
 PROGRESS_TEXT = "Tool with progress executed successfully"
 
 
-def start(port: int, db: Path, key: Path, *extra: str) -> EverythingHTTP:
-    return EverythingHTTP("--store", f"sqlite:{db}", "--state-key", str(key), *extra, port=port).__enter__()
+def start(port: int, store: str, key: Path, *extra: str) -> EverythingHTTP:
+    return EverythingHTTP("--store", store, "--state-key", str(key), *extra, port=port).__enter__()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path) -> str:
+    """The --store URL of each durable store: a new SQLite file, or a new database on the module's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'state.db'}"
+    pg = request.getfixturevalue("postgres")
+    return pg.url(pg.new_database())
 
 
 def kill(node: EverythingHTTP) -> None:
@@ -104,11 +118,11 @@ def modern_task(url: str) -> str:
     return t["taskId"]
 
 
-def test_a_sigkill_restart_loses_no_session_event_or_task(tmp_path):
-    db, key = tmp_path / "state.db", tmp_path / "state.key"
+def test_a_sigkill_restart_loses_no_session_event_or_task(tmp_path, store):
+    key = tmp_path / "state.key"
     key.write_bytes(os.urandom(32))
     port = free_port()
-    node = start(port, db, key)
+    node = start(port, store, key)
     url = node.url
     sent: list[tuple[str, int, str | None]] = []  # (method, status, Mcp-Session-Id) of every SDK request
     progress: list[float] = []
@@ -145,7 +159,7 @@ def test_a_sigkill_restart_loses_no_session_event_or_task(tmp_path):
                 await anyio.sleep(0.5)  # the abandoned call finishes; its events go to the store
 
                 await anyio.to_thread.run_sync(kill, node)
-                node = await anyio.to_thread.run_sync(start, port, db, key)
+                node = await anyio.to_thread.run_sync(start, port, store, key)
                 restart_mark = len(sent)
 
                 # The SDK client goes on with its session: same id, no new initialize, answered.
@@ -252,12 +266,103 @@ def test_an_unreachable_store_fails_readiness_answers_503_and_recovers(tmp_path)
         shutil.rmtree(store_dir)
 
 
+def wait_ready(admin: str, want: int, within: float) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        status, doc = ready(admin)
+        if status == want:
+            return doc
+        assert time.monotonic() < deadline, (status, doc)
+        time.sleep(0.1)
+
+
+def init_status(url: str) -> tuple[int, dict]:
+    resp = post(url, {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                      "params": {"protocolVersion": LATEST, "capabilities": {},
+                                 "clientInfo": {"name": "t", "version": "1"}}})
+    return resp.status, (error_of(resp) if resp.status != 200 else messages(resp)[-1])
+
+
+def test_postgres_stopped_under_a_running_server_fails_readiness_answers_503_and_recovers(tmp_path, postgres):
+    url = postgres.url(postgres.new_database())
+    key = tmp_path / "state.key"
+    key.write_bytes(os.urandom(32))
+    admin = f"127.0.0.1:{free_port()}"
+    with EverythingHTTP("--store", url, "--state-key", str(key), "--admin", admin) as node:
+        wait_ready(admin, 200, 10)
+        sid = initialize(node.url)
+        out = messages(post(node.url, call(1, "test_echo", {"text": "up"}), session=sid, version=LATEST))[-1]
+        assert out["result"]["structuredContent"] == {"text": "up"}, out
+        try:
+            postgres.stop()
+            doc = wait_ready(admin, 503, 10)
+            reason = next(r for r in doc["reasons"] if r.startswith("store: "))
+            assert "mcp@127.0.0.1" in reason and "mcp-test-password" not in reason, doc
+            print(f"readiness while PostgreSQL is down: {reason}")
+
+            # The session's next request, and a new session, get 503 + -32603 naming the store; no crash.
+            resp = post(node.url, call(2, "test_echo", {"text": "down"}), session=sid, version=LATEST)
+            assert resp.status == 503 and resp.getheader("Retry-After") == "1"
+            err = error_of(resp)
+            assert err["code"] == -32603 and err["message"].startswith("State store unavailable: "), err
+            status, err = init_status(node.url)
+            assert status == 503 and err["code"] == -32603 and "State store unavailable" in err["message"], err
+            msg = modern_body("tools/call", {"name": "slow_compute", "arguments": {"seconds": 0}},
+                              caps={"extensions": {TASKS: {}}})
+            out = messages(mpost(node.url, msg))[-1]
+            assert out["error"]["code"] == -32603 and "State store unavailable" in out["error"]["message"], out
+            echo = messages(mpost(node.url, modern_body("tools/call", {"name": "test_echo",
+                                                                      "arguments": {"text": "stateless"}})))
+            assert echo[-1]["result"]["structuredContent"] == {"text": "stateless"}
+            assert node.proc is not None and node.proc.poll() is None
+        finally:
+            if postgres.proc is None or postgres.proc.poll() is not None:
+                postgres.start()
+
+        # PostgreSQL is back (same data): readiness and service return by themselves.
+        t0 = time.monotonic()
+        wait_ready(admin, 200, 10)
+        print(f"ready again {time.monotonic() - t0:.2f} s after PostgreSQL restarted")
+        out = messages(post(node.url, call(3, "test_echo", {"text": "back"}), session=sid, version=LATEST))[-1]
+        assert out["result"]["structuredContent"] == {"text": "back"}, out
+        status, answer = init_status(node.url)
+        assert status == 200 and answer["result"]["protocolVersion"] == LATEST, answer
+    # The session opened before the outage is in the database (written at initialize).
+    db = url.rsplit("/", 1)[1].split("?")[0]
+    assert postgres.psql(f"SELECT count(*) FROM mcp_sessions WHERE id = '{sid}'", database=db) == "1"
+
+
+def test_postgres_of_a_newer_schema_is_refused_until_fixed(tmp_path, postgres):
+    db = postgres.new_database()
+    url = postgres.url(db)
+    admin = f"127.0.0.1:{free_port()}"
+    with EverythingHTTP("--store", url, "--admin", admin) as node:
+        wait_ready(admin, 200, 10)  # created the schema
+        assert postgres.psql("SELECT version FROM mcp_schema_version", database=db) == "1"
+        assert postgres.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
+                             "WHERE tablename LIKE 'mcp_%'", database=db) == \
+            "mcp_events,mcp_schema_version,mcp_sessions,mcp_tasks"
+    postgres.psql("UPDATE mcp_schema_version SET version = 99", database=db)
+    with EverythingHTTP("--store", url, "--admin", admin) as node:
+        doc = wait_ready(admin, 503, 10)
+        assert any("schema version 99; this library knows up to 1" in r for r in doc["reasons"]), doc
+        status, err = init_status(node.url)
+        assert status == 503 and "schema version 99" in err["message"], err
+        postgres.psql("UPDATE mcp_schema_version SET version = 1", database=db)
+        wait_ready(admin, 200, 10)
+        assert init_status(node.url)[0] == 200
+
+
 def test_bad_store_and_key_arguments_are_refused(tmp_path):
     short = tmp_path / "short.key"
     short.write_bytes(b"x" * 31)
     for flags, expected in [
-        (("--store", "redis://localhost"), "expected memory: or sqlite:PATH"),
-        (("--store", "postgres://localhost/mcp"), "not in this build"),
+        (("--store", "redis://localhost"), "expected memory:, sqlite:PATH or postgres://"),
+        (("--store", "postgres://localhost/mcp"), "needs a user"),
+        (("--store", "postgres://mcp:s3cret@localhost/mcp?pool_size=0"), "pool_size=0: expected a whole number"),
+        (("--store", "postgres://mcp:s3cret@localhost/mcp?sslmode=maybe"), "expected disable, prefer, require"),
+        (("--store", "postgresql://mcp:s3cret@localhost:99999/mcp"), "not a number from 1 to 65535"),
+        (("--store", "postgres://mcp:s3cret@localhost/mcp?poolsize=4"), 'unknown parameter "poolsize"'),
         (("--store", "sqlite:"), "needs a file path"),
         (("--store", f"sqlite:{tmp_path}/s.db?synchronous=sometimes"), "unknown parameter"),
         (("--state-key", str(short)), "at least 32 bytes"),
@@ -269,3 +374,4 @@ def test_bad_store_and_key_arguments_are_refused(tmp_path):
         assert node.proc is not None and node.proc.wait(10) != 0
         err = node.stderr + (node.proc.stderr.read() if node.proc.stderr else b"")
         assert expected.encode() in err, (flags, err)
+        assert b"s3cret" not in err, err  # a password is never repeated

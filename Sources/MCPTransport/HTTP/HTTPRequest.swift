@@ -49,15 +49,16 @@ struct HTTPRequest {
 }
 
 extension String {
-    /// Percent-decoding for query values; nil on a malformed escape.
-    func removingPercentEncoding() -> String? {
+    /// Percent-decoding for query values; nil on a malformed escape. `+` is a
+    /// space in a query (form encoding), itself elsewhere (a URL's user info).
+    func removingPercentEncoding(plusIsSpace: Bool = true) -> String? {
         var out = [UInt8]()
         var it = utf8.makeIterator()
         while let c = it.next() {
             if c == UInt8(ascii: "%") {
                 guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
                 out.append(hv << 4 | lv)
-            } else if c == UInt8(ascii: "+") {
+            } else if plusIsSpace, c == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
             } else {
                 out.append(c)

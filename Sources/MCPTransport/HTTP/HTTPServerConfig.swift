@@ -49,7 +49,8 @@ public struct HTTPServerConfig: Sendable {
     /// Bytes of event data kept per session (the newest event is always kept).
     public var eventStoreMaxBytes = 16 << 20
     /// Where 2025-era sessions, stream events and tasks are kept (StoreURL):
-    /// "memory:" (this process) or "sqlite:PATH" (survives restarts). A
+    /// "memory:" (this process), "sqlite:PATH" (survives restarts) or
+    /// "postgres://…" (shared by a fleet). A
     /// durable store keeps a session record for `sessionIdleTimeoutMs` after
     /// its last use, and at most `eventStoreMaxEvents` events per session.
     public var store = "memory:"

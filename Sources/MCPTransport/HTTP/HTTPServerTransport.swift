@@ -79,7 +79,7 @@ public final class HTTPServerTransport: Sendable {
         // A store that cannot open now does not stop the listener: readiness
         // says why, requests that need it get 503, and it is retried.
         if store.isDurable, let problem = Result(catching: { () throws(StoreError) in try store.check() }).failureText {
-            EngineLog.warning("store", "store not available at start", ["store": .string(config.store), "error": .string(problem)])
+            EngineLog.warning("store", "store not available at start", ["store": .string(StoreURL.redacted(config.store)), "error": .string(problem)])
         }
         var authenticator: TokenAuthenticator?
         if let auth = config.auth {

@@ -5,8 +5,10 @@ import MCPCore
 ///   sqlite:PATH[?synchronous=full|normal]
 ///                                   one SQLite file in WAL mode (SQLiteStore);
 ///                                   PATH is a file path, relative to the working directory
-/// Anything else (postgres:// among them: not in this build yet) is refused
-/// with a message saying what is accepted.
+///   postgres://USER:PASSWORD@HOST:PORT/DATABASE[?PARAM=VALUE&...]
+///                                   one PostgreSQL database shared by a fleet
+///                                   (PostgresStore; PostgresOptions has the parameters)
+/// Anything else is refused with a message saying what is accepted.
 public enum StoreURL {
     public static func open(_ text: String, config: HTTPServerConfig) throws(HTTPServerError) -> any StateStore {
         if text == "memory:" {
@@ -36,8 +38,17 @@ public enum StoreURL {
             return SQLiteStore(options: options)
         }
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            throw .invalidConfig("store \"\(text)\": PostgreSQL stores are not in this build yet (use memory: or sqlite:PATH)")
+            do throws(StoreError) {
+                return try PostgresStore(url: text, maxEventsPerSession: config.eventStoreMaxEvents)
+            } catch {
+                throw .invalidConfig("store \"\(redacted(text))\": \(error.message)")
+            }
         }
-        throw .invalidConfig("store \"\(text)\": expected memory: or sqlite:PATH")
+        throw .invalidConfig("store \"\(redacted(text))\": expected memory:, sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+    }
+
+    /// The store value with a password replaced by ***, for messages and logs.
+    public static func redacted(_ text: String) -> String {
+        PostgresOptions.redacted(text)
     }
 }

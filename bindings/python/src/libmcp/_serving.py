@@ -143,8 +143,8 @@ class Serving:
 
         options are the engine's HTTP settings: path, json_response, stateless,
         max_body_bytes, max_sessions, allowed_hosts, allowed_origins, tls_cert_file, ...,
-        store ("memory:" or "sqlite:PATH": where 2025-era sessions, stream events and
-        tasks are kept; library 0.5.0, see mcp.h).
+        store ("memory:", "sqlite:PATH" or, library 0.6.0, "postgres://USER:PASSWORD@HOST/DB":
+        where 2025-era sessions, stream events and tasks are kept; library 0.5.0, see mcp.h).
         """
         config = {"host": host, "port": int(port), **options}
         bound, err = c_uint16(0), c_void_p()
