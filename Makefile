@@ -14,7 +14,7 @@
 BUILD  ?= build
 VENV   ?= .venv
 JOBS   ?= 2
-APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium postgresql
+APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium postgresql nginx
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 FUZZ_SECONDS ?= 60

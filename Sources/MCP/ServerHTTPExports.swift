@@ -77,6 +77,8 @@ func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPServerCon
         c.eventStoreMaxEvents = try r.int("event_store_max_events", 1...1_000_000) ?? c.eventStoreMaxEvents
         c.eventStoreMaxBytes = try r.int("event_store_max_bytes", 1024...(1 << 40)) ?? c.eventStoreMaxBytes
         c.store = try r.string("store", nonEmpty: true) ?? c.store  // ABI 1.5
+        c.fleetLeaseMs = try r.int("fleet_lease_ms", 100...3_600_000) ?? c.fleetLeaseMs  // ABI 1.6
+        c.fleetPollMs = try r.int("fleet_poll_ms", 1...60_000) ?? c.fleetPollMs  // ABI 1.6
         c.sseRetryMs = try r.int("sse_retry_ms", 0...big) ?? c.sseRetryMs
         if let ms = try r.int("sse_keepalive_ms", 0...big) {
             // Below 50 ms it would be a timer storm, not a keep-alive.

@@ -86,6 +86,12 @@ type HTTPOptions struct {
 	// "postgres://USER:PASSWORD@HOST:PORT/DATABASE" (a fleet's shared store;
 	// see mcp.h, "store") ["memory:"] (library 1.5).
 	Store string
+	// FleetLease and FleetPoll tune several processes sharing a "sqlite:"
+	// Store (deploy/fleet.md): a process whose lease is this old is dead to
+	// the others [5 s]; how often each looks for what the others stored
+	// [50 ms]. Zero: the engine's defaults (library 1.6).
+	FleetLease time.Duration
+	FleetPoll  time.Duration
 }
 
 // AuthOptions are the "auth" object of the listener (mcp.h, "Authorization"):
@@ -156,6 +162,8 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("access_log", true, !o.AccessLog)
 	set("event_store_max_events", o.EventStoreMaxEvents, o.EventStoreMaxEvents == 0)
 	set("store", o.Store, o.Store == "")
+	set("fleet_lease_ms", o.FleetLease.Milliseconds(), o.FleetLease == 0)
+	set("fleet_poll_ms", o.FleetPoll.Milliseconds(), o.FleetPoll == 0)
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
 	if o.SSEKeepalive < 0 {
 		w["sse_keepalive_ms"] = 0

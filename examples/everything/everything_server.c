@@ -229,6 +229,55 @@ static void tool_with_progress(void *ud, mcp_call_t *call, const char *args) {
            "test_tool_with_progress");
 }
 
+/* test_progress_stream: a long stream (the fleet test kills a node under it):
+** `steps` progress notifications `interval_ms` apart, on a thread of its own
+** (no engine worker is held), then a result naming how many were sent. Stops
+** early when cancelled. */
+struct progress_stream {
+    mcp_call_t *call;
+    long steps, interval_ms;
+};
+
+static void *progress_stream_main(void *arg) {
+    struct progress_stream *p = arg;
+    long step = 1;
+    for (; step <= p->steps && !mcp_call_is_cancelled(p->call); step++) {
+        sleep_ms(p->interval_ms);
+        char *error = NULL;
+        mcp_status rc = mcp_call_progress(p->call, (double)step, (double)p->steps, NULL, &error);
+        if (rc != MCP_OK) report("test_progress_stream: progress", rc, error);
+    }
+    char text[96];
+    snprintf(text, sizeof text, "Streamed %ld progress steps", step - 1);
+    answer(p->call, mcp_j_tool_result_text(text, 0), "test_progress_stream");
+    free(p);
+    return NULL;
+}
+
+static void tool_progress_stream(void *ud, mcp_call_t *call, const char *arguments_json) {
+    (void)ud;
+    /* The engine has checked both against the inputSchema. */
+    json_t *args = load_object(arguments_json);
+    struct progress_stream *p = malloc(sizeof *p);
+    pthread_t thread;
+    pthread_attr_t attr;
+    int err = ENOMEM;
+    if (p != NULL) {
+        p->call = call;
+        p->steps = (long)json_integer_value(json_object_get(args, "steps"));
+        p->interval_ms = (long)json_integer_value(json_object_get(args, "interval_ms"));
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        err = pthread_create(&thread, &attr, progress_stream_main, p);
+        pthread_attr_destroy(&attr);
+    }
+    json_decref(args);
+    if (err != 0) {
+        free(p);
+        tool_failed(call, "test_progress_stream", "Could not start a thread: %s", strerror(err));
+    }
+}
+
 /* test_unchecked_arguments is registered with MCP_TOOL_NO_VALIDATION: it
 ** receives whatever arguments the client sent, its inputSchema
 ** notwithstanding, and answers them back. */
@@ -906,6 +955,9 @@ static long max_in_flight, tool_timeout_ms, breaker_failures, breaker_open_ms;
 static int reuse_port;
 /* --store URL: the HTTP config's "store" (NULL: the engine's default, memory:). */
 static const char *store_url;
+/* --fleet-lease-ms N, --fleet-poll-ms N: the HTTP config's "fleet_lease_ms" and
+** "fleet_poll_ms" (0: the engine's defaults). */
+static long fleet_lease_ms, fleet_poll_ms;
 
 /* --state-key FILE: reads the shared secret, as hex text (64+ hex digits,
 ** whitespace around it ignored) or raw bytes (32+), and returns it as hex
@@ -977,6 +1029,12 @@ static const struct tool_spec TOOLS[] = {
     {"json_schema_2020_12_tool", "JSON Schema 2020-12",
      "Tool with JSON Schema 2020-12 features ($schema, $defs, allOf/anyOf, if/then/else).", SCHEMA_2020_12,
      NULL, tool_json_schema_2020_12, 1},
+    {"test_progress_stream", "Progress stream",
+     "Sends `steps` progress notifications `interval_ms` apart (when the request has a progressToken), then "
+     "answers \"Streamed N progress steps\".",
+     "{\"type\":\"object\",\"properties\":{\"steps\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000},"
+     "\"interval_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":10000}},\"required\":[\"steps\",\"interval_ms\"]}",
+     NULL, tool_progress_stream, 1},
     {"test_unchecked_arguments", "Unchecked arguments",
      "Answers the arguments it received; registered with validation off, so they need not match its inputSchema.",
      "{\"type\":\"object\",\"properties\":{\"count\":{\"type\":\"integer\"}},\"required\":[\"count\"]}",
@@ -1373,6 +1431,9 @@ static void usage(FILE *out) {
             "  --store URL        with --http: where sessions, stream events and tasks are kept:\n"
             "                     memory: (the default), sqlite:PATH (survives restarts) or\n"
             "                     postgres://USER:PASSWORD@HOST:PORT/DATABASE (shared by a fleet)\n"
+            "  --fleet-lease-ms N with --store sqlite:: a process whose lease is N ms old is dead to\n"
+            "                     the others sharing the store (default 5000)\n"
+            "  --fleet-poll-ms N  how often relayed streams are looked up in the store (default 50)\n"
             "  --state-key FILE   the secret every node shares (at least 32 random bytes, raw or\n"
             "                     as hex text); the requestState key is derived from it\n"
             "  --auth-config FILE with --http: check OAuth access tokens; FILE holds the \"auth\"\n"
@@ -1408,6 +1469,8 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
     if (config && access_log) json_object_set_new(config, "access_log", json_true());
     if (config && reuse_port) json_object_set_new(config, "reuse_port", json_true());
     if (config && store_url) json_object_set_new(config, "store", json_string(store_url));
+    if (config && fleet_lease_ms > 0) json_object_set_new(config, "fleet_lease_ms", json_integer(fleet_lease_ms));
+    if (config && fleet_poll_ms > 0) json_object_set_new(config, "fleet_poll_ms", json_integer(fleet_poll_ms));
     if (config && auth) json_object_set(config, "auth", auth);
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     json_decref(config);
@@ -1512,6 +1575,14 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--store") && i + 1 < argc) {
             store_url = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--fleet-lease-ms") && i + 1 < argc) {
+            fleet_lease_ms = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--fleet-poll-ms") && i + 1 < argc) {
+            fleet_poll_ms = atol(argv[++i]);
             continue;
         }
         if (!strcmp(a, "--state-key") && i + 1 < argc) {

@@ -89,6 +89,9 @@ public final class JSONRPCPeer: Sendable {
         var answering = 0
         var closed = false
         var onClose: [@Sendable () -> Void] = []
+        /// Where a response to no request of ours, or a cancellation of no
+        /// request we hold, goes (another process of a fleet may hold it).
+        var unmatched: (@Sendable (Message) -> Void)?
     }
 
     private let state = LockedState(State())
@@ -311,12 +314,49 @@ public final class JSONRPCPeer: Sendable {
                            remoteParent: true, scope: traceScope, transport: channel.spanTransport)
     }
 
-    private func route(_ id: RequestID, _ outcome: Result<JSONValue, JSONRPCError>) {
-        guard let p = take(id) else { return }  // late (timed out, cancelled) or unknown
+    /// Hands responses to no request of ours and cancellations of no request
+    /// we hold to `relay` (a fleet: another process may have sent or be
+    /// serving it), and numbers our requests from a random point, so that
+    /// two processes serving one session never use the same request id.
+    public func relayUnmatched(_ relay: @escaping @Sendable (Message) -> Void) {
+        var rng = SystemRandomNumberGenerator()
+        let start = Int64(rng.next(upperBound: UInt64(1) << 52))  // JSON-safe integers stay below 2^53
+        state.withLock { s in
+            s.unmatched = relay
+            if s.nextID < start { s.nextID = start }
+        }
+    }
+
+    /// A message another process relayed here: settled or cancelled if it is
+    /// ours, else dropped (never relayed again). True when it was ours.
+    @discardableResult
+    public func receiveRelayed(_ message: Message) -> Bool {
+        switch message {
+        case .response(let id, let result): return route(id, .success(result), relay: false)
+        case .errorResponse(let id?, let error): return route(id, .failure(error), relay: false)
+        case .notification("notifications/cancelled", let params):
+            guard let raw = params?.objectValue?["requestId"], let id = RequestID(raw) else { return false }
+            return cancelIncoming(id, relay: false)
+        default: return false
+        }
+    }
+
+    @discardableResult
+    private func route(_ id: RequestID, _ outcome: Result<JSONValue, JSONRPCError>, relay: Bool = true) -> Bool {
+        guard let p = take(id) else {  // late (timed out, cancelled), unknown, or another process's
+            if relay, let unmatched = state.withLock({ $0.unmatched }) {
+                switch outcome {
+                case .success(let r): unmatched(.response(id: id, result: r))
+                case .failure(let e): unmatched(.errorResponse(id: id, error: e))
+                }
+            }
+            return false
+        }
         switch outcome {
         case .success(let r): settle(p, .success(r))
         case .failure(let e): settle(p, .failure(.peer(e)))
         }
+        return true
     }
 
     /// Progress on a request of ours that asked for it: handed on, and the
@@ -339,9 +379,17 @@ public final class JSONRPCPeer: Sendable {
         return true
     }
 
-    private func cancelIncoming(_ id: RequestID) {
+    @discardableResult
+    private func cancelIncoming(_ id: RequestID, relay: Bool = true) -> Bool {
         let request = state.withLockAndNotify { $0.incoming.removeValue(forKey: id) }
-        request?.cancel()
+        guard let request else {
+            if relay, let unmatched = state.withLock({ $0.unmatched }) {
+                unmatched(.notification(method: "notifications/cancelled", params: .object(["requestId": id.json])))
+            }
+            return false
+        }
+        request.cancel()
+        return true
     }
 
     /// A received request was answered (nil: it ended without an answer, after

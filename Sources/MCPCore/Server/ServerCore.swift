@@ -48,6 +48,9 @@ public final class ServerCore: Sendable {
     /// The durable store of 2025-era session records (StateStore), when one
     /// is attached; nil keeps sessions in memory only.
     let sessionStore = LockedState<SessionStoreSlot?>(nil)
+    /// Set by a transport serving a fleet: resource changes of stored
+    /// sessions go through it to every process (notifyResourceUpdated).
+    let resourceRelay = LockedState<(@Sendable (String) -> Void)?>(nil)
     /// Open subscriptions/listen streams (2026-07-28); they hear list changes
     /// and resource updates like initialized 2025 sessions do.
     let listeners = ListenerRegistry()

@@ -108,6 +108,26 @@ public final class ServerSession: Sendable, PeerMethods {
         if due { try? saveRecord() }
     }
 
+    /// Whether its record goes to a store (a Streamable HTTP session).
+    var isStoredSession: Bool { state.withLock { $0.persistent } }
+
+    /// A fleet: messages for requests this process neither sent nor holds
+    /// go to `relay` (JSONRPCPeer.relayUnmatched).
+    public func relayUnmatched(_ relay: @escaping @Sendable (Message) -> Void) { peer.relayUnmatched(relay) }
+
+    /// A response or cancellation another process relayed (JSONRPCPeer.receiveRelayed).
+    @discardableResult
+    public func receiveRelayed(_ message: Message) -> Bool { peer.receiveRelayed(message) }
+
+    /// Takes the log level and subscriptions of its stored record: another
+    /// process sharing the store may have changed them (a fleet).
+    public func refresh(from record: SessionRecord) {
+        state.withLock { s in
+            s.logLevel = LoggingLevel(rawValue: record.logLevel) ?? s.logLevel
+            s.subscriptions = Set(record.subscriptions)
+        }
+    }
+
     // MARK: input
 
     /// Handles one complete message (a line on stdio, a POST body over HTTP).

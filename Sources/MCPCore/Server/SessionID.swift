@@ -1,7 +1,7 @@
 /// Session identifiers: 128 random bits from the system CSPRNG (getrandom),
 /// as 32 lowercase hex digits (visible ASCII, safe in HTTP headers).
-enum SessionID {
-    static func random() -> String {
+public enum SessionID {
+    public static func random() -> String {
         var rng = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

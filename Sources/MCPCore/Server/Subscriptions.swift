@@ -26,7 +26,7 @@ extension ServerSession {
     }
 
     /// Whether this session subscribed to `uri` or to a resource it lies under.
-    func isSubscribed(to uri: String) -> Bool {
+    public func isSubscribed(to uri: String) -> Bool {
         state.withLock { s in
             s.subscriptions.contains(uri) || s.subscriptions.contains { SubscriptionFilter.covers($0, uri) }
         }
@@ -39,13 +39,32 @@ extension ServerCore {
     /// sessions and streams were told.
     @discardableResult
     public func notifyResourceUpdated(uri: String) -> Int {
+        guard let relay = resourceRelay.withLock({ $0 }) else { return notifyResourceUpdatedHere(uri: uri, stored: true) }
+        // A fleet: sessions kept in the store are told by the relay, on
+        // every process, once each; the rest are this process's alone.
+        relay(uri)
+        let stored = liveSessions.filter { $0.isStoredSession && $0.isInitialized && $0.isSubscribed(to: uri) }.count
+        return stored + notifyResourceUpdatedHere(uri: uri, stored: false)
+    }
+
+    /// Tells this process's subscribers of `uri`: its listen streams and its
+    /// sessions, those kept in a store only when `stored` (a fleet relays a
+    /// change to those itself, and to every process's listen streams).
+    @discardableResult
+    public func notifyResourceUpdatedHere(uri: String, stored: Bool) -> Int {
         let message = Message.notification(method: "notifications/resources/updated", params: ["uri": .string(uri)])
         var told = 0
-        for s in liveSessions where s.isInitialized && s.isSubscribed(to: uri) {
+        for s in liveSessions where (stored || !s.isStoredSession) && s.isInitialized && s.isSubscribed(to: uri) {
             s.send(message)
             told += 1
         }
         return told + listeners.deliver(message)
+    }
+
+    /// Makes resource changes of stored sessions go through `relay` (a
+    /// transport serving a fleet; nil: back to telling them here).
+    public func relayResourceUpdates(_ relay: (@Sendable (String) -> Void)?) {
+        resourceRelay.withLock { $0 = relay }
     }
 
     /// A log message from the host to every session, each filtered by its level.

@@ -45,7 +45,13 @@ extension HTTPEndpoint {
             fail(sink, request, .badRequest, ErrorCode.invalidRequest, "Missing Mcp-Session-Id header")
             return nil
         }
-        guard let s = sessions.get(id) ?? restoredSession(id, request, sink: sink) else { return nil }
+        let found: HTTPSession?
+        if let cached = sessions.get(id) {
+            found = isCurrent(cached, request, sink: sink) ? cached : nil
+        } else {
+            found = restoredSession(id, request, sink: sink)
+        }
+        guard let s = found else { return nil }
         guard s.streams != nil, ownsSession(request, s) else {
             fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
             return nil
@@ -77,7 +83,8 @@ extension HTTPEndpoint {
                 notFound()
                 return nil
             }
-            restored = try HTTPSession(restoring: record, server: core, store: store, retryMs: config.sseRetryMs)
+            restored = try HTTPSession(restoring: record, server: core, store: store, retryMs: config.sseRetryMs,
+                                       fleet: fleet)
         } catch {
             storeUnavailable(request, error, sink: sink)
             return nil
@@ -95,6 +102,26 @@ extension HTTPEndpoint {
         // Another request restored it first: this copy goes, the stored state stays.
         if kept !== restored { restored.close(forget: false) }
         return kept
+    }
+
+    /// Whether a session this process holds is still current: with a durable
+    /// store another process may have ended it (DELETE) or changed its log
+    /// level or subscriptions, so its record is read again (one indexed read
+    /// per request). A 404 or 503 already sent when not.
+    private func isCurrent(_ s: HTTPSession, _ request: HTTPRequest, sink: ResponseSink) -> Bool {
+        guard store.isDurable, s.streams != nil else { return true }
+        do throws(StoreError) {
+            guard let record = try store.loadSession(s.id) else {
+                if sessions.remove(s.id) === s { s.close(forget: false) }
+                fail(sink, request, .notFound, ErrorCode.invalidRequest, "Session not found (it ended or expired)")
+                return false
+            }
+            s.core.refresh(from: record)
+            return true
+        } catch {
+            storeUnavailable(request, error, sink: sink)
+            return false
+        }
     }
 
     /// 503 with a JSON-RPC -32603 naming what the store said.
@@ -179,12 +206,24 @@ extension HTTPEndpoint {
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
                                   primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() },
                                   principal: request.principal, traceHeaders: request.traceHeaders,
-                                  spanTransport: request.spanTransport)
+                                  spanTransport: request.spanTransport, requests: Self.requestIDs(single, value))
         let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
         if answers == 0 {
             respond(sink, request, .accepted)
         } else if !json {
             channel.openStream()
+        }
+    }
+
+    /// The ids of the requests in a POST body (one message or a batch).
+    static func requestIDs(_ single: Message?, _ value: JSONValue) -> [JSONValue] {
+        if let single {
+            if case .request(let id, _, _) = single { return [id.json] }
+            return []
+        }
+        return (value.arrayValue ?? []).compactMap { item in
+            guard let o = item.objectValue, o["method"] != nil, let id = o["id"], id != .null else { return nil }
+            return id
         }
     }
 
@@ -195,7 +234,8 @@ extension HTTPEndpoint {
             return fail(sink, request, .serviceUnavailable, ErrorCode.internalError,
                         "Too many sessions (limit \(config.maxSessions)); try again later")
         }
-        let s = HTTPSession(server: core, store: store, retryMs: config.sseRetryMs, owner: request.principal)
+        let s = HTTPSession(server: core, store: store, retryMs: config.sseRetryMs, owner: request.principal,
+                            fleet: fleet)
         let kept = NIOLockedValueBox<Bool?>(nil)
         let table = sessions
         // Runs when the answer's head is written (or the response ends first).

@@ -13,6 +13,9 @@ final class HTTPEndpoint: Sendable {
     let sessions: SessionTable
     /// Sessions, stream events and tasks that outlive the process ("store").
     let store: any StateStore
+    /// The same store as a FleetStore, when it is one: streams are numbered
+    /// through it, so several processes can serve one session (FleetRelay).
+    let fleet: FleetLink?
     let policy: OriginPolicy
     /// nil: no CORS (no "cors_allowed_origins").
     let cors: CORSPolicy?
@@ -36,6 +39,10 @@ final class HTTPEndpoint: Sendable {
         let chosen = store ?? MemoryStore(events: InMemoryEventStore(maxEventsPerSession: config.eventStoreMaxEvents,
                                                                       maxBytesPerSession: config.eventStoreMaxBytes))
         self.store = core.observer.map { ObservedStore(base: chosen, observer: $0) } ?? chosen
+        let observer = core.observer
+        fleet = (chosen as? any FleetStore).map { f in
+            FleetLink(store: f, stored: { observer?.eventsStored($0) }, shared: chosen.isDurable)
+        }
         policy = OriginPolicy(config: config)
         cors = CORSPolicy(config: config)
         connections = ConnectionRegistry(maxConnections: config.effectiveMaxConnections)

@@ -54,6 +54,16 @@ public struct HTTPServerConfig: Sendable {
     /// durable store keeps a session record for `sessionIdleTimeoutMs` after
     /// its last use, and at most `eventStoreMaxEvents` events per session.
     public var store = "memory:"
+    /// With a durable store, several processes may share it and serve any
+    /// session (deploy/fleet.md). Each holds a lease in the store, renewed
+    /// every quarter of this; a process whose lease expired is taken as dead:
+    /// its open streams end with a JSON-RPC error and its running tasks are
+    /// marked failed. Longer: slower to notice a death; shorter: a stalled
+    /// process (long GC-free pause, swapped out) is given up too early.
+    public var fleetLeaseMs = 5000
+    /// How often a process looks in the store for events other processes
+    /// wrote to streams it relays (the delay a relayed event may have).
+    public var fleetPollMs = 50
     public var sseRetryMs = 1000
     /// An open SSE stream silent this long gets a comment (": keep-alive"), so
     /// proxies do not cut it as idle; 0 sends none.

@@ -34,6 +34,8 @@ public final class HTTPServerTransport: Sendable {
     private struct Running {
         let channel: Channel
         let expiry: RepeatedTask
+        /// The fleet's periodic work (FleetRelay); nil with `memory:`.
+        let relay: RepeatedTask?
     }
     /// The admin listener (metrics, health), closed last at stop.
     private let admin: NIOLockedValueBox<Channel?>
@@ -125,11 +127,22 @@ public final class HTTPServerTransport: Sendable {
         let timeout = TimeAmount.milliseconds(Int64(config.sessionIdleTimeoutMs))
         let every = TimeAmount.milliseconds(Int64(min(max(config.sessionIdleTimeoutMs / 4, 20), 30_000)))
         let sessions = endpoint.sessions
+        // With a durable store only this process's copy goes: the stored
+        // session expires by its own TTL, and other processes may be using it.
+        let forget = !store.isDurable
         let expiry = group.next().scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
-            for s in sessions.removeIdle(timeout: timeout) { s.close() }
+            for s in sessions.removeIdle(timeout: timeout) { s.close(forget: forget) }
+        }
+        var relayTask: RepeatedTask?
+        if store.isDurable, let fleet = endpoint.fleet?.store {
+            let relay = FleetRelay(fleet: fleet, sessions: sessions, core: server, leaseMs: config.fleetLeaseMs)
+            server.relayResourceUpdates { relay.publishResourceUpdate($0) }
+            let poll = TimeAmount.milliseconds(Int64(config.fleetPollMs))
+            relayTask = group.next().scheduleRepeatedTask(initialDelay: poll, delay: poll) { _ in relay.tick() }
         }
         let transport = HTTPServerTransport(port: port, endpoint: endpoint, group: group,
-                                            running: Running(channel: channel, expiry: expiry), admin: adminChannel)
+                                            running: Running(channel: channel, expiry: expiry, relay: relayTask),
+                                            admin: adminChannel)
         weakTransport.withLockedValue { $0.value = transport }
         EngineLog.info("http", "listening", ["host": .string(config.host), "port": .int(port)])
         if let a = config.admin {
@@ -143,6 +156,8 @@ public final class HTTPServerTransport: Sendable {
         draining.withLockedValue { $0 = true }
         guard let running = state.withLockedValue({ r -> Running? in defer { r = nil }; return r }) else { return }
         running.expiry.cancel()
+        running.relay?.cancel()
+        if running.relay != nil { endpoint.core.relayResourceUpdates(nil) }
         try? running.channel.close().wait()
         // Listen streams (2026-07-28) end gracefully first: each gets its
         // listen result, which ends its response, so quiescing need not cut them.
@@ -152,6 +167,8 @@ public final class HTTPServerTransport: Sendable {
         // records and events stay for the next process (a restart).
         let forget = !endpoint.store.isDurable
         for s in endpoint.sessions.removeAll() { s.close(forget: forget) }
+        // Gone from the fleet at once: what it left unfinished is ended by the others.
+        if endpoint.store.isDurable { endpoint.fleet?.store.leave() }
         endpoint.store.close()
         if let a = admin.withLockedValue({ c -> Channel? in defer { c = nil }; return c }) { try? a.close().wait() }
         EngineEventLoops.shutDown(group)
@@ -176,7 +193,8 @@ public final class HTTPServerTransport: Sendable {
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
               c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sseKeepaliveMs >= 0, c.sessionIdleTimeoutMs >= 1,
               c.connectionIdleTimeoutMs >= 1, c.requestBodyTimeoutMs >= 1, c.maxConnections >= 0,
-              c.maxQueuedBytes >= 1024, c.maxBufferedBytes >= c.maxBodyBytes
+              c.maxQueuedBytes >= 1024, c.maxBufferedBytes >= c.maxBodyBytes,
+              c.fleetPollMs >= 1, c.fleetLeaseMs >= 100, c.fleetLeaseMs >= 4 * c.fleetPollMs
         else { throw .invalidConfig("a limit is out of range") }
     }
 

@@ -1,6 +1,7 @@
 internal import NIOConcurrencyHelpers
 internal import NIOCore
 import MCPCore
+import MCPRuntime
 
 /// One session of the HTTP listener: the engine's ServerSession, its SSE
 /// streams, and when it was last used (for idle expiry). Legacy HTTP+SSE
@@ -25,23 +26,41 @@ final class HTTPSession: Sendable {
     /// The Mcp-Session-Id is the engine session's own id (128 CSPRNG bits as
     /// hex), so hosts can name the session in calls that address one.
     /// Its record goes to the server's durable store, if one is attached.
-    init(server: ServerCore, store: any StateStore, retryMs: Int, owner: Principal? = nil) {
+    init(server: ServerCore, store: any StateStore, retryMs: Int, owner: Principal? = nil, fleet: FleetLink? = nil) {
         self.owner = owner
         let standalone = StandaloneChannel()
         core = server.makeSession(defaultChannel: standalone, legacyOnly: true, persistent: true)
         core.setOwner(owner?.json)
         id = core.id
-        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs)
+        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs, fleet: fleet)
         standalone.attach(streams)
         self.streams = streams
         activity = NIOLockedValueBox(Activity(lastUsed: .now()))
+        Self.joinFleet(core, fleet)
+    }
+
+    /// In a fleet, a response (or cancellation) for a request another
+    /// process sent (or serves) is published for it (FleetRelay delivers it).
+    private static func joinFleet(_ core: ServerSession, _ fleet: FleetLink?) {
+        guard let fleet, fleet.shared else { return }
+        let id = core.id
+        core.relayUnmatched { message in
+            do throws(StoreError) {
+                try fleet.store.publish(FleetMessage(kind: .relayed, session: id, body: message.serialized(),
+                                                     node: fleet.store.nodeID))
+            } catch {
+                EngineLog.warning("store", "cannot relay a message to the fleet", ["error": .string(error.message)])
+            }
+        }
     }
 
     /// A session read back from the durable store (made by another process,
     /// or by this one before a restart): new streams and events are numbered
     /// after the stored ones. nil when the record is not one this engine can
     /// serve. Throws what the store threw.
-    init?(restoring record: SessionRecord, server: ServerCore, store: any StateStore, retryMs: Int) throws(StoreError) {
+    init?(restoring record: SessionRecord, server: ServerCore, store: any StateStore, retryMs: Int,
+          fleet: FleetLink? = nil) throws(StoreError)
+    {
         let heads = try store.lastSeqs(session: record.id)
         let standalone = StandaloneChannel()
         guard let core = server.restoreSession(record, defaultChannel: standalone) else { return nil }
@@ -49,10 +68,11 @@ final class HTTPSession: Sendable {
         owner = record.owner.flatMap(Principal.init(hostJSON:))
         core.setOwner(record.owner)
         id = core.id
-        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs, restoring: heads)
+        let streams = SessionStreams(sessionID: id, store: store, retryMs: retryMs, restoring: heads, fleet: fleet)
         standalone.attach(streams)
         self.streams = streams
         activity = NIOLockedValueBox(Activity(lastUsed: .now()))
+        Self.joinFleet(core, fleet)
     }
 
     /// A legacy HTTP+SSE (or WebSocket) session whose every message goes to `channel`.

@@ -32,6 +32,9 @@ final class PostChannel: ResumableChannel {
     /// The POST's traceparent and tracestate headers (set only while tracing is on).
     let traceHeaders: TraceHeaders?
     let spanTransport: SpanTransport?
+    /// The ids of the requests the POST carries: kept with its stream, so a
+    /// fleet answers them with an error if this process dies (FleetStore).
+    private let requests: [JSONValue]
 
     private enum Mode {
         case waiting(json: Bool)
@@ -42,8 +45,9 @@ final class PostChannel: ResumableChannel {
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
          primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
          errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil,
-         traceHeaders: TraceHeaders? = nil, spanTransport: SpanTransport? = nil)
+         traceHeaders: TraceHeaders? = nil, spanTransport: SpanTransport? = nil, requests: [JSONValue] = [])
     {
+        self.requests = requests
         self.principal = principal
         self.traceHeaders = traceHeaders
         self.spanTransport = spanTransport
@@ -132,7 +136,7 @@ final class PostChannel: ResumableChannel {
         var h = HTTPEndpoint.sseHeaders
         h.add(contentsOf: extraHeaders())
         let head = HTTPResponseHead(version: version, status: .ok, headers: h)
-        if let streams { return streams.open(sink: sink, head: head, prime: primes()) }
+        if let streams { return streams.open(sink: sink, head: head, prime: primes(), requests: requests) }
         sink.push(.head(head))
         return 0
     }

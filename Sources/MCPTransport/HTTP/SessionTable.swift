@@ -55,6 +55,9 @@ final class SessionTable: Sendable {
 
     var count: Int { state.withLockedValue { $0.sessions.count } }
 
+    /// Every live session (a snapshot).
+    var all: [HTTPSession] { state.withLockedValue { Array($0.sessions.values) } }
+
     /// Removes and returns the sessions idle for `timeout` (never one with a
     /// request or stream open, or a call in flight).
     func removeIdle(timeout: TimeAmount) -> [HTTPSession] {

@@ -20,6 +20,9 @@ import MCPRuntime
 /// A store that cannot open or write (missing directory, read-only file, full
 /// disk) throws StoreError; it closes its connection and opens it again at
 /// the next use after `retryMs`, so service resumes by itself.
+///
+/// It is also a FleetStore (SQLiteStore+Fleet.swift): several processes on
+/// one machine sharing the file serve any request of any session.
 public final class SQLiteStore: StateStore {
     public struct Options: Sendable {
         public var path: String
@@ -32,17 +35,25 @@ public final class SQLiteStore: StateStore {
     }
 
     /// The schema this code writes; older files are migrated up to it.
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
 
-    private let options: Options
-    private let state: LockedState<State>
+    let options: Options
+    let state: LockedState<State>
+    /// This process in the fleet (FleetStore.nodeID).
+    public let nodeID = SessionID.random()
 
-    private struct State {
+    struct State {
         var db: SQLiteDatabase?
         var failure: (error: StoreError, atMs: Int64)?
         var writes = 0
         var closed = false
+        /// Whether this connection wrote since the last look for changes
+        /// (its own commits do not change `PRAGMA data_version`).
+        var wroteSince = true
     }
+    /// `PRAGMA data_version` at the last look for changes (FleetStore.poll);
+    /// its own lock, as it is read while `state`'s is held.
+    let seenDataVersion = LockedState<Int64>(-1)
 
     /// Opens the store now if it can; a failure is kept and tried again at
     /// the next use (check), so a server may start while its store is away.
@@ -69,17 +80,19 @@ public final class SQLiteStore: StateStore {
     // MARK: events
 
     public func append(session: String, event: StoredEvent) throws(StoreError) {
-        let limit = Int64(options.maxEventsPerSession)
-        try write { db throws(StoreError) in
-            try db.run("INSERT OR REPLACE INTO events(session, stream, seq, data) VALUES (?, ?, ?, ?)",
-                       [.text(session), .int(Int64(bitPattern: event.id.stream)), .int(Int64(bitPattern: event.id.seq)),
-                        .blob(event.data)])
-            // The oldest events of the session beyond its bound go (any stream).
-            try db.run("""
-                DELETE FROM events WHERE session = ?1 AND rowid <= (
-                  SELECT rowid FROM events WHERE session = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)
-                """, [.text(session), .int(limit)])
-        }
+        try write { db throws(StoreError) in try insert(db, session: session, event: event) }
+    }
+
+    /// Keeps one event and drops the oldest events of the session beyond its
+    /// bound (any stream). Inside a write.
+    func insert(_ db: SQLiteDatabase, session: String, event: StoredEvent) throws(StoreError) {
+        try db.run("INSERT OR REPLACE INTO events(session, stream, seq, data) VALUES (?, ?, ?, ?)",
+                   [.text(session), .int(Int64(bitPattern: event.id.stream)), .int(Int64(bitPattern: event.id.seq)),
+                    .blob(event.data)])
+        try db.run("""
+            DELETE FROM events WHERE session = ?1 AND rowid <= (
+              SELECT rowid FROM events WHERE session = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)
+            """, [.text(session), .int(Int64(options.maxEventsPerSession))])
     }
 
     public func events(session: String, stream: UInt64, after seq: UInt64) throws(StoreError) -> [StoredEvent]? {
@@ -106,6 +119,7 @@ public final class SQLiteStore: StateStore {
     public func removeSession(_ session: String) {
         try? write { db throws(StoreError) in
             try db.run("DELETE FROM events WHERE session = ?", [.text(session)])
+            try db.run("DELETE FROM streams WHERE session = ?", [.text(session)])
             try db.run("DELETE FROM sessions WHERE id = ?", [.text(session)])
         }
     }
@@ -146,9 +160,11 @@ public final class SQLiteStore: StateStore {
 
     public func saveTask(_ task: StoredTask) throws(StoreError) {
         try write { db throws(StoreError) in
-            try db.run("INSERT OR REPLACE INTO tasks(id, owner, body, expires_at) VALUES (?, ?, ?, ?)",
+            // `node`: which process runs it, so a surviving one marks it
+            // failed if that process dies (reapExpired).
+            try db.run("INSERT OR REPLACE INTO tasks(id, owner, body, expires_at, node) VALUES (?, ?, ?, ?, ?)",
                        [.text(task.id), task.ownerSessionID.map { SQLiteDatabase.Value.text($0) } ?? .null,
-                        .text(JSONSerializer.string(task.body)), .int(task.expiresAtMs)])
+                        .text(JSONSerializer.string(task.body)), .int(task.expiresAtMs), .text(nodeID)])
         }
     }
 
@@ -174,7 +190,7 @@ public final class SQLiteStore: StateStore {
     /// Runs `body` with the open database (opening it if due); any error
     /// closes the connection and is kept, so the next use after retryMs
     /// opens afresh rather than reusing a connection in an unknown state.
-    private func withDatabase<R>(_ body: (SQLiteDatabase) throws(StoreError) -> R) throws(StoreError) -> R {
+    func withDatabase<R>(_ body: (SQLiteDatabase) throws(StoreError) -> R) throws(StoreError) -> R {
         let outcome = state.withLock { s -> Result<R, StoreError> in
             if s.closed { return .failure(StoreError("the store is closed")) }
             let now = Timestamp.nowMs()
@@ -203,9 +219,10 @@ public final class SQLiteStore: StateStore {
 
     /// A write in its own transaction (committed, hence durable, on return);
     /// every `pruneEvery` writes also drops what expired.
-    private func write(_ body: (SQLiteDatabase) throws(StoreError) -> Void) throws(StoreError) {
+    func write(_ body: (SQLiteDatabase) throws(StoreError) -> Void) throws(StoreError) {
         let prune = state.withLock { s -> Bool in
             s.writes += 1
+            s.wroteSince = true
             return s.writes % max(1, options.pruneEvery) == 0
         }
         try withDatabase { db throws(StoreError) in
@@ -260,7 +277,37 @@ public final class SQLiteStore: StateStore {
                     CREATE INDEX tasks_expiry ON tasks(expires_at);
                     """)
             }
-            // Later versions add their steps here: `if version < 2 { ... }`.
+            if version < 2 {
+                // Version 2, the fleet (SQLiteStore+Fleet.swift): events get an
+                // AUTOINCREMENT id (a cursor over new events that never goes
+                // back, even when the newest rows are deleted), streams record
+                // their owner node, numbers and end, nodes their leases, tasks
+                // the node running them.
+                try db.exec("""
+                    CREATE TABLE events_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL,
+                                           stream INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL);
+                    INSERT INTO events_v2(session, stream, seq, data)
+                      SELECT session, stream, seq, data FROM events ORDER BY rowid;
+                    DROP TABLE events;
+                    ALTER TABLE events_v2 RENAME TO events;
+                    CREATE UNIQUE INDEX events_key ON events(session, stream, seq);
+                    CREATE INDEX events_session ON events(session);
+                    CREATE TABLE streams(session TEXT NOT NULL, stream INTEGER NOT NULL, node TEXT,
+                                         requests TEXT NOT NULL DEFAULT '[]', last_seq INTEGER NOT NULL DEFAULT 0,
+                                         finished INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(session, stream));
+                    CREATE INDEX streams_open ON streams(node) WHERE finished = 0;
+                    CREATE TABLE nodes(id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+                    CREATE TABLE messages(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, session TEXT NOT NULL,
+                                          node TEXT NOT NULL, body BLOB NOT NULL, created_at INTEGER NOT NULL);
+                    CREATE INDEX messages_age ON messages(created_at);
+                    CREATE TABLE once_keys(session TEXT NOT NULL, key TEXT NOT NULL, created_at INTEGER NOT NULL,
+                                           PRIMARY KEY(session, key));
+                    CREATE INDEX once_keys_age ON once_keys(created_at);
+                    ALTER TABLE tasks ADD COLUMN node TEXT;
+                    CREATE INDEX tasks_node ON tasks(node);
+                    """)
+            }
+            // Later versions add their steps here: `if version < 3 { ... }`.
             try db.exec("PRAGMA user_version = \(Self.schemaVersion)")
             try db.exec("COMMIT")
         } catch {
@@ -272,7 +319,20 @@ public final class SQLiteStore: StateStore {
     private static func pruneExpired(_ db: SQLiteDatabase) throws(StoreError) {
         let now = Timestamp.nowMs()
         try db.run("DELETE FROM events WHERE session IN (SELECT id FROM sessions WHERE expires_at <= ?)", [.int(now)])
+        try db.run("DELETE FROM streams WHERE session IN (SELECT id FROM sessions WHERE expires_at <= ?)", [.int(now)])
         try db.run("DELETE FROM sessions WHERE expires_at <= ?", [.int(now)])
+        // Every process reads a message within a poll interval of its
+        // publication; a minute is ample (a process stalled longer has lost
+        // its lease anyway).
+        try db.run("DELETE FROM messages WHERE created_at <= ?", [.int(now - 60_000)])
+        try db.run("DELETE FROM once_keys WHERE created_at <= ?", [.int(now - 60_000)])
+        // Finished streams whose events are all gone, but the newest of each
+        // session (it keeps the numbering going).
+        try db.exec("""
+            DELETE FROM streams WHERE finished = 1 AND stream != 0
+              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session = streams.session AND e.stream = streams.stream)
+              AND stream < (SELECT max(stream) FROM streams s2 WHERE s2.session = streams.session)
+            """)
         try db.run("DELETE FROM tasks WHERE expires_at <= ?", [.int(now)])
     }
 }

@@ -144,7 +144,9 @@ class Serving:
         options are the engine's HTTP settings: path, json_response, stateless,
         max_body_bytes, max_sessions, allowed_hosts, allowed_origins, tls_cert_file, ...,
         store ("memory:", "sqlite:PATH" or, library 0.6.0, "postgres://USER:PASSWORD@HOST/DB":
-        where 2025-era sessions, stream events and tasks are kept; library 0.5.0, see mcp.h).
+        where 2025-era sessions, stream events and tasks are kept; library 0.5.0, see mcp.h),
+        fleet_lease_ms and fleet_poll_ms (several processes sharing a sqlite: store serve any
+        session; library 0.6.0, deploy/fleet.md).
         """
         config = {"host": host, "port": int(port), **options}
         bound, err = c_uint16(0), c_void_p()
