@@ -176,7 +176,9 @@ public final class HTTPServerTransport: Sendable {
         guard c.ioThreads >= 1, c.maxBodyBytes >= 1024, c.maxHeaderBytes >= 1024, c.maxSessions >= 1,
               c.maxQueuedMessages >= 1, c.eventStoreMaxEvents >= 1, c.sseRetryMs >= 0, c.sseKeepaliveMs >= 0, c.sessionIdleTimeoutMs >= 1,
               c.connectionIdleTimeoutMs >= 1, c.requestBodyTimeoutMs >= 1, c.maxConnections >= 0,
-              c.maxQueuedBytes >= 1024, c.maxBufferedBytes >= c.maxBodyBytes
+              c.maxQueuedBytes >= 1024, c.maxBufferedBytes >= c.maxBodyBytes,
+              (1...65535).contains(c.listenBacklog), (1...1024).contains(c.acceptBatch),
+              (0...1_000_000).contains(c.acceptRate)
         else { throw .invalidConfig("a limit is out of range") }
     }
 
@@ -196,7 +198,8 @@ public final class HTTPServerTransport: Sendable {
                                       tls: NIOSSLContext?) -> ServerBootstrap
     {
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.backlog, value: Int32(endpoint.config.listenBacklog))
+            .serverChannelOption(.maxMessagesPerRead, value: UInt(endpoint.config.acceptBatch))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Several processes on one port (a restart without a gap: the new
             // process binds before the old one stops; or one per core).
@@ -205,6 +208,10 @@ public final class HTTPServerTransport: Sendable {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(acceptBackoff(endpoint.connections))
+                    if endpoint.config.acceptRate > 0 {
+                        try channel.pipeline.syncOperations.addHandler(
+                            AcceptPacer(perSecond: endpoint.config.acceptRate, burst: endpoint.config.acceptBatch))
+                    }
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
