@@ -1405,7 +1405,8 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             of the event loop before it serves the open ones
 **                             again; higher takes a burst of new connections
 **                             sooner, lower keeps the turns of open ones short
-**                             [32; 4 before 1.6]. Since: 1.6
+**                             (the calls of open connections wait less during a
+**                             burst) [4]. Since: 1.6
 **   "accept_rate"             integer 0..1000000: new connections accepted per
 **                             second (bursts of "accept_batch"); the others wait
 **                             in the backlog. It keeps a burst of thousands of

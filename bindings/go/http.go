@@ -92,7 +92,7 @@ type HTTPOptions struct {
 	// ListenBacklog is the listen(2) backlog, capped by net.core.somaxconn
 	// [4096] (library 1.6).
 	ListenBacklog int
-	// AcceptBatch is how many connections one event-loop turn accepts [32];
+	// AcceptBatch is how many connections one event-loop turn accepts [4];
 	// AcceptRate paces accepting to that many new connections a second, so a
 	// burst of them does not stall the calls of open ones [0: unpaced]
 	// (library 1.6).

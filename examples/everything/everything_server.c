@@ -1379,7 +1379,7 @@ static void usage(FILE *out) {
             "  --reuse-port       with --http: SO_REUSEPORT, so a new process can take over the port\n"
             "                     (or several share it: the kernel spreads connections over them)\n"
             "  --listen-backlog N with --http: the listen backlog (default 4096, capped by somaxconn)\n"
-            "  --accept-batch N   with --http: connections accepted per event-loop turn (default 32)\n"
+            "  --accept-batch N   with --http: connections accepted per event-loop turn (default 4)\n"
             "  --accept-rate N    with --http: new connections accepted per second (default 0: no pacing)\n"
             "  --max-sessions N   with --http: 2025-era sessions at once (default 10000)\n"
             "  --store URL        with --http: where sessions, stream events and tasks are kept:\n"
