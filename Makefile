@@ -3,6 +3,8 @@
 #   make test   build, then run every test (C, Swift, Python interop, ABI checks)
 #   make        build only: build/lib/libmcp.so.1, build/bin/*
 #   make bench  benchmarks (not tests)
+#   make bench-100k  100,000 connections held on this machine (heavy: several minutes,
+#               ~3 GB of memory; C100K_ARGS="--conns 20000" for a lighter run)
 #   make wheel  the Python binding as a manylinux wheel with the library inside, in dist/
 #   make soak   N minutes of mixed traffic, RSS/fds/latency per minute and a trend verdict
 #               (MINUTES=30 by default)
@@ -14,14 +16,14 @@
 BUILD  ?= build
 VENV   ?= .venv
 JOBS   ?= 2
-APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium postgresql nginx
+APT_PACKAGES := cmake libjansson-dev pkg-config golang-go valgrind prometheus chromium postgresql nginx iproute2
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 FUZZ_SECONDS ?= 60
 # The sanitized builds need clang with its sanitizer runtimes: the Swift toolchain's.
 CLANG ?= $(dir $(shell readlink -f $$(command -v swiftc)))clang
 
-.PHONY: all build deps venv demo test test-fuzz fuzz test-asan test-tsan bench wheel soak clean
+.PHONY: all build deps venv demo test test-fuzz fuzz test-asan test-tsan bench bench-100k wheel soak clean
 
 all: build
 
@@ -100,6 +102,10 @@ bench: build venv
 	$(VENV)/bin/python bench/payload_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/schema_bench.py --build $(BUILD)
 	$(VENV)/bin/python bench/bridge_bench.py --build $(BUILD)
+
+C100K_ARGS ?=
+bench-100k: build venv
+	$(VENV)/bin/python bench/c100k_bench.py --build $(BUILD) $(C100K_ARGS)
 
 wheel: build venv
 	$(VENV)/bin/python scripts/wheel.py --library $(BUILD)/lib/libmcp.so.1 --out dist

@@ -1399,7 +1399,29 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             then stops the old one with mcp_server_stop_http
 **                             (readiness false, no new connections, requests in
 **                             flight answered, streams ended with their retry
-**                             hint) [false]. Since: 1.4
+**                             hint) [false]. Several processes on one port
+**                             also spread connections over more open-file
+**                             limits and cores: the kernel hands each new
+**                             connection to one of them. Since: 1.4
+**   "listen_backlog"          integer 1..65535: connections the kernel completes
+**                             and queues until they are accepted (listen(2)); the
+**                             kernel caps it at net.core.somaxconn. A burst of
+**                             new connections beyond it waits for the clients'
+**                             SYN retries (1 s, 3 s, ...) [4096; 1024 before
+**                             1.6]. Since: 1.6
+**   "accept_batch"            integer 1..1024: connections accepted in one turn
+**                             of the event loop before it serves the open ones
+**                             again; higher takes a burst of new connections
+**                             sooner, lower keeps the turns of open ones short
+**                             (the calls of open connections wait less during a
+**                             burst) [4]. Since: 1.6
+**   "accept_rate"             integer 0..1000000: new connections accepted per
+**                             second (bursts of "accept_batch"); the others wait
+**                             in the backlog. It keeps a burst of thousands of
+**                             new connections from stalling the calls of the
+**                             open ones, at the cost of the new ones' wait; with
+**                             "reuse_port" it applies to each process. 0: as
+**                             fast as they come [0]. Since: 1.6
 **   "store"                   string: where 2025-era session records, the events of
 **                             resumable streams and tasks (both eras) with their
 **                             results are kept ["memory:"]. Since: 1.5
@@ -1808,8 +1830,8 @@ typedef void (*mcp_http_wake_fn)(void *user_data);
 ** names the address the host's server listens on, for the default Host check
 ** (loopback names; none for "0.0.0.0" or "::"): a host serving other names
 ** lists them in "allowed_hosts". ^The keys that only a listener has ("port",
-** "tls_cert_file", "tls_key_file", "admin", "reuse_port",
-** "connection_idle_timeout_ms", "request_body_timeout_ms", "websocket_path")
+** "tls_cert_file", "tls_key_file", "admin", "reuse_port", "listen_backlog",
+** "accept_batch", "accept_rate", "connection_idle_timeout_ms", "request_body_timeout_ms", "websocket_path")
 ** are refused with MCP_ERR_INVALID_ARG: the host's server owns those.
 ** ^On success *out_handler is the handler; on failure NULL.
 ** Ownership: the caller frees the handler with mcp_http_handler_free(), before

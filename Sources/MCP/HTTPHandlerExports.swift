@@ -36,6 +36,7 @@ final class HTTPExchangeHandle: Sendable, OpaqueHandle {
 
 /// Keys of mcp_server_start_http that only a listener of its own has.
 private let listenerOnlyKeys = ["port", "tls_cert_file", "tls_key_file", "admin", "reuse_port",
+                                "listen_backlog", "accept_batch", "accept_rate",
                                 "connection_idle_timeout_ms", "request_body_timeout_ms", "websocket_path"]
 
 private func exchangeFailure(_ e: HostExchange.Failure) -> ABIError {

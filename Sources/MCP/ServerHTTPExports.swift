@@ -100,6 +100,9 @@ func httpConfig(_ json: UnsafePointer<CChar>?) throws(ABIError) -> HTTPServerCon
         c.readyMaxQueued = try r.int("ready_max_queued", 1...Int64(Int32.max)) ?? c.readyMaxQueued
         c.accessLog = try r.bool("access_log") ?? c.accessLog
         c.reusePort = try r.bool("reuse_port") ?? c.reusePort  // ABI 1.4
+        c.listenBacklog = try r.int("listen_backlog", 1...65535) ?? c.listenBacklog  // ABI 1.6
+        c.acceptBatch = try r.int("accept_batch", 1...1024) ?? c.acceptBatch  // ABI 1.6
+        c.acceptRate = try r.int("accept_rate", 0...1_000_000) ?? c.acceptRate  // ABI 1.6
         // ABI 1.4: per-client rate limit.
         if let limit = try r.object("rate_limit") {
             func number(_ v: JSONValue?) -> Double? {

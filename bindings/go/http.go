@@ -92,6 +92,18 @@ type HTTPOptions struct {
 	// [50 ms]. Zero: the engine's defaults (library 1.6).
 	FleetLease time.Duration
 	FleetPoll  time.Duration
+	// ReusePort sets SO_REUSEPORT, so several processes can listen on one
+	// port (a restart without a gap; or more processes than one's open-file
+	// limit allows connections) [false] (library 1.4).
+	ReusePort bool
+	// ListenBacklog is the listen(2) backlog, capped by net.core.somaxconn
+	// [4096] (library 1.6).
+	ListenBacklog int
+	// AcceptBatch is how many connections one event-loop turn accepts [4];
+	// AcceptRate paces accepting to that many new connections a second, so a
+	// burst of them does not stall the calls of open ones [0: unpaced]
+	// (library 1.6).
+	AcceptBatch, AcceptRate int
 }
 
 // AuthOptions are the "auth" object of the listener (mcp.h, "Authorization"):
@@ -164,6 +176,10 @@ func httpConfig(addr string, o *HTTPOptions) (string, error) {
 	set("store", o.Store, o.Store == "")
 	set("fleet_lease_ms", o.FleetLease.Milliseconds(), o.FleetLease == 0)
 	set("fleet_poll_ms", o.FleetPoll.Milliseconds(), o.FleetPoll == 0)
+	set("reuse_port", true, !o.ReusePort)
+	set("listen_backlog", o.ListenBacklog, o.ListenBacklog == 0)
+	set("accept_batch", o.AcceptBatch, o.AcceptBatch == 0)
+	set("accept_rate", o.AcceptRate, o.AcceptRate == 0)
 	set("sse_retry_ms", o.SSERetry.Milliseconds(), o.SSERetry == 0)
 	if o.SSEKeepalive < 0 {
 		w["sse_keepalive_ms"] = 0

@@ -152,6 +152,10 @@ func TestHTTPConfig(t *testing.T) {
 	if got, _ := httpConfig("", &HTTPOptions{Store: "sqlite:/var/lib/mcp/state.db"}); got != `{"store":"sqlite:/var/lib/mcp/state.db"}` {
 		t.Errorf("store: %s", got)
 	}
+	accept := &HTTPOptions{ReusePort: true, ListenBacklog: 8192, AcceptBatch: 16, AcceptRate: 500}
+	if got, _ := httpConfig("", accept); got != `{"accept_batch":16,"accept_rate":500,"listen_backlog":8192,"reuse_port":true}` {
+		t.Errorf("accepting: %s", got)
+	}
 	if got, _ := httpConfig("", &HTTPOptions{SSEKeepalive: -1}); got != `{"sse_keepalive_ms":0}` {
 		t.Errorf("keep-alive off: %s", got)
 	}

@@ -2,7 +2,8 @@
 ** everything_server.c: mcp-everything-server, the MCP conformance fixtures on libmcp.
 **
 ** Usage: mcp-everything-server [--stdio | --http HOST:PORT [--stateless] [--json-response]
-**                               [--admin HOST:PORT] [--access-log]] [--task-ttl-ms MS] [--no-inline]
+**                               [--admin HOST:PORT] [--access-log] [--reuse-port] [--listen-backlog N]
+**                               [--accept-batch N] [--accept-rate N] [--max-sessions N]] [--task-ttl-ms MS] [--no-inline]
 **                               [--max-calls-in-flight N] [--tool-timeout-ms MS] [--circuit-breaker F:MS]
 **                               [--no-metrics] [--log-level debug|info|warning|error]
 **                               [--auth-config FILE] [--trace stderr|count]
@@ -953,6 +954,10 @@ static long task_ttl_ms;
 static long max_in_flight, tool_timeout_ms, breaker_failures, breaker_open_ms;
 /* --reuse-port: SO_REUSEPORT, for restarts without a gap (a new process binds first). */
 static int reuse_port;
+/* --listen-backlog, --accept-batch, --accept-rate, --max-sessions: the HTTP
+** config's "listen_backlog", "accept_batch", "accept_rate", "max_sessions" (-1: the engine's defaults;
+** the engine checks the range, so a bad value is its clear error). */
+static long listen_backlog = -1, accept_batch = -1, accept_rate = -1, max_sessions = -1;
 /* --store URL: the HTTP config's "store" (NULL: the engine's default, memory:). */
 static const char *store_url;
 /* --fleet-lease-ms N, --fleet-poll-ms N: the HTTP config's "fleet_lease_ms" and
@@ -1413,7 +1418,9 @@ static int add_auth_tools(mcp_server_t *server) {
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: " PROGRAM " [--stdio | --http HOST:PORT [--stateless] [--json-response]\n"
-            "       [--admin HOST:PORT] [--access-log] [--auth-config FILE] [--store URL]] [--state-key FILE]\n"
+            "       [--admin HOST:PORT] [--access-log] [--auth-config FILE] [--store URL] [--reuse-port]\n"
+            "       [--listen-backlog N] [--accept-batch N] [--accept-rate N] [--max-sessions N]]\n"
+            "       [--state-key FILE]\n"
             "       [--task-ttl-ms MS] [--no-inline]\n"
             "       [--no-metrics] [--log-level LEVEL] [--trace stderr|count]\n"
             "Serves the MCP conformance fixtures (tools, resources, prompts) with libmcp %s.\n"
@@ -1428,6 +1435,11 @@ static void usage(FILE *out) {
             "  --admin HOST:PORT  with --http: serve /metrics, /healthz, /readyz there\n"
             "  --access-log       with --http: one log record per HTTP response\n"
             "  --reuse-port       with --http: SO_REUSEPORT, so a new process can take over the port\n"
+            "                     (or several share it: the kernel spreads connections over them)\n"
+            "  --listen-backlog N with --http: the listen backlog (default 4096, capped by somaxconn)\n"
+            "  --accept-batch N   with --http: connections accepted per event-loop turn (default 4)\n"
+            "  --accept-rate N    with --http: new connections accepted per second (default 0: no pacing)\n"
+            "  --max-sessions N   with --http: 2025-era sessions at once (default 10000)\n"
             "  --store URL        with --http: where sessions, stream events and tasks are kept:\n"
             "                     memory: (the default), sqlite:PATH (survives restarts) or\n"
             "                     postgres://USER:PASSWORD@HOST:PORT/DATABASE (shared by a fleet)\n"
@@ -1468,6 +1480,10 @@ static int serve_http(mcp_server_t *server, const char *addr, int stateless, int
     if (config && admin) json_object_set_new(config, "admin", json_string(admin));
     if (config && access_log) json_object_set_new(config, "access_log", json_true());
     if (config && reuse_port) json_object_set_new(config, "reuse_port", json_true());
+    if (config && listen_backlog >= 0) json_object_set_new(config, "listen_backlog", json_integer(listen_backlog));
+    if (config && accept_batch >= 0) json_object_set_new(config, "accept_batch", json_integer(accept_batch));
+    if (config && accept_rate >= 0) json_object_set_new(config, "accept_rate", json_integer(accept_rate));
+    if (config && max_sessions >= 0) json_object_set_new(config, "max_sessions", json_integer(max_sessions));
     if (config && store_url) json_object_set_new(config, "store", json_string(store_url));
     if (config && fleet_lease_ms > 0) json_object_set_new(config, "fleet_lease_ms", json_integer(fleet_lease_ms));
     if (config && fleet_poll_ms > 0) json_object_set_new(config, "fleet_poll_ms", json_integer(fleet_poll_ms));
@@ -1571,6 +1587,22 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--reuse-port")) {
             reuse_port = 1;
+            continue;
+        }
+        if (!strcmp(a, "--listen-backlog") && i + 1 < argc) {
+            listen_backlog = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--accept-batch") && i + 1 < argc) {
+            accept_batch = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--accept-rate") && i + 1 < argc) {
+            accept_rate = atol(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--max-sessions") && i + 1 < argc) {
+            max_sessions = atol(argv[++i]);
             continue;
         }
         if (!strcmp(a, "--store") && i + 1 < argc) {

@@ -173,6 +173,10 @@ static void test_arguments(void) {
     CHECK_RC(mcp_http_handler_new(s, "{\"port\": 8000}", &h, &err), MCP_ERR_INVALID_ARG, err);
     CHECK(err && strstr(err, "port"));
     mcp_string_free(err);
+    /* How the host's server accepts connections is the host's (since 1.6). */
+    CHECK_RC(mcp_http_handler_new(s, "{\"accept_rate\": 100}", &h, &err), MCP_ERR_INVALID_ARG, err);
+    CHECK(err && strstr(err, "accept_rate"));
+    mcp_string_free(err);
     CHECK_RC(mcp_http_handler_new(s, "{\"nope\": 1}", &h, &err), MCP_ERR_INVALID_ARG, err);
     mcp_string_free(err);
     CHECK_RC(mcp_http_handler_new(s, "{", &h, &err), MCP_ERR_INVALID_JSON, err);
