@@ -201,7 +201,9 @@ def test_sdk_client_refreshes_an_expired_token(tmp_path, authorization_server):
                     async with Client(streamable_http_client(server.url, http_client=hc), mode="legacy") as c:
                         await c.call_tool("test_whoami", {})
                         expired["token"] = storage.tokens.access_token
-                        await anyio.sleep(3.5)
+                        # exp is whole seconds and the check is "now > exp" on whole seconds
+                        # too, so a 3 s token can pass for up to 4 s: wait past that.
+                        await anyio.sleep(4.5)
                         who = json.loads((await c.call_tool("test_whoami", {})).content[0].text)
                         assert who["subject"] == "alice"
                         assert storage.tokens.access_token != expired["token"]
