@@ -18,12 +18,10 @@ mapfile -t targets < <(ls "$root/fuzz/targets")
 # Which dictionary of fuzz/dict each target mutates with; jsonrpc when not named.
 declare -A dict=([json]=json [cursor]=json [uri-template]=uri [sse]=sse [http-server]=http)
 # Per-target libFuzzer options.
-# http-server: after a WebSocket upgrade, or a request refused by the small
-# limits, the EmbeddedChannel's pipeline, its ConnectionRegistry entry and the
-# endpoint are reported unreachable once the input ends (seeds websocket,
-# limits). Not yet known whether a real connection leaks so or only the
-# embedded harness (an open finding, see fuzz/README.md); leak checks are off
-# for this target until it is.
+# http-server: leak reports after a WebSocket upgrade or a refused request
+# (seeds websocket, limits) had two causes, both fixed (fuzz/README.md,
+# Findings); leak checks stay off for this target until a fuzz build with the
+# fixes has replayed the corpus with them on.
 declare -A leaks=([http-server]=0)
 
 swift_build() {

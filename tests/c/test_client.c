@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "harness.h"
 
@@ -77,7 +78,7 @@ typedef struct {
 static void on_progress(void *ud, const char *params_json) {
     (void)params_json;
     outcome_t *o = ud;
-    if (!o->done) o->progress++;
+    if (!__atomic_load_n(&o->done, __ATOMIC_SEQ_CST)) o->progress++;
 }
 
 static void on_response(void *ud, mcp_status status, const char *result_json, const char *error_json) {
@@ -88,13 +89,13 @@ static void on_response(void *ud, mcp_status status, const char *result_json, co
     __atomic_store_n(&o->done, 1, __ATOMIC_SEQ_CST);  /* publishes status and result to harness_wait_flag */
 }
 
-static volatile int stderr_lines = 0;
+static atomic_int stderr_lines;
 
 static void on_stderr(void *ud, const char *line, size_t length) {
     (void)ud;
     (void)line;
     (void)length;
-    __sync_fetch_and_add(&stderr_lines, 1);
+    atomic_fetch_add(&stderr_lines, 1);
 }
 
 static mcp_client_t *new_client_with(const char *options) {
@@ -279,7 +280,7 @@ static void test_sdk_server(void) {
     mcp_string_free(err);
     err = NULL;
     mcp_client_free(c);
-    CHECK(stderr_lines > 0);
+    CHECK(atomic_load(&stderr_lines) > 0);
 }
 
 /* era "auto" against the SDK's dual-era server: modern (2026-07-28), and the
@@ -430,11 +431,12 @@ static const char *never_lists =
     "        e = {'code': -32601, 'message': 'Method not found'}\n"
     "        print(json.dumps({'jsonrpc': '2.0', 'id': mid, 'error': e}), flush=True)\n";
 
-static volatile int cancelled_lines = 0;
+/* Written on an engine thread, read by the test: atomic. */
+static atomic_int cancelled_lines;
 
 static void on_cancel_line(void *ud, const char *line, size_t length) {
     (void)ud;
-    if (length >= 9 && strncmp(line, "cancelled", 9) == 0) __sync_fetch_and_add(&cancelled_lines, 1);
+    if (length >= 9 && strncmp(line, "cancelled", 9) == 0) atomic_fetch_add(&cancelled_lines, 1);
 }
 
 static void test_cancel_listing_in_flight(void) {
@@ -456,8 +458,8 @@ static void test_cancel_listing_in_flight(void) {
     CHECK(harness_now_ms() - t0 < harness_ms(2000));
     CHECK_EQ(o.status, MCP_ERR_CANCELLED);
     CHECK(o.result == NULL);
-    for (int i = 0; i < 300 && cancelled_lines == 0; i++) harness_sleep_ms(10);
-    CHECK_EQ(cancelled_lines, 1);
+    for (int i = 0; i < 300 && atomic_load(&cancelled_lines) == 0; i++) harness_sleep_ms(10);
+    CHECK_EQ(atomic_load(&cancelled_lines), 1);
     /* Cancelling a finished listing again is a no-op. */
     CHECK_RC(mcp_client_cancel(c, id, NULL, &err), MCP_OK, err);
     mcp_client_free(c);
@@ -529,8 +531,8 @@ static void on_sub(void *ud, const char *method, const char *params_json) {
         json_t *p = json_loads(params_json, 0, NULL);
         snprintf(s->reason, sizeof s->reason, "%s", json_string_value(json_object_get(p, "reason")) ? json_string_value(json_object_get(p, "reason")) : "");
         json_decref(p);
-        __sync_synchronize();
-        s->ended = 1;
+        /* Read without the lock by harness_wait_flag: an atomic store. */
+        __atomic_store_n(&s->ended, 1, __ATOMIC_SEQ_CST);
     } else if (strcmp(method, "notifications/resources/updated") == 0 && strstr(params_json, "test://watched-resource")) {
         s->updates++;
     } else {
@@ -539,10 +541,10 @@ static void on_sub(void *ud, const char *method, const char *params_json) {
     pthread_mutex_unlock(&s->lock);
 }
 
-static volatile int sub_freed = 0;
+static atomic_int sub_freed;
 static void free_sub(void *ud) {
     (void)ud;
-    sub_freed = 1;
+    atomic_store(&sub_freed, 1);
 }
 
 /* The 2025 era: the same call subscribes with resources/subscribe; our
@@ -584,8 +586,8 @@ static void test_subscribe_legacy(void) {
     CHECK_RC(mcp_client_unsubscribe(c, id, &err), MCP_OK, err);
     CHECK(harness_wait_flag(&s.ended, harness_ms(5000)));
     CHECK_STR(s.reason, "unsubscribed");
-    for (int i = 0; i < 200 && !sub_freed; i++) harness_sleep_ms(10);
-    CHECK(sub_freed);
+    for (int i = 0; i < 200 && !atomic_load(&sub_freed); i++) harness_sleep_ms(10);
+    CHECK(atomic_load(&sub_freed));
     CHECK_RC(mcp_client_unsubscribe(c, id, &err), MCP_OK, err); /* again: a no-op */
     mcp_client_free(c);
 }

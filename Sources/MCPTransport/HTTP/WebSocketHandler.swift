@@ -137,6 +137,21 @@ final class WebSocketHandler: ChannelInboundHandler {
             endpoint.core.observer?.streamClosed(.websocket)
         }
         context.fireChannelInactive()
+        release()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    /// The writer holds this handler, and the handler's context holds it too:
+    /// both references back are dropped when the connection ends, or every
+    /// WebSocket connection would keep its handler, writer, context and
+    /// pipeline (and through them the endpoint) after it closed. (Found by
+    /// fuzz/targets/http-server.)
+    private func release() {
+        writer = nil
+        self.context = nil
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
