@@ -1583,7 +1583,12 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 ** refused, unavailable, scope); never with the token. ^A 2025-era session
 ** belongs to the principal that opened it (issuer, subject, client id): the
 ** same Mcp-Session-Id (or legacy sessionId) with another principal's token
-** gets 404, as an unknown session. ^Handlers read the principal with
+** gets 404, as an unknown session. ^Every HTTP request is checked anew; a
+** WebSocket, checked once at its upgrade, is closed with 1008 and a reason
+** when its token's "exp" (a JWT's, or the "claims" a verifier answered) plus
+** "clock_skew_s" passes (since 1.6). ^completion/complete needs the
+** "requiredScopes" of the prompt or template it completes (since 1.6).
+** ^Handlers read the principal with
 ** mcp_call_principal_json(). A protected server in C:
 **
 **     mcp_server_start_http(srv, "{\"port\": 8000, \"auth\": {"
