@@ -38,6 +38,8 @@ let package = Package(
         // says why this package and not Debian's libsqlite3).
         .package(url: "https://github.com/vapor/sqlite-nio", exact: "1.13.2"),
         // PostgreSQL for the `postgres://` store (Sources/MCPTransport/Store/PostgresStore.swift).
+        // Its cost: it imports Foundation (NIOFoundationCompat), which the static link then brings
+        // whole, ICU data included: libmcp.so grew from 43 MB to 99 MB (0.5.0 -> 0.6.0 here).
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         // The Logger PostgresNIO's calls take (PostgresStore gives it one that drops everything).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),

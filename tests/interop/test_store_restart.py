@@ -332,6 +332,25 @@ def test_postgres_stopped_under_a_running_server_fails_readiness_answers_503_and
     assert postgres.psql(f"SELECT count(*) FROM mcp_sessions WHERE id = '{sid}'", database=db) == "1"
 
 
+def test_a_postgres_restart_between_requests_costs_no_request_an_error(postgres):
+    url = postgres.url(postgres.new_database())
+    with EverythingHTTP("--store", url) as node:
+        sid = initialize(node.url)
+        for round in range(2):
+            out = messages(post(node.url, call(round, "test_tool_with_progress", token=round), session=sid,
+                                version=LATEST))[-1]
+            assert "result" in out, out
+            try:
+                postgres.stop()  # every pooled connection of the node is ended by the server
+            finally:
+                postgres.start()
+        # The pooled connections are gone; the next requests get new ones, and no request sees an error.
+        for k in range(3):
+            resp = post(node.url, call(10 + k, "test_echo", {"text": f"after {k}"}), session=sid, version=LATEST)
+            assert resp.status == 200, (resp.status, resp.read())
+            assert messages(resp)[-1]["result"]["structuredContent"] == {"text": f"after {k}"}
+
+
 def test_postgres_of_a_newer_schema_is_refused_until_fixed(tmp_path, postgres):
     db = postgres.new_database()
     url = postgres.url(db)

@@ -37,6 +37,10 @@ final class PostgresPool: Sendable {
     struct Failure: Error {
         var message: String
         var broken: Bool
+        /// The connection was found closed (by the server, a restart): a
+        /// statement on a new connection may well succeed. Not for timeouts,
+        /// which would make the caller wait twice.
+        var closed = false
     }
 
     private struct State {
@@ -90,8 +94,10 @@ final class PostgresPool: Sendable {
 
     /// A connection for the caller alone, until `release`: an idle one, a new
     /// one (fewer than pool_size open), or the first one given back within
-    /// connect_timeout.
-    func lease() throws(Failure) -> PostgresConnection {
+    /// connect_timeout. `reused` when it had served before (it may have been
+    /// closed by the server since, unnoticed: PostgresStore then tries once
+    /// more on a new one).
+    func lease() throws(Failure) -> (connection: PostgresConnection, reused: Bool) {
         enum Next { case use(PostgresConnection), connect(Int), wait, closed }
         let deadline = MonotonicInstant.now().adding(milliseconds: options.connectTimeoutMs)
         while true {
@@ -108,11 +114,11 @@ final class PostgresPool: Sendable {
                 return .connect(s.nextID)
             }
             switch next {
-            case .use(let c): return c
+            case .use(let c): return (c, true)
             case .closed: throw Failure(message: "the store is closed", broken: true)
             case .connect(let id):
                 do throws(Failure) {
-                    return try connect(id: id)
+                    return (try connect(id: id), false)
                 } catch {
                     state.withLockAndNotify { $0.open -= 1 }
                     throw error
@@ -219,10 +225,13 @@ final class PostgresPool: Sendable {
             // 57014, a cancelled statement), system errors (58), internal (XX),
             // and authentication (28): the store is not usable now.
             let broken = ["08", "53", "57", "58", "XX", "28"].contains { state.hasPrefix($0) } && state != "57014"
-            return Failure(message: text, broken: broken)
+            // 57P01: the server ended this session (shutdown, pg_terminate_backend).
+            return Failure(message: text, broken: broken, closed: state == "57P01")
         }
         var text = "\(display): \(e.code)"
         if let underlying = e.underlying { text += ": \(underlying)" }
-        return Failure(message: text, broken: true)
+        let closedCodes: [PSQLError.Code] = [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown]
+        let closed = closedCodes.contains(e.code)
+        return Failure(message: text, broken: true, closed: closed)
     }
 }

@@ -245,23 +245,16 @@ public final class PostgresStore: StateStore {
     {
         if !probing { try check() }
         do throws(PostgresPool.Failure) {
-            let c = try pool.lease()
-            do throws(PostgresPool.Failure) {
-                let r = try body(c)
-                pool.release(c, broken: false)
-                let recovered = health.withLock { h -> Bool in
-                    defer {
-                        h.lastOKMs = Timestamp.nowMs()
-                        h.failure = nil
-                    }
-                    return h.failure != nil
+            let r = try attempt(body, again: true)
+            let recovered = health.withLock { h -> Bool in
+                defer {
+                    h.lastOKMs = Timestamp.nowMs()
+                    h.failure = nil
                 }
-                if recovered { EngineLog.info("store", "postgres store is back", ["store": .string(options.display)]) }
-                return r
-            } catch {
-                pool.release(c, broken: error.broken)
-                throw error
+                return h.failure != nil
             }
+            if recovered { EngineLog.info("store", "postgres store is back", ["store": .string(options.display)]) }
+            return r
         } catch {
             let e = StoreError(error.message)
             if error.broken {
@@ -280,5 +273,26 @@ public final class PostgresStore: StateStore {
             }
             throw e
         }
+    }
+
+    /// `body` on a leased connection. A statement that found its (idle,
+    /// reused) connection closed by the server meanwhile (it restarted, or
+    /// ended idle sessions) gets one more try (`again`) on a new one, so a
+    /// restart of PostgreSQL costs no request an error; safe to repeat, as
+    /// every write here is an upsert or a delete.
+    private func attempt<R>(_ body: (PostgresConnection) throws(PostgresPool.Failure) -> R,
+                            again: Bool) throws(PostgresPool.Failure) -> R
+    {
+        let (c, reused) = try pool.lease()
+        do throws(PostgresPool.Failure) {
+            let r = try body(c)
+            pool.release(c, broken: false)
+            return r
+        } catch {
+            pool.release(c, broken: error.broken)
+            guard error.closed, reused, again else { throw error }
+            pool.dropIdle()
+        }
+        return try attempt(body, again: false)
     }
 }

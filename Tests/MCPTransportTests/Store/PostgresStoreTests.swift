@@ -41,7 +41,7 @@ import Testing
             ("postgres://u:sec%zzret@h/db", "malformed %-escape"),
             ("postgres://u:secret@[::1]x/db", "unexpected"),
         ] {
-            do {
+            do throws(StoreError) {
                 _ = try PostgresOptions(url: url)
                 Issue.record("accepted \(url)")
             } catch {
@@ -182,11 +182,11 @@ import Testing
         try s.saveSession(SessionRecord(id: "old", protocolVersion: "2025-06-18", clientCapabilities: [:],
                                         clientInfo: [:], logLevel: "info", subscriptions: [], owner: nil), ttlMs: 1)
         try s.append(session: "old", event: event(1, 0))
-        try s.saveTask(StoredTask(id: "gone", ownerSessionID: nil, expiresAtMs: Timestamp.nowMs() - 1, body: [:]))
-        usleep(5000)
+        usleep(5000)  // the session expired
         #expect(try s.loadSession("old") == nil)
+        try s.saveTask(StoredTask(id: "gone", ownerSessionID: nil, expiresAtMs: Timestamp.nowMs() - 1, body: [:]))
         #expect(try s.loadTask("gone") == nil)
-        // The third write pruned them (rows, not only hidden).
+        // The third write pruned them all (rows, not only hidden).
         let db = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
         #expect(try server.ask("sql \(db) SELECT (SELECT count(*) FROM mcp_sessions) + (SELECT count(*) FROM mcp_events)"
             + " + (SELECT count(*) FROM mcp_tasks)") == "OK 0")
