@@ -35,7 +35,7 @@ from nginx_support import Nginx
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 
-LEASE_MS = 2000  # how long a dead node's calls wait before a survivor ends them
+LEASE_MS = 3000  # how long a dead node's calls wait before a survivor ends them
 STEPS, INTERVAL_MS = 25, 100  # the long calls: 2.5 s of progress
 NODE_LOST = "stopped"  # in the message of the relay's error (FleetRelay.nodeLost)
 
