@@ -301,7 +301,8 @@ def start_server(build: Path) -> tuple[subprocess.Popen, str, int]:
     binary = build / "bin" / "mcp-everything-server"
     env = dict(os.environ, LD_LIBRARY_PATH=str(build / "lib"))
     proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            bufsize=0)  # unbuffered: select sees every line readline has not taken
     assert proc.stderr is not None
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

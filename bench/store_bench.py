@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"
 
 def start(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            bufsize=0)  # unbuffered: select sees every line readline has not taken
     assert proc.stderr is not None
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -58,7 +58,10 @@ class EverythingHTTP:
         binary = require_server_binary()
         self.proc = subprocess.Popen([binary, "--http", f"127.0.0.1:{self.port}", *self.flags],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=server_env(), preexec_fn=limit_open_files(self.nofile))
+                                     env=server_env(), preexec_fn=limit_open_files(self.nofile),
+                                     # Unbuffered: a buffered readline may take the URL line in with
+                                     # the line before it, and select then waits for bytes already read.
+                                     bufsize=0)
         deadline = time.monotonic() + TIMEOUT
         assert self.proc.stderr is not None
         while time.monotonic() < deadline:

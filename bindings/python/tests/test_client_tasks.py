@@ -23,7 +23,8 @@ SERVER = LIBRARY.resolve().parent.parent / "bin" / "mcp-everything-server"
 @pytest.fixture
 def url():
     proc = subprocess.Popen([str(SERVER), "--http", "127.0.0.1:0", "--task-ttl-ms", "60000"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            bufsize=0)  # unbuffered: select sees every line readline has not taken
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
