@@ -122,7 +122,8 @@ def test_a_request_meets_a_misbehaving_server(libmcp, name):
     deadline = time.monotonic() + 5
     while fds() > before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert fds() == before, f"{name}: {fds() - before} descriptors leaked"
+    # Fewer is no leak: an earlier test's connection may finish closing meanwhile.
+    assert fds() <= before, f"{name}: {fds() - before} descriptors leaked"
 
 
 @pytest.mark.parametrize("name", list(MISBEHAVIOURS))
@@ -143,7 +144,8 @@ def test_connecting_to_a_misbehaving_server(libmcp, name):
     deadline = time.monotonic() + 5
     while fds() > before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert fds() == before, f"{name}: {fds() - before} descriptors leaked"
+    # Fewer is no leak: an earlier test's connection may finish closing meanwhile.
+    assert fds() <= before, f"{name}: {fds() - before} descriptors leaked"
 
 
 @pytest.mark.parametrize("name", ["reset", "half-json-body", "bad-chunk-size"])

@@ -97,14 +97,14 @@ extension ClientSession {
     /// One wire request of a modern call.
     @discardableResult
     private func send(_ call: ModernCall, params: JSONObject) -> RequestID? {
-        let id = peer.request(method: call.method, params: params, timing: call.timing, progress: call.progress) {
+        // The call knows its new id before the request goes out: a connection
+        // that breaks at once reports streamBroke(id) from an I/O thread, which
+        // must find the call by that id, or the break is not re-issued.
+        peer.request(method: call.method, params: params, timing: call.timing, progress: call.progress,
+                     assigned: { id in call.state.withLock { $0.current = id } }) {
             [weak self] outcome in
             self?.settle(call, params: params, outcome) ?? call.finish(outcome, session: nil)
         }
-        call.state.withLock { s in
-            if s.current == nil || id != nil { s.current = id }
-        }
-        return id
     }
 
     private func settle(_ call: ModernCall, params: JSONObject, _ outcome: Result<JSONValue, RequestFailure>) {

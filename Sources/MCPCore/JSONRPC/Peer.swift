@@ -139,6 +139,7 @@ public final class JSONRPCPeer: Sendable {
     public func request(method: String, params: JSONObject?, timing: RequestTiming,
                         progress: ProgressHandler? = nil, cancellable: Bool = true,
                         relatedTo related: InboundRequest? = nil, on channel: MessageChannel? = nil,
+                        assigned: ((RequestID) -> Void)? = nil,
                         completion: @escaping Completion) -> RequestID?
     {
         let now = timers.now()
@@ -154,6 +155,7 @@ public final class JSONRPCPeer: Sendable {
             completion(.failure(.closed))
             return nil
         }
+        assigned?(id)
         related?.track(id)
         arm(id, afterMs: timing.timeoutMs)
         var p = Tracing.isOn ? traced(id, method: method, params: params, related: related) : params ?? JSONObject()
