@@ -30,7 +30,11 @@ public func mcp_client_subscribe(_ client: OpaquePointer?, _ filterJSON: UnsafeP
         let session = try h.session()
         let callback = HostCallback(fn: fn, userData: userData, free: freeFn)
         cb = callback
-        let box = LockedState<Result<(RequestID, SubscriptionFilter), RequestFailure>?>(nil)
+        // `acked` apart from the outcome: waiting on `outcome != nil` read the
+        // optional's tag from spare bits of a payload the case had not
+        // written, which valgrind reports (memcheck_test_client).
+        let box = LockedState<(acked: Bool, outcome: Result<(RequestID, SubscriptionFilter), RequestFailure>?)>(
+            (false, nil))
         // Set when this call fails after all: the host hears nothing more.
         let abandoned = LockedState(false)
         let sub: ClientSubscription
@@ -39,7 +43,7 @@ public func mcp_client_subscribe(_ client: OpaquePointer?, _ filterJSON: UnsafeP
                 guard !abandoned.withLock({ $0 }) else { return }
                 withJSONText(.object(params)) { callback.fn(callback.userData, method, $0) }
             }, acknowledged: { outcome in
-                box.withLockAndNotify { $0 = outcome }
+                box.withLockAndNotify { $0 = (true, outcome) }
             }, ended: { reason in
                 guard !abandoned.withLock({ $0 }) else { return }
                 let end: JSONObject = ["reason": .string(reason)]
@@ -47,8 +51,8 @@ public func mcp_client_subscribe(_ client: OpaquePointer?, _ filterJSON: UnsafeP
             })
         } catch { throw ABIError(error) }
         let deadline = MonotonicInstant.now().adding(milliseconds: h.baseOptions.timing.timeoutMs)
-        _ = box.wait(until: deadline) { $0 != nil }
-        let outcome = box.withLock { $0 }
+        _ = box.wait(until: deadline) { $0.acked }
+        let outcome = box.withLock { $0.outcome }
         if outcome == nil {
             abandoned.withLock { $0 = true }
             session.unsubscribe(sub)
