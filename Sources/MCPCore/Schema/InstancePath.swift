@@ -1,39 +1,49 @@
 /// Where in the instance a check is, as a JSON Pointer (RFC 6901) rendered
 /// only when something reads it: an error, or a `$ref` cycle key. A value
 /// that passes never pays for its pointer; building "/a/b" for every
-/// property was 15% of checking a typical tool's arguments
-/// (bench/schema_bench.py). The parent is rendered when a container's
-/// members are visited, so only leaves stay unrendered.
-struct InstancePath {
-    private let parent: String
+/// property was 15% of checking a typical tool's arguments, and rendering
+/// each container's pointer so its members could extend it was another 5%
+/// (bench/schema_bench.py, callgrind). A container visited is one small
+/// node its members point back to instead.
+struct InstancePath: Sendable {
+    /// The container that holds `last` (nil: the root's).
+    private let up: Node?
     private let last: Step?
 
-    private enum Step {
+    private enum Step: Sendable {
         case key(String)
         case index(Int)
     }
 
-    static let root = InstancePath(parent: "", last: nil)
+    private final class Node: Sendable {
+        let path: InstancePath
+        init(_ path: InstancePath) { self.path = path }
+    }
 
-    private init(parent: String, last: Step?) {
-        self.parent = parent
+    static let root = InstancePath(up: nil, last: nil)
+
+    private init(up: Node?, last: Step?) {
+        self.up = up
         self.last = last
     }
 
     var text: String {
+        let head = up?.path.text ?? ""
         switch last {
-        case nil: return parent
-        case .key(let k)?: return Self.join(parent, Self.escape(k))
-        case .index(let i)?: return Self.join(parent, String(i))
+        case nil: return head
+        case .key(let k)?: return Self.join(head, Self.escape(k))
+        case .index(let i)?: return Self.join(head, String(i))
         }
     }
 
-    /// The same place with its pointer rendered, so that the paths of its
-    /// members extend a ready string (called once per container visited).
-    var rendered: InstancePath { last == nil ? self : InstancePath(parent: text, last: nil) }
+    /// The same place as a container its members' paths point back to
+    /// (called once per container visited).
+    var container: InstancePath { last == nil ? self : InstancePath(up: Node(self), last: nil) }
 
-    func appending(_ key: String) -> InstancePath { InstancePath(parent: text, last: .key(key)) }
-    func appending(_ index: Int) -> InstancePath { InstancePath(parent: text, last: .index(index)) }
+    func appending(_ key: String) -> InstancePath { InstancePath(up: parentOfMembers, last: .key(key)) }
+    func appending(_ index: Int) -> InstancePath { InstancePath(up: parentOfMembers, last: .index(index)) }
+
+    private var parentOfMembers: Node? { last == nil ? up : Node(self) }
 
     /// One allocation at most, where `a + "/" + b` makes an intermediate.
     private static func join(_ parent: String, _ token: String) -> String {

@@ -1,30 +1,35 @@
 /// A schema object with the keywords it holds noted once, in one pass over
 /// its members: evaluation then asks only for keywords that are there, so a
-/// typical three-keyword subschema costs three dictionary lookups rather
-/// than forty scans of its members (the budget is about 2 us for a whole
-/// tool's arguments: bench/schema_bench.py).
-struct SchemaObject: Sendable {
+/// typical three-keyword subschema costs three lookups rather than forty
+/// scans of its members (the budget is about 2 us for a whole tool's
+/// arguments: bench/schema_bench.py).
+///
+/// A class: the document's table hands out one reference per subschema
+/// checked, where a struct was copied out with a retain per field. Values
+/// are kept in keyword order, so a keyword's place is the number of present
+/// keywords before it (a popcount), not a scan.
+final class SchemaObject: Sendable {
     let object: JSONObject
     let present: UInt64
     /// The JSON types `type` allows, read once (nil: no `type`, or not a
     /// string or array of strings, which checkType reports).
     let types: JSONTypes?
-    /// The keywords present, with their values, in the schema's order.
-    private let found: [(SchemaKeyword, JSONValue)]
+    /// The values of the present keywords, ordered by SchemaKeyword.
+    private let values: [JSONValue]
 
     init(_ object: JSONObject) {
         self.object = object
         var bits: UInt64 = 0
-        var found: [(SchemaKeyword, JSONValue)] = []
-        found.reserveCapacity(object.count)
+        var slots = [JSONValue?](repeating: nil, count: SchemaKeyword.count)
         for m in object.members {
-            guard let k = Self.table[m.key] else { continue }
+            // A repeated key: the first one counts, as a scan would find it.
+            guard let k = Self.table[m.key], bits & k.bit == 0 else { continue }
             bits |= k.bit
-            found.append((k, m.value))
+            slots[k.rawValue] = m.value
         }
         present = bits
-        self.found = found
-        types = found.first { $0.0 == .typeKeyword }.flatMap { JSONTypes(keyword: $0.1) }
+        values = slots.compactMap { $0 }
+        types = slots[SchemaKeyword.typeKeyword.rawValue].flatMap { JSONTypes(keyword: $0) }
     }
 
     static let table: [String: SchemaKeyword] = [
@@ -70,13 +75,14 @@ struct SchemaObject: Sendable {
         "unevaluatedProperties": .unevaluatedProperties,
     ]
 
+    // Inlined: most lookups are of absent keywords, one bit test each.
+    @inline(__always)
     subscript(_ k: SchemaKeyword) -> JSONValue? {
         guard present & k.bit != 0 else { return nil }
-        // By index: binding each (key, value) would retain every value passed over.
-        for i in found.indices where found[i].0 == k { return found[i].1 }
-        return nil
+        return values[(present & (k.bit &- 1)).nonzeroBitCount]
     }
 
+    @inline(__always)
     func has(_ k: SchemaKeyword) -> Bool { present & k.bit != 0 }
 }
 
@@ -124,6 +130,9 @@ enum SchemaKeyword: Int, Sendable {
     case unevaluatedProperties
 
     var bit: UInt64 { 1 << UInt64(rawValue) }
+
+    /// How many keywords there are (the bits of SchemaObject.present).
+    static var count: Int { unevaluatedProperties.rawValue + 1 }
 
     /// The applicators checkComposition reads: a subschema with none of them skips it.
     // Computed, not stored: a stored static is a lazy global, with a
