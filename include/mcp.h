@@ -1760,8 +1760,10 @@ MCP_API mcp_status mcp_server_stop_http(mcp_server_t *server, int32_t timeout_ms
 ** and two are optional (NULL: absent):
 **
 **   check   MCP_OK when the store can serve now; anything else makes
-**           readiness (the admin listener's /readyz) report "store: <message>".
-**           NULL: the store is taken as always ready.
+**           readiness (the admin listener's /readyz) report "store: <message>"
+**           and refuses the request it guards. ^It runs for readiness and
+**           before each request that needs the store: keep it cheap (a flag
+**           the host's own health checks set). NULL: always ready.
 **   destroy the engine makes no further call with this user_data: release
 **           what it holds. Runs exactly once, on the thread of
 **           mcp_server_free (or of the mcp_server_set_store that replaced the
