@@ -76,8 +76,8 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 6
-#define MCP_VERSION_STRING "0.6.0"
+#define MCP_ABI_VERSION_MINOR 7
+#define MCP_VERSION_STRING "0.7.0"
 
 /* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -1424,7 +1424,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             fast as they come [0]. Since: 1.6
 **   "store"                   string: where 2025-era session records, the events of
 **                             resumable streams and tasks (both eras) with their
-**                             results are kept ["memory:"]. Since: 1.5
+**                             results are kept ["memory:"]. Since: 1.5. ^A store
+**                             the host supplies (mcp_server_set_store, since
+**                             1.7) replaces it: leave "store" out then.
 **                             "memory:" this process's memory, lost at exit (the
 **                                       behaviour before 1.5).
 **                             "sqlite:PATH[?synchronous=full|normal]" one SQLite
@@ -1727,6 +1729,157 @@ MCP_API MCP_NODISCARD mcp_status mcp_server_metrics(mcp_server_t *server, char *
 ** Since: 1.0
 */
 MCP_API mcp_status mcp_server_stop_http(mcp_server_t *server, int32_t timeout_ms, char **out_error);
+
+/* ----------------------------------------------------------------------------
+** OBJECT: mcp_store_methods_t, a state store the host supplies
+**
+** Instead of a "store" URL (mcp_server_start_http), the host may keep the
+** listener's durable state itself, in whatever it already runs (a key-value
+** service, its own database, a file, a dict): 2025-era session records, the
+** events of resumable SSE streams and tasks (both eras) with their results.
+** ^The engine then serves exactly as with "sqlite:": a session survives the
+** server (a new server, or a restarted process, given the same store serves
+** its Mcp-Session-Id), GET with Last-Event-ID replays exactly the events a
+** client missed, a task's result is read after a restart, and a store that
+** fails answers requests that need it with 503 + JSON-RPC -32603.
+**
+** The host stores records: a key and a value, both opaque byte strings (the
+** engine encodes its own schema in them, today keys of printable ASCII of at
+** most a few hundred bytes starting "session/", "task/" or "event/"), each
+** with an expiry. Four callbacks are required:
+**
+**   get     the value under key: give it with mcp_store_call_row(call, NULL,
+**           0, value, value_len) once, or nothing when there is none.
+**   put     insert, or replace, the record key -> value.
+**   remove  remove the record under key (none there is not an error).
+**   list    every record whose key starts with prefix (prefix_len bytes), in
+**           any order: mcp_store_call_row(call, key, key_len, value,
+**           value_len) once per record. The engine reads a session's stream
+**           events this way.
+**
+** and two are optional (NULL: absent):
+**
+**   check   MCP_OK when the store can serve now; anything else makes
+**           readiness (the admin listener's /readyz) report "store: <message>"
+**           and refuses the request it guards. ^It runs for readiness and
+**           before each request that needs the store: keep it cheap (a flag
+**           the host's own health checks set). NULL: always ready.
+**   destroy the engine makes no further call with this user_data: release
+**           what it holds. Runs exactly once, on the thread of
+**           mcp_server_free (or of the mcp_server_set_store that replaced the
+**           store), after every callback in progress has returned.
+**
+** ^expires_at_ms (milliseconds since 1970, UTC) says when the engine stops
+** needing a record: a session record "session_idle_timeout_ms" after its
+** last use, an event that long after it was written, a task at its TTL. The
+** host should drop records past it (on a later get, a sweep, its store's own
+** TTL) so that storage stays bounded; the engine never serves an expired
+** session or task whether or not it was dropped. ^The engine bounds each
+** session's events itself ("event_store_max_events": it removes the oldest).
+**
+** Ownership: every pointer the engine passes (key, prefix, value) is valid
+** until the callback returns: copy what you keep. Everything the host passes
+** to mcp_store_call_row / mcp_store_call_error is copied before they return.
+** call is valid until the callback returns (a later use gets MCP_ERR_STATE).
+** ^key and value are never NULL (value_len may be 0).
+**
+** Threads: the callbacks run on the HTTP listener's event-loop threads and
+** on the engine's worker threads, several at once: they must be thread-safe.
+** They may block, and each write must be durable when put returns (the
+** engine writes an event to the client only after put returned MCP_OK, so a
+** client never saw what a restart can lose); but a callback that blocks on
+** an event-loop thread delays every connection of that loop, as SQLite's
+** fsync or a PostgreSQL round trip do for the built-in stores: keep each
+** call short, and bound the waits of a remote store. ^A callback must not
+** call libmcp functions on its server (mcp_server_stop_http, mcp_server_free:
+** deadlock); mcp_store_call_row and mcp_store_call_error are the ones it uses.
+**
+** Errors: a callback returns MCP_OK on success; any other value is a failure,
+** and its message (mcp_store_call_error, else "host store: <op> failed
+** (status N)") is what requests that needed the store are answered with,
+** exactly as for a "postgres://" store that is down: HTTP 503 with
+** Retry-After and a JSON-RPC -32603 error "State store unavailable:
+** <message>" (2025-era POST, GET and DELETE of a session, initialize), -32603
+** for task requests; an event put refuses is not sent and its stream ends
+** (the client's resume gets 503 until the store is back). The next request
+** calls the store again, so service resumes when the host's store does.
+**
+** One process at a time: the engine numbers its streams and events itself
+** (no fleet, see "fleet_lease_ms"), so two servers must not serve the same
+** sessions from one host store at once; one after the other (a restart) is
+** the use. The built-in listener of mcp_server_start_http uses it; an HTTP
+** handler (mcp_http_handler_new) keeps its state in memory.
+**
+** struct_size: set it to sizeof(mcp_store_methods_t). Members are only ever
+** added at the end, optional (NULL) for the versions that add them, so a
+** host built against an older header keeps working with a newer library; a
+** struct_size smaller than this version's is refused.
+** Since: 1.7
+*/
+typedef struct mcp_store_call mcp_store_call_t;
+
+typedef struct mcp_store_methods {
+    size_t struct_size; /* sizeof(mcp_store_methods_t) */
+    mcp_status (*get)(void *user_data, mcp_store_call_t *call, const uint8_t *key, size_t key_len);
+    mcp_status (*put)(void *user_data, mcp_store_call_t *call, const uint8_t *key, size_t key_len,
+                      const uint8_t *value, size_t value_len, int64_t expires_at_ms);
+    mcp_status (*remove)(void *user_data, mcp_store_call_t *call, const uint8_t *key, size_t key_len);
+    mcp_status (*list)(void *user_data, mcp_store_call_t *call, const uint8_t *prefix, size_t prefix_len);
+    mcp_status (*check)(void *user_data, mcp_store_call_t *call); /* optional */
+    void (*destroy)(void *user_data);                             /* optional */
+} mcp_store_methods_t;
+
+/*
+** mcp_server_set_store: keep the HTTP listener's durable state in the host's store.
+** METHOD: mcp_server_t
+**
+** methods (copied: the table need not outlive the call) and user_data (passed
+** to every callback, stays the host's) make the store of the next
+** mcp_server_start_http; see mcp_store_methods_t above. ^A listener started
+** with a host store refuses a config "store" other than "memory:"
+** (MCP_ERR_INVALID_ARG: give one or the other). ^Setting another store
+** replaces this one (its destroy runs now); methods NULL removes it (destroy
+** runs). ^On any error nothing changes and destroy is not called: user_data
+** stays the host's. ^The server's store is destroyed by mcp_server_free.
+** Threads: any host thread; not while the server's HTTP listener runs.
+** Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL server; struct_size smaller
+**         than sizeof(mcp_store_methods_t) of ABI 1.7; get, put, remove or
+**         list NULL) | MCP_ERR_STATE (an HTTP listener is running or
+**         starting: stop it first; the server was freed).
+** Since: 1.7
+*/
+MCP_API mcp_status mcp_server_set_store(mcp_server_t *server, const mcp_store_methods_t *methods, void *user_data,
+                                        char **out_error);
+
+/*
+** mcp_store_call_row: one record, the answer of a get or one of a list.
+** METHOD: mcp_store_call_t
+**
+** For get: key may be NULL (it is the key asked for); at most one row. For
+** list: key is the record's key (it must start with the prefix asked for).
+** key and value are copied; value may be NULL when value_len is 0.
+** Threads: any, while the callback that received call runs (usually its own
+** thread). Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL call; NULL key in a
+** list; NULL value with value_len > 0; a key outside the prefix) |
+** MCP_ERR_STATE (call is not a get or list, its callback returned, or a
+** second row for a get).
+** Since: 1.7
+*/
+MCP_API mcp_status mcp_store_call_row(mcp_store_call_t *call, const uint8_t *key, size_t key_len,
+                                      const uint8_t *value, size_t value_len, char **out_error);
+
+/*
+** mcp_store_call_error: why this call fails (the callback then returns a
+** status other than MCP_OK). message (copied; NULL: none) becomes the text
+** after "State store unavailable: " in the answers of requests that needed
+** the store, and the readiness reason of a failed check; a later message
+** replaces an earlier one. Never put secrets in it.
+** METHOD: mcp_store_call_t
+** Threads: as mcp_store_call_row. Errors: MCP_OK | MCP_ERR_INVALID_ARG (NULL
+** call) | MCP_ERR_STATE (its callback returned).
+** Since: 1.7
+*/
+MCP_API mcp_status mcp_store_call_error(mcp_store_call_t *call, const char *message, char **out_error);
 
 /* ----------------------------------------------------------------------------
 ** OBJECT: mcp_http_handler_t, the MCP endpoint inside the host's own web server

@@ -27,8 +27,14 @@ extension ServerHandle {
             throw .state("The server was freed")
         }
         do throws(HTTPServerError) {
+            // The host's records under the engine's schema, bounded as the config says.
+            let store = hostStore.withLock { $0 }.map {
+                RecordStateStore(records: $0, maxEventsPerSession: config.eventStoreMaxEvents,
+                                 eventTTLMs: config.sessionIdleTimeoutMs)
+            }
             let transport = try HTTPServerTransport.start(server: core, config: config,
-                                                          admin: adminSource(readyMaxQueued: config.readyMaxQueued))
+                                                          admin: adminSource(readyMaxQueued: config.readyMaxQueued),
+                                                          hostStore: store)
             http.withLock { $0 = .running(transport) }
             return transport.port
         } catch {

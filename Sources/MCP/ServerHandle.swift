@@ -21,6 +21,8 @@ final class ServerHandle: Sendable, OpaqueHandle {
     let metrics: ServerMetrics?
     /// The host's token verifier (mcp_server_set_token_verifier), read at each check.
     let tokenVerifier = LockedState<HostCallback<mcp_token_verify_fn>?>(nil)
+    /// The host's store (mcp_server_set_store) for the next listener; destroyed at free.
+    let hostStore = LockedState<HostRecordStore?>(nil)
 
     init(core: ServerCore, pool: WorkerPool, scheduler: Scheduler, metrics: ServerMetrics? = nil) {
         self.core = core
@@ -60,5 +62,6 @@ final class ServerHandle: Sendable, OpaqueHandle {
         core.shutdown()
         scheduler.shutdown()
         pool.shutdown()
+        hostStore.withLock { $0 }?.destroy()
     }
 }

@@ -73,15 +73,22 @@ public final class HTTPServerTransport: Sendable {
         return reasons
     }
 
-    public static func start(server: ServerCore, config: HTTPServerConfig,
-                             admin source: AdminSource? = nil) throws(HTTPServerError) -> HTTPServerTransport {
+    /// `hostStore`: a store the host supplied (mcp_server_set_store), used
+    /// instead of the one config "store" names; the two together are refused.
+    public static func start(server: ServerCore, config: HTTPServerConfig, admin source: AdminSource? = nil,
+                             hostStore: (any StateStore)? = nil) throws(HTTPServerError) -> HTTPServerTransport {
         try validate(config)
+        if hostStore != nil, config.store != HTTPServerConfig().store {
+            throw .invalidConfig("store \"\(StoreURL.redacted(config.store))\" and a host store (mcp_server_set_store) were both given; give one")
+        }
         let tls = try makeTLSContext(config)
-        let store = try StoreURL.open(config.store, config: config)
+        let store: any StateStore
+        if let hostStore { store = hostStore } else { store = try StoreURL.open(config.store, config: config) }
+        let storeName = hostStore == nil ? StoreURL.redacted(config.store) : store.kind
         // A store that cannot open now does not stop the listener: readiness
         // says why, requests that need it get 503, and it is retried.
         if store.isDurable, let problem = Result(catching: { () throws(StoreError) in try store.check() }).failureText {
-            EngineLog.warning("store", "store not available at start", ["store": .string(StoreURL.redacted(config.store)), "error": .string(problem)])
+            EngineLog.warning("store", "store not available at start", ["store": .string(storeName), "error": .string(problem)])
         }
         var authenticator: TokenAuthenticator?
         if let auth = config.auth {

@@ -38,10 +38,11 @@ from ._log import set_log_hook
 from . import tracing
 from .server import Server
 from .session import Session
+from .store import DictStore, Store
 
 # The package is released with the library it bundles: the same as MCP_VERSION_STRING
 # in include/mcp.h (tests/test_library.py checks). The build backend reads it from here.
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 
 def library_path() -> str:
@@ -64,7 +65,7 @@ def engine_version() -> str:
 
 
 __all__ = [
-    "Server", "Session", "Context", "Client", "AsyncClient", "ClientRequest", "Pending", "SamplingResult", "ElicitResult",
+    "Server", "Session", "Store", "DictStore", "Context", "Client", "AsyncClient", "ClientRequest", "Pending", "SamplingResult", "ElicitResult",
     "Content", "Text", "Image", "Audio", "ResourceLink", "EmbeddedResource", "ResourceContents", "ToolResult",
     "Message", "UserMessage", "AssistantMessage", "PromptResult", "Completion", "CompletionRef",
     "CompletionArgument",

@@ -288,6 +288,79 @@ def token_verify_thunk(user_data, token, check):
         _last_resort(None, e)
 
 
+# ---------------------------------------------------------------- host stores (Server.set_store)
+
+def _store_call(user_data, call, op, body):
+    """Runs one store operation; an exception fails the call with its message."""
+    target = _objects.get(user_data)
+    if target is None:
+        return errors.ERR_STATE
+    lib, store = target
+    try:
+        enter()
+        return _Ctx().run(body, lib, store)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            message = str(e) or type(e).__name__
+            lib.mcp_store_call_error(call, message.encode("utf-8", "replace"), None)
+        except BaseException:  # noqa: BLE001
+            pass
+        return errors.ERR_IO
+
+
+def _bytes(ptr, length) -> bytes:
+    return ctypes.string_at(ptr, length) if length else b""
+
+
+@_ffi.STORE_GET_FN
+def store_get_thunk(user_data, call, key, key_len):
+    def body(lib, store):
+        value = store.get(_bytes(key, key_len))
+        if value is not None:
+            value = bytes(value)
+            status = lib.mcp_store_call_row(call, None, 0, value, len(value), None)
+            if status != errors.OK:
+                raise errors.error_for(status, "store get: the engine refused the value")
+        return errors.OK
+    return _store_call(user_data, call, "get", body)
+
+
+@_ffi.STORE_PUT_FN
+def store_put_thunk(user_data, call, key, key_len, value, value_len, expires_at_ms):
+    def body(lib, store):
+        store.put(_bytes(key, key_len), _bytes(value, value_len), expires_at_ms)
+        return errors.OK
+    return _store_call(user_data, call, "put", body)
+
+
+@_ffi.STORE_REMOVE_FN
+def store_remove_thunk(user_data, call, key, key_len):
+    def body(lib, store):
+        store.remove(_bytes(key, key_len))
+        return errors.OK
+    return _store_call(user_data, call, "remove", body)
+
+
+@_ffi.STORE_LIST_FN
+def store_list_thunk(user_data, call, prefix, prefix_len):
+    def body(lib, store):
+        for k, v in store.list(_bytes(prefix, prefix_len)):
+            k, v = bytes(k), bytes(v)
+            status = lib.mcp_store_call_row(call, k, len(k), v, len(v), None)
+            if status != errors.OK:
+                raise errors.error_for(status, "store list: the engine refused a row (a key outside the prefix?)")
+        return errors.OK
+    return _store_call(user_data, call, "list", body)
+
+
+@_ffi.STORE_CHECK_FN
+def store_check_thunk(user_data, call):
+    def body(lib, store):
+        store.check()
+        return errors.OK
+    return _store_call(user_data, call, "check", body)
+
+
 @_ffi.OAUTH_AUTHORIZE_FN
 def oauth_authorize_thunk(user_data, url, redirect_uri, prompt):
     """Client(oauth_handler=fn): fn(authorization_url, redirect_uri) returns the URL the

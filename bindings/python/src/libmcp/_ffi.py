@@ -48,6 +48,19 @@ HTTP_WAKE_FN = CFUNCTYPE(None, c_void_p)
 OAUTH_AUTHORIZE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p, c_void_p)
 OAUTH_STORE_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 TRACE_FN = CFUNCTYPE(None, c_void_p, c_char_p)
+# mcp_store_methods_t (ABI 1.7): keys and values arrive as (pointer, length), read with string_at.
+STORE_GET_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_void_p, c_size_t)
+STORE_PUT_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_int64)
+STORE_REMOVE_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_void_p, c_size_t)
+STORE_LIST_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_void_p, c_size_t)
+STORE_CHECK_FN = CFUNCTYPE(c_int32, c_void_p, c_void_p)
+
+
+class StoreMethods(ctypes.Structure):
+    """mcp_store_methods_t, as laid out in mcp.h 1.7."""
+    _fields_ = [("struct_size", c_size_t), ("get", STORE_GET_FN), ("put", STORE_PUT_FN),
+                ("remove", STORE_REMOVE_FN), ("list", STORE_LIST_FN), ("check", STORE_CHECK_FN),
+                ("destroy", FREE_FN)]
 
 _ERR = POINTER(c_void_p)
 _OUT = POINTER(c_void_p)
@@ -94,6 +107,9 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_set_token_verifier": (c_int32, (c_void_p, TOKEN_VERIFY_FN, c_void_p, FREE_FN, _ERR)),
     "mcp_token_check_accept": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_token_check_refuse": (c_int32, (c_void_p, c_char_p, _ERR)),
+    "mcp_server_set_store": (c_int32, (c_void_p, POINTER(StoreMethods), c_void_p, _ERR)),
+    "mcp_store_call_row": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, _ERR)),
+    "mcp_store_call_error": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_server_notify_resource_updated": (c_int32, (c_void_p, c_char_p, POINTER(c_int32), _ERR)),
     "mcp_server_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
     "mcp_server_notify_elicitation_complete": (c_int32, (c_void_p, c_char_p, c_char_p, _ERR)),
@@ -153,7 +169,8 @@ OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
                       "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse",
-                      "mcp_set_trace_hook", "mcp_call_traceparent"}
+                      "mcp_set_trace_hook", "mcp_call_traceparent",
+                      "mcp_server_set_store", "mcp_store_call_row", "mcp_store_call_error"}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_http_")}
                      | {name for name in _PROTOTYPES if name.startswith("mcp_client_")})
 

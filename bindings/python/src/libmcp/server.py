@@ -16,6 +16,7 @@ close (or let the interpreter exit: the engine is closed then).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import sys
 import threading
 import weakref
@@ -372,6 +373,39 @@ class Server(Serving):
         if status != errors.OK:
             _callbacks.drop(key)
             _ffi.check(self._lib, status, err, "set_token_verifier")
+
+    def set_store(self, store: Any | None) -> None:
+        """Keeps the HTTP listener's durable state (2025-era sessions, resumable stream events,
+        tasks and their results) in `store`, an object with get, put, remove and list (and
+        optionally check): see libmcp.store (DictStore is one). A new Server given the same
+        store serves the sessions of one that was closed: same Mcp-Session-Id, Last-Event-ID
+        replays, task results. Methods run on engine threads, several at once. An exception
+        fails the operation: the requests that needed it get HTTP 503 with JSON-RPC -32603
+        "State store unavailable: <its message>". Set it before start_http (not while
+        listening); None removes it. Needs libmcp ABI 1.7."""
+        if store is not None:
+            for name in ("get", "put", "remove", "list"):
+                if not callable(getattr(store, name, None)):
+                    raise TypeError(f"set_store: the store has no {name}() method (see libmcp.store)")
+        err = c_void_p()
+        key = None
+        methods = None
+        if store is not None:
+            key = _callbacks.keep((self._lib, store))
+            methods = _ffi.StoreMethods()
+            methods.struct_size = ctypes.sizeof(_ffi.StoreMethods)
+            methods.get = _callbacks.store_get_thunk
+            methods.put = _callbacks.store_put_thunk
+            methods.remove = _callbacks.store_remove_thunk
+            methods.list = _callbacks.store_list_thunk
+            if callable(getattr(store, "check", None)):
+                methods.check = _callbacks.store_check_thunk
+            methods.destroy = _callbacks.free_thunk
+        status = self._lib.mcp_server_set_store(self._core.live(), byref(methods) if methods is not None else None,
+                                                key, byref(err))
+        if status != errors.OK:
+            _callbacks.drop(key)
+            _ffi.check(self._lib, status, err, "set_store")
 
     def _ensure_completion(self) -> None:
         if self._completion_set:
