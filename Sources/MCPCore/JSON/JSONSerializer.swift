@@ -5,12 +5,20 @@ internal import CJSONScan
 public enum JSONSerializer {
     /// The text of `value`; `extra` more bytes of room are kept at the end
     /// (for a terminator the caller adds).
-    public static func bytes(_ value: JSONValue, extra: Int = 0) -> [UInt8] {
-        var out: [UInt8] = []
+    /// With `buffer`, the text goes into the array it gives for the estimated
+    /// size (MessageChannel.outputBuffer: a reused one for large answers).
+    public static func bytes(_ value: JSONValue, extra: Int = 0, buffer: ((Int) -> [UInt8])? = nil) -> [UInt8] {
         // One allocation even for megabytes: growing by doubling would copy
         // the text again and fault in fresh pages at each step.
-        out.reserveCapacity(estimatedSize(value) + extra)
+        let size = estimatedSize(value) + extra
+        var out = buffer?(size) ?? emptyBuffer(capacity: size)
         write(value, to: &out)
+        return out
+    }
+
+    public static func emptyBuffer(capacity: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(capacity)
         return out
     }
 
