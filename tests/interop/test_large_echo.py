@@ -14,12 +14,14 @@ from http_support import EverythingHTTP, call, initialize, post
 
 MB = 1_000_000
 # Escapes of every kind, two- to four-byte UTF-8, and plain runs long enough
-# for the vector scans.
+# for the vector scans; and a text that needs no escape at all (base64 data,
+# written once and copied for its second place).
 PIECE = 'plain ASCII run of letters 0123456789 "quoted" back\\slash \n\r\t\b\f \x01\x1f\x7f é € 𝄞 '
+PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/é€𝄞"
 
 
 def text_of(size: int, tag: int) -> str:
-    body = (f"<{tag}>" + PIECE) * (size // len(PIECE.encode()) + 1)
+    body = (f"<{tag}>" + (PIECE if tag % 2 == 0 else PLAIN)) * (size // len(PIECE.encode()) + 1)
     out = body.encode()[:size].decode("utf-8", "ignore")  # cut on a character boundary
     return out + f"<end {tag}>"
 
@@ -39,7 +41,7 @@ def check_answer(raw: bytes, text: str) -> None:
     assert raw.rstrip(b"\r\n").endswith(b"}")
 
 
-SIZES = [10 * MB, 4 * MB, 10 * MB - 12345]
+SIZES = [10 * MB, 4 * MB]
 
 
 def test_megabyte_echoes_over_stdio(spawn):
