@@ -58,10 +58,14 @@ enum CallTable {
     }
 }
 
-/// NUL-terminated copies of a call's string arguments, made on first request
-/// and freed with the call's entry. A copy, since a Swift string's bytes have
-/// no address that outlives a closure (small ones live inside the value).
-/// @unchecked Sendable: the buffers are only touched under `state`'s lock, and
+/// A call's string arguments as NUL-terminated bytes that stay put until the
+/// call's entry is dropped. A string of more than 15 bytes is lent in place:
+/// its UTF-8 lives in one heap object of its own, which `arguments` keeps
+/// alive and never mutates. A small one lives inside the value (no lasting
+/// address) and is lent as a copy, made on first request and freed with the
+/// entry. For megabytes of text, lending in place saves a copy and the page
+/// faults of a fresh buffer per call.
+/// @unchecked Sendable: the copies are only touched under `state`'s lock, and
 /// freed in deinit, when no other reference exists.
 final class LentStrings: @unchecked Sendable {
     private let arguments: JSONObject
@@ -78,6 +82,7 @@ final class LentStrings: @unchecked Sendable {
     func lend(_ name: String) -> Lookup {
         guard let value = arguments[name] else { return .missing }
         guard case .string(var s) = value else { return .notString(value.kindName) }
+        if let inPlace = Self.storage(of: s) { return .text(inPlace) }
         return state.withLock { (lent) -> Lookup in
             if let b = lent[name] { return .text(UnsafeBufferPointer(rebasing: b[0..<(b.count - 1)])) }
             let copy = s.withUTF8 { utf8 in
@@ -91,11 +96,29 @@ final class LentStrings: @unchecked Sendable {
         }
     }
 
+    /// The UTF-8 of a string in its own heap storage, followed by its NUL;
+    /// nil for a small string (its bytes live inside the value) or one whose
+    /// storage is not native contiguous UTF-8. The pointer outlives the
+    /// closure by design: a large native string's storage is one heap object
+    /// that never moves (String's layout is part of Swift's stable ABI), and
+    /// the caller's `arguments` holds it, unmutated, as long as it is lent.
+    private static func storage(of s: String) -> UnsafeBufferPointer<UInt8>? {
+        guard s.utf8.count > 15 else { return nil }
+        guard let b = s.utf8.withContiguousStorageIfAvailable({ $0 }), let base = b.baseAddress else { return nil }
+        // Native storage keeps a NUL after the bytes (as withCString relies on).
+        guard base[b.count] == 0 else { return nil }
+        return b
+    }
+
     /// The argument lent as exactly these bytes, for an answer that passes a
     /// lent text back: the string is reused, neither copied nor validated again
     /// (for megabytes, a copy and a fresh buffer's page faults saved).
     func original(of text: UnsafeRawPointer, count: Int) -> String? {
-        state.withLock { lent -> String? in
+        for m in arguments.members {
+            guard case .string(let s) = m.value, s.utf8.count == count, let b = Self.storage(of: s) else { continue }
+            if UnsafeRawPointer(b.baseAddress) == text { return s }
+        }
+        return state.withLock { lent -> String? in
             for (name, b) in lent where b.baseAddress.map({ UnsafeRawPointer($0) }) == text && b.count - 1 == count {
                 if case .string(let s) = arguments[name] { return s }
             }

@@ -247,6 +247,7 @@ private func stdioOptions(_ json: UnsafePointer<CChar>?) throws(ABIError) -> Std
         options.redirectStdout = try r.bool("redirect_stdout") ?? options.redirectStdout
         options.maxInFlight = try r.int("max_in_flight", 1...1_000_000) ?? options.maxInFlight
         options.maxQueuedBytes = try r.int("max_queued_bytes", atLeast: 1024) ?? options.maxQueuedBytes
+        options.keptBufferBytes = try r.int("kept_buffer_bytes", atLeast: 0) ?? options.keptBufferBytes
     }
     return options
 }

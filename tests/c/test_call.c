@@ -1171,7 +1171,8 @@ static void tool_bytes(void *ud, mcp_call_t *call, const char *args) {
         const char *again = NULL;
         size_t again_len = 0;
         CHECK_RC(mcp_call_arg_string(call, "text", &again, &again_len, NULL), MCP_OK, NULL);
-        CHECK(again == text && again_len == len); /* one copy per argument */
+        CHECK(again == text && again_len == len); /* one copy per argument, or none */
+        CHECK(text[len] == '\0'); /* a NUL after it, whether lent in place (long) or copied (short) */
         /* The lent text goes straight back. */
         CHECK_RC(mcp_call_return_text(call, text, len, NULL, "text", NULL), MCP_OK, NULL);
     } else if (!strcmp(mode, "echo-tail")) {
@@ -1317,6 +1318,12 @@ static void test_bytes_in_and_out(void) {
     block = json_array_get(json_object_get(harness_result(r), "content"), 0);
     CHECK_EQ(json_string_length(json_object_get(block, "text")), big);
     CHECK(memcmp(json_string_value(json_object_get(block, "text")), text, big) == 0);
+    json_decref(r);
+    /* Part of a text lent in place is not the argument either. */
+    r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "echo-tail", "text", text, (int)big));
+    block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+    CHECK_EQ(json_string_length(json_object_get(block, "text")), big - 1);
+    CHECK(memcmp(json_string_value(json_object_get(block, "text")), text + 1, big - 1) == 0);
     json_decref(r);
     free(text);
 

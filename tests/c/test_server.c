@@ -866,7 +866,7 @@ static void test_serve_drain(void) {
     make_pipes(a, b);
     s.in_fd = a[0];
     s.out_fd = b[1];
-    s.options = "{\"max_message_bytes\":1024}";
+    s.options = "{\"max_message_bytes\":1024,\"kept_buffer_bytes\":0}";
     p->to_server = a[1];
     p->from_server = b[0];
     p->len = 0;
@@ -908,6 +908,8 @@ static void test_serve_errors(void) {
         {"{\"max_message_bytes\":\"big\"}", MCP_ERR_INVALID_ARG},
         {"{\"drain_timeout_ms\":-1}", MCP_ERR_INVALID_ARG},
         {"{\"redirect_stdout\":\"yes\"}", MCP_ERR_INVALID_ARG},
+        {"{\"kept_buffer_bytes\":-1}", MCP_ERR_INVALID_ARG},
+        {"{\"kept_buffer_bytes\":\"big\"}", MCP_ERR_INVALID_ARG},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *error = NULL;

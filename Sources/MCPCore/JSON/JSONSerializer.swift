@@ -5,12 +5,32 @@ internal import CJSONScan
 public enum JSONSerializer {
     /// The text of `value`; `extra` more bytes of room are kept at the end
     /// (for a terminator the caller adds).
-    public static func bytes(_ value: JSONValue, extra: Int = 0) -> [UInt8] {
-        var out: [UInt8] = []
+    /// With `buffer`, the text goes into the array it gives for the estimated
+    /// size (MessageChannel.outputBuffer: a reused one for large answers).
+    public static func bytes(_ value: JSONValue, extra: Int = 0, buffer: ((Int) -> [UInt8])? = nil) -> [UInt8] {
         // One allocation even for megabytes: growing by doubling would copy
         // the text again and fault in fresh pages at each step.
-        out.reserveCapacity(estimatedSize(value) + extra)
-        write(value, to: &out)
+        let size = estimatedSize(value) + extra
+        var out = buffer?(size) ?? emptyBuffer(capacity: size)
+        var seen = PlainString()
+        write(value, to: &out, &seen)
+        return out
+    }
+
+    /// The last large string written that needed no escapes, by the address
+    /// and length of its UTF-8: the same string written again (a tool's text
+    /// in its content and in structuredContent) is copied without a second
+    /// scan. Strings are immutable, so the same bytes at the same address,
+    /// while the value being written holds them, are the same text.
+    struct PlainString {
+        static let from = 1 << 16
+        var base: UnsafeRawPointer?
+        var count = 0
+    }
+
+    public static func emptyBuffer(capacity: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(capacity)
         return out
     }
 
@@ -31,19 +51,24 @@ public enum JSONSerializer {
     }
 
     public static func write(_ value: JSONValue, to out: inout [UInt8]) {
+        var seen = PlainString()
+        write(value, to: &out, &seen)
+    }
+
+    private static func write(_ value: JSONValue, to out: inout [UInt8], _ seen: inout PlainString) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): writeInt(i, to: &out)
         case .double(let d): writeDouble(d, to: &out)
-        case .string(let s): writeString(s, to: &out)
+        case .string(let s): writeString(s, to: &out, &seen)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             var first = true
             for item in items {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                write(item, to: &out)
+                write(item, to: &out, &seen)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
@@ -54,7 +79,7 @@ public enum JSONSerializer {
                 first = false
                 writeString(m.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                write(m.value, to: &out)
+                write(m.value, to: &out, &seen)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -86,6 +111,27 @@ public enum JSONSerializer {
     static func writeString(_ s: String, to out: inout [UInt8]) {
         var s = s
         s.withUTF8 { writeString(UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    private static func writeString(_ s: String, to out: inout [UInt8], _ seen: inout PlainString) {
+        // The string's own storage (not a temporary copy, whose address a
+        // later copy could take), for large strings only.
+        let written: Void? = s.utf8.count < PlainString.from ? nil : s.utf8.withContiguousStorageIfAvailable { utf8 in
+            let buf = UnsafeRawBufferPointer(utf8)
+            guard let base = buf.baseAddress else { return writeString(buf, to: &out) }
+            if seen.base == base && seen.count == buf.count {
+                out.reserveCapacity(out.count + buf.count + 2)
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: utf8)
+                out.append(UInt8(ascii: "\""))
+                return
+            }
+            let start = out.count
+            writeString(buf, to: &out)
+            // Nothing escaped: the text came out as its bytes plus two quotes.
+            if out.count - start == buf.count + 2 { seen = PlainString(base: base, count: buf.count) }
+        }
+        if written == nil { writeString(s, to: &out) }
     }
 
     /// Writes UTF-8 bytes as a JSON string: plain runs are found by the vector

@@ -103,4 +103,9 @@ extension Message {
     }
 
     public func serialized() -> [UInt8] { JSONSerializer.bytes(json) }
+
+    /// The text, written into a buffer of `channel`'s (see MessageChannel.outputBuffer).
+    public func serialized(for channel: MessageChannel) -> [UInt8] {
+        JSONSerializer.bytes(json, buffer: channel.outputBuffer(capacity:))
+    }
 }

@@ -28,6 +28,12 @@ public protocol MessageChannel: AnyObject, Sendable {
     /// How these messages travelled and from where, for the network
     /// attributes of their server spans; read only while tracing is on.
     var spanTransport: SpanTransport? { get }
+    /// An empty array with room for at least `capacity` bytes, into which the
+    /// next answer of about that size is written. A transport that is done
+    /// with a large message's bytes once written (stdio) hands back the
+    /// buffer of the last one, so megabytes of answer do not take fresh pages
+    /// (a page fault each) every time. Defaults to a new array.
+    func outputBuffer(capacity: Int) -> [UInt8]
 }
 
 /// A `traceparent` header and its optional `tracestate`.
@@ -46,29 +52,39 @@ extension MessageChannel {
     public var principal: Principal? { nil }
     public var traceHeaders: TraceHeaders? { nil }
     public var spanTransport: SpanTransport? { nil }
+    public func outputBuffer(capacity: Int) -> [UInt8] { JSONSerializer.emptyBuffer(capacity: capacity) }
 }
 
 /// A channel made of two closures, for transports that need no state of their own.
 public final class ClosureChannel: MessageChannel {
     private let onSend: @Sendable ([UInt8]) -> Void
     private let onFinish: @Sendable ([UInt8]?) -> Void
+    private let buffers: (@Sendable (Int) -> [UInt8])?
     public let spanTransport: SpanTransport?
 
+    /// `outputBuffer`: where `outputBuffer(capacity:)` comes from (the default's new array when nil).
     public init(send: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable ([UInt8]?) -> Void,
-                spanTransport: SpanTransport? = nil)
+                spanTransport: SpanTransport? = nil, outputBuffer: (@Sendable (Int) -> [UInt8])? = nil)
     {
         onSend = send
         onFinish = finish
+        buffers = outputBuffer
         self.spanTransport = spanTransport
     }
 
     /// Everything, answers included, goes to one place (stdio, custom transports).
-    public convenience init(spanTransport: SpanTransport? = nil, _ write: @escaping @Sendable ([UInt8]) -> Void) {
-        self.init(send: write, finish: { if let a = $0 { write(a) } }, spanTransport: spanTransport)
+    public convenience init(spanTransport: SpanTransport? = nil, outputBuffer: (@Sendable (Int) -> [UInt8])? = nil,
+                            _ write: @escaping @Sendable ([UInt8]) -> Void)
+    {
+        self.init(send: write, finish: { if let a = $0 { write(a) } }, spanTransport: spanTransport,
+                  outputBuffer: outputBuffer)
     }
 
     public func send(_ message: [UInt8]) { onSend(message) }
     public func finish(_ answer: [UInt8]?) { onFinish(answer) }
+    public func outputBuffer(capacity: Int) -> [UInt8] {
+        buffers?(capacity) ?? JSONSerializer.emptyBuffer(capacity: capacity)
+    }
 }
 
 /// Collects the answers to a JSON-RPC batch (revision 2025-03-26) into one

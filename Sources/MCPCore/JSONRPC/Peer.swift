@@ -409,7 +409,8 @@ public final class JSONRPCPeer: Sendable {
             if outcome != nil { request.channel.finish(nil) }
         } else {
             switch outcome {
-            case .success(let r)?: request.channel.finish(Message.response(id: request.id, result: r).serialized())
+            case .success(let r)?:
+                request.channel.finish(Message.response(id: request.id, result: r).serialized(for: request.channel))
             case .failure(let e)?:
                 request.channel.finish(error: Message.errorResponse(id: request.id, error: e).serialized(), code: e.code)
             case nil: break

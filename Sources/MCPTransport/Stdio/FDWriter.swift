@@ -9,13 +9,21 @@ import MCPRuntime
 public final class FDWriter: Sendable {
     private let queue: CombiningQueue<[UInt8]>
     private let state: LockedState<Bool>  // true once the descriptor failed
+    /// The buffer of the last large message written alone, for the next
+    /// answer to be written into (outputBuffer).
+    private let spare: LockedState<[UInt8]?>
+    private static let reusedFrom = 1 << 20
 
     /// Past `maxPendingMessages` messages or `maxPendingBytes` bytes waiting
     /// behind a write that does not finish (a reader that stopped reading),
     /// writers block, and `waitUntilWritable` holds back the reader of requests.
-    public init(fd: Int32, maxPendingMessages: Int = 4096, maxPendingBytes: Int = 16 << 20) {
+    /// `keptBufferBytes`: the largest buffer of a written message (of 1 MiB or
+    /// more) kept for outputBuffer to hand out again; 0 keeps none.
+    public init(fd: Int32, maxPendingMessages: Int = 4096, maxPendingBytes: Int = 16 << 20, keptBufferBytes: Int = 0) {
         let broken = LockedState(false)
+        let spare = LockedState<[UInt8]?>(nil)
         state = broken
+        self.spare = spare
         queue = CombiningQueue(maxPending: maxPendingMessages, maxPendingCost: maxPendingBytes,
                                cost: { $0.count + 1 }) { batch in
             if broken.withLock({ $0 }) { return }
@@ -23,6 +31,10 @@ public final class FDWriter: Sendable {
                 // A large message goes out as it is: no copy of megabytes to add its newline.
                 if !FDWriter.writeAll(fd: fd, batch[0]) || !FDWriter.writeAll(fd: fd, [0x0A]) {
                     broken.withLock { $0 = true }
+                }
+                let capacity = batch[0].capacity
+                if capacity >= FDWriter.reusedFrom && capacity <= keptBufferBytes {
+                    spare.withLock { $0 = batch[0] }
                 }
                 return
             }
@@ -37,6 +49,23 @@ public final class FDWriter: Sendable {
     }
 
     public var isBroken: Bool { state.withLock { $0 } }
+
+    /// An empty array with room for `capacity` bytes: for 1 MiB or more, the
+    /// kept buffer of the last large message when it is big enough. Its pages
+    /// are already mapped, where a fresh buffer of megabytes is mapped anew
+    /// (glibc returns freed large blocks to the kernel) and faulted in page by
+    /// page as it fills: for a 20 MB answer, 5,000 page faults saved.
+    public func outputBuffer(capacity: Int) -> [UInt8] {
+        if capacity >= FDWriter.reusedFrom, var b = spare.withLock({ $0.take() }),
+           b.capacity >= capacity
+        {
+            // In place when the writer has let go of it (it has, once the write
+            // returned); a new allocation otherwise, never a copy.
+            b.removeAll(keepingCapacity: true)
+            return b
+        }
+        return JSONSerializer.emptyBuffer(capacity: capacity)
+    }
 
     public func write(message: [UInt8]) { queue.push(message) }
 

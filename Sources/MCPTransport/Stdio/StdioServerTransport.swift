@@ -12,6 +12,9 @@ public struct StdioOptions: Sendable {
     /// Requests read but not yet answered; past it reading pauses until one
     /// is answered (tools on worker threads run concurrently up to here).
     public var maxInFlight = 1024
+    /// The largest answer buffer (1 MiB or more) kept after its write for the
+    /// next answer to reuse; 0 keeps none. Held until the serve ends.
+    public var keptBufferBytes = 64 << 20
     public init() {}
 }
 
@@ -56,12 +59,14 @@ public enum StdioServerTransport {
     private static func serveBlocked(server: ServerCore, input: Int32, output: Int32, options: StdioOptions,
                                      stop: StopSignal) throws(TransportError)
     {
-        let writer = FDWriter(fd: output, maxPendingBytes: options.maxQueuedBytes)
+        let writer = FDWriter(fd: output, maxPendingBytes: options.maxQueuedBytes,
+                              keptBufferBytes: options.keptBufferBytes)
         let observer = server.observer
-        let session = server.makeSession(defaultChannel: ClosureChannel(spanTransport: .pipe) { message in
+        let channel = ClosureChannel(spanTransport: .pipe, outputBuffer: writer.outputBuffer(capacity:)) { message in
             observer?.bytesSent(message.count + 1)
             writer.write(message: message)
-        })
+        }
+        let session = server.makeSession(defaultChannel: channel)
         observer?.streamOpened(.stdio)
         defer {
             session.close()

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from libmcp import Image, ToolResult, errors
-from libmcp._features import Tool, decode_json
+from libmcp._features import Tool, _encode_structured, _encode_text, decode_json
 
 
 @pytest.mark.parametrize("data", [
@@ -103,3 +103,28 @@ def test_result_json_takes_the_shortcut_for_common_values():
     assert isinstance(returns(ToolResult).result_json(ToolResult(["t"])), dict)
     with pytest.raises(errors.ToolError, match="does not match its return annotation"):
         returns(int).result_json("five")
+
+
+LONG = "base64+/data" * 500  # 6,000 characters: past the long-text threshold
+
+
+@pytest.mark.parametrize("data", [
+    {"text": LONG}, {"text": LONG + "é€𝄞\x7f"}, {"a": 1.5, "text": LONG, "b": [None, True, "x\n"]},
+    {"text": LONG + '"'}, {"text": LONG + "\\"}, {"text": LONG + "\n"}, {"text": "\x00" + LONG},
+    {"text": LONG + "\x1f"}, {"text": LONG + "\ud800"}, {"text": "short"}, {"t": {"nested": LONG}},
+    {"text": LONG, "n": float("nan")}, {"text": LONG, "o": object()}, [LONG], LONG,
+])
+def test_encode_structured_is_the_general_encoder(data):
+    """A long str member needing no escape is written as it is: the same text as the encoder's."""
+    try:
+        expected: Any = _encode_text(data)
+    except Exception as e:  # noqa: BLE001
+        expected = e
+    try:
+        got: Any = _encode_structured(data)
+    except Exception as e:  # noqa: BLE001
+        got = e
+    if isinstance(expected, Exception):
+        assert type(got) is type(expected) and str(got) == str(expected)
+    else:
+        assert got == expected

@@ -38,6 +38,35 @@ _isawaitable = inspect.isawaitable
 _get_ident = threading.get_ident
 
 
+_LARGE_TEXT = 1 << 12
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+_ESCAPED = tuple(chr(c) for c in range(0x20)) + ('"', "\\")  # all that _json_str changes
+
+
+def _quote_large(text: str) -> str:
+    """_json_str, with a long str that holds nothing to escape written as it is: 34 memchr-like
+    finds over the raw string cost a fifth of CPython's escaper, which takes it character by
+    character (~30 instructions each: 0.3 G instructions for 10 MB)."""
+    if len(text) >= _LARGE_TEXT and not any(c in text for c in _ESCAPED):
+        return '"' + text + '"'
+    return _json_str(text)
+
+
+def _encode_structured(data: Any) -> str:
+    """_encode_text, the same text: for an object with a long str member (file contents, base64
+    data) through the C encoder with _quote_large as its string escaper; the per-string call
+    that costs is paid only for such objects."""
+    if (_c_make_encoder is None or type(data) is not dict
+            or not any(type(v) is str and len(v) >= _LARGE_TEXT for v in data.values())):
+        return _encode_text(data)
+    e = _TEXT_ENCODER
+    encode = _c_make_encoder({}, e.default, _quote_large, None, e.key_separator, e.item_separator,
+                             e.sort_keys, e.skipkeys, e.allow_nan)
+    return "".join(encode(data, 0))
+
+
 def _quote_json(text: str) -> str:
     """_json_str for the output of the encoders above: JSON text holds no raw control
     characters, so only backslashes and quotes need escaping, which str.replace does
@@ -372,7 +401,7 @@ class Tool(Feature):
             # the text block of those very bytes, so no quoting of the JSON inside JSON.
             try:
                 data = self._checked_data(value)
-                text = None if data is _NOT_DATA else _encode_text(data)
+                text = None if data is _NOT_DATA else _encode_structured(data)
             except Exception as e:  # noqa: BLE001
                 self.failed(call, e)
                 return
@@ -404,7 +433,7 @@ class Tool(Feature):
             text, data_json = value, _json_str(data)
             text_json = _json_str(text)
         else:
-            text = data_json = _encode_text(data)  # the text block is this JSON; whitespace is no matter
+            text = data_json = _encode_structured(data)  # the text block is this JSON; whitespace is no matter
             text_json = _quote_json(text)
         if self.wrap:
             data_json = '{"result":' + data_json + "}"
