@@ -4,6 +4,7 @@
 **
 **   http_driver --port P [--host 127.0.0.1] [--path /mcp] [--conns N]
 **               [--warmup S] [--seconds S] [--sessions N] [--text STR] [--ping] [--modern]
+**               [--calls N]
 **
 ** Each connection is one MCP session on one keep-alive TCP connection: POST
 ** initialize (reading Mcp-Session-Id), POST notifications/initialized, then
@@ -17,6 +18,12 @@
 ** After --warmup seconds it prints "START" and measures for --seconds, prints
 ** "END", then one JSON line: calls, seconds, calls_per_s, p50_us, p99_us,
 ** max_us, errors (an answer without "result" counts as an error).
+**
+** --calls N instead sends exactly N calls in all (over the --conns connections),
+** waits for every answer and exits: a fixed amount of work, for counting the
+** server's instructions per call (callgrind, two runs of different N, the
+** difference divided by the difference of N cancels start-up and handshakes).
+** It prints START before the first call, END after the last answer.
 **
 ** --sessions N instead creates N sessions (initialize + initialized, spread
 ** over --conns connections), prints "SESSIONS N" and waits for stdin to close
@@ -53,6 +60,7 @@ struct conn {
 
 static const char *host = "127.0.0.1", *path = "/mcp", *text = "hello";
 static int port = 0, ping = 0, modern = 0;
+static long max_calls = 0, issued = 0; /* --calls: the budget, and calls sent so far */
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -93,6 +101,13 @@ static void next_request(struct conn *c) {
         snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
         break;
     case CALLING:
+        if (max_calls) {
+            if (issued >= max_calls) {
+                c->phase = DONE;
+                return;
+            }
+            issued++;
+        }
         if (ping) {
             snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"ping\"}", ++c->next_id);
             break;
@@ -198,17 +213,24 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) warmup = atof(v);
         else if (!strcmp(a, "--seconds")) seconds = atof(v);
         else if (!strcmp(a, "--sessions")) sessions = atoi(v);
+        else if (!strcmp(a, "--calls")) max_calls = atol(v);
         else if (!strcmp(a, "--text")) text = v;
         else continue;
         i++;
     }
-    if (port <= 0 || conns <= 0 || (modern && (ping || sessions))) {
-        fprintf(stderr, "usage: http_driver --port P [--conns N] [--seconds S] [--sessions N] [--ping | --modern]\n");
+    if (port <= 0 || conns <= 0 || max_calls < 0 || (modern && (ping || sessions)) || (sessions && max_calls)) {
+        fprintf(stderr, "usage: http_driver --port P [--conns N] [--seconds S | --calls N] [--sessions N] [--ping | --modern]\n");
         return 2;
     }
     int ep = epoll_create1(0);
     if (ep < 0) die("epoll_create1");
     struct conn *cs = calloc((size_t)conns, sizeof *cs);
+    int active = conns;
+    if (max_calls) {
+        warmup = 0;
+        printf("START\n");
+        fflush(stdout);
+    }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &addr.sin_addr);
     for (int i = 0; i < conns; i++) {
@@ -223,6 +245,10 @@ int main(int argc, char **argv) {
         c->buf = malloc(c->cap);
         c->phase = modern ? CALLING : INIT;
         next_request(c);
+        if (c->phase == DONE) { /* --calls smaller than --conns */
+            active--;
+            continue;
+        }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
     }
@@ -230,18 +256,20 @@ int main(int argc, char **argv) {
     size_t max_samples = 4u << 20, samples = 0;
     uint32_t *lat = malloc(max_samples * sizeof *lat);
     long calls = 0, errors = 0, created = 0, started = 0;
-    int measuring = 0, active = conns;
+    int measuring = 0;
     uint64_t t_start = now_ns() + (uint64_t)(warmup * 1e9), t_end = t_start + (uint64_t)(seconds * 1e9);
     struct epoll_event evs[256];
     while (active > 0) {
         int n = epoll_wait(ep, evs, 256, 1000);
         uint64_t t = now_ns();
-        if (!sessions && !measuring && t >= t_start) {
+        if (max_calls) {
+            measuring = 1;
+        } else if (!sessions && !measuring && t >= t_start) {
             measuring = 1;
             printf("START\n");
             fflush(stdout);
         }
-        if (!sessions && t >= t_end) break;
+        if (!sessions && !max_calls && t >= t_end) break;
         for (int k = 0; k < n; k++) {
             struct conn *c = evs[k].data.ptr;
             if (c->phase == DONE) continue;
@@ -286,7 +314,7 @@ int main(int argc, char **argv) {
                     break;
                 default:
                     ok = status == 200 && memmem(body, body_len, "\"result\"", 8) != NULL;
-                    if (measuring && done <= t_end) {
+                    if (measuring && (max_calls || done <= t_end)) {
                         calls++;
                         if (samples < max_samples) lat[samples++] = (uint32_t)((done - c->t0) / 1000);
                     }
@@ -302,6 +330,10 @@ int main(int argc, char **argv) {
                     break;
                 }
                 next_request(c);
+                if (c->phase == DONE) { /* --calls: the budget is spent */
+                    active--;
+                    break;
+                }
                 if (flush_request(c) < 0) die("send");
             }
         }
@@ -317,7 +349,7 @@ int main(int argc, char **argv) {
     printf("END\n");
     int cmp(const void *a, const void *b);
     qsort(lat, samples, sizeof *lat, cmp);
-    double secs = seconds;
+    double secs = max_calls ? (double)(now_ns() - t_start) / 1e9 : seconds;
     printf("{\"calls\":%ld,\"seconds\":%.3f,\"calls_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"max_us\":%u,"
            "\"errors\":%ld,\"conns\":%d}\n",
            calls, secs, calls / secs, samples ? lat[samples / 2] : 0, samples ? lat[samples * 99 / 100] : 0,

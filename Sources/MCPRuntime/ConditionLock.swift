@@ -4,27 +4,49 @@ import Glibc
 /// thread until something happens (worker idle wait, drain at shutdown).
 /// Synchronization.Mutex has no condition variable, hence this small wrapper.
 ///
-/// Sendable: every access to the pthread objects goes through the mutex itself.
+/// The mutex and the condition share one allocation. With `lazyCondition` the
+/// condition is set up only when a thread first waits (LockedState: a few are
+/// made per request and almost none is ever waited on; a condition and its
+/// attributes set up and torn down cost ~1K instructions each time); then
+/// `signal`, `broadcast` and `wait` must be called with the lock held.
+///
+/// Sendable: every access to the pthread objects goes through the mutex
+/// itself; `condReady` changes only in `wait`, with the mutex held, and is
+/// read with it held (or never changes: not lazy).
 public final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
+    private var condReady = false
 
-    public init() {
-        mutex = .allocate(capacity: 1)
-        cond = .allocate(capacity: 1)
+    /// Where the condition starts in the shared allocation.
+    private static var condOffset: Int {
+        let a = MemoryLayout<pthread_cond_t>.alignment
+        return (MemoryLayout<pthread_mutex_t>.size + a - 1) / a * a
+    }
+
+    public init(lazyCondition: Bool = false) {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.condOffset + MemoryLayout<pthread_cond_t>.size,
+            alignment: max(MemoryLayout<pthread_mutex_t>.alignment, MemoryLayout<pthread_cond_t>.alignment))
+        mutex = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+        cond = (raw + Self.condOffset).bindMemory(to: pthread_cond_t.self, capacity: 1)
         pthread_mutex_init(mutex, nil)
+        if !lazyCondition { setUpCondition() }
+    }
+
+    private func setUpCondition() {
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
         pthread_cond_init(cond, &attr)
         pthread_condattr_destroy(&attr)
+        condReady = true
     }
 
     deinit {
-        pthread_cond_destroy(cond)
+        if condReady { pthread_cond_destroy(cond) }
         pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
+        UnsafeMutableRawPointer(mutex).deallocate()
     }
 
     public func lock() { pthread_mutex_lock(mutex) }
@@ -36,12 +58,13 @@ public final class ConditionLock: @unchecked Sendable {
         return try body()
     }
 
-    public func signal() { pthread_cond_signal(cond) }
-    public func broadcast() { pthread_cond_broadcast(cond) }
+    public func signal() { if condReady { pthread_cond_signal(cond) } }
+    public func broadcast() { if condReady { pthread_cond_broadcast(cond) } }
 
     /// Waits with the lock held; returns false when the deadline passed.
     @discardableResult
     public func wait(until deadline: MonotonicInstant?) -> Bool {
+        if !condReady { setUpCondition() }
         guard let deadline else {
             pthread_cond_wait(cond, mutex)
             return true

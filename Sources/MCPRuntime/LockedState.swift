@@ -3,7 +3,8 @@
 /// @unchecked Sendable: `state` is only read or written inside `withLock` /
 /// `wait`, which hold the lock, so it is never accessed concurrently.
 public final class LockedState<State>: @unchecked Sendable {
-    private let cond = ConditionLock()
+    /// Its condition is set up on the first wait: every use below holds the lock.
+    private let cond = ConditionLock(lazyCondition: true)
     private var state: State
 
     public init(_ initial: State) { state = initial }

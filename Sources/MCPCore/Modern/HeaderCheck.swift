@@ -40,7 +40,7 @@ public enum HeaderCheck {
                 return .headerMismatch("Mcp-Name header value '\(decoded)' does not match body value '\(bodyName)'")
             }
         }
-        if method == "tools/call", let name = params?["name"]?.stringValue {
+        if method == "tools/call", server.toolsMayHaveHeaderParameters, let name = params?["name"]?.stringValue {
             let parameters = server.features.withLock { $0.tools[name]?.headerParameters } ?? []
             let arguments = params?["arguments"]?.objectValue ?? JSONObject()
             for p in parameters {
@@ -91,6 +91,17 @@ public enum HeaderCheck {
         let body = v.dropFirst(prefix.count).dropLast(suffix.count)
         guard let bytes = Base64.decode(body) else { return nil }
         return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Without the optional white space around it; most header values have
+    /// none and come back as they are (no Substring, no new String: the
+    /// StringProtocol form below cost ~350 instructions a value).
+    public func trimmingOWS() -> String {
+        guard let first = utf8.first, let last = utf8.last else { return "" }
+        if first != 0x20, first != 0x09, last != 0x20, last != 0x09 { return self }
+        return Substring(self).trimmingOWS()
     }
 }
 

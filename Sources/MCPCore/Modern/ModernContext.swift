@@ -9,23 +9,49 @@ public struct ModernContext: Sendable, Equatable {
     public static let logLevelKey = "io.modelcontextprotocol/logLevel"
     public static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
 
-    public let version: ProtocolVersion
-    public let clientCapabilities: JSONObject
+    public var version: ProtocolVersion { storage.version }
+    public var clientCapabilities: JSONObject { storage.clientCapabilities }
     /// Optional (a SHOULD for clients): empty when the request has none.
-    public let clientInfo: JSONObject
+    public var clientInfo: JSONObject { storage.clientInfo }
     /// nil: the request asked for no log messages at all.
-    public let logLevel: LoggingLevel?
+    public var logLevel: LoggingLevel? { storage.logLevel }
     /// The whole `_meta` (trace context, progressToken, the host's own keys).
-    public let meta: JSONObject
+    public var meta: JSONObject { storage.meta }
+
+    /// The fields, immutable, in one box: a request's context is read (copied
+    /// out of its lock) several times per call, and a copy of three objects
+    /// and a level cost ~400 instructions of retains and releases; a box is one.
+    private final class Storage: Sendable {
+        let version: ProtocolVersion
+        let clientCapabilities: JSONObject
+        let clientInfo: JSONObject
+        let logLevel: LoggingLevel?
+        let meta: JSONObject
+
+        init(version: ProtocolVersion, clientCapabilities: JSONObject, clientInfo: JSONObject,
+             logLevel: LoggingLevel?, meta: JSONObject)
+        {
+            self.version = version
+            self.clientCapabilities = clientCapabilities
+            self.clientInfo = clientInfo
+            self.logLevel = logLevel
+            self.meta = meta
+        }
+    }
+
+    private let storage: Storage
 
     public init(version: ProtocolVersion, clientCapabilities: JSONObject = JSONObject(),
                 clientInfo: JSONObject = JSONObject(), logLevel: LoggingLevel? = nil, meta: JSONObject = JSONObject())
     {
-        self.version = version
-        self.clientCapabilities = clientCapabilities
-        self.clientInfo = clientInfo
-        self.logLevel = logLevel
-        self.meta = meta
+        storage = Storage(version: version, clientCapabilities: clientCapabilities, clientInfo: clientInfo,
+                          logLevel: logLevel, meta: meta)
+    }
+
+    public static func == (a: ModernContext, b: ModernContext) -> Bool {
+        a.storage === b.storage
+            || (a.version == b.version && a.clientCapabilities == b.clientCapabilities && a.clientInfo == b.clientInfo
+                && a.logLevel == b.logLevel && a.meta == b.meta)
     }
 
     /// Whether `meta` claims the modern era (it names a protocol version),

@@ -1,3 +1,4 @@
+import Synchronization
 /// What a server says about itself and the limits it applies.
 public struct ServerOptions: Sendable {
     /// serverInfo: name, version and the optional title, description, websiteUrl, icons.
@@ -41,6 +42,11 @@ public final class ServerCore: Sendable {
     /// Request timeouts and task expiry (injected: MCPCore starts no thread).
     let scheduler: any TimerService
     let features = LockedState(FeatureSet())
+    /// Whether a tool with `x-mcp-header` parameters was ever added: until
+    /// one is, a 2026-07-28 tools/call skips looking its tool up for them
+    /// (a lock and a hash of the name, ~1.5K instructions a call).
+    private let headerParameterTools = Synchronization.Atomic<Bool>(false)
+    var toolsMayHaveHeaderParameters: Bool { headerParameterTools.load(ordering: .relaxed) }
     let cursors = CursorCodec()
     /// Seals the requestState of MRTR rounds (Server/MRTR).
     let requestStates: RequestStateCodec
@@ -213,6 +219,9 @@ public final class ServerCore: Sendable {
     // MARK: features
 
     public func addTool(_ entry: ToolEntry) throws(DefinitionError) {
+        // Set before the tool is visible; never cleared (a removed tool only
+        // costs the lookup again).
+        if !entry.headerParameters.isEmpty { headerParameterTools.store(true, ordering: .relaxed) }
         try insert(\.tools, key: entry.name, entry, list: .tools)
     }
 

@@ -13,9 +13,6 @@ public final class ServerSession: Sendable, PeerMethods {
     /// Messages unrelated to any request (list changes, server-initiated traffic).
     public let defaultChannel: MessageChannel
     let state: LockedState<State>
-    private let ownerJSON = LockedState<JSONValue?>(nil)
-    /// When the record was last saved (wall clock ms), for touchRecord.
-    private let lastSaved = LockedState<Int64>(0)
 
     struct State {
         enum Phase { case awaitingInitialize, initialized }
@@ -30,6 +27,13 @@ public final class ServerSession: Sendable, PeerMethods {
         var era = Era.undecided
         /// Whether its record goes to the server's durable store (ServerCore.makeSession).
         var persistent = false
+        /// The principal the transport bound this session to, saved with its record.
+        /// (Here rather than in locked states of their own: a 2026-07-28 POST
+        /// makes a session, and each lock is two allocations and a mutex and
+        /// condition set up and torn down.)
+        var owner: JSONValue?
+        /// When the record was last saved (wall clock ms), for touchRecord.
+        var lastSaved: Int64 = 0
     }
 
     /// A connection's era. Over stdio the first request decides (NOTES.md):
@@ -82,15 +86,15 @@ public final class ServerSession: Sendable, PeerMethods {
 
     /// The principal the transport bound this session to (HTTP "auth"),
     /// saved with its record; set once, before the first request is served.
-    public func setOwner(_ owner: JSONValue?) { ownerJSON.withLock { $0 = owner } }
+    public func setOwner(_ owner: JSONValue?) { state.withLock { $0.owner = owner } }
 
     /// Saves this session's record to the durable store, if it has one; the
     /// caller answers the client only after (so a restart cannot lose what
     /// the client was told). Throws what the store threw.
     func saveRecord() throws(StoreError) {
         guard state.withLock({ $0.persistent }), let slot = server.sessionStore.withLock({ $0 }) else { return }
-        try slot.store.saveSession(record(owner: ownerJSON.withLock { $0 }), ttlMs: slot.ttlMs)
-        lastSaved.withLock { $0 = Timestamp.nowMs() }
+        try slot.store.saveSession(record(owner: state.withLock { $0.owner }), ttlMs: slot.ttlMs)
+        state.withLock { $0.lastSaved = Timestamp.nowMs() }
     }
 
     /// Pushes the record's expiry forward (a session in use must not expire
@@ -100,9 +104,9 @@ public final class ServerSession: Sendable, PeerMethods {
         guard let slot = server.sessionStore.withLock({ $0 }), state.withLock({ $0.persistent && $0.phase == .initialized })
         else { return }
         let now = Timestamp.nowMs()
-        let due = lastSaved.withLock { last -> Bool in
-            guard now - last >= Int64(slot.ttlMs / 4) else { return false }
-            last = now
+        let due = state.withLock { s -> Bool in
+            guard now - s.lastSaved >= Int64(slot.ttlMs / 4) else { return false }
+            s.lastSaved = now
             return true
         }
         if due { try? saveRecord() }

@@ -1,6 +1,7 @@
 import Glibc
 internal import NIOConcurrencyHelpers
 internal import NIOCore
+import Synchronization
 
 /// The open connections of a listener (HTTP and WebSocket), so a graceful stop
 /// can ask each to finish and then see when all are gone, and so the listener
@@ -11,10 +12,27 @@ internal import NIOCore
 /// letting the process run out of descriptors. Connections with a response
 /// open (calls, streams) and WebSocket sessions are never shed.
 final class ConnectionRegistry: Sendable {
-    struct Key: Hashable, Sendable { let id: UInt64 }
+    /// A registration: its id and the cell its phase lives in, so a phase
+    /// change (three per request) is one atomic store, not a lock and two
+    /// dictionary lookups (~1.2K instructions each).
+    struct Key: Sendable {
+        let id: UInt64
+        let cell: PhaseCell
+    }
+
+    /// A connection's phase, written by its event loop, read by whoever
+    /// looks for a connection to shed.
+    final class PhaseCell: Sendable {
+        private let raw: Synchronization.Atomic<UInt8>
+        init(_ phase: Phase) { raw = Synchronization.Atomic(phase.rawValue) }
+        var phase: Phase {
+            get { Phase(rawValue: raw.load(ordering: .relaxed)) ?? .busy }
+            set { raw.store(newValue.rawValue, ordering: .relaxed) }
+        }
+    }
 
     /// What a connection is doing, for choosing whom to shed.
-    enum Phase: Sendable {
+    enum Phase: UInt8, Sendable {
         /// Just accepted: no request head yet.
         case fresh
         /// Kept alive after a response; nothing of the next request, or only a partial head.
@@ -29,7 +47,7 @@ final class ConnectionRegistry: Sendable {
         let eventLoop: EventLoop
         let quiesce: @Sendable () -> Void
         let close: @Sendable () -> Void
-        var phase: Phase
+        let cell: PhaseCell
     }
 
     private struct State {
@@ -63,8 +81,9 @@ final class ConnectionRegistry: Sendable {
                 }
             }
             s.next += 1
-            s.entries[s.next] = Entry(eventLoop: eventLoop, quiesce: quiesce, close: close, phase: phase)
-            return (Key(id: s.next), s.quiescing, victim)
+            let cell = PhaseCell(phase)
+            s.entries[s.next] = Entry(eventLoop: eventLoop, quiesce: quiesce, close: close, cell: cell)
+            return (Key(id: s.next, cell: cell), s.quiescing, victim)
         }
         if let victim { victim.eventLoop.execute(victim.close) }
         if late, key != nil { eventLoop.execute(quiesce) }
@@ -93,7 +112,7 @@ final class ConnectionRegistry: Sendable {
         var idle: UInt64?
         var waiting: UInt64?
         for (k, e) in entries {
-            switch e.phase {
+            switch e.cell.phase {
             case .idle: if k < (idle ?? .max) { idle = k }
             case .fresh, .receiving: if k < (waiting ?? .max) { waiting = k }
             case .busy: break
@@ -103,9 +122,7 @@ final class ConnectionRegistry: Sendable {
     }
 
     func setPhase(_ key: Key, _ phase: Phase) {
-        state.withLockedValue { s in
-            if s.entries[key.id] != nil { s.entries[key.id]?.phase = phase }
-        }
+        key.cell.phase = phase
     }
 
     func remove(_ key: Key) {

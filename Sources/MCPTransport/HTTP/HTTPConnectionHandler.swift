@@ -65,6 +65,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var corsHeaders: HTTPHeaders?
     /// Metrics and the access log of the current response.
     private var observed = ResponseObservation()
+    /// The client's address and port, read at the first request: formatting
+    /// the address (inet_ntop and a String) cost ~3K instructions a request.
+    private var peer: (address: String?, port: Int?)?
 
     init(endpoint: HTTPEndpoint) {
         self.endpoint = endpoint
@@ -225,9 +228,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             guard let h = head else { return }
             head = nil
             headArrived = nil
-            let remote = context.channel.remoteAddress
+            if peer == nil {
+                let remote = context.channel.remoteAddress
+                peer = (remote?.ipAddress, remote?.port)
+            }
             let request = HTTPRequest(head: h, body: body ?? ByteBuffer(),
-                                      remoteAddress: remote?.ipAddress, remotePort: remote?.port)
+                                      remoteAddress: peer?.address, remotePort: peer?.port)
             body = nil
             bodyCharged = 0
             if current != nil {

@@ -72,7 +72,7 @@ extension HTTPEndpoint {
         // JSON first when the client takes it: a message sent before the
         // answer turns the response into an SSE stream (PostChannel).
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: accept.json,
-                                  primes: { false }, extraHeaders: { HTTPHeaders() },
+                                  primes: { false },
                                   errorStatus: Self.modernStatus, principal: request.principal,
                                   traceHeaders: request.traceHeaders,
                                   spanTransport: request.spanTransport)

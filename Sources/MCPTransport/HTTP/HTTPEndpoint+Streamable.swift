@@ -204,7 +204,7 @@ extension HTTPEndpoint {
         s.begin()
         sink.onDone { s.end() }
         let channel = PostChannel(sink: sink, streams: s.streams, version: request.head.version, json: json,
-                                  primes: { s.core.protocolVersion >= .v2025_11_25 }, extraHeaders: { HTTPHeaders() },
+                                  primes: { s.core.protocolVersion >= .v2025_11_25 },
                                   principal: request.principal, traceHeaders: request.traceHeaders,
                                   spanTransport: request.spanTransport, requests: Self.requestIDs(single, value))
         let answers = single.map { s.core.receive($0, channel: channel) } ?? s.core.receive(value, channel: channel)
@@ -270,7 +270,7 @@ extension HTTPEndpoint {
                                sink: ResponseSink)
     {
         let channel = PostChannel(sink: sink, streams: nil, version: request.head.version, json: json,
-                                  primes: { false }, extraHeaders: { HTTPHeaders() }, principal: request.principal,
+                                  primes: { false }, principal: request.principal,
                                   traceHeaders: request.traceHeaders,
                                   spanTransport: request.spanTransport)
         let session = core.makeStatelessSession(defaultChannel: channel, version: version)

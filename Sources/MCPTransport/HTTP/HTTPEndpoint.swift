@@ -186,35 +186,45 @@ struct AcceptedTypes {
 }
 
 /// Media types in header values, compared without case, parameters or
-/// blanks. Byte-level and allocation-free: these run for every request.
+/// blanks. Byte-level over the header's contiguous UTF-8 and allocation-free:
+/// these run for every request (over Substring.UTF8View indices the Accept and
+/// Content-Type checks cost ~6K instructions of a ~130K-instruction call).
 enum MediaType {
     /// Calls `body` with each comma-separated item of a list (Accept).
-    static func each(in header: String, _ body: (Substring.UTF8View) -> Void) {
-        var utf8 = header.utf8[...]
-        while !utf8.isEmpty {
-            let item = utf8.prefix { $0 != UInt8(ascii: ",") }
-            utf8 = utf8.dropFirst(item.count + 1)
-            body(item)
+    static func each(in header: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var h = header
+        h.withUTF8 { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                while end < all.count, all[end] != UInt8(ascii: ",") { end += 1 }
+                body(UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
+            }
         }
     }
 
     /// Whether the first type of a header value (Content-Type) is `type`.
     static func first(of header: String, is type: StaticString) -> Bool {
-        matches(header.utf8.prefix { $0 != UInt8(ascii: ",") }, type)
+        var h = header
+        return h.withUTF8 { all in
+            var end = 0
+            while end < all.count, all[end] != UInt8(ascii: ",") { end += 1 }
+            return matches(UnsafeBufferPointer(rebasing: all[..<end]), type)
+        }
     }
 
     /// Whether an item (up to its parameters, blanks skipped, any case) is
     /// `type`, which is given in lowercase.
-    static func matches(_ item: Substring.UTF8View, _ type: StaticString) -> Bool {
-        type.withUTF8Buffer { want -> Bool in
-            var i = 0
-            for b in item {
-                if b == UInt8(ascii: ";") { break }
-                if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { continue }
-                guard i < want.count, (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == want[i] else { return false }
-                i += 1
-            }
-            return i == want.count
+    static func matches(_ item: UnsafeBufferPointer<UInt8>, _ type: StaticString) -> Bool {
+        let want = UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount)
+        var i = 0
+        for b in item {
+            if b == UInt8(ascii: ";") { break }
+            if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") { continue }
+            guard i < want.count, (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == want[i] else { return false }
+            i += 1
         }
+        return i == want.count
     }
 }

@@ -40,10 +40,33 @@ struct OriginPolicy: Sendable {
     /// reason. A repeated header is refused rather than judged by its first
     /// line: a proxy or a framework behind it may read another line than we do.
     func check(_ headers: HTTPHeaders) -> (status: HTTPResponseStatus, reason: String)? {
-        for name in ["host", "origin"] where headers[name].count > 1 {
-            return (.badRequest, "More than one \(name == "host" ? "Host" : "Origin") header")
+        // One pass over the headers, names compared byte by byte (this runs
+        // for every request: four lookups and two arrays cost ~2K instructions).
+        var host: String?
+        var origin: String?
+        for (name, value) in headers {
+            if Self.isName(name, "host") {
+                if host != nil { return (.badRequest, "More than one Host header") }
+                host = value
+            } else if Self.isName(name, "origin") {
+                if origin != nil { return (.badRequest, "More than one Origin header") }
+                origin = value
+            }
         }
-        return check(host: headers.first(name: "host"), origin: headers.first(name: "origin")).map { (.forbidden, $0) }
+        return check(host: host, origin: origin).map { (.forbidden, $0) }
+    }
+
+    /// Whether a header name is `lower` (given in lowercase), in any case.
+    private static func isName(_ name: String, _ lower: StaticString) -> Bool {
+        guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
+        var n = name
+        return n.withUTF8 { b in
+            for i in 0..<b.count {
+                let c = b[i]
+                if (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) != lower.utf8Start[i] { return false }
+            }
+            return true
+        }
     }
 
     /// nil when allowed, else the reason (sent in the 403 body).
@@ -61,6 +84,8 @@ struct OriginPolicy: Sendable {
     struct AllowList: Sendable {
         let any: Bool
         let anyPort: Set<String>
+        /// `anyPort` as bytes, for the "name:port" scan.
+        private let anyPortBytes: [[UInt8]]
         let exact: Set<String>
         let hasScheme: Bool
 
@@ -74,23 +99,30 @@ struct OriginPolicy: Sendable {
             }
             any = entries.contains("*")
             self.anyPort = anyPort
+            anyPortBytes = anyPort.map { Array($0.utf8) }
             self.exact = exact
         }
 
         func allows(_ raw: String) -> Bool {
             if any { return true }
-            let value = raw.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? raw.lowercased() : raw
-            if exact.contains(value) || anyPort.contains(value) { return true }
-            // "name:port" against the any-port names, without splitting into
-            // new strings (this runs for every request; the lists are short).
-            let u = value.utf8
-            for name in anyPort where u.count > name.utf8.count + 1 && u.starts(with: name.utf8) {
-                let rest = u.dropFirst(name.utf8.count)
-                if rest.first == UInt8(ascii: ":"), rest.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                    return true
+            var value = raw.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? raw.lowercased() : raw
+            if !exact.isEmpty, exact.contains(value) { return true }
+            // The any-port names, bare or with ":digits", compared as bytes
+            // without hashing or new strings (this runs for every request;
+            // the lists are short).
+            return value.withUTF8 { u in
+                for name in anyPortBytes where u.count >= name.count && Self.hasPrefix(u, name) {
+                    if u.count == name.count { return true }
+                    guard u.count > name.count + 1, u[name.count] == UInt8(ascii: ":") else { continue }
+                    if u[(name.count + 1)...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return true }
                 }
+                return false
             }
-            return false
+        }
+
+        private static func hasPrefix(_ u: UnsafeBufferPointer<UInt8>, _ name: [UInt8]) -> Bool {
+            for i in 0..<name.count where u[i] != name[i] { return false }
+            return true
         }
     }
 

@@ -20,7 +20,8 @@ final class PostChannel: ResumableChannel {
     private let primes: @Sendable () -> Bool
     /// Extra response headers, computed when the head is written (the
     /// Mcp-Session-Id of a just-initialized session).
-    private let extraHeaders: @Sendable () -> HTTPHeaders
+    /// nil: none (most POSTs; an empty set added cost ~1K instructions an answer).
+    private let extraHeaders: (@Sendable () -> HTTPHeaders)?
     /// The status of an error answer sent as JSON (2026-07-28 maps codes to
     /// 400/404); nil: 200, as in the 2025 era.
     private let errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)?
@@ -43,7 +44,7 @@ final class PostChannel: ResumableChannel {
     }
 
     init(sink: ResponseSink, streams: SessionStreams?, version: HTTPVersion, json: Bool,
-         primes: @escaping @Sendable () -> Bool, extraHeaders: @escaping @Sendable () -> HTTPHeaders,
+         primes: @escaping @Sendable () -> Bool, extraHeaders: (@Sendable () -> HTTPHeaders)? = nil,
          errorStatus: (@Sendable (Int64) -> HTTPResponseStatus)? = nil, principal: Principal? = nil,
          traceHeaders: TraceHeaders? = nil, spanTransport: SpanTransport? = nil, requests: [JSONValue] = [])
     {
@@ -85,11 +86,11 @@ final class PostChannel: ResumableChannel {
             case .waiting(json: true):
                 if let answer {
                     var h = HTTPEndpoint.jsonHeaders
-                    h.add(contentsOf: extraHeaders())
+                    if let extraHeaders { h.add(contentsOf: extraHeaders()) }
                     sink.respond(status: status, headers: h, body: answer, version: version)
                 } else {
                     // Cancelled before anything was sent: no answer will come.
-                    sink.respond(status: .accepted, headers: extraHeaders(), body: [], version: version)
+                    sink.respond(status: .accepted, headers: extraHeaders?() ?? HTTPHeaders(), body: [], version: version)
                 }
             case .waiting(json: false):
                 let n = startStream()
@@ -134,7 +135,7 @@ final class PostChannel: ResumableChannel {
     // Called with the lock held.
     private func startStream() -> UInt64 {
         var h = HTTPEndpoint.sseHeaders
-        h.add(contentsOf: extraHeaders())
+        if let extraHeaders { h.add(contentsOf: extraHeaders()) }
         let head = HTTPResponseHead(version: version, status: .ok, headers: h)
         if let streams { return streams.open(sink: sink, head: head, prime: primes(), requests: requests) }
         sink.push(.head(head))

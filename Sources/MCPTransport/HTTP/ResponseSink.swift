@@ -103,7 +103,9 @@ final class ResponseSink: @unchecked Sendable {
 
     func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8], version: HTTPVersion = .http1_1) {
         var h = headers
-        h.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        // add, not replaceOrAdd: no caller's headers carry a Content-Length
+        // (the remove would scan them all, ~1.3K instructions per answer).
+        h.add(name: "Content-Length", value: String(body.count))
         let head = HTTPResponseHead(version: version, status: status, headers: h)
         if body.isEmpty {
             push(.head(head), .end)

@@ -26,5 +26,15 @@ import Testing
         #expect(!MediaType.first(of: "application/jsonx", is: "application/json"))
         #expect(!MediaType.first(of: "application/jso", is: "application/json"))
         #expect(!MediaType.first(of: "", is: "application/json"))
+        #expect(MediaType.first(of: "application/json\t;charset=utf-8", is: "application/json"))
+        #expect(!MediaType.first(of: ",application/json", is: "application/json"))
+    }
+
+    @Test func listsSplitAtEveryComma() {
+        var items: [String] = []
+        MediaType.each(in: ",a, b,,c,") { items.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(items == ["", "a", " b", "", "c"])
+        MediaType.each(in: "") { _ in items.append("never") }
+        #expect(items.count == 5)
     }
 }

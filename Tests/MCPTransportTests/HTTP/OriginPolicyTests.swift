@@ -1,3 +1,4 @@
+import NIOHTTP1
 import Testing
 @testable import MCPTransport
 
@@ -44,6 +45,33 @@ import Testing
         #expect(p.check(host: "mcp.example", origin: "https://app.example") != nil)
         #expect(p.check(host: "mcp.example", origin: "http://dev:5173") == nil)
         #expect(OriginPolicy(hosts: ["*"], origins: ["*"]).check(host: "x", origin: "http://y") == nil)
+    }
+
+    @Test func wholeHeadsAreReadInOnePassWithoutCase() {
+        let p = OriginPolicy(config: HTTPServerConfig())
+        #expect(p.check(HTTPHeaders([("HOST", "localhost:1"), ("Content-Type", "application/json")])) == nil)
+        #expect(p.check(HTTPHeaders([("host", "127.0.0.1:80"), ("ORIGIN", "http://localhost:3")])) == nil)
+        #expect(p.check(HTTPHeaders([("Host", "evil.example")]))?.status == .forbidden)
+        #expect(p.check(HTTPHeaders([("Accept", "*/*")]))?.reason == "Missing Host header")
+        #expect(p.check(HTTPHeaders([("Hos", "localhost"), ("Hostx", "localhost")]))?.status == .forbidden)
+        let twoHosts = p.check(HTTPHeaders([("Host", "localhost"), ("hOsT", "localhost")]))
+        #expect(twoHosts?.status == .badRequest && twoHosts?.reason == "More than one Host header")
+        let twoOrigins = p.check(HTTPHeaders([("Host", "localhost"), ("Origin", "http://localhost"),
+                                              ("origin", "http://localhost")]))
+        #expect(twoOrigins?.status == .badRequest && twoOrigins?.reason == "More than one Origin header")
+    }
+
+    @Test func anyPortNamesMatchWholeOrWithDigitsOnly() {
+        let p = OriginPolicy(hosts: ["a.example", "b"], origins: [])
+        #expect(p.check(host: "a.example", origin: nil) == nil)
+        #expect(p.check(host: "A.Example:65535", origin: nil) == nil)
+        #expect(p.check(host: "b:1", origin: nil) == nil)
+        #expect(p.check(host: "a.exampl", origin: nil) != nil)
+        #expect(p.check(host: "a.examplex", origin: nil) != nil)
+        #expect(p.check(host: "a.example:", origin: nil) != nil)
+        #expect(p.check(host: "b:1a", origin: nil) != nil)
+        #expect(p.check(host: "bb:1", origin: nil) != nil)
+        #expect(p.check(host: "", origin: nil) != nil)
     }
 
     @Test func splitsPortsButNotIPv6Addresses() {
