@@ -147,7 +147,7 @@ extension PostgresStore: FleetStore {
                              VALUES (\(message.kind.rawValue), \(message.session), \(nodeID), \(body), \(now))
                              RETURNING id, tx, kind, session, node)
                 SELECT pg_notify('mcp_fleet', json_build_object('k', 'm', 'id', m.id, 'tx', m.tx, 'kind', m.kind,
-                                                                's', m.session, 'node', m.node, 'b', \(inline))::text) FROM m
+                                                                's', m.session, 'node', m.node, 'b', \(inline)::text)::text) FROM m
                 """)
         }
     }
