@@ -6,7 +6,7 @@ synchronous_commit=on: a commit is in its WAL on disk; and, for comparison only,
 synchronous_commit=off), behind the everything server over HTTP.
 
 Usage: python bench/store_bench.py [--build build] [--seconds 5] [--clients 8] [--no-postgres]
-                                   [--json out.json]
+                                   [--fleet-rounds 100] [--json out.json]
 
 Two workloads per store, each for --seconds with --clients threads (one 2025-era session and one
 keep-alive connection each):
@@ -14,8 +14,17 @@ keep-alive connection each):
          stream's priming event and its answer to the store before the client sees them (2 events).
   task   a 2025-11-25 task round trip: tools/call slow_compute {seconds: 0} with "task" (the task is
          saved before CreateTaskResult), then tasks/result (the result is saved before it is sent).
-Prints calls/s and p50/p99 latency (ms) per store and workload. A benchmark, not a test: it fails only
-when a request fails. See bench/README.md ("Store benchmark").
+Prints calls/s and p50/p99 latency (ms) per store and workload.
+
+Then, for each store a fleet can share (SQLite, PostgreSQL), what crossing nodes costs: two servers on the
+store (fleet_poll_ms 50, the default), one 2025-era client session, --fleet-rounds times each:
+  elicit   the session's call of test_elicitation runs on node A; the client POSTs its answer to node B,
+           which relays it to A through the store (SQLite: the polled table; PostgreSQL: NOTIFY); timed from
+           that POST to the call's result on A's stream.
+  update   the session holds its GET stream on node A, subscribed to test://watched-resource; a call of
+           test_update_watched_resource on node B publishes the change; timed from that POST to the
+           notification on A's stream.
+A benchmark, not a test: it fails only when a request fails. See bench/README.md ("Store benchmark").
 """
 from __future__ import annotations
 
@@ -138,12 +147,86 @@ def run(port: int, work, clients: int, seconds: float) -> dict:
             "p99_ms": all_ms[int(0.99 * (len(all_ms) - 1))]}
 
 
+def start_node(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
+    """A fleet node: like start, with a state key file shared by the nodes of a run."""
+    key = Path(tempfile.gettempdir()) / f"store-bench-{os.getpid()}.key"
+    if not key.exists():
+        key.write_bytes(os.urandom(32))
+    proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error",
+                             "--state-key", str(key), "--fleet-poll-ms", "50"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, bufsize=0)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 0.2)[0]:
+            line = proc.stderr.readline()
+            m = re.search(rb"http://127\.0\.0\.1:(\d+)/mcp", line)
+            if m:
+                return proc, int(m.group(1))
+            if not line:
+                break
+    proc.kill()
+    sys.exit(f"store_bench: the fleet node did not start with --store {store}")
+
+
+def fleet_latency(port_a: int, port_b: int, rounds: int) -> dict:
+    """The elicit and update figures (see the module's doc) between nodes A and B."""
+    from http_support import events, initialize, post, request
+    a, b = f"http://127.0.0.1:{port_a}/mcp", f"http://127.0.0.1:{port_b}/mcp"
+    sid = initialize(a, VERSION, capabilities={"elicitation": {}})
+    elicit: list[float] = []
+    for k in range(rounds):
+        resp = post(a, {"jsonrpc": "2.0", "id": 1000 + k, "method": "tools/call",
+                        "params": {"name": "test_elicitation", "arguments": {"message": "who"}}},
+                    session=sid, version=VERSION)
+        stream = events(resp)
+        asked = next(json.loads(e["data"]) for e in stream if e.get("data"))
+        if asked.get("method") != "elicitation/create":
+            raise RuntimeError(f"expected an elicitation, got {asked}")
+        t = time.perf_counter()
+        answer = post(b, {"jsonrpc": "2.0", "id": asked["id"], "result": {
+            "action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}}, session=sid, version=VERSION)
+        if answer.status != 202:
+            raise RuntimeError(f"answer on node B: HTTP {answer.status}")
+        answer.read()
+        result = next(json.loads(e["data"]) for e in stream if e.get("data"))
+        elicit.append(time.perf_counter() - t)
+        if result.get("id") != 1000 + k or "result" not in result:
+            raise RuntimeError(f"elicitation call ended with {result}")
+        resp.close()
+    listen = request(a, "GET", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid,
+                                        "MCP-Protocol-Version": VERSION})
+    if listen.status != 200:
+        raise RuntimeError(f"GET stream: HTTP {listen.status}")
+    notes = events(listen)
+    r = post(a, {"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": {"uri": "test://watched-resource"}},
+             session=sid, version=VERSION)
+    r.read()
+    update: list[float] = []
+    for k in range(rounds):
+        t = time.perf_counter()
+        r = post(b, {"jsonrpc": "2.0", "id": 2000 + k, "method": "tools/call",
+                     "params": {"name": "test_update_watched_resource", "arguments": {}}}, session=sid, version=VERSION)
+        r.read()
+        for e in notes:
+            if e.get("data") and json.loads(e["data"]).get("method") == "notifications/resources/updated":
+                break
+        update.append(time.perf_counter() - t)
+    listen.close()
+
+    def figures(lat: list[float]) -> dict:
+        ms = sorted(x * 1000 for x in lat)
+        return {"rounds": len(ms), "p50_ms": statistics.median(ms), "p99_ms": ms[int(0.99 * (len(ms) - 1))]}
+    return {"elicit": figures(elicit), "update": figures(update)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out (it needs Debian's postgresql)")
+    ap.add_argument("--fleet-rounds", type=int, default=100, help="rounds of each cross-node figure (0: none)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     binary = Path(a.build) / "bin" / "mcp-everything-server"
@@ -172,6 +255,17 @@ def main() -> int:
                 finally:
                     proc.terminate()
                     proc.wait(15)
+            fleets = {"sqlite fleet (poll)": f"sqlite:{tmp}/fleet.db?synchronous=normal"}
+            if pg is not None:
+                fleets["postgres fleet (NOTIFY)"] = pg.url(pg.new_database())
+            for name, url in fleets.items() if a.fleet_rounds > 0 else ():
+                nodes = [start_node(binary, url) for _ in range(2)]
+                try:
+                    results[name] = fleet_latency(nodes[0][1], nodes[1][1], a.fleet_rounds)
+                finally:
+                    for proc, _ in nodes:
+                        proc.terminate()
+                        proc.wait(15)
         finally:
             if pg is not None:
                 pg.close()
@@ -179,7 +273,8 @@ def main() -> int:
     print(f"{'store':34} {'workload':8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in results.items():
         for w, f in figures.items():
-            print(f"{name:34} {w:8} {f['per_s']:9.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
+            rate = f"{f['per_s']:9.0f}" if "per_s" in f else f"{'-':>9}"
+            print(f"{name:34} {w:8} {rate} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}")
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -1485,8 +1485,9 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             -32603; it is retried at the next use after a second,
 **                             so service resumes by itself. ^Any other value is
 **                             MCP_ERR_INVALID_ARGUMENT.
-**   "fleet_lease_ms"          integer 100..3600000: with "sqlite:", several processes
-**                             sharing the file serve any request of any 2025-era
+**   "fleet_lease_ms"          integer 100..3600000: with "sqlite:" (or "postgres://",
+**                             since 1.7), several processes sharing the file (the
+**                             database) serve any request of any 2025-era
 **                             session (behind a load balancer with no stickiness;
 **                             see deploy/fleet.md): stream and event ids are
 **                             allocated in the store, and a GET resuming a stream
@@ -1495,14 +1496,20 @@ MCP_API void mcp_server_stop(mcp_server_t *server);
 **                             [5000]; once a process's lease has expired, another
 **                             ends each of its open streams with a JSON-RPC -32603
 **                             error answering each of its requests, and marks its
-**                             running tasks failed. Must be at least 4 times
-**                             "fleet_poll_ms". Since: 1.6
+**                             running tasks failed (with "postgres://" leases are
+**                             judged on the database's clock). Must be at least 4
+**                             times "fleet_poll_ms". Since: 1.6
 **   "fleet_poll_ms"           integer 1..60000: how often a process looks in the
 **                             store for events other processes added to streams
 **                             it relays (at most this delay) [50]. ^SQLite cannot
 **                             notify another process, so this is a poll; an idle
 **                             poll reads one counter (PRAGMA data_version), not
-**                             the tables. Since: 1.6
+**                             the tables. ^With "postgres://" (since 1.7) each
+**                             process also LISTENs on a connection of its own
+**                             (outside pool_size) and acts on a change as soon as
+**                             it is committed; this poll is then the fallback that
+**                             finds what a lost notification did not bring.
+**                             Since: 1.6
 ** ^The server's "max_calls_in_flight" (mcp_server_new) also applies here: a
 ** call beyond it is answered 503 with Retry-After (since 1.4).
 **   "auth"                    object: make the listener an OAuth 2.1 resource

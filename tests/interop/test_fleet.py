@@ -1,5 +1,7 @@
-"""A fleet: three everything-server processes sharing one SQLite store (`--store sqlite:FILE`, WAL mode)
-behind nginx round-robin with no stickiness (deploy/fleet.md).
+"""A fleet: three everything-server processes sharing one store behind nginx round-robin with no stickiness
+(deploy/fleet.md), run twice: on one SQLite file (`--store sqlite:FILE`, WAL mode; the channel between nodes is
+polled) and on a private PostgreSQL (`--store postgres://...`, started by pg_support.py; the channel is
+LISTEN/NOTIFY, with the poll as the fallback).
 
 Any node serves any request of a 2025-era session: a session made on one node is served on the others;
 stream numbers are allocated in the store, so streams of one session opened on different nodes never share
@@ -32,6 +34,7 @@ from mcp_types import ElicitResult
 from conftest import LATEST
 from http_support import EverythingHTTP, call, connect, events, free_port, libmcp_binding, messages, post, request
 from nginx_support import Nginx
+from pg_support import postgres  # noqa: F401 - the module's PostgreSQL server fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 
@@ -41,14 +44,17 @@ NODE_LOST = "stopped"  # in the message of the relay's error (FleetRelay.nodeLos
 
 
 class Fleet:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, pg=None):
+        """On the SQLite file tmp/state.db, or on a new database of the PrivatePostgres `pg`."""
         self.db, self.key = tmp / "state.db", tmp / "state.key"
         self.key.write_bytes(os.urandom(32))
+        self.pg, self.pg_db = pg, pg.new_database() if pg else None
+        self.store = pg.url(self.pg_db) if pg else f"sqlite:{self.db}"
         self.ports = [free_port() for _ in range(3)]
         self.nodes: list[EverythingHTTP | None] = [None, None, None]
 
     def start(self, i: int) -> None:
-        self.nodes[i] = EverythingHTTP("--store", f"sqlite:{self.db}", "--state-key", str(self.key),
+        self.nodes[i] = EverythingHTTP("--store", self.store, "--state-key", str(self.key),
                                        "--fleet-lease-ms", str(LEASE_MS), "--fleet-poll-ms", "20",
                                        port=self.ports[i]).__enter__()
 
@@ -73,9 +79,12 @@ class Fleet:
                 node.stop()
                 self.nodes[i] = None
 
-    def query(self, sql: str) -> list[tuple]:
+    def relayed(self) -> int:
+        """How many messages relayed an answer to another node (the store's channel)."""
+        if self.pg:
+            return int(self.pg.psql("SELECT count(*) FROM mcp_messages WHERE kind = 'relayed'", database=self.pg_db))
         with sqlite3.connect(self.db, timeout=10) as db:
-            return db.execute(sql).fetchall()
+            return db.execute("SELECT count(*) FROM messages WHERE kind = 'relayed'").fetchall()[0][0]
 
 
 def tools_call(url: str, sid: str, rid, tool: str, args: dict | None = None, token=None) -> dict:
@@ -214,7 +223,7 @@ async def relayed_messages(fleet: Fleet, lb: Nginx) -> None:
         for i in range(3):
             r = await c.call_tool("test_elicitation", {"message": f"who {i}"})
             assert not r.is_error and "ada@example.com" in r.content[0].text, r
-        relayed = fleet.query("SELECT count(*) FROM messages WHERE kind = 'relayed'")[0][0]
+        relayed = fleet.relayed()
         assert relayed >= 1, "no elicitation answer crossed nodes"
         print(f"3 elicitations answered, {relayed} answers relayed to the node that asked")
 
@@ -300,8 +309,9 @@ async def kill_under_load(fleet: Fleet, lb: Nginx, sid: str) -> None:
     print("the dead node's task is marked failed")
 
 
-def test_a_fleet_behind_nginx_survives_a_node_kill_and_restarts(tmp_path):
-    fleet = Fleet(tmp_path)
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_fleet_behind_nginx_survives_a_node_kill_and_restarts(tmp_path, request, store):
+    fleet = Fleet(tmp_path, request.getfixturevalue("postgres") if store == "postgres" else None)
     lb_dir = tmp_path / "nginx"
     try:
         for i in range(3):
@@ -321,6 +331,7 @@ def test_a_fleet_behind_nginx_survives_a_node_kill_and_restarts(tmp_path):
                     assert r["result"]["structuredContent"] == {"text": f"r{i}{k}"}, r
                 for j in range(3):
                     check_task(fleet.url(j), sid, task_id)
-            print(f"3 rolling restarts: session and task kept; fleet test took {time.monotonic() - started:.1f} s")
+            print(f"3 rolling restarts: session and task kept; fleet test on {store} took "
+                  f"{time.monotonic() - started:.1f} s")
     finally:
         fleet.stop_all()

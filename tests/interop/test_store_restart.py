@@ -357,17 +357,18 @@ def test_postgres_of_a_newer_schema_is_refused_until_fixed(tmp_path, postgres):
     admin = f"127.0.0.1:{free_port()}"
     with EverythingHTTP("--store", url, "--admin", admin) as node:
         wait_ready(admin, 200, 10)  # created the schema
-        assert postgres.psql("SELECT version FROM mcp_schema_version", database=db) == "1"
+        assert postgres.psql("SELECT version FROM mcp_schema_version", database=db) == "2"
         assert postgres.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
                              "WHERE tablename LIKE 'mcp_%'", database=db) == \
-            "mcp_events,mcp_schema_version,mcp_sessions,mcp_tasks"
+            "mcp_counters,mcp_events,mcp_messages,mcp_nodes,mcp_once_keys,mcp_schema_version,mcp_sessions," \
+            "mcp_streams,mcp_tasks"
     postgres.psql("UPDATE mcp_schema_version SET version = 99", database=db)
     with EverythingHTTP("--store", url, "--admin", admin) as node:
         doc = wait_ready(admin, 503, 10)
-        assert any("schema version 99; this library knows up to 1" in r for r in doc["reasons"]), doc
+        assert any("schema version 99; this library knows up to 2" in r for r in doc["reasons"]), doc
         status, err = init_status(node.url)
         assert status == 503 and "schema version 99" in err["message"], err
-        postgres.psql("UPDATE mcp_schema_version SET version = 1", database=db)
+        postgres.psql("UPDATE mcp_schema_version SET version = 2", database=db)
         wait_ready(admin, 200, 10)
         assert init_status(node.url)[0] == 200
 

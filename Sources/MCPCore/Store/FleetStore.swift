@@ -12,8 +12,10 @@
 ///
 /// A separate protocol, not part of StateStore: a store without it still
 /// works, single-process (the transport checks `store as? FleetStore`).
-/// Implemented by `sqlite:` (processes on one machine sharing the file) and
-/// `memory:` (one process: trivially a fleet of one).
+/// Implemented by `sqlite:` (processes on one machine sharing the file),
+/// `postgres://` (nodes on many machines sharing a database; it is also told
+/// of changes as they commit: `watch`, `notified`) and `memory:` (one
+/// process: trivially a fleet of one).
 public protocol FleetStore: Sendable {
     /// This process's id in the fleet (random per start: a restarted
     /// process is a new node, and its old lease simply expires).
@@ -62,6 +64,23 @@ public protocol FleetStore: Sendable {
 
     /// Says this node is leaving (a graceful stop): its lease goes at once.
     func leave()
+
+    /// Has `wake` called (from any thread; it must not block) when the store
+    /// is told of a change as it commits (PostgreSQL's LISTEN/NOTIFY), so the
+    /// reader asks `notified` at once instead of waiting for its next `poll`;
+    /// nil stops it. A store that cannot be told (SQLite, memory) never calls it.
+    func watch(_ wake: (@Sendable () -> Void)?)
+
+    /// What the store was told of since the last call (see `watch`), as
+    /// `poll` would report it, without reading the tables again; nothing that
+    /// `cursor` says was already reported. `poll` stays the reference: it
+    /// finds anything a lost notification did not bring.
+    func notified(after cursor: FleetCursor) throws(StoreError) -> FleetChanges
+}
+
+extension FleetStore {
+    public func watch(_ wake: (@Sendable () -> Void)?) {}
+    public func notified(after cursor: FleetCursor) throws(StoreError) -> FleetChanges { FleetChanges(cursor: cursor) }
 }
 
 /// A message between the processes of a fleet.
@@ -91,10 +110,17 @@ public struct FleetMessage: Sendable, Equatable {
     }
 }
 
-/// Where a reader of the channel is (FleetStore.poll).
+/// Where a reader of the channel is (FleetStore.poll). SQLite: the last
+/// event and message ids read (its writers are serialised, so ids appear in
+/// order). PostgreSQL: transactions commit out of id order, so a cursor there
+/// is a transaction horizon per table (every transaction below it had ended
+/// when it was taken) plus the rows at or above it already reported (`seen…`:
+/// id to transaction id), which the next read skips.
 public struct FleetCursor: Sendable, Equatable {
     public var events: Int64
     public var messages: Int64
+    public var seenEvents: [Int64: Int64] = [:]
+    public var seenMessages: [Int64: Int64] = [:]
     public init(events: Int64, messages: Int64) {
         self.events = events
         self.messages = messages

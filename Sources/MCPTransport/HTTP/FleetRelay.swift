@@ -20,6 +20,12 @@ import MCPRuntime
 /// - once a second looks at every relayed stream, for one that ended
 ///   without a further event (a cancelled request).
 ///
+/// A store that is told of changes as they commit (PostgreSQL: FleetStore.
+/// watch) also has `notified` run on the same loop as soon as it is, so a
+/// relayed event, answer or resource change goes on without waiting for the
+/// next poll; the poll still runs, and finds whatever a lost notification
+/// did not bring (the cursor makes each change count once).
+///
 /// Not used with `memory:` (one process: nothing to relay, no one to reap).
 final class FleetRelay: Sendable {
     private let fleet: any FleetStore
@@ -58,6 +64,17 @@ final class FleetRelay: Sendable {
             $0.cursor = cursor
             $0.renewedAt = now
         }
+    }
+
+    /// What the store was told of since (FleetStore.notified); on the loop
+    /// that runs `tick`, so the two never interleave.
+    func notified() {
+        guard let cursor = state.withLockedValue({ $0.cursor }),
+              let changes = try? fleet.notified(after: cursor)
+        else { return }
+        state.withLockedValue { $0.cursor = changes.cursor }
+        for key in changes.streams { sessions.get(key.session)?.streams?.catchUp(key.stream) }
+        for m in changes.messages { deliver(m) }
     }
 
     func tick() {

@@ -145,7 +145,9 @@ public final class HTTPServerTransport: Sendable {
             let relay = FleetRelay(fleet: fleet, sessions: sessions, core: server, leaseMs: config.fleetLeaseMs)
             server.relayResourceUpdates { relay.publishResourceUpdate($0) }
             let poll = TimeAmount.milliseconds(Int64(config.fleetPollMs))
-            relayTask = group.next().scheduleRepeatedTask(initialDelay: poll, delay: poll) { _ in relay.tick() }
+            let loop = group.next()
+            relayTask = loop.scheduleRepeatedTask(initialDelay: poll, delay: poll) { _ in relay.tick() }
+            fleet.watch { loop.execute { relay.notified() } }
         }
         let transport = HTTPServerTransport(port: port, endpoint: endpoint, group: group,
                                             running: Running(channel: channel, expiry: expiry, relay: relayTask),
@@ -164,7 +166,10 @@ public final class HTTPServerTransport: Sendable {
         guard let running = state.withLockedValue({ r -> Running? in defer { r = nil }; return r }) else { return }
         running.expiry.cancel()
         running.relay?.cancel()
-        if running.relay != nil { endpoint.core.relayResourceUpdates(nil) }
+        if running.relay != nil {
+            endpoint.core.relayResourceUpdates(nil)
+            endpoint.fleet?.store.watch(nil)
+        }
         try? running.channel.close().wait()
         // Listen streams (2026-07-28) end gracefully first: each gets its
         // listen result, which ends its response, so quiescing need not cut them.

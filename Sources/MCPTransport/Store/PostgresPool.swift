@@ -176,6 +176,16 @@ final class PostgresPool: Sendable {
         let _: EventLoopFuture<Void> = c.close()
     }
 
+    /// A connection outside the pool (not counted in pool_size, never lent):
+    /// the fleet's LISTEN connection (PostgresListener). The caller closes it.
+    func connectDedicated() throws(Failure) -> PostgresConnection {
+        if state.withLock({ $0.closed }) { throw Failure(message: "the store is closed", broken: true) }
+        return try connect(id: 0)
+    }
+
+    /// Closes a connection of `connectDedicated` without waiting.
+    func closeDedicated(_ c: PostgresConnection) { Self.closeNow(c) }
+
     private func connect(id: Int) throws(Failure) -> PostgresConnection {
         let configuration: PostgresConnection.Configuration
         switch self.configuration {

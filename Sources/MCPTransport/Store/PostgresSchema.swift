@@ -8,7 +8,7 @@ internal import PostgresNIO
 /// `id` column giving events their arrival order (SQLite's rowid).
 enum PostgresSchema {
     /// The schema this code writes; older databases are migrated up to it.
-    static let version: Int32 = 1
+    static let version: Int32 = 2
 
     /// Serialises migrations when several nodes start at once
     /// (pg_advisory_xact_lock; the key is "libmcp" in ASCII).
@@ -27,7 +27,39 @@ enum PostgresSchema {
             "CREATE TABLE mcp_tasks(id text PRIMARY KEY, owner text, body text NOT NULL, expires_at bigint NOT NULL)",
             "CREATE INDEX mcp_tasks_expiry ON mcp_tasks(expires_at)",
         ],
-        // Later versions add their steps here: `2: [...]`.
+        // Version 2, the fleet (PostgresStore+Fleet.swift). `tx`: the
+        // transaction that wrote a row (txid_current: 64 bits, with epoch),
+        // for a poll that misses no row however transactions interleave;
+        // streams record their owner node and end, counters the last stream
+        // and standalone event numbers of each session, nodes their leases
+        // (on the database's clock), tasks the node running them.
+        2: [
+            "ALTER TABLE mcp_events ADD COLUMN tx bigint NOT NULL DEFAULT txid_current()",
+            "CREATE INDEX mcp_events_tx ON mcp_events(tx)",
+            """
+            CREATE TABLE mcp_streams(session text NOT NULL, stream bigint NOT NULL, node text NOT NULL,
+                                     requests text NOT NULL, finished boolean NOT NULL DEFAULT false,
+                                     PRIMARY KEY (session, stream))
+            """,
+            "CREATE INDEX mcp_streams_open ON mcp_streams(node) WHERE NOT finished",
+            "CREATE TABLE mcp_counters(session text PRIMARY KEY, streams bigint NOT NULL, standalone bigint NOT NULL)",
+            "CREATE TABLE mcp_nodes(id text PRIMARY KEY, expires_at bigint NOT NULL)",
+            """
+            CREATE TABLE mcp_messages(id bigserial PRIMARY KEY, tx bigint NOT NULL DEFAULT txid_current(),
+                                      kind text NOT NULL, session text NOT NULL, node text NOT NULL,
+                                      body bytea NOT NULL, created_at bigint NOT NULL)
+            """,
+            "CREATE INDEX mcp_messages_tx ON mcp_messages(tx)",
+            "CREATE INDEX mcp_messages_age ON mcp_messages(created_at)",
+            """
+            CREATE TABLE mcp_once_keys(session text NOT NULL, key text NOT NULL, created_at bigint NOT NULL,
+                                       PRIMARY KEY (session, key))
+            """,
+            "CREATE INDEX mcp_once_keys_age ON mcp_once_keys(created_at)",
+            "ALTER TABLE mcp_tasks ADD COLUMN node text",
+            "CREATE INDEX mcp_tasks_node ON mcp_tasks(node)",
+        ],
+        // Later versions add their steps here: `3: [...]`.
     ]
 
     /// Creates the schema or migrates it up to `version`; refuses a newer
@@ -88,12 +120,23 @@ enum PostgresSchema {
             + "clients were shown", ["store": .string(pool.options.display)])
     }
 
-    /// Drops what expired: sessions and their events, tasks (one statement).
+    /// Drops what expired (one statement): sessions with their events,
+    /// streams and counters; tasks; messages and broadcast keys older than a
+    /// minute (every node reads a message within a poll interval, and one
+    /// stalled longer has lost its lease anyway); finished streams whose
+    /// events are all gone (the counters keep the numbering going).
     static func prune(_ pool: PostgresPool, _ c: PostgresConnection) throws(PostgresPool.Failure) {
         let now = Timestamp.nowMs()
+        let old = now - 60_000
         _ = try pool.query(c, """
             WITH s AS (DELETE FROM mcp_sessions WHERE expires_at <= \(now) RETURNING id),
                  e AS (DELETE FROM mcp_events WHERE session IN (SELECT id FROM s)),
+                 st AS (DELETE FROM mcp_streams WHERE session IN (SELECT id FROM s)
+                          OR (finished AND NOT EXISTS (SELECT 1 FROM mcp_events x WHERE x.session = mcp_streams.session
+                                                                                   AND x.stream = mcp_streams.stream))),
+                 n AS (DELETE FROM mcp_counters WHERE session IN (SELECT id FROM s)),
+                 m AS (DELETE FROM mcp_messages WHERE created_at <= \(old)),
+                 o AS (DELETE FROM mcp_once_keys WHERE created_at <= \(old)),
                  t AS (DELETE FROM mcp_tasks WHERE expires_at <= \(now))
             SELECT count(*) FROM s
             """)

@@ -26,15 +26,17 @@ internal import PostgresNIO
 /// healthy, `check` asks the server at most once per `retryMs` (SELECT 1), so
 /// that readiness notices an outage even when no request does.
 ///
-/// Ready for the fleet's publish/subscribe (not implemented here): a
-/// notification channel would hold one connection of its own, outside the
-/// pool, doing LISTEN (PostgresConnection.addListener delivers on the pool's
-/// loop), and publish with `SELECT pg_notify(channel, payload)` from any
-/// pooled connection.
+/// It is also a FleetStore (PostgresStore+Fleet.swift): nodes on many
+/// machines sharing the database serve any request of any session, and are
+/// told of each other's writes through LISTEN/NOTIFY (PostgresListener).
 public final class PostgresStore: StateStore {
-    private let pool: PostgresPool
-    private var options: PostgresOptions { pool.options }
+    let pool: PostgresPool
+    var options: PostgresOptions { pool.options }
     private let health = LockedState(Health())
+    /// This process in the fleet (FleetStore.nodeID).
+    public let nodeID = SessionID.random()
+    /// The connection that LISTENs for the fleet, once `watch` started it.
+    let listener: PostgresListener
 
     private struct Health {
         /// The last error, and when the store last tried the server after it.
@@ -44,10 +46,14 @@ public final class PostgresStore: StateStore {
         var probing = false
         var writes = 0
         var closed = false
+        /// The last failure of the fleet's periodic work (`run(background:)`).
+        var backgroundFailure: (error: StoreError, atMs: Int64)?
     }
 
     init(options: PostgresOptions) {
-        pool = PostgresPool(options: options)
+        let pool = PostgresPool(options: options)
+        self.pool = pool
+        listener = PostgresListener(pool: pool)
         _ = try? check()
     }
 
@@ -101,6 +107,7 @@ public final class PostgresStore: StateStore {
 
     public func close() {
         health.withLock { $0.closed = true }
+        listener.stop()
         pool.close()
     }
 
@@ -152,7 +159,9 @@ public final class PostgresStore: StateStore {
     public func removeSession(_ session: String) {
         try? write { c throws(PostgresPool.Failure) in
             _ = try pool.query(c, """
-                WITH e AS (DELETE FROM mcp_events WHERE session = \(session))
+                WITH e AS (DELETE FROM mcp_events WHERE session = \(session)),
+                     st AS (DELETE FROM mcp_streams WHERE session = \(session)),
+                     n AS (DELETE FROM mcp_counters WHERE session = \(session))
                 DELETE FROM mcp_sessions WHERE id = \(session)
                 """)
         }
@@ -198,10 +207,14 @@ public final class PostgresStore: StateStore {
 
     public func saveTask(_ task: StoredTask) throws(StoreError) {
         let body = JSONSerializer.string(task.body)
+        // `node`: which process runs it, so a surviving one marks it failed
+        // if that process dies (reapExpired).
         try write { c throws(PostgresPool.Failure) in
             _ = try pool.query(c, """
-                INSERT INTO mcp_tasks(id, owner, body, expires_at) VALUES (\(task.id), \(task.ownerSessionID), \(body), \(task.expiresAtMs))
-                ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body, expires_at = EXCLUDED.expires_at
+                INSERT INTO mcp_tasks(id, owner, body, expires_at, node)
+                  VALUES (\(task.id), \(task.ownerSessionID), \(body), \(task.expiresAtMs), \(nodeID))
+                ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body, expires_at = EXCLUDED.expires_at,
+                                               node = EXCLUDED.node
                 """)
         }
     }
@@ -225,14 +238,18 @@ public final class PostgresStore: StateStore {
 
     /// A write; every `pruneEvery` writes also drops what expired (after the
     /// write, on the same connection, in a statement of its own).
-    private func write(_ body: (PostgresConnection) throws(PostgresPool.Failure) -> Void) throws(StoreError) {
+    @discardableResult
+    func write<R>(background: Bool = false,
+                  _ body: (PostgresConnection) throws(PostgresPool.Failure) -> R) throws(StoreError) -> R
+    {
         let prune = health.withLock { h -> Bool in
             h.writes += 1
             return h.writes % max(1, options.pruneEvery) == 0
         }
-        try run { c throws(PostgresPool.Failure) in
-            try body(c)
+        return try run(background: background) { c throws(PostgresPool.Failure) -> R in
+            let r = try body(c)
             if prune { try PostgresSchema.prune(pool, c) }
+            return r
         }
     }
 
@@ -240,9 +257,10 @@ public final class PostgresStore: StateStore {
     /// (check, unless this is check's own probe). A broken connection or
     /// server makes the store fail fast for retryMs and closes the idle
     /// connections; an error of the statement alone is only thrown.
-    private func run<R>(probing: Bool = false,
-                        _ body: (PostgresConnection) throws(PostgresPool.Failure) -> R) throws(StoreError) -> R
+    func run<R>(probing: Bool = false, background: Bool = false,
+                _ body: (PostgresConnection) throws(PostgresPool.Failure) -> R) throws(StoreError) -> R
     {
+        if background { return try runInBackground(body) }
         if !probing { try check() }
         do throws(PostgresPool.Failure) {
             let r = try attempt(body, again: true)
@@ -270,6 +288,39 @@ public final class PostgresStore: StateStore {
                     EngineLog.warning("store", "postgres store failed", ["store": .string(options.display),
                                                                           "error": .string(e.message)])
                 }
+            }
+            throw e
+        }
+    }
+
+    /// The fleet's periodic work (FleetRelay: poll, lease, reaping), every
+    /// fleet_poll_ms whether or not requests come: it does not wait on a
+    /// store known to be down (requests' failure, or its own, within
+    /// retryMs), and its own failure does not make requests fail fast (a
+    /// PostgreSQL restart between two polls must cost no request an error;
+    /// a request finds the store down by itself, or readiness does).
+    private func runInBackground<R>(_ body: (PostgresConnection) throws(PostgresPool.Failure) -> R) throws(StoreError) -> R {
+        let now = Timestamp.nowMs()
+        let retry = Int64(options.retryMs)
+        // Not connected since the start or since a request found it down:
+        // the usual way back (at most one probe per retryMs, the schema checked).
+        if !health.withLock({ $0.schemaChecked }) { try check() }
+        let kept = health.withLock { h -> StoreError? in
+            if h.closed { return StoreError("the store is closed") }
+            if let f = h.failure, now - f.atMs < retry { return f.error }
+            if let b = h.backgroundFailure, now - b.atMs < retry { return b.error }
+            return nil
+        }
+        if let kept { throw kept }
+        do throws(PostgresPool.Failure) {
+            let r = try attempt(body, again: true)
+            health.withLock { $0.backgroundFailure = nil }
+            return r
+        } catch {
+            let e = StoreError(error.message)
+            if error.broken {
+                pool.dropIdle()
+                health.withLock { $0.backgroundFailure = (e, now) }
             }
             throw e
         }
