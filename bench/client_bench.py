@@ -42,6 +42,12 @@ def build_driver(build: Path) -> Path:
 
 def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str] | str, era: str | None = None,
          threads: int = 1) -> float:
+    return ours_figures(driver, calls, tool, args, server, era, threads)["calls_per_s"]
+
+
+def ours_figures(driver: Path, calls: int, tool: str, args: dict, server: list[str] | str, era: str | None = None,
+                 threads: int = 1) -> dict:
+    """One client_driver run: calls_per_s, and the client's cpu_us_per_call and switches_per_call."""
     target = ["--http", server] if isinstance(server, str) else ["--", *server]
     env = dict(os.environ, CLIENT_THREADS=str(threads))
     if era:
@@ -50,7 +56,7 @@ def ours(driver: Path, calls: int, tool: str, args: dict, server: list[str] | st
                        capture_output=True, text=True, timeout=600, env=env)
     if r.returncode != 0:
         sys.exit(f"bench: client_driver failed: {r.stderr}")
-    return json.loads(r.stdout)["calls_per_s"]
+    return json.loads(r.stdout)
 
 
 def python_client(calls: int, tool: str, args: dict, server: list[str] | str) -> float:
@@ -185,14 +191,25 @@ def main() -> None:
         url = servers["everything server (ours), HTTP"][0]
         print(f"\n2026-07-28 over Streamable HTTP, our everything server; median of {a.repeat} runs")
         print(f"{'calls in flight':32} {'ours modern':>12} {'ours legacy':>12} {'SDK modern':>12} {'ratio':>8}")
+        detail = []
         for inflight in (1, a.concurrency):
-            m = statistics.median(ours(driver, a.calls, "test_echo", {"text": "hello"}, url, "2026-07-28", inflight)
-                                  for _ in range(a.repeat))
-            lg = statistics.median(ours(driver, a.calls, "test_echo", {"text": "hello"}, url, "legacy", inflight)
-                                   for _ in range(a.repeat))
+            # The eras alternate run by run, so that a change in the machine's
+            # load falls on both.
+            runs: dict[str, list[dict]] = {"2026-07-28": [], "legacy": []}
+            for _ in range(a.repeat):
+                for era in runs:
+                    runs[era].append(ours_figures(driver, a.calls, "test_echo", {"text": "hello"}, url, era, inflight))
+            m, lg = (statistics.median(r["calls_per_s"] for r in runs[e]) for e in runs)
             sdk = statistics.median(sdk_modern(max(200, a.calls // 4), "test_echo", {"text": "hello"}, url, inflight)
                                     for _ in range(a.repeat))
             print(f"{inflight:<32} {m:>10,.0f}/s {lg:>10,.0f}/s {sdk:>10,.0f}/s {m / sdk:>7.1f}x")
+            for era, rs in runs.items():
+                detail.append(f"  {inflight} in flight, ours {era:10}: runs "
+                              + " ".join(f"{r['calls_per_s']:,.0f}" for r in rs)
+                              + f"/s; client CPU {statistics.median(r['cpu_us_per_call'] for r in rs):.0f} us/call,"
+                              f" {statistics.median(r['switches_per_call'] for r in rs):.1f} context switches/call")
+        print(f"each run (load average {os.getloadavg()[0]:.1f}):")
+        print("\n".join(detail))
         ms = mrtr_ms(url, max(100, a.calls // 4), build)
         print("\nan MRTR round trip (one elicitation) beside a plain call, ms per call at 2026-07-28:")
         for who in ("ours", "SDK"):

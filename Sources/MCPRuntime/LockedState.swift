@@ -17,12 +17,16 @@ public final class LockedState<State>: @unchecked Sendable {
     }
 
     /// Runs `body` and wakes every waiter (for changes others may wait on).
+    /// The waiters are woken after the lock is released: woken under it, each
+    /// would at once block again on the lock still held (a second futex round
+    /// trip for every blocking call's answer). The change is made under the
+    /// lock, so a waiter that wakes late still sees it.
     @discardableResult
     public func withLockAndNotify<R>(_ body: (inout State) throws -> R) rethrows -> R {
         cond.lock()
         defer {
-            cond.broadcast()
             cond.unlock()
+            cond.broadcast()
         }
         return try body(&state)
     }

@@ -92,8 +92,11 @@ final class HTTPClientExchange: Sendable {
         state.withLockedValue { $0.handlers }?.body(buffer)
     }
 
-    func deliverEnd() {
-        finish()?.end()
+    /// Ends the exchange now (cancel() no longer reaches its connection,
+    /// which may go on to serve another exchange) and returns the `end`
+    /// handler to call, nil when it was cancelled or over.
+    func takeEnd() -> (@Sendable () -> Void)? {
+        finish()?.end
     }
 
     func deliverFailure(_ failure: HTTPClientFailure) {

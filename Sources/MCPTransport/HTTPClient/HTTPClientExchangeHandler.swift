@@ -71,12 +71,18 @@ final class HTTPClientExchangeHandler: ChannelDuplexHandler, RemovableChannelHan
         case .end:
             guard let exchange = current else { return }
             current = nil
-            exchange.deliverEnd()
+            // The connection goes back to the pool before the answer goes up:
+            // the caller it wakes often sends its next request at once, and
+            // would otherwise find no idle connection and open a new one. The
+            // exchange is finished first, so that a late cancel() of it cannot
+            // close the connection under the next exchange.
+            let end = exchange.takeEnd()
             if keepAlive, context.channel.isActive {
                 events.idle(context.channel)
             } else {
                 context.close(promise: nil)
             }
+            end?()
         }
     }
 
