@@ -87,11 +87,13 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         // Wake a sleeper only for work that no awake thread will take: a
         // spinning thread or one already signalled takes it without the
         // futex wake-up and the two context switches of a needless signal.
-        if idle > waking && queue.count > spinning + waking {
-            waking += 1
-            cond.signal()
-        }
+        let wake = idle > waking && queue.count > spinning + waking
+        if wake { waking += 1 }
         cond.unlock()
+        // Signalled after unlocking, so the woken thread does not at once
+        // block on the mutex this thread still holds (it was counted as a
+        // sleeper under the lock, so it is waiting already: nothing is lost).
+        if wake { cond.signal() }
         if monitor { Self.detach { [self] in self.watchForStalls() } }
         if spawn, !Self.spawn({ [self] in self.run() }) {
             // No thread could be started: if none is left, run the queue here
