@@ -26,13 +26,15 @@ the median ratio of calls per server-CPU-second (on / off) and its spread over
 the rounds. On a loaded machine the spread says how far to trust the median.
 --trace-ab ROUNDS does the same for tracing: --trace count (a span per request,
 recorded, serialized and handed to a hook that counts it) beside no hook. Both
-may be given: the pairs then run in the same rounds, side by side. With
+may be given: the pairs then run in the same rounds, side by side. --ops-ab ROUNDS
+pairs metrics and the counting trace hook both on with both off (what issue 15
+holds to at most 3% fewer calls per CPU-second). With
 --baseline-build as well, "idle-tracing" pairs this build with no hook beside
 the baseline build (one without the tracing code): the cost of tracing off.
 
 Usage: python3 bench/http_bench.py --build build [--seconds 3] [--idle-sessions 10000] [--json out.json]
                                    [--baseline-build other-checkout/build]
-       python3 bench/http_bench.py --build build --metrics-ab 5 [--trace-ab 5] [--loads 16] [--seconds 3]
+       python3 bench/http_bench.py --build build --metrics-ab 5 [--trace-ab 5] [--ops-ab 5] [--loads 16] [--seconds 3]
 """
 from __future__ import annotations
 
@@ -166,6 +168,9 @@ def idle_sessions(driver: Path, pid: int, port: int, count: int) -> dict:
 AB_PAIRS = {
     "metrics": {"inline": ((), ("--no-metrics",)), "workers": (("--no-inline",), ("--no-inline", "--no-metrics"))},
     "tracing": {"inline": (("--trace", "count"), ()), "workers": (("--no-inline", "--trace", "count"), ("--no-inline",))},
+    # What an operator turns on together: metrics and a trace hook, beside neither.
+    "metrics+tracing": {"inline": (("--trace", "count"), ("--no-metrics",)),
+                        "workers": (("--no-inline", "--trace", "count"), ("--no-inline", "--no-metrics"))},
 }
 
 
@@ -228,14 +233,17 @@ def main() -> int:
                     help="only measure metrics on vs off, interleaved over ROUNDS rounds")
     ap.add_argument("--trace-ab", type=int, default=0, metavar="ROUNDS",
                     help="only measure tracing (a counting hook) on vs off, interleaved over ROUNDS rounds")
+    ap.add_argument("--ops-ab", type=int, default=0, metavar="ROUNDS",
+                    help="only measure metrics and tracing together on vs both off, interleaved over ROUNDS rounds")
     args = ap.parse_args()
     build = Path(args.build).resolve()
-    if args.metrics_ab or args.trace_ab:
+    if args.metrics_ab or args.trace_ab or args.ops_ab:
         driver = build / "http_driver"
         subprocess.run(["cc", "-O2", "-o", str(driver), str(REPO / "bench" / "http_driver.c")], check=True)
-        features = [f for f, n in (("metrics", args.metrics_ab), ("tracing", args.trace_ab)) if n]
+        features = [f for f, n in (("metrics", args.metrics_ab), ("tracing", args.trace_ab),
+                                   ("metrics+tracing", args.ops_ab)) if n]
         ab = feature_ab(driver, build, [int(x) for x in args.loads.split(",")], args.seconds,
-                        max(args.metrics_ab, args.trace_ab), features,
+                        max(args.metrics_ab, args.trace_ab, args.ops_ab), features,
                         Path(args.baseline_build).resolve() if args.baseline_build else None)
         if args.json:
             Path(args.json).write_text(json.dumps({"ab": ab}, indent=2))

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// A mutex with one condition variable, for the few places that must block a
 /// thread until something happens (worker idle wait, drain at shutdown).
@@ -7,16 +8,21 @@ import Glibc
 /// The mutex and the condition share one allocation. With `lazyCondition` the
 /// condition is set up only when a thread first waits (LockedState: a few are
 /// made per request and almost none is ever waited on; a condition and its
-/// attributes set up and torn down cost ~1K instructions each time); then
-/// `signal`, `broadcast` and `wait` must be called with the lock held.
+/// attributes set up and torn down cost ~1K instructions each time); `wait`
+/// is called with the lock held, so a waiter set the condition up before
+/// it released the mutex, and a `signal` or `broadcast` made after the
+/// waker's own lock and unlock sees it ready.
 ///
 /// Sendable: every access to the pthread objects goes through the mutex
-/// itself; `condReady` changes only in `wait`, with the mutex held, and is
-/// read with it held (or never changes: not lazy).
+/// itself; `condReady` is atomic, set only in `wait` with the mutex held.
 public final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
-    private var condReady = false
+    /// Set once, by the first wait (with the mutex held), after the
+    /// condition is set up; atomic because signal and broadcast may be called
+    /// after unlocking (LockedState.withLockAndNotify wakes its waiters
+    /// outside the lock) and then read it without the mutex.
+    private let condReady = Atomic<Bool>(false)
 
     /// Where the condition starts in the shared allocation.
     private static var condOffset: Int {
@@ -30,7 +36,16 @@ public final class ConditionLock: @unchecked Sendable {
             alignment: max(MemoryLayout<pthread_mutex_t>.alignment, MemoryLayout<pthread_cond_t>.alignment))
         mutex = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
         cond = (raw + Self.condOffset).bindMemory(to: pthread_cond_t.self, capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        // Adaptive: a thread that finds the mutex held spins briefly before
+        // sleeping in the kernel. The sections under it are a few hundred
+        // nanoseconds (a queue append, a counter), so the spin nearly always
+        // wins; a plain mutex cost the worker hand-off a futex wait and a
+        // futex wake each time the I/O thread and a worker met on it.
+        var mattr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mattr)
+        pthread_mutexattr_settype(&mattr, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        pthread_mutex_init(mutex, &mattr)
+        pthread_mutexattr_destroy(&mattr)
         if !lazyCondition { setUpCondition() }
     }
 
@@ -40,11 +55,11 @@ public final class ConditionLock: @unchecked Sendable {
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
         pthread_cond_init(cond, &attr)
         pthread_condattr_destroy(&attr)
-        condReady = true
+        condReady.store(true, ordering: .releasing)
     }
 
     deinit {
-        if condReady { pthread_cond_destroy(cond) }
+        if condReady.load(ordering: .acquiring) { pthread_cond_destroy(cond) }
         pthread_mutex_destroy(mutex)
         UnsafeMutableRawPointer(mutex).deallocate()
     }
@@ -58,13 +73,13 @@ public final class ConditionLock: @unchecked Sendable {
         return try body()
     }
 
-    public func signal() { if condReady { pthread_cond_signal(cond) } }
-    public func broadcast() { if condReady { pthread_cond_broadcast(cond) } }
+    public func signal() { if condReady.load(ordering: .acquiring) { pthread_cond_signal(cond) } }
+    public func broadcast() { if condReady.load(ordering: .acquiring) { pthread_cond_broadcast(cond) } }
 
     /// Waits with the lock held; returns false when the deadline passed.
     @discardableResult
     public func wait(until deadline: MonotonicInstant?) -> Bool {
-        if !condReady { setUpCondition() }
+        if !condReady.load(ordering: .relaxed) { setUpCondition() }
         guard let deadline else {
             pthread_cond_wait(cond, mutex)
             return true

@@ -27,6 +27,11 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     private var queue = Deque<(enqueued: MonotonicInstant, work: @Sendable () -> Void)>()
     private var threads = 0
     private var idle = 0
+    /// Threads polling `queued` before they sleep: they take new work
+    /// without being signalled.
+    private var spinning = 0
+    /// Sleepers signalled that have not yet looked at the queue.
+    private var waking = 0
     private var stopping = false
     private var monitoring = false
     private let queued = Atomic<Int>(0)
@@ -37,6 +42,10 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     private let softThreads: Int
     private let idleTimeoutMs: Int
     private let stallMs: Int
+    /// How long the stall monitor stays after the queue last held work: under
+    /// load the queue backs up and empties many times a second, and a thread
+    /// started for each episode cost a clone, its set-up and its exit.
+    private static let monitorLingerMs = 200
 
     public init(maxThreads: Int, idleTimeoutMs: Int = 10_000, stallMs: Int = 2) {
         self.maxThreads = max(1, maxThreads)
@@ -71,12 +80,20 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         }
         queue.append((.now(), work))
         queued.store(queue.count, ordering: .relaxed)
-        let spawn = queue.count > idle && threads < softThreads
+        let spawn = queue.count > idle + spinning && threads < softThreads
         if spawn { threads += 1 }
         let monitor = !spawn && queue.count > idle && threads < maxThreads && !monitoring
         if monitor { monitoring = true }
-        cond.signal()
+        // Wake a sleeper only for work that no awake thread will take: a
+        // spinning thread or one already signalled takes it without the
+        // futex wake-up and the two context switches of a needless signal.
+        let wake = idle > waking && queue.count > spinning + waking
+        if wake { waking += 1 }
         cond.unlock()
+        // Signalled after unlocking, so the woken thread does not at once
+        // block on the mutex this thread still holds (it was counted as a
+        // sleeper under the lock, so it is waiting already: nothing is lost).
+        if wake { cond.signal() }
         if monitor { Self.detach { [self] in self.watchForStalls() } }
         if spawn, !Self.spawn({ [self] in self.run() }) {
             // No thread could be started: if none is left, run the queue here
@@ -92,25 +109,39 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
 
     /// While work is queued and every thread is busy, adds a thread whenever
     /// the oldest item has waited `stallMs` (its callbacks must be blocking).
+    /// It stays `monitorLingerMs` after the queue last held work, so a server
+    /// under steady load keeps one monitor instead of starting one per burst.
     private func watchForStalls() {
+        let poll = UInt32(max(500, stallMs * 500))
+        var lastBusy = MonotonicInstant.now()
         cond.lock()
-        while !stopping, let oldest = queue.first, threads < maxThreads {
-            let waited = Int((MonotonicInstant.now().nanoseconds &- oldest.enqueued.nanoseconds) / 1_000_000)
-            if idle == 0 && waited >= stallMs {
-                threads += 1
-                cond.unlock()
-                if !Self.spawn({ [self] in self.run() }) {
+        while !stopping, threads < maxThreads {
+            let now = MonotonicInstant.now()
+            if let oldest = queue.first {
+                lastBusy = now
+                let waited = Int((now.nanoseconds &- oldest.enqueued.nanoseconds) / 1_000_000)
+                if idle > 0 {
+                    // Work waits while a thread sleeps: a wake-up was lost
+                    // or is late; signal again (cheap, and never wrong).
+                    if waited >= stallMs { cond.signal() }
+                } else if waited >= stallMs {
+                    threads += 1
+                    cond.unlock()
+                    if !Self.spawn({ [self] in self.run() }) {
+                        cond.lock()
+                        threads -= 1
+                        break
+                    }
+                    // Give the new thread time to take work before judging again.
+                    usleep(UInt32(stallMs * 1000))
                     cond.lock()
-                    threads -= 1
-                    break
+                    continue
                 }
-                // Give the new thread time to take work before judging again.
-                usleep(UInt32(stallMs * 1000))
-                cond.lock()
-                continue
+            } else if now >= lastBusy.adding(milliseconds: Self.monitorLingerMs) {
+                break
             }
             cond.unlock()
-            usleep(UInt32(max(500, stallMs * 500)))
+            usleep(poll)
             cond.lock()
         }
         monitoring = false
@@ -159,15 +190,21 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             if stopping { break }
             // Spin briefly before sleeping: in request/response traffic the
             // next call usually arrives within microseconds, and a futex wake-up
-            // costs more than that. `queued` mirrors queue.count without the lock.
+            // costs more than that. `queued` mirrors queue.count without the lock;
+            // `spinning` tells `execute` that this thread needs no signal.
+            spinning += 1
             cond.unlock()
             var spins = 0
             while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit { spins += 1 }
             cond.lock()
+            spinning -= 1
             if !queue.isEmpty { continue }
             idle += 1
             let woke = cond.wait(until: MonotonicInstant.now().adding(milliseconds: idleTimeoutMs))
             idle -= 1
+            // Whether this thread was the one signalled or not, one sleeper
+            // fewer is pending (a miscount only costs a spare signal).
+            if waking > 0 { waking -= 1 }
             if !woke && queue.isEmpty { break }
         }
         threads -= 1
