@@ -46,8 +46,8 @@ VERSION = "2025-11-25"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"))
 
 
-def start(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error"],
+def start(binary: Path, store: str, *extra: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error", *extra],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             bufsize=0)  # unbuffered: select sees every line readline has not taken
     assert proc.stderr is not None
@@ -152,21 +152,7 @@ def start_node(binary: Path, store: str) -> tuple[subprocess.Popen, int]:
     key = Path(tempfile.gettempdir()) / f"store-bench-{os.getpid()}.key"
     if not key.exists():
         key.write_bytes(os.urandom(32))
-    proc = subprocess.Popen([str(binary), "--http", "127.0.0.1:0", "--store", store, "--log-level", "error",
-                             "--state-key", str(key), "--fleet-poll-ms", "50"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, bufsize=0)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if select.select([proc.stderr], [], [], 0.2)[0]:
-            line = proc.stderr.readline()
-            m = re.search(rb"http://127\.0\.0\.1:(\d+)/mcp", line)
-            if m:
-                return proc, int(m.group(1))
-            if not line:
-                break
-    proc.kill()
-    sys.exit(f"store_bench: the fleet node did not start with --store {store}")
+    return start(binary, store, "--state-key", str(key), "--fleet-poll-ms", "50")
 
 
 def fleet_latency(port_a: int, port_b: int, rounds: int) -> dict:
