@@ -36,11 +36,14 @@ import Testing
     @Test func atTheLimitWithEveryConnectionBusyANewOneIsRefused() throws {
         let loop = EmbeddedEventLoop()
         let registry = ConnectionRegistry(maxConnections: 1)
-        let a = try #require(registry.add(eventLoop: loop, quiesce: {}, close: {}))
+        let added = registry.add(eventLoop: loop, quiesce: {}, close: {})
+        let a = try #require(added)
         registry.setPhase(a, .busy)
-        #expect(registry.add(eventLoop: loop, quiesce: {}, close: {}) == nil)
+        let refused = registry.add(eventLoop: loop, quiesce: {}, close: {})
+        #expect(refused == nil)
         registry.setPhase(a, .idle)
-        #expect(registry.add(eventLoop: loop, quiesce: {}, close: {}) != nil)  // takes the idle one's place
+        let replacing = registry.add(eventLoop: loop, quiesce: {}, close: {})
+        #expect(replacing != nil)  // takes the idle one's place
         #expect(registry.count == 1)
         try loop.syncShutdownGracefully()
     }

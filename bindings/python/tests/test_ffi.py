@@ -25,7 +25,7 @@ HEADER = REPO / "include" / "mcp.h"
 SCALARS = {
     "int": ctypes.c_int, "unsigned int": ctypes.c_uint, "unsigned": ctypes.c_uint, "double": ctypes.c_double,
     "size_t": ctypes.c_size_t, "int32_t": ctypes.c_int32, "uint32_t": ctypes.c_uint32,
-    "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64, "uint16_t": ctypes.c_uint16,
+    "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64, "uint16_t": ctypes.c_uint16, "uint8_t": ctypes.c_uint8,
 }
 
 
@@ -56,6 +56,20 @@ class Header:
         self.opaque: set[str] = set()       # typedef struct mcp_server mcp_server_t
         self.callbacks: dict[str, tuple[str, list[str]]] = {}
         self.functions: dict[str, tuple[str, list[str]]] = {}
+        # Structs the host fills (mcp_store_methods_t): their members in order,
+        # each a C type or, for a function pointer, (return type, parameters).
+        self.structs: dict[str, list[tuple[str, object]]] = {}
+        for body, name in re.findall(r"typedef\s+struct\s+\w+\s*\{([^}]*)\}\s*(\w+)\s*;", code):
+            members = []
+            for decl in (d.strip() for d in body.split(";")):
+                if not decl:
+                    continue
+                fn = re.match(r"(.*?)\(\s*\*\s*(\w+)\s*\)\s*\((.*)\)$", decl, re.S)
+                if fn:
+                    members.append((fn.group(2), (_param_type(fn.group(1)), _params(fn.group(3)))))
+                else:
+                    members.append((decl.split()[-1], _param_type(decl)))
+            self.structs[name] = members
         for ret, name, params in re.findall(r"typedef\s+([^;()]+?)\s*\(\s*\*\s*(\w+)\s*\)\s*\(([^)]*)\)\s*;", code):
             self.callbacks[name] = (_param_type(ret), _params(params))
         for name in re.findall(r"typedef\s+struct\s+\w+\s+(\w+)\s*;", code):
@@ -77,9 +91,12 @@ class Header:
         if ctype == "const char *":
             # Bytes in; also a bare address where the binding reads a (length, pointer) pair itself.
             return [c_char_p, c_void_p]
-        if ctype == "const void *":
-            # Bytes in (mcp_http_exchange_add_body), as bytes or as a bare address.
+        if ctype in ("const void *", "const uint8_t *"):
+            # Bytes in (mcp_http_exchange_add_body, a store's keys and values),
+            # as bytes or as a bare address.
             return [c_char_p, c_void_p]
+        if ctype.startswith("const ") and ctype.endswith(" *") and ctype[6:-2] in self.structs:
+            return [("struct", ctype[6:-2])]
         if ctype == "char *":
             # Allocated by the library: read with string_at and freed, never copied by ctypes.
             return [c_void_p]
@@ -105,7 +122,9 @@ def _mismatches(header: Header, what: str, c_sig: tuple[str, list[str]], restype
         (f"argument {i + 1}", c, py, where) for i, (c, py) in enumerate(zip(c_args, argtypes))]
     for label, ctype, pytype, kind in slots:
         allowed = header.allowed(ctype, kind)
-        if allowed and isinstance(allowed[0], tuple):
+        if allowed and isinstance(allowed[0], tuple) and allowed[0][0] == "struct":
+            out += _struct_mismatches(header, f"{what} {label}", allowed[0][1], pytype)
+        elif allowed and isinstance(allowed[0], tuple):
             name = allowed[0][1]
             cb_ret, cb_args = header.callbacks[name]
             if not (isinstance(pytype, type) and issubclass(pytype, ctypes._CFuncPtr)):
@@ -116,6 +135,27 @@ def _mismatches(header: Header, what: str, c_sig: tuple[str, list[str]], restype
         elif not any(pytype is a for a in allowed):
             out.append(f"{what}: {label} is {ctype!r} in mcp.h, so {' or '.join(map(_name, allowed))}; "
                        f"_ffi.py has {_name(pytype)}")
+    return out
+
+
+def _struct_mismatches(header: Header, what: str, name: str, pytype) -> list[str]:
+    """A pointer to a struct of the header: a POINTER to a ctypes Structure with the same members, in order."""
+    if not (isinstance(pytype, type) and issubclass(pytype, ctypes._Pointer)
+            and issubclass(pytype._type_, ctypes.Structure)):
+        return [f"{what}: a pointer to {name} in mcp.h, but {_name(pytype)} in _ffi.py"]
+    members = header.structs[name]
+    fields = pytype._type_._fields_
+    if [m for m, _ in members] != [f for f, _ in fields]:
+        return [f"{what}: {name} has members {[m for m, _ in members]} in mcp.h, {[f for f, _ in fields]} in _ffi.py"]
+    out = []
+    for (member, ctype), (_, py) in zip(members, fields):
+        if isinstance(ctype, tuple):
+            if not (isinstance(py, type) and issubclass(py, ctypes._CFuncPtr)):
+                out.append(f"{what}: {name}.{member} is a function pointer in mcp.h, {_name(py)} in _ffi.py")
+            else:
+                out += _mismatches(header, f"{what} {name}.{member}", ctype, py._restype_, py._argtypes_, "callback")
+        elif not any(py is a for a in header.allowed(ctype, "argument")):
+            out.append(f"{what}: {name}.{member} is {ctype!r} in mcp.h, {_name(py)} in _ffi.py")
     return out
 
 
