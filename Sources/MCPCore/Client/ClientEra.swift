@@ -36,11 +36,11 @@ public enum ModernProtocol {
     public static let revisions = ["2026-07-28"]
     public static var newest: String { revisions[0] }
 
-    public static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
-    public static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
-    public static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
-    public static let logLevelKey = "io.modelcontextprotocol/logLevel"
-    public static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
+    public static let protocolVersionKey = ModernContext.protocolVersionKey
+    public static let clientInfoKey = ModernContext.clientInfoKey
+    public static let clientCapabilitiesKey = ModernContext.clientCapabilitiesKey
+    public static let logLevelKey = ModernContext.logLevelKey
+    public static let serverInfoKey = ModernContext.serverInfoKey
     /// The tasks extension (SEP-2663), declared under clientCapabilities.extensions.
     public static let tasksExtension = "io.modelcontextprotocol/tasks"
 

@@ -75,7 +75,7 @@ public final class ClientSubscription: Sendable {
 /// per URI and the notifications the server sends anyway, picked by the
 /// filter. The host writes one piece of code for both.
 extension ClientSession {
-    static let subscriptionIdKey = "io.modelcontextprotocol/subscriptionId"
+    static let subscriptionIdKey = SubscriptionFilter.subscriptionIDKey
     /// Notifications carrying a subscription id that is not known yet (the
     /// acknowledgment may overtake the return of the request that opened
     /// it): kept, a few, until it is.

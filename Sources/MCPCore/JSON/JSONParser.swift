@@ -106,7 +106,7 @@ public struct JSONParser {
         while true {
             skipSpace()
             guard pos < end, bytes[pos] == UInt8(ascii: "\"") else { throw error("Expected a member name") }
-            let key = try parseString()
+            let key = try parseString(interning: true)
             skipSpace()
             guard pos < end, bytes[pos] == UInt8(ascii: ":") else { throw error("Expected ':'") }
             pos += 1
@@ -166,7 +166,9 @@ public struct JSONParser {
         return .array(items)
     }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    /// `interning`: a member name; the protocol's long ones come back as the
+    /// one shared literal (InternedKeys).
+    private mutating func parseString(interning: Bool = false) throws(JSONParseError) -> String {
         pos += 1  // opening quote
         let start = pos
         var ascii = true
@@ -176,6 +178,7 @@ public struct JSONParser {
             // No escapes: the string is the bytes themselves.
             let slice = UnsafeBufferPointer(rebasing: bytes[start..<pos])
             pos += 1
+            if interning, let known = InternedKeys.match(slice) { return known }
             if ascii { return String(decoding: slice, as: UTF8.self) }
             guard let s = String(validating: slice, as: UTF8.self) else {
                 throw JSONParseError(message: "Invalid UTF-8 in string", offset: start)

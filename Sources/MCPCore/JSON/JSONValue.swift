@@ -102,15 +102,26 @@ public struct JSONObject: Sendable, Equatable {
 
     public subscript(key: String) -> JSONValue? {
         get {
-            for m in members where m.key == key { return m.value }
-            return nil
+            guard let i = index(of: key) else { return nil }
+            return members[i].value
         }
         set {
-            if let i = members.firstIndex(where: { $0.key == key }) {
+            if let i = index(of: key) {
                 if let v = newValue { members[i].value = v } else { members.remove(at: i) }
             } else if let v = newValue {
                 members.append(Member(key: key, value: v))
             }
+        }
+    }
+
+    /// Lengths first: they are O(1) to read, and most names in an object
+    /// differ in length, so most comparisons never reach the bytes (a
+    /// mismatched String == costs ~60 instructions).
+    private func index(of key: String) -> Int? {
+        let n = key.utf8.count
+        return members.withUnsafeBufferPointer { all in
+            for i in all.indices where all[i].key.utf8.count == n && all[i].key == key { return i }
+            return nil
         }
     }
 

@@ -31,6 +31,32 @@ public enum ProtocolVersion: String, Sendable, CaseIterable, Comparable {
         return v
     }
 
-    private var order: Int { ProtocolVersion.allCases.firstIndex(of: self) ?? 0 }
+    /// Written out rather than synthesized: the synthesized form matches
+    /// through a generic string switch (~700 instructions a call, twice per
+    /// 2026-07-28 request); all revisions are small strings, and equal small
+    /// strings compare by their bits, so the likeliest (newest) goes first.
+    public init?(rawValue: String) {
+        guard rawValue.utf8.count == 10 else { return nil }
+        for v in [ProtocolVersion.v2026_07_28, .v2025_11_25, .v2025_06_18, .v2025_03_26, .v2024_11_05]
+            where v.rawValue == rawValue
+        {
+            self = v
+            return
+        }
+        return nil
+    }
+
+    /// The cases in date order (a switch: `allCases.firstIndex` built an
+    /// array on each comparison).
+    private var order: Int {
+        switch self {
+        case .v2024_11_05: return 0
+        case .v2025_03_26: return 1
+        case .v2025_06_18: return 2
+        case .v2025_11_25: return 3
+        case .v2026_07_28: return 4
+        }
+    }
+
     public static func < (a: ProtocolVersion, b: ProtocolVersion) -> Bool { a.order < b.order }
 }

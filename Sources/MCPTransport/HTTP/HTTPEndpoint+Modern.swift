@@ -57,12 +57,15 @@ extension HTTPEndpoint {
             return fail(sink, request, .badRequest, ErrorCode.invalidRequest,
                         "A 2026-07-28 POST carries one JSON-RPC request or notification (no batches, no responses)")
         }
-        if let mismatch = HeaderCheck.validate(method: method, params: params, server: core,
-                                               header: { request.header($0) })
-        {
+        // Looked up once: both checks below read it (each lookup scans
+        // every header without case, ~400 instructions).
+        let versionHeader = request.header("mcp-protocol-version")
+        if let mismatch = HeaderCheck.validate(method: method, params: params, server: core, header: { name in
+            name == "mcp-protocol-version" ? versionHeader : request.header(name)
+        }) {
             return answer(sink, request, id: id, mismatch)
         }
-        if let text = request.header("mcp-protocol-version")?.trimmingOWS(),
+        if let text = versionHeader?.trimmingOWS(),
            !(ProtocolVersion(rawValue: text)?.isModern ?? false)
         {
             var e = JSONRPCError.unsupportedProtocolVersion(requested: text)

@@ -168,6 +168,13 @@ struct AcceptedTypes {
             sse = true
             return
         }
+        // What the spec tells clients to send, and nearly all do: one
+        // comparison instead of a parse (~1.2K instructions a request).
+        if header == "application/json, text/event-stream" || header == "text/event-stream, application/json" {
+            json = true
+            sse = true
+            return
+        }
         var j = false
         var s = false
         MediaType.each(in: header) { type in
