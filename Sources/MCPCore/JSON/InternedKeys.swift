@@ -8,7 +8,7 @@ import Glibc
 /// 2026-07-28 request's `_meta`) were each an allocation; short ones ~160
 /// instructions of UTF-8 checks (callgrind, bench/instr_bench.py).
 enum InternedKeys {
-    private static let keys: [String] = [
+    static let keys: [String] = [
         // JSON-RPC
         "jsonrpc", "id", "method", "params", "result", "error", "code", "message", "data",
         // requests and results
@@ -24,23 +24,59 @@ enum InternedKeys {
         ServerSession.relatedTaskKey,
     ]
 
-    /// `keys` by UTF-8 length, with the bytes of each for the comparison.
-    private static let byLength: [[(bytes: [UInt8], key: String)]] = {
-        var table = [[(bytes: [UInt8], key: String)]](repeating: [], count: keys.map(\.utf8.count).max().map { $0 + 1 } ?? 1)
-        for k in keys { table[k.utf8.count].append((Array(k.utf8), k)) }
-        return table
-    }()
-
     /// The literal spelled by `bytes`, if it is one of `keys`.
     static func match(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        let n = bytes.count
-        let table = byLength
-        guard n < table.count, let base = bytes.baseAddress else { return nil }
-        for candidate in table[n]
-            where candidate.bytes.withUnsafeBufferPointer({ $0.baseAddress.map { memcmp($0, base, n) == 0 } ?? false })
-        {
-            return candidate.key
+        guard let base = bytes.baseAddress, let i = Table.shared.find(base, bytes.count) else { return nil }
+        return keys[i]
+    }
+
+    /// An open-addressing table over the keys' bytes, by length and first
+    /// and last byte: one probe and one memcmp for most names, and no
+    /// reference counting on the way (a search of an array of strings cost
+    /// more than it saved).
+    ///
+    /// @unchecked Sendable: built once, never written after `init`.
+    final class Table: @unchecked Sendable {
+        static let shared = Table(keys)
+        private static let slotCount = 256
+        private let bytes: UnsafeMutablePointer<UInt8>
+        private let starts: UnsafeMutablePointer<Int>
+        private let lengths: UnsafeMutablePointer<Int>
+        private let slots: UnsafeMutablePointer<Int>
+
+        init(_ keys: [String]) {
+            let total = keys.reduce(0) { $0 + $1.utf8.count }
+            bytes = .allocate(capacity: max(total, 1))
+            starts = .allocate(capacity: keys.count)
+            lengths = .allocate(capacity: keys.count)
+            slots = .allocate(capacity: Self.slotCount)
+            slots.initialize(repeating: -1, count: Self.slotCount)
+            var at = 0
+            for (i, k) in keys.enumerated() {
+                let utf8 = Array(k.utf8)
+                (bytes + at).initialize(from: utf8, count: utf8.count)
+                starts[i] = at
+                lengths[i] = utf8.count
+                at += utf8.count
+                var h = Self.hash(utf8.count, utf8[0], utf8[utf8.count - 1])
+                while slots[h] >= 0 { h = (h + 1) & (Self.slotCount - 1) }
+                slots[h] = i
+            }
         }
-        return nil
+
+        private static func hash(_ n: Int, _ first: UInt8, _ last: UInt8) -> Int {
+            (n &* 31 &+ Int(first) &* 7 &+ Int(last)) & (slotCount - 1)
+        }
+
+        func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+            guard n > 0 else { return nil }
+            var h = Self.hash(n, p[0], p[n - 1])
+            while true {
+                let i = slots[h]
+                if i < 0 { return nil }
+                if lengths[i] == n && memcmp(bytes + starts[i], p, n) == 0 { return i }
+                h = (h + 1) & (Self.slotCount - 1)
+            }
+        }
     }
 }

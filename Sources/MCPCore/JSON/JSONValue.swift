@@ -125,6 +125,13 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
+    mutating func reserve(_ count: Int) { members.reserveCapacity(count) }
+
+    /// Adds a member the caller knows is not there yet (no search).
+    mutating func appendAbsent(_ key: String, _ value: JSONValue) {
+        members.append(Member(key: key, value: value))
+    }
+
     public mutating func removeValue(forKey key: String) {
         self[key] = nil
     }
@@ -141,6 +148,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(nilLiteral: ()) { self = .null }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         var o = JSONObject()
+        o.reserve(elements.count)
         for (k, v) in elements { o[k] = v }
         self = .object(o)
     }
@@ -149,6 +157,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONObject: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init()
+        members.reserveCapacity(elements.count)
         for (k, v) in elements { self[k] = v }
     }
 }

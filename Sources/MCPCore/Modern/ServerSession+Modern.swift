@@ -96,6 +96,11 @@ extension ServerSession {
     func stampModern(_ result: JSONObject, cache: CacheHint?, fullIdentity: Bool = false) -> JSONObject {
         var o = result
         o["resultType"] = "complete"
+        if !fullIdentity, o["_meta"] == nil {
+            o.appendAbsent("_meta", server.modernMetaStamp)
+            cache?.apply(to: &o)
+            return o
+        }
         var meta = o["_meta"]?.objectValue ?? JSONObject()
         meta[ModernContext.serverInfoKey] = fullIdentity ? server.modernServerInfo : server.modernServerIdentity
         o["_meta"] = .object(meta)

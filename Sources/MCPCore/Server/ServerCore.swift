@@ -80,6 +80,9 @@ public final class ServerCore: Sendable {
     /// display: server/discover has them, and repeating them in every
     /// result tripled the size of a small tools/call answer.
     let modernServerIdentity: JSONValue
+    /// The `_meta` of a 2026-07-28 result that has none of its own (most):
+    /// the identity stamp alone, built once.
+    let modernMetaStamp: JSONValue
     /// Calls into host code in flight, against options.callLimits.maxInFlight.
     let callGate: CallGate
     let breakers: CircuitBreakers
@@ -93,6 +96,7 @@ public final class ServerCore: Sendable {
         var identity = JSONObject()
         for key in ["name", "version"] { identity[key] = info[key] }
         modernServerIdentity = .object(identity)
+        modernMetaStamp = [ModernContext.serverInfoKey: .object(identity)]
         requestStates = RequestStateCodec(options: options.requestState)
         self.executor = executor
         self.scheduler = scheduler
