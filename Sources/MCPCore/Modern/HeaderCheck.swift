@@ -40,8 +40,9 @@ public enum HeaderCheck {
                 return .headerMismatch("Mcp-Name header value '\(decoded)' does not match body value '\(bodyName)'")
             }
         }
-        if method == "tools/call", server.toolsMayHaveHeaderParameters, let name = params?["name"]?.stringValue {
-            let parameters = server.features.withLock { $0.tools[name]?.headerParameters } ?? []
+        if method == "tools/call", let name = params?["name"]?.stringValue {
+            let parameters = server.headerParameters(ofTool: name)
+            if parameters.isEmpty { return nil }
             let arguments = params?["arguments"]?.objectValue ?? JSONObject()
             for p in parameters {
                 if let error = check(p, arguments: arguments, header: header) { return error }

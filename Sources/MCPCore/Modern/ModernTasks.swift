@@ -21,7 +21,7 @@ extension ServerSession {
     static let tasksExtension = "io.modelcontextprotocol/tasks"
 
     /// Whether the host declared the extension.
-    var servesTasksExtension: Bool { server.options.extensions[Self.tasksExtension] != nil }
+    var servesTasksExtension: Bool { server.servesTasksExtension }
 
     static func declaresTasks(_ context: ModernContext) -> Bool {
         context.clientCapabilities["extensions"]?[tasksExtension] != nil
@@ -35,7 +35,7 @@ extension ServerSession {
                          params: JSONObject) -> Bool
     {
         guard let context = request.modern, servesTasksExtension else { return false }
-        let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
+        let support = tool.taskSupport
         guard support == "optional" || support == "required" else { return false }
         guard Self.declaresTasks(context) else {
             guard support == "required" else { return false }

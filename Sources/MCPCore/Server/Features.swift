@@ -37,6 +37,9 @@ public final class ToolEntry: Sendable {
     /// The outputSchema made ready once: a result's structuredContent is
     /// checked against it. nil: no outputSchema, or validation off.
     public let outputChecker: JSONSchema?
+    /// `execution.taskSupport` ("forbidden", "optional", "required"), read
+    /// once: every call consults it.
+    public let taskSupport: String
 
     /// `validation`: the limits the tool's schemas are made with, or nil to
     /// leave its arguments and results unchecked (and its schemas unread
@@ -72,6 +75,7 @@ public final class ToolEntry: Sendable {
             inputChecker = nil
             outputChecker = nil
         }
+        taskSupport = def["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
         self.name = name
         self.definition = def
         self.inline = inline

@@ -14,7 +14,7 @@ extension ServerCore {
         let declared = options.declaredCapabilities
         let (tools, resources, prompts, tasks) = features.withLock { f in
             (!f.tools.isEmpty, !f.resources.isEmpty || !f.templates.isEmpty, !f.prompts.isEmpty,
-             f.tools.values.contains { ($0.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden") != "forbidden" })
+             f.tools.values.contains { $0.taskSupport != "forbidden" })
         }
         var capabilities = JSONObject()
         if declared.contains(.logging) { capabilities["logging"] = [:] }

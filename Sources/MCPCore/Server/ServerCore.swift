@@ -42,11 +42,20 @@ public final class ServerCore: Sendable {
     /// Request timeouts and task expiry (injected: MCPCore starts no thread).
     let scheduler: any TimerService
     let features = LockedState(FeatureSet())
-    /// Whether a tool with `x-mcp-header` parameters was ever added: until
-    /// one is, a 2026-07-28 tools/call skips looking its tool up for them
-    /// (a lock and a hash of the name, ~1.5K instructions a call).
-    private let headerParameterTools = Synchronization.Atomic<Bool>(false)
-    var toolsMayHaveHeaderParameters: Bool { headerParameterTools.load(ordering: .relaxed) }
+    /// The tools with `x-mcp-header` parameters, apart from the feature
+    /// table: a 2026-07-28 tools/call checks its headers against them before
+    /// the engine looks the tool up, and a scan of these few (usually none)
+    /// costs less than the table's lock and a hash of the name (~1.5K
+    /// instructions a call, callgrind).
+    private let headerParameterTools = LockedState<[(name: String, parameters: [HeaderParameter])]>([])
+
+    /// The `x-mcp-header` parameters of tool `name` (empty for most tools).
+    func headerParameters(ofTool name: String) -> [HeaderParameter] {
+        let n = name.utf8.count
+        return headerParameterTools.withLock { tools in
+            tools.first { $0.name.utf8.count == n && $0.name == name }?.parameters ?? []
+        }
+    }
     let cursors = CursorCodec()
     /// Seals the requestState of MRTR rounds (Server/MRTR).
     let requestStates: RequestStateCodec
@@ -80,6 +89,9 @@ public final class ServerCore: Sendable {
     /// display: server/discover has them, and repeating them in every
     /// result tripled the size of a small tools/call answer.
     let modernServerIdentity: JSONValue
+    /// Whether the host declared the tasks extension (ModernTasks.swift),
+    /// read once: every 2026-07-28 tools/call asks.
+    let servesTasksExtension: Bool
     /// The `_meta` of a 2026-07-28 result that has none of its own (most):
     /// the identity stamp alone, built once.
     let modernMetaStamp: JSONValue
@@ -97,6 +109,7 @@ public final class ServerCore: Sendable {
         for key in ["name", "version"] { identity[key] = info[key] }
         modernServerIdentity = .object(identity)
         modernMetaStamp = [ModernContext.serverInfoKey: .object(identity)]
+        servesTasksExtension = options.extensions[ServerSession.tasksExtension] != nil
         requestStates = RequestStateCodec(options: options.requestState)
         self.executor = executor
         self.scheduler = scheduler
@@ -223,14 +236,27 @@ public final class ServerCore: Sendable {
     // MARK: features
 
     public func addTool(_ entry: ToolEntry) throws(DefinitionError) {
-        // Set before the tool is visible; never cleared (a removed tool only
-        // costs the lookup again).
-        if !entry.headerParameters.isEmpty { headerParameterTools.store(true, ordering: .relaxed) }
-        try insert(\.tools, key: entry.name, entry, list: .tools)
+        // Listed before the tool is visible, so no call to it skips the check.
+        let parameters = entry.headerParameters
+        if !parameters.isEmpty { headerParameterTools.withLock { $0.append((entry.name, parameters)) } }
+        do {
+            try insert(\.tools, key: entry.name, entry, list: .tools)
+        } catch {
+            if !parameters.isEmpty { dropHeaderParameters(of: entry.name) }
+            throw error
+        }
     }
 
     public func removeTool(named name: String) throws(DefinitionError) {
         try remove(\.tools, key: name, list: .tools)
+        dropHeaderParameters(of: name)
+    }
+
+    /// The latest listing of `name` (an add that failed listed one more).
+    private func dropHeaderParameters(of name: String) {
+        headerParameterTools.withLock { tools in
+            if let i = tools.lastIndex(where: { $0.name == name }) { tools.remove(at: i) }
+        }
     }
 
     public func addResource(_ entry: ResourceEntry) throws(DefinitionError) {

@@ -180,7 +180,7 @@ extension ServerSession {
         if request.modern != nil, routeModernTask(request, tool: tool, arguments: arguments, params: params) { return }
         // 2025-11-25 tasks.
         if request.modern == nil, protocolVersion >= .v2025_11_25 {
-            let support = tool.definition["execution"]?["taskSupport"]?.stringValue ?? "forbidden"
+            let support = tool.taskSupport
             if let taskParams = params["task"]?.objectValue {
                 guard support == "optional" || support == "required" else {
                     return reply(request, .failure(JSONRPCError(code: ErrorCode.methodNotFound,
