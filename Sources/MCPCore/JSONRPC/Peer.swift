@@ -83,8 +83,8 @@ public final class JSONRPCPeer: Sendable {
 
     private struct State {
         var nextID: Int64 = 0
-        var outgoing: [RequestID: Outgoing] = [:]
-        var incoming: [RequestID: InboundRequest] = [:]
+        var outgoing = RequestTable<Outgoing>()
+        var incoming = RequestTable<InboundRequest>()
         /// Answers taken out of `incoming` but not yet written (drain waits for them).
         var answering = 0
         var closed = false

@@ -95,6 +95,7 @@ extension ServerSession {
     /// name and version.)
     func stampModern(_ result: JSONObject, cache: CacheHint?, fullIdentity: Bool = false) -> JSONObject {
         var o = result
+        o.reserve(o.count + 2)
         o["resultType"] = "complete"
         if !fullIdentity, o["_meta"] == nil {
             o.appendAbsent("_meta", server.modernMetaStamp)

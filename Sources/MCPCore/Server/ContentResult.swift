@@ -9,14 +9,16 @@ public enum ContentResult {
     {
         switch kind {
         case .tool:
-            var o = JSONObject()
-            o["content"] = [["type": "text", "text": .string(text)]]
+            // Members given whole (distinct names): the setters' searches and
+            // regrowths were ~1K instructions of every text answer.
+            typealias M = JSONObject.Member
+            let block = JSONObject(uniqueMembers: [M(key: "type", value: "text"), M(key: "text", value: .string(text))])
+            var members = [M(key: "content", value: .array([.object(block)]))]
             if let structuredKey {
-                var structured = JSONObject()
-                structured[structuredKey] = .string(text)
-                o["structuredContent"] = .object(structured)
+                members.append(M(key: "structuredContent",
+                                 value: .object(JSONObject(uniqueMembers: [M(key: structuredKey, value: .string(text))]))))
             }
-            return .object(o)
+            return .object(JSONObject(uniqueMembers: members))
         case .resourceRead(let uri):
             guard structuredKey == nil else {
                 throw .invalidArgument("structured_key applies to tool calls only, not to a resource read")

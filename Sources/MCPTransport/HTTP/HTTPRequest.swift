@@ -16,13 +16,16 @@ struct HTTPRequest {
     /// The path without the query string.
     var path: Substring {
         let uri = head.uri
-        if let q = uri.firstIndex(of: "?") { return uri[..<q] }
+        // Searched as bytes: over Characters, grapheme breaking made this
+        // ~1.5K instructions of every request. "?" is ASCII, so the index
+        // found is a valid String index.
+        if let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) { return uri[..<q] }
         return uri[...]
     }
 
     /// A query parameter's (percent-decoded) value.
     func query(_ name: String) -> String? {
-        guard let q = head.uri.firstIndex(of: "?") else { return nil }
+        guard let q = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
         for pair in head.uri[head.uri.index(after: q)...].split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if kv.first == Substring(name) { return kv.count > 1 ? String(kv[1]).removingPercentEncoding() : "" }
