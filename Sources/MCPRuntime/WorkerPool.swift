@@ -212,8 +212,11 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             // `spinning` tells `execute` that this thread needs no signal.
             spinning += 1
             cond.unlock()
+            // The limit read once: a static in the loop's condition cost a
+            // swift_once call per turn (most of each spin's time).
+            let limit = Self.spinLimit
             var spins = 0
-            while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit { spins += 1 }
+            while queued.load(ordering: .relaxed) == 0 && spins < limit { spins += 1 }
             cond.lock()
             spinning -= 1
             if !queue.isEmpty { continue }
