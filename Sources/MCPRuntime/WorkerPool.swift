@@ -70,6 +70,7 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
     }
 
     public func execute(_ work: @escaping @Sendable () -> Void) {
+        let batch = HandOffBatch.current
         cond.lock()
         if stopping {
             cond.unlock()
@@ -87,9 +88,10 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         // Wake a sleeper only for work that no awake thread will take: a
         // spinning thread or one already signalled takes it without the
         // futex wake-up and the two context switches of a needless signal.
-        let wake = idle > waking && queue.count > spinning + waking
+        let wake = batch == nil && idle > waking && queue.count > spinning + waking
         if wake { waking += 1 }
         cond.unlock()
+        if let batch { HandOffBatch.held(self, in: batch) }
         // Signalled after unlocking, so the woken thread does not at once
         // block on the mutex this thread still holds (it was counted as a
         // sleeper under the lock, so it is waiting already: nothing is lost).
@@ -105,6 +107,17 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             cond.unlock()
             for work in orphaned { work() }
         }
+    }
+
+    /// The end of a HandOffBatch that gave this pool work: wakes a sleeper
+    /// if no awake thread will take the work (the first one it takes wakes
+    /// the next if more is waiting).
+    func wakeForQueuedWork() {
+        cond.lock()
+        let wake = idle > waking && queue.count > spinning + waking
+        if wake { waking += 1 }
+        cond.unlock()
+        if wake { cond.signal() }
     }
 
     /// While work is queued and every thread is busy, adds a thread whenever
@@ -182,7 +195,12 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
         while true {
             if let item = queue.popFirst() {
                 queued.store(queue.count, ordering: .relaxed)
+                // More work behind this item and nobody awake to take it
+                // (work handed over in a batch woke one thread): wake the next.
+                let chain = idle > waking && queue.count > spinning + waking
+                if chain { waking += 1 }
                 cond.unlock()
+                if chain { cond.signal() }
                 item.work()
                 cond.lock()
                 continue
@@ -194,8 +212,11 @@ public final class WorkerPool: HandlerExecutor, @unchecked Sendable {
             // `spinning` tells `execute` that this thread needs no signal.
             spinning += 1
             cond.unlock()
+            // The limit read once: a static in the loop's condition cost a
+            // swift_once call per turn (most of each spin's time).
+            let limit = Self.spinLimit
             var spins = 0
-            while queued.load(ordering: .relaxed) == 0 && spins < Self.spinLimit { spins += 1 }
+            while queued.load(ordering: .relaxed) == 0 && spins < limit { spins += 1 }
             cond.lock()
             spinning -= 1
             if !queue.isEmpty { continue }

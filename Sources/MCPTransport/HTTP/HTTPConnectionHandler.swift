@@ -1,6 +1,7 @@
 internal import NIOCore
 internal import NIOHTTP1
 import MCPCore
+import MCPRuntime
 
 /// One HTTP connection: collects each request (head and a body up to the
 /// limit), hands it to the endpoint with a ResponseSink, and writes the parts
@@ -251,6 +252,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         setPhase(.busy)
         let sink = newSink(context, for: request.head)
+        // Calls this request hands to workers wake them once, with the rest
+        // read in this loop iteration, by a task that runs after its I/O.
+        if HandOffBatch.open() { context.eventLoop.execute { HandOffBatch.close() } }
         endpoint.handle(request, sink: sink)
         endpoint.budget.release(request.body.readableBytes)
     }
