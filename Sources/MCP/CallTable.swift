@@ -69,7 +69,10 @@ enum CallTable {
 /// freed in deinit, when no other reference exists.
 final class LentStrings: @unchecked Sendable {
     private let arguments: JSONObject
-    private let state = LockedState([String: UnsafeMutableBufferPointer<UInt8>]())
+    /// Copies lent so far, by argument name: a call lends one or two, so an
+    /// array searched in order (a Dictionary hashed the name and allocated
+    /// its storage on each call's first lend, ~1.1K instructions).
+    private let state = LockedState([(name: String, copy: UnsafeMutableBufferPointer<UInt8>)]())
 
     init(_ arguments: JSONObject) { self.arguments = arguments }
 
@@ -84,14 +87,16 @@ final class LentStrings: @unchecked Sendable {
         guard case .string(var s) = value else { return .notString(value.kindName) }
         if let inPlace = Self.storage(of: s) { return .text(inPlace) }
         return state.withLock { (lent) -> Lookup in
-            if let b = lent[name] { return .text(UnsafeBufferPointer(rebasing: b[0..<(b.count - 1)])) }
+            if let b = lent.first(where: { $0.name == name })?.copy {
+                return .text(UnsafeBufferPointer(rebasing: b[0..<(b.count - 1)]))
+            }
             let copy = s.withUTF8 { utf8 in
                 let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: utf8.count + 1)
                 _ = b.initialize(fromContentsOf: utf8)
                 b[utf8.count] = 0
                 return b
             }
-            lent[name] = copy
+            lent.append((name, copy))
             return .text(UnsafeBufferPointer(rebasing: copy[0..<(copy.count - 1)]))
         }
     }
@@ -128,7 +133,7 @@ final class LentStrings: @unchecked Sendable {
 
     deinit {
         state.withLock { lent in
-            for b in lent.values { b.deallocate() }
+            for entry in lent { entry.copy.deallocate() }
         }
     }
 }
