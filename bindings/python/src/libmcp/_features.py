@@ -33,7 +33,6 @@ INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
 _empty = inspect.Parameter.empty
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-_encode_text = _TEXT_ENCODER.encode
 _json_str = json.encoder.encode_basestring  # a str as JSON, as the encoders above write it (ensure_ascii=False)
 _scan = json.scanner.make_scanner(json.JSONDecoder())
 _isawaitable = inspect.isawaitable
@@ -43,6 +42,27 @@ _get_ident = threading.get_ident
 _LARGE_TEXT = 1 << 12
 _LEND_FROM = 1 << 12  # arguments_json this long: its strings are read with mcp_call_arg_string
 _c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _c_encoder(quote: Callable[[str], str]) -> Any:
+    """The C encoder _TEXT_ENCODER.encode makes for each value, made once, with `quote` as its
+    string escaper. Without cycle markers: a marker table would be shared by every call (and left
+    dirty by one that fails); the values encoded here come from to_jsonable or model_dump, which
+    have walked them already."""
+    e = _TEXT_ENCODER
+    return _c_make_encoder(None, e.default, quote, None, e.key_separator, e.item_separator,
+                           e.sort_keys, e.skipkeys, e.allow_nan)
+
+
+if _c_make_encoder is not None:
+    _text_encoder = _c_encoder(_json_str)
+
+    def _encode_text(data: Any) -> str:
+        """_TEXT_ENCODER.encode(data), the same text, without building the encoder per call
+        (that was most of the cost of a small result)."""
+        return "".join(_text_encoder(data, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    _encode_text = _TEXT_ENCODER.encode
 
 
 _ESCAPED = tuple(chr(c) for c in range(0x20)) + ('"', "\\")  # all that _json_str changes
@@ -57,6 +77,9 @@ def _quote_large(text: str) -> str:
     return _json_str(text)
 
 
+_large_encoder = _c_encoder(_quote_large) if _c_make_encoder is not None else None
+
+
 def _encode_structured(data: Any) -> str:
     """_encode_text, the same text: for an object with a long str member (file contents, base64
     data) through the C encoder with _quote_large as its string escaper; the per-string call
@@ -64,10 +87,7 @@ def _encode_structured(data: Any) -> str:
     if (_c_make_encoder is None or type(data) is not dict
             or not any(type(v) is str and len(v) >= _LARGE_TEXT for v in data.values())):
         return _encode_text(data)
-    e = _TEXT_ENCODER
-    encode = _c_make_encoder({}, e.default, _quote_large, None, e.key_separator, e.item_separator,
-                             e.sort_keys, e.skipkeys, e.allow_nan)
-    return "".join(encode(data, 0))
+    return "".join(_large_encoder(data, 0))
 
 
 def _quote_json(text: str) -> str:
@@ -515,7 +535,7 @@ class Tool(Feature):
         except ArgumentError as e:
             raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
                                    f"annotation: {e}") from None
-        text = value if isinstance(value, str) else _TEXT_ENCODER.encode(data)
+        text = value if isinstance(value, str) else _encode_text(data)
         return {"content": [{"type": "text", "text": text}],
                 "structuredContent": {"result": data} if self.wrap else data}
 
