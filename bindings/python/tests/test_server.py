@@ -275,6 +275,9 @@ def test_structured_results_cross_as_json_text(server, session):
         "listing": (list[str], [odd, "b"]), "mapping": (dict[str, Any], {"k": [1, None, True], "\u2603": {}}),
         "nothing": (int | None, None), "nan": (float, float("nan")), "wrong": (int, "five"),
         "surrogate": (dict[str, str], {"k": "\ud800"}), "model_dict": (Echo, {"text": "z"}),
+        # long strings cross as parts of mcp_call_return_structured_parts (ABI 1.8)
+        "long_members": (dict[str, Any], {"a": odd, "n": 1, "\u2603" * 5000: ["b", {"c": odd[:5000]}], "z": odd}),
+        "long_surrogate": (dict[str, str], {"k": "x" * 5000 + "\ud800"}),
     }
     def returning(value: Any, annotation: Any) -> Any:
         def fn():
@@ -294,7 +297,7 @@ def test_structured_results_cross_as_json_text(server, session):
         server.add_tool(fn, name=name + "_general")
         server._tools[name + "_general"]._structured = False
     assert server._core.lib.has("mcp_call_return_structured")
-    assert server._tools["model"]._structured
+    assert server._tools["model"]._structured and server._tools["model"]._parts
     for name in values:
         got, general = outcome(name), outcome(name + "_general")
         if isinstance(general, dict) and general.get("isError"):  # the message names the tool

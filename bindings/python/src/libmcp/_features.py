@@ -90,6 +90,27 @@ def _encode_structured(data: Any) -> str:
     return "".join(_large_encoder(data, 0))
 
 
+def _split_large(data: Any) -> list[str] | None:
+    """For an object with a long str member (as _encode_structured), its JSON text as the parts of
+    mcp_call_return_structured_parts: JSON text, a long string as it is, JSON text, ...; the
+    library quotes those strings, so no pass over them here. None for other data."""
+    if (_c_make_encoder is None or type(data) is not dict
+            or not any(type(v) is str and len(v) >= _LARGE_TEXT for v in data.values())):
+        return None
+    strings: list[str] = []
+
+    def quote(text: str) -> str:
+        if len(text) >= _LARGE_TEXT:
+            strings.append(text)
+            return "\0"  # a mark no JSON text holds raw (the encoder escapes control characters)
+        return _json_str(text)
+    pieces = "".join(_c_encoder(quote)(data, 0)).split("\0")
+    parts = [pieces[0]]
+    for text, piece in zip(strings, pieces[1:]):
+        parts += (text, piece)
+    return parts
+
+
 def _quote_json(text: str) -> str:
     """_json_str for the output of the encoders above: JSON text holds no raw control
     characters, so only backslashes and quotes need escaping, which str.replace does
@@ -406,6 +427,7 @@ class Tool(Feature):
         # Structured results (not str ones) go out through mcp_call_return_structured.
         self._structured = (self.output is not None and lib is not None
                             and lib.has("mcp_call_return_structured"))
+        self._parts = self._structured and lib.has("mcp_call_return_structured_parts")
 
     def lend_arguments(self) -> bool:
         """Whether every argument is a JSON string (a str, or a value parsed from one) and the
@@ -462,11 +484,19 @@ class Tool(Feature):
         if self._structured and not isinstance(value, str):
             # Structured data crosses as its JSON text once (ABI 1.2): the library makes
             # the text block of those very bytes, so no quoting of the JSON inside JSON.
+            # Long strings in it cross as they are (ABI 1.8), for the library to quote.
             try:
                 data = self._checked_data(value)
-                text = None if data is _NOT_DATA else _encode_structured(data)
+                parts = text = None
+                if data is not _NOT_DATA:
+                    parts = _split_large(data) if self._parts else None
+                    if parts is None:
+                        text = _encode_structured(data)
             except Exception as e:  # noqa: BLE001
                 self.failed(call, e)
+                return
+            if parts is not None:
+                _callbacks.answer_structured_parts(self.core.lib, call, parts, b"result" if self.wrap else None)
                 return
             if text is not None:
                 _callbacks.answer_structured(self.core.lib, call, text, b"result" if self.wrap else None)

@@ -92,6 +92,8 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_call_arg_string": (c_int32, (c_void_p, c_char_p, _OUT, POINTER(c_size_t), _ERR)),
     "mcp_call_return_text": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, c_char_p, _ERR)),
     "mcp_call_return_structured": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, _ERR)),
+    "mcp_call_return_structured_parts": (c_int32, (c_void_p, POINTER(c_char_p), POINTER(c_size_t), c_size_t, c_char_p,
+                                                   _ERR)),
     "mcp_call_is_cancelled": (c_int, (c_void_p,)),
     "mcp_call_progress": (c_int32, (c_void_p, c_double, c_double, c_char_p, _ERR)),
     "mcp_call_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
@@ -166,7 +168,7 @@ _PROTOTYPES: dict[str, tuple] = {
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
                       "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text", "mcp_call_arg_string",
-                      "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
+                      "mcp_call_return_structured", "mcp_call_return_structured_parts", "mcp_set_log_hook", "mcp_server_metrics",
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
                       "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse",
