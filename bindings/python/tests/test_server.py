@@ -253,6 +253,29 @@ def test_string_arguments_without_the_engine_check():
         server.close()
 
 
+@pytest.mark.filterwarnings("ignore")  # pydantic warns when it dumps the unchecked field
+def test_model_results_are_checked_once(server, session):
+    """A model instance of the return annotation is not validated again on its way out when
+    the engine checks it against the output schema: a model made without validation that
+    does not fit is still refused (by the engine, -32603), and checked here without it."""
+    from pydantic import BaseModel
+
+    class Echo(BaseModel):
+        text: str
+
+    def made() -> Echo:
+        return Echo.model_construct(text=5)
+
+    server.add_tool(made)
+    server.add_tool(made, name="unchecked", validate=False)
+    assert server._tools["made"].engine_checks_output and not server._tools["unchecked"].engine_checks_output
+    with pytest.raises(errors.PeerError) as e:
+        call(session, "made")
+    assert e.value.code == -32603
+    r = call(session, "unchecked")
+    assert r["isError"] and "does not match its return annotation" in text(r)
+
+
 def test_structured_results_cross_as_json_text(server, session):
     """Structured data goes to the engine as its JSON text once (mcp_call_return_structured),
     the text block made of those bytes: the client gets what the general path (the whole

@@ -387,6 +387,7 @@ class Tool(Feature):
         super().__init__(core, fn, f"tool {self.name!r}")
         self.inline = bool(inline)
         self._lent: tuple | None = None  # lend_arguments(): the arguments come from mcp_call_arg_string
+        self.engine_checks_output = False  # Server.add_tool: the engine checks results against outputSchema
         compiler = TypeCompiler("input", frame)
         self.sig = Signature(fn, self.label, compiler)
         self.output: Node | None = None
@@ -537,6 +538,11 @@ class Tool(Feature):
         _NOT_DATA for the values result() handles itself (ToolResult, content blocks)."""
         if type(value) is self._model:
             data = value.model_dump(mode="json", by_alias=True)  # what to_jsonable does for a model
+            if self.engine_checks_output:
+                # The model validated its fields when it was made, and the engine checks this
+                # dump against the output schema: validating the dump again here (a third of
+                # a small tool's own cost) would only repeat them.
+                return data
         elif isinstance(value, (ToolResult, Content)) or (isinstance(value, (list, tuple)) and
                                                           any(isinstance(v, Content) for v in value)):
             return _NOT_DATA
