@@ -76,8 +76,8 @@ extern "C" {
 ** mcp_abi_version() & 0xffff.
 */
 #define MCP_ABI_VERSION_MAJOR 1
-#define MCP_ABI_VERSION_MINOR 7
-#define MCP_VERSION_STRING "0.7.0"
+#define MCP_ABI_VERSION_MINOR 8
+#define MCP_VERSION_STRING "0.8.0"
 
 /* The newest MCP protocol revision initialize negotiates (the 2025 era). */
 #define MCP_PROTOCOL_VERSION_LATEST "2025-11-25"
@@ -845,6 +845,36 @@ MCP_API mcp_status mcp_call_return_text(mcp_call_t *call, const char *text, size
 */
 MCP_API mcp_status mcp_call_return_structured(mcp_call_t *call, const char *json, size_t len,
                                               const char *structured_key, char **out_error);
+
+/*
+** mcp_call_return_structured_parts: as mcp_call_return_structured, with the strings of the JSON given as they are.
+** METHOD: mcp_call_t
+**
+** parts[i] holds lens[i] bytes (NULL allowed when lens[i] is 0), count of
+** them, count odd. ^Parts at even indexes (0, 2, ...) are JSON text; parts at
+** odd indexes are strings as their raw UTF-8 (may hold U+0000, quotes,
+** newlines: anything), each of which libmcp writes as a JSON string, quoted
+** and escaped, where it stands. ^Joined so, they must form one JSON value;
+** the call is then answered exactly as mcp_call_return_structured answers with
+** that text (the text block, structuredContent, structured_key, the checks).
+** For example {"name": "a.txt", "data": <4 MB of text>} is the three parts
+** `{"name": "a.txt", "data": `, the text, `}`. For data that holds megabytes
+** of text (file contents, base64), the host neither escapes nor scans it: a
+** binding with no fast JSON escaper of its own (ctypes, cgo) passes the text
+** where it lies. ^JSON strings are escaped as most encoders do: `\"`, `\\`,
+** `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`
+** (lower-case hex); nothing else (no `\/`, non-ASCII as UTF-8).
+** ^Whether it succeeds or fails, this consumes the call (as mcp_call_return).
+** Ownership: copied. Threads: any.
+** Errors:    MCP_OK | MCP_ERR_INVALID_ARG (NULL call, parts or lens; count
+**            even or 0; a NULL part with a length; the joined text not
+**            UTF-8) | MCP_ERR_INVALID_JSON (the joined text not JSON) |
+**            MCP_ERR_UNSUPPORTED (not a tool call) | MCP_ERR_STATE (already
+**            answered or not a live handle).
+** Since:     1.8
+*/
+MCP_API mcp_status mcp_call_return_structured_parts(mcp_call_t *call, const char *const *parts, const size_t *lens,
+                                                    size_t count, const char *structured_key, char **out_error);
 
 /*
 ** mcp_call_return_blob: answer a call with binary data, base64-encoded by libmcp.

@@ -125,19 +125,63 @@ public func mcp_call_return_structured(_ call: OpaquePointer?, _ json: UnsafePoi
                                        _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> mcp_status
 {
     answerServerCall(call, outError) { (kind, _) throws(ABIError) in
-        let text = try utf8Text(json, len, "json")
-        let r = Result { () throws(JSONParseError) in
-            try JSONParser.parse(UnsafeRawBufferPointer(start: json, count: len))
+        try structuredResult(json, len, "json", structuredKey, kind)
+    }
+}
+
+/// The result of mcp_call_return_structured(_parts): the `len` bytes at `json` (NULL only when
+/// empty) as the text block, parsed as structuredContent.
+private func structuredResult(_ json: UnsafePointer<CChar>?, _ len: Int, _ name: String,
+                              _ structuredKey: UnsafePointer<CChar>?, _ kind: ServerCall.Kind) throws(ABIError)
+    -> JSONValue
+{
+    let text = try utf8Text(json, len, name)
+    let r = Result { () throws(JSONParseError) in try JSONParser.parse(UnsafeRawBufferPointer(start: json, count: len)) }
+    let value: JSONValue
+    switch r {
+    case .success(let v): value = v
+    case .failure(let e): throw ABIError(status: MCP_ERR_INVALID_JSON, message: "\(name) is not valid JSON: \(e)")
+    }
+    let key = structuredKey.map { String(cString: $0) }
+    do throws(CallFailure) {
+        return try ContentResult.structured(json: text, value: value, structuredKey: key, for: kind)
+    } catch { throw ABIError(error) }
+}
+
+@c @implementation
+public func mcp_call_return_structured_parts(_ call: OpaquePointer?, _ parts: UnsafePointer<UnsafePointer<CChar>?>?,
+                                             _ lens: UnsafePointer<Int>?, _ count: Int,
+                                             _ structuredKey: UnsafePointer<CChar>?,
+                                             _ outError: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> mcp_status
+{
+    answerServerCall(call, outError) { (kind, _) throws(ABIError) in
+        guard let parts, let lens else { throw .invalidArgument("parts and lens must not be NULL") }
+        guard count > 0, count % 2 == 1 else {
+            throw .invalidArgument("count must be odd: JSON text, a string, JSON text, ... (got \(count))")
         }
-        let value: JSONValue
-        switch r {
-        case .success(let v): value = v
-        case .failure(let e): throw ABIError(status: MCP_ERR_INVALID_JSON, message: "json is not valid JSON: \(e)")
+        var size = 0
+        for i in 0..<count {
+            guard lens[i] == 0 || parts[i] != nil else { throw .invalidArgument("parts[\(i)] must not be NULL") }
+            let (sum, overflow) = size.addingReportingOverflow(lens[i] &+ 2)
+            guard lens[i] >= 0, !overflow, sum >= 0 else { throw .invalidArgument("lens[\(i)] is too large") }
+            size = sum
         }
-        let key = structuredKey.map { String(cString: $0) }
-        do throws(CallFailure) {
-            return try ContentResult.structured(json: text, value: value, structuredKey: key, for: kind)
-        } catch { throw ABIError(error) }
+        // The JSON text, the strings written as JSON strings by the serializer's own escaping
+        // (bulk copies of the runs that need none), in one buffer of about its size.
+        var text = JSONSerializer.emptyBuffer(capacity: size)
+        for i in 0..<count {
+            let part = UnsafeRawBufferPointer(start: parts[i], count: lens[i])
+            if i % 2 == 0 {
+                text.append(contentsOf: part)
+            } else {
+                JSONSerializer.writeString(part, to: &text)
+            }
+        }
+        return try text.withUnsafeBufferPointer { (b) throws(ABIError) -> JSONValue in
+            let start = b.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            return try structuredResult(start, b.count, "the joined parts", structuredKey, kind)
+        }
     }
 }
 

@@ -1219,6 +1219,38 @@ static void tool_bytes(void *ud, mcp_call_t *call, const char *args) {
     } else if (!strcmp(mode, "structured-null")) {
         CHECK_RC(mcp_call_return_structured(NULL, "{}", 2, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
         CHECK_RC(mcp_call_return_structured(call, NULL, 2, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    } else if (!strcmp(mode, "parts")) {
+        /* {"text": TEXT, "n": [1, TEXT]}: the lent text twice, as it is, with JSON around it. */
+        CHECK_RC(mcp_call_arg_string(call, "text", &text, &len, NULL), MCP_OK, NULL);
+        const char *parts[] = {"{\"text\": ", text, ", \"n\": [1, ", text, "]}"};
+        size_t lens[] = {9, len, 11, len, 2};
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 5, NULL, NULL), MCP_OK, NULL);
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 5, NULL, NULL), MCP_ERR_STATE, NULL);
+    } else if (!strcmp(mode, "parts-key")) {
+        const char *parts[] = {"", "x\0y", ""};
+        size_t lens[] = {0, 3, 0};
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 3, "text", NULL), MCP_OK, NULL);
+    } else if (!strcmp(mode, "parts-bad")) {
+        const char *parts[] = {"{\"a\": ", "x", "}", NULL};
+        size_t lens[] = {6, 1, 1, 0};
+        CHECK_RC(mcp_call_return_structured_parts(NULL, parts, lens, 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 4, NULL, &error), MCP_ERR_INVALID_ARG, error);
+        CHECK(error != NULL && strstr(error, "odd") != NULL);
+        mcp_string_free(error);
+        /* Refused: the call is answered (-32603), so the next use finds it gone. */
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 3, NULL, NULL), MCP_ERR_STATE, NULL);
+    } else if (!strcmp(mode, "parts-json")) {
+        const char *parts[] = {"{\"a\" ", "x", "}"};
+        size_t lens[] = {5, 1, 1};
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 3, NULL, NULL), MCP_ERR_INVALID_JSON, NULL);
+    } else if (!strcmp(mode, "parts-utf8")) {
+        const char *parts[] = {"[", "\xff", "]"};
+        size_t lens[] = {1, 1, 1};
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
+    } else if (!strcmp(mode, "parts-null")) {
+        const char *parts[] = {"[", NULL, "]"};
+        size_t lens[] = {1, 2, 1};
+        CHECK_RC(mcp_call_return_structured_parts(call, parts, lens, 3, NULL, NULL), MCP_ERR_INVALID_ARG, NULL);
     }
     __atomic_store_n(&bytes_done, 1, __ATOMIC_SEQ_CST);
 }
@@ -1278,7 +1310,7 @@ static json_t *call_bytes(harness_t *h, json_t *arguments) {
 }
 
 static void test_bytes_in_and_out(void) {
-    harness_section("mcp_call_arg_string, mcp_call_return_text, mcp_call_return_blob, mcp_call_return_structured");
+    harness_section("mcp_call_arg_string, mcp_call_return_text, mcp_call_return_blob, mcp_call_return_structured(_parts)");
     struct fixture f = fixture_new(
         "{\"name\":\"bytes\",\"outputSchema\":{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}}",
         tool_bytes, NULL);
@@ -1364,9 +1396,42 @@ static void test_bytes_in_and_out(void) {
               " \"hi\" ");
     CHECK_STR(json_string_value(json_object_get(json_object_get(result, "structuredContent"), "text")), "hi");
     json_decref(r);
+    /* Structured content in parts (ABI 1.8): the strings quoted and escaped by libmcp as JSON
+    ** encoders do, the joined text the text block. A 1 MB text with every escape. */
+    size_t mid = 1u << 20;
+    char *long_text = malloc(mid);
+    for (size_t i = 0; i < mid; i++) long_text[i] = (char)(i % 4099 == 7 ? i / 4099 % 32 : i % 61 == 0 ? '"' : 'a' + i % 26);
+    long_text[100] = '\\';
+    r = call_bytes(f.h, json_pack("{s:s, s:s#}", "mode", "parts", "text", long_text, (int)mid));
+    result = harness_result(r);
+    want = json_pack("{s:s#, s:[i, s#]}", "text", long_text, (int)mid, "n", 1, long_text, (int)mid);
+    CHECK(json_equal(json_object_get(result, "structuredContent"), want));
+    json_t *joined = json_loads(json_string_value(json_object_get(json_array_get(json_object_get(result, "content"), 0),
+                                                                  "text")), JSON_ALLOW_NUL, NULL);
+    CHECK(joined != NULL && json_equal(joined, want));
+    json_decref(joined);
+    json_decref(want);
+    json_decref(r);
+    free(long_text);
+    r = call_bytes(f.h, json_pack("{s:s, s:s}", "mode", "parts", "text", "\x01\b\f\n\r\t\x1f\"\\/\xc3\xa9"));
+    block = json_array_get(json_object_get(harness_result(r), "content"), 0);
+    CHECK_STR(json_string_value(json_object_get(block, "text")),
+              "{\"text\": \"\\u0001\\b\\f\\n\\r\\t\\u001f\\\"\\\\/\xc3\xa9\", \"n\": [1, "
+              "\"\\u0001\\b\\f\\n\\r\\t\\u001f\\\"\\\\/\xc3\xa9\"]}");
+    json_decref(r);
+    r = call_bytes(f.h, json_pack("{s:s}", "mode", "parts-key"));
+    result = harness_result(r);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(result, "content"), 0), "text")),
+              "\"x\\u0000y\"");
+    want = json_pack("{s:s#}", "text", "x\0y", 3);
+    CHECK(json_equal(json_object_get(result, "structuredContent"), want));
+    json_decref(want);
+    json_decref(r);
+
     /* Refused answers still end the call: the client gets -32603. */
-    static const char *const bad[] = {"structured-json", "structured-utf8", "structured-null"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const bad[] = {"structured-json", "structured-utf8", "structured-null", "parts-bad", "parts-json",
+                                      "parts-utf8", "parts-null"};
+    for (int i = 0; i < 7; i++) {
         r = call_bytes(f.h, json_pack("{s:s}", "mode", bad[i]));
         CHECK_EQ(harness_error_code(r), MCP_JSONRPC_INTERNAL_ERROR);
         json_decref(r);

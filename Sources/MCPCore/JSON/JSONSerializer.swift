@@ -161,8 +161,8 @@ public enum JSONSerializer {
     }
 
     /// Writes UTF-8 bytes as a JSON string: plain runs are found by the vector
-    /// scan (CJSONScan) and copied whole.
-    static func writeString(_ buf: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    /// scan (CJSONScan) and copied whole. The bytes are not checked as UTF-8.
+    public static func writeString(_ buf: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.reserveCapacity(out.count + buf.count + 2)
         out.append(UInt8(ascii: "\""))
         guard let base = buf.baseAddress else {

@@ -106,6 +106,11 @@ class Header:
             return [POINTER(c_char_p)]
         if ctype == "char **" or (ctype.endswith(" **") and ctype[:-3] in self.opaque):
             return [POINTER(c_void_p)]
+        if ctype == "const char **":
+            # A string the library lends (mcp_call_arg_string): read by address, never freed.
+            return [POINTER(c_void_p)]
+        if ctype.startswith("const ") and ctype.endswith(" *") and self.scalars.get(ctype[6:-2], ctype[6:-2]) in SCALARS:
+            return [POINTER(SCALARS[self.scalars.get(ctype[6:-2], ctype[6:-2])])]  # an array in (lens)
         if ctype.endswith(" *") and self.scalars.get(ctype[:-2], ctype[:-2]) in SCALARS:
             return [POINTER(SCALARS[self.scalars.get(ctype[:-2], ctype[:-2])])]
         if ctype in self.callbacks:

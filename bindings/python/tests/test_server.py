@@ -175,6 +175,107 @@ def test_str_results_cross_as_bytes(server, session):
     assert call(session, "typed") == {"content": [{"type": "text", "text": odd}], "structuredContent": {"result": odd}}
 
 
+def test_string_arguments_are_lent(server, session, monkeypatch):
+    """A tool whose arguments are all JSON strings reads long ones where the engine holds them
+    (mcp_call_arg_string) instead of parsing JSON text: the function gets what the JSON path
+    gives it, whatever the strings hold, and missing or unfit arguments get the same answers.
+    Here every call is long enough."""
+    monkeypatch.setattr(libmcp._features, "_LEND_FROM", 0)
+    import datetime
+    from typing import Annotated
+
+    from annotated_types import MaxLen
+
+    odd = "a\x00b\"c\\d\n\u00e9\U0001F600" + "x" * (1 << 20)
+    seen = []
+
+    def echo(text: str, when: datetime.date, short: Annotated[str, MaxLen(3)] = "abc", ctx: Context = None) -> str:
+        seen.append((text, when, short, ctx is not None))
+        return text
+
+    server.add_tool(echo)
+    with monkeypatch.context() as m:  # the same tool, its arguments as JSON text
+        m.setattr(libmcp._features.Tool, "lend_arguments", lambda self: False)
+        server.add_tool(echo, name="echo_json")
+    assert server._tools["echo"]._lent is not None and server._tools["echo_json"]._lent is None
+
+    def both(arguments: dict) -> list:
+        out = []
+        for name in ("echo", "echo_json"):
+            seen.clear()
+            result = call(session, name, arguments)
+            if result.get("isError"):
+                result["content"][0]["text"] = result["content"][0]["text"].replace(name, "T")
+            out.append((result, list(seen)))
+        return out
+
+    for arguments in ({"text": odd, "when": "2026-12-06"}, {"text": "", "when": "2026-12-06", "short": "\u00e9"}):
+        lent, parsed = both(arguments)
+        assert lent == parsed and lent[0]["content"][0]["text"] == arguments["text"], arguments
+        assert lent[1] == [(arguments["text"], datetime.date(2026, 12, 6), arguments.get("short", "abc"), True)]
+    for arguments, problem in (({"text": "x", "when": "not a date"}, "when"),
+                               ({"text": "x", "when": "2026-12-06", "short": "long"}, "short")):
+        lent, parsed = both(arguments)
+        assert lent == parsed and lent[0]["isError"] and not lent[1] and problem in lent[0]["content"][0]["text"]
+    # What the engine's check refuses never reaches the function.
+    assert call(session, "echo", {"when": "2026-12-06"})["isError"] and not seen
+    assert call(session, "echo", {"text": 5, "when": "2026-12-06"})["isError"] and not seen
+
+    @server.tool()
+    def counted(n: int, text: str) -> str:
+        return text * n
+
+    @server.tool()
+    def rest(text: str, **more: Any) -> str:
+        return text + "".join(sorted(more))
+
+    assert server._tools["counted"]._lent is None and server._tools["rest"]._lent is None
+    assert call(session, "counted", {"n": 2, "text": "ab"})["structuredContent"] == {"result": "abab"}
+    assert call(session, "rest", {"text": "a", "b": 1})["structuredContent"] == {"result": "ab"}
+
+
+def test_string_arguments_without_the_engine_check():
+    """With schema_validation=False nothing checks the arguments before the function, so
+    they come as JSON text, checked here (an unexpected one refused)."""
+    server = Server("nocheck", schema_validation=False)
+    try:
+        @server.tool()
+        def echo(text: str) -> str:
+            return text
+
+        assert server._tools["echo"]._lent is None
+        s = server.connect()
+        s.initialize()
+        assert call(s, "echo", {"text": "hi"})["structuredContent"] == {"result": "hi"}
+        assert call(s, "echo", {"text": "hi", "x": 1})["isError"]
+        s.close()
+    finally:
+        server.close()
+
+
+@pytest.mark.filterwarnings("ignore")  # pydantic warns when it dumps the unchecked field
+def test_model_results_are_checked_once(server, session):
+    """A model instance of the return annotation is not validated again on its way out when
+    the engine checks it against the output schema: a model made without validation that
+    does not fit is still refused (by the engine, -32603), and checked here without it."""
+    from pydantic import BaseModel
+
+    class Echo(BaseModel):
+        text: str
+
+    def made() -> Echo:
+        return Echo.model_construct(text=5)
+
+    server.add_tool(made)
+    server.add_tool(made, name="unchecked", validate=False)
+    assert server._tools["made"].engine_checks_output and not server._tools["unchecked"].engine_checks_output
+    with pytest.raises(errors.PeerError) as e:
+        call(session, "made")
+    assert e.value.code == -32603
+    r = call(session, "unchecked")
+    assert r["isError"] and "does not match its return annotation" in text(r)
+
+
 def test_structured_results_cross_as_json_text(server, session):
     """Structured data goes to the engine as its JSON text once (mcp_call_return_structured),
     the text block made of those bytes: the client gets what the general path (the whole
@@ -197,6 +298,9 @@ def test_structured_results_cross_as_json_text(server, session):
         "listing": (list[str], [odd, "b"]), "mapping": (dict[str, Any], {"k": [1, None, True], "\u2603": {}}),
         "nothing": (int | None, None), "nan": (float, float("nan")), "wrong": (int, "five"),
         "surrogate": (dict[str, str], {"k": "\ud800"}), "model_dict": (Echo, {"text": "z"}),
+        # long strings cross as parts of mcp_call_return_structured_parts (ABI 1.8)
+        "long_members": (dict[str, Any], {"a": odd, "n": 1, "\u2603" * 5000: ["b", {"c": odd[:5000]}], "z": odd}),
+        "long_surrogate": (dict[str, str], {"k": "x" * 5000 + "\ud800"}),
     }
     def returning(value: Any, annotation: Any) -> Any:
         def fn():
@@ -216,7 +320,7 @@ def test_structured_results_cross_as_json_text(server, session):
         server.add_tool(fn, name=name + "_general")
         server._tools[name + "_general"]._structured = False
     assert server._core.lib.has("mcp_call_return_structured")
-    assert server._tools["model"]._structured
+    assert server._tools["model"]._structured and server._tools["model"]._parts
     for name in values:
         got, general = outcome(name), outcome(name + "_general")
         if isinstance(general, dict) and general.get("isError"):  # the message names the tool

@@ -42,7 +42,7 @@ from .store import DictStore, Store
 
 # The package is released with the library it bundles: the same as MCP_VERSION_STRING
 # in include/mcp.h (tests/test_library.py checks). The build backend reads it from here.
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 
 def library_path() -> str:

@@ -108,6 +108,21 @@ def answer_structured(lib: _ffi.Library, call: int, json_text: str, structured_k
     return _accepted(lib, lib.mcp_call_return_structured(call, data, len(data), structured_key, byref(err)), err)
 
 
+def answer_structured_parts(lib: _ffi.Library, call: int, parts: list[str], structured_key: bytes | None) -> bool:
+    """mcp_call_return_structured_parts (ABI 1.8): as answer_structured, the JSON text given as
+    parts that alternate JSON text and long strings, which the library quotes and escapes."""
+    try:
+        data = [p.encode("utf-8") for p in parts]
+    except UnicodeEncodeError as e:  # lone surrogates
+        return answer_error(lib, call, -32603, f"the handler's result cannot be sent as JSON: {e}")
+    n = len(data)
+    err = c_void_p()
+    status = lib.mcp_call_return_structured_parts(call, (ctypes.c_char_p * n)(*data),
+                                                  (ctypes.c_size_t * n)(*map(len, data)), n, structured_key,
+                                                  byref(err))
+    return _accepted(lib, status, err)
+
+
 def answer_error(lib: _ffi.Library, call: int, code: int, message: str, data: Any = None) -> bool:
     err = c_void_p()
     payload = None

@@ -17,9 +17,11 @@ import re
 import threading
 import types
 import typing
+from ctypes import byref, c_size_t, c_void_p
 from typing import Any, Callable
 
 from . import _callbacks, errors, tracing as _tracing
+from ._ffi import utf8_at as _utf8_at
 from ._types import ArgumentError, Node, TypeCompiler, from_string, to_jsonable
 from .content import Content, ToolResult, prompt_messages, resource_contents, tool_content
 from .context import Context
@@ -31,7 +33,6 @@ INTERNAL_ERROR = -32603
 RESOURCE_NOT_FOUND = -32002
 _empty = inspect.Parameter.empty
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-_encode_text = _TEXT_ENCODER.encode
 _json_str = json.encoder.encode_basestring  # a str as JSON, as the encoders above write it (ensure_ascii=False)
 _scan = json.scanner.make_scanner(json.JSONDecoder())
 _isawaitable = inspect.isawaitable
@@ -39,7 +40,29 @@ _get_ident = threading.get_ident
 
 
 _LARGE_TEXT = 1 << 12
+_LEND_FROM = 1 << 12  # arguments_json this long: its strings are read with mcp_call_arg_string
 _c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _c_encoder(quote: Callable[[str], str]) -> Any:
+    """The C encoder _TEXT_ENCODER.encode makes for each value, made once, with `quote` as its
+    string escaper. Without cycle markers: a marker table would be shared by every call (and left
+    dirty by one that fails); the values encoded here come from to_jsonable or model_dump, which
+    have walked them already."""
+    e = _TEXT_ENCODER
+    return _c_make_encoder(None, e.default, quote, None, e.key_separator, e.item_separator,
+                           e.sort_keys, e.skipkeys, e.allow_nan)
+
+
+if _c_make_encoder is not None:
+    _text_encoder = _c_encoder(_json_str)
+
+    def _encode_text(data: Any) -> str:
+        """_TEXT_ENCODER.encode(data), the same text, without building the encoder per call
+        (that was most of the cost of a small result)."""
+        return "".join(_text_encoder(data, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    _encode_text = _TEXT_ENCODER.encode
 
 
 _ESCAPED = tuple(chr(c) for c in range(0x20)) + ('"', "\\")  # all that _json_str changes
@@ -54,6 +77,9 @@ def _quote_large(text: str) -> str:
     return _json_str(text)
 
 
+_large_encoder = _c_encoder(_quote_large) if _c_make_encoder is not None else None
+
+
 def _encode_structured(data: Any) -> str:
     """_encode_text, the same text: for an object with a long str member (file contents, base64
     data) through the C encoder with _quote_large as its string escaper; the per-string call
@@ -61,10 +87,28 @@ def _encode_structured(data: Any) -> str:
     if (_c_make_encoder is None or type(data) is not dict
             or not any(type(v) is str and len(v) >= _LARGE_TEXT for v in data.values())):
         return _encode_text(data)
-    e = _TEXT_ENCODER
-    encode = _c_make_encoder({}, e.default, _quote_large, None, e.key_separator, e.item_separator,
-                             e.sort_keys, e.skipkeys, e.allow_nan)
-    return "".join(encode(data, 0))
+    return "".join(_large_encoder(data, 0))
+
+
+def _split_large(data: Any) -> list[str] | None:
+    """For an object with a long str member (as _encode_structured), its JSON text as the parts of
+    mcp_call_return_structured_parts: JSON text, a long string as it is, JSON text, ...; the
+    library quotes those strings, so no pass over them here. None for other data."""
+    if (_c_make_encoder is None or type(data) is not dict
+            or not any(type(v) is str and len(v) >= _LARGE_TEXT for v in data.values())):
+        return None
+    strings: list[str] = []
+
+    def quote(text: str) -> str:
+        if len(text) >= _LARGE_TEXT:
+            strings.append(text)
+            return "\0"  # a mark no JSON text holds raw (the encoder escapes control characters)
+        return _json_str(text)
+    pieces = "".join(_c_encoder(quote)(data, 0)).split("\0")
+    parts = [pieces[0]]
+    for text, piece in zip(strings, pieces[1:]):
+        parts += (text, piece)
+    return parts
 
 
 def _quote_json(text: str) -> str:
@@ -342,6 +386,8 @@ class Tool(Feature):
             raise ValueError("a tool needs a name: pass name= for lambdas and callables without __name__")
         super().__init__(core, fn, f"tool {self.name!r}")
         self.inline = bool(inline)
+        self._lent: tuple | None = None  # lend_arguments(): the arguments come from mcp_call_arg_string
+        self.engine_checks_output = False  # Server.add_tool: the engine checks results against outputSchema
         compiler = TypeCompiler("input", frame)
         self.sig = Signature(fn, self.label, compiler)
         self.output: Node | None = None
@@ -382,10 +428,50 @@ class Tool(Feature):
         # Structured results (not str ones) go out through mcp_call_return_structured.
         self._structured = (self.output is not None and lib is not None
                             and lib.has("mcp_call_return_structured"))
+        self._parts = self._structured and lib.has("mcp_call_return_structured_parts")
 
-    def on_call(self, call: int, arguments_json: bytes) -> None:
+    def lend_arguments(self) -> bool:
+        """Whether every argument is a JSON string (a str, or a value parsed from one) and the
+        function takes no **kwargs: then, with the engine checking the arguments against the
+        input schema before the call, long arguments are read one by one as the engine's own
+        UTF-8 (mcp_call_arg_string) instead of through the JSON scanner, which takes a string
+        character by character (~9 instructions each: 90 M for 10 MB). Short ones are parsed
+        still: a foreign call per argument costs more than scanning a few hundred bytes. Sets
+        up the per-call plan when so."""
+        if self.sig.var_keyword or not all(node.schema.get("type") == "string" for _, node, _, _ in self.sig.params):
+            return False
+        self._lent = tuple((name, name.encode("utf-8"), node.convert, required)
+                           for name, node, required, _ in self.sig.params)
+        return True
+
+    def _lent_kwargs(self, call: int) -> dict:
+        """The arguments as Signature.convert makes them, read with mcp_call_arg_string."""
+        lib = self.core.lib
+        text, size = c_void_p(), c_size_t()
+        kwargs: dict = {}
+        problems: list = []
+        for name, key, convert, required in self._lent:
+            status = lib.mcp_call_arg_string(call, key, byref(text), byref(size), None)
+            if status == errors.OK:
+                try:
+                    kwargs[name] = convert(_utf8_at(text.value, size.value), name)
+                except ArgumentError as e:
+                    problems.append(str(e))
+            elif status == errors.ERR_NOT_FOUND:
+                if required:
+                    problems.append(f"{name}: missing required argument")
+            else:  # not a string: the engine's schema check lets none through
+                problems.append(f"{name}: expected a string")
+        if problems:
+            raise ArgumentError("", "; ".join(problems))
+        return kwargs
+
+    def on_call(self, call: int, arguments_json: bytes | None) -> None:
         try:
-            kwargs = self.sig.convert(decode_json(arguments_json) if arguments_json else {})
+            if self._lent is not None and (arguments_json is None or len(arguments_json) >= _LEND_FROM):
+                kwargs = self._lent_kwargs(call)
+            else:
+                kwargs = self.sig.convert(decode_json(arguments_json) if arguments_json else {})
         except (ArgumentError, ValueError) as e:
             _callbacks.answer(self.core.lib, call, error_result(f"Invalid arguments for tool {self.name}: {e}"))
             return
@@ -399,11 +485,19 @@ class Tool(Feature):
         if self._structured and not isinstance(value, str):
             # Structured data crosses as its JSON text once (ABI 1.2): the library makes
             # the text block of those very bytes, so no quoting of the JSON inside JSON.
+            # Long strings in it cross as they are (ABI 1.8), for the library to quote.
             try:
                 data = self._checked_data(value)
-                text = None if data is _NOT_DATA else _encode_structured(data)
+                parts = text = None
+                if data is not _NOT_DATA:
+                    parts = _split_large(data) if self._parts else None
+                    if parts is None:
+                        text = _encode_structured(data)
             except Exception as e:  # noqa: BLE001
                 self.failed(call, e)
+                return
+            if parts is not None:
+                _callbacks.answer_structured_parts(self.core.lib, call, parts, b"result" if self.wrap else None)
                 return
             if text is not None:
                 _callbacks.answer_structured(self.core.lib, call, text, b"result" if self.wrap else None)
@@ -444,6 +538,11 @@ class Tool(Feature):
         _NOT_DATA for the values result() handles itself (ToolResult, content blocks)."""
         if type(value) is self._model:
             data = value.model_dump(mode="json", by_alias=True)  # what to_jsonable does for a model
+            if self.engine_checks_output:
+                # The model validated its fields when it was made, and the engine checks this
+                # dump against the output schema: validating the dump again here (a third of
+                # a small tool's own cost) would only repeat them.
+                return data
         elif isinstance(value, (ToolResult, Content)) or (isinstance(value, (list, tuple)) and
                                                           any(isinstance(v, Content) for v in value)):
             return _NOT_DATA
@@ -472,7 +571,7 @@ class Tool(Feature):
         except ArgumentError as e:
             raise errors.ToolError(f"tool {self.name} returned a value that does not match its return "
                                    f"annotation: {e}") from None
-        text = value if isinstance(value, str) else _TEXT_ENCODER.encode(data)
+        text = value if isinstance(value, str) else _encode_text(data)
         return {"content": [{"type": "text", "text": text}],
                 "structuredContent": {"result": data} if self.wrap else data}
 

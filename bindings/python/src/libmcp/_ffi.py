@@ -89,8 +89,11 @@ _PROTOTYPES: dict[str, tuple] = {
     "mcp_server_remove_prompt": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_call_return": (c_int32, (c_void_p, c_char_p, _ERR)),
     "mcp_call_error": (c_int32, (c_void_p, c_int32, c_char_p, c_char_p, _ERR)),
+    "mcp_call_arg_string": (c_int32, (c_void_p, c_char_p, _OUT, POINTER(c_size_t), _ERR)),
     "mcp_call_return_text": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, c_char_p, _ERR)),
     "mcp_call_return_structured": (c_int32, (c_void_p, c_char_p, c_size_t, c_char_p, _ERR)),
+    "mcp_call_return_structured_parts": (c_int32, (c_void_p, POINTER(c_char_p), POINTER(c_size_t), c_size_t, c_char_p,
+                                                   _ERR)),
     "mcp_call_is_cancelled": (c_int, (c_void_p,)),
     "mcp_call_progress": (c_int32, (c_void_p, c_double, c_double, c_char_p, _ERR)),
     "mcp_call_log": (c_int32, (c_void_p, c_char_p, c_char_p, c_char_p, _ERR)),
@@ -164,8 +167,8 @@ _PROTOTYPES: dict[str, tuple] = {
 # Declared in mcp.h but allowed to be absent from the loaded library (a build
 # that predates them): calling one raises errors.Unsupported with its name.
 OPTIONAL = frozenset({"mcp_server_start_http", "mcp_server_stop_http", "mcp_call_close_stream",
-                      "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text",
-                      "mcp_call_return_structured", "mcp_set_log_hook", "mcp_server_metrics",
+                      "mcp_server_add_tool_ex", "mcp_set_thread_hooks", "mcp_call_return_text", "mcp_call_arg_string",
+                      "mcp_call_return_structured", "mcp_call_return_structured_parts", "mcp_set_log_hook", "mcp_server_metrics",
                       "mcp_call_request_named", "mcp_call_input_state", "mcp_call_set_input_state",
                       "mcp_call_principal_json", "mcp_server_set_token_verifier", "mcp_token_check_accept",
                       "mcp_token_check_refuse", "mcp_oauth_prompt_answer", "mcp_oauth_prompt_refuse",
@@ -300,6 +303,20 @@ def take_string(lib: Library, ptr: c_void_p) -> str | None:
         return ctypes.string_at(ptr.value).decode("utf-8", "replace")
     finally:
         lib.mcp_string_free(ptr.value)
+
+
+def _utf8_decoder():
+    """PyUnicode_DecodeUTF8 on the library's bytes where they lie (CPython): a lent text of
+    megabytes becomes a str in one pass, with no bytes object copied first."""
+    try:
+        fn = ctypes.pythonapi.PyUnicode_DecodeUTF8
+    except AttributeError:  # not CPython
+        return lambda ptr, n: ctypes.string_at(ptr, n).decode("utf-8")
+    fn.restype, fn.argtypes = ctypes.py_object, (c_void_p, ctypes.c_ssize_t, c_char_p)
+    return lambda ptr, n: fn(ptr, n, None) if n else ""
+
+
+utf8_at = _utf8_decoder()  # utf8_at(address, length) -> str; the bytes must be valid UTF-8
 
 
 def check(lib: Library, status: int, err: c_void_p, what: str) -> None:

@@ -106,6 +106,7 @@ class Server(Serving):
         _ffi.check(lib, status, err, "Server")
         self.name, self.version = name, version
         self._lib = lib
+        self._validates = schema_validation is not False  # the engine checks tool arguments
         self._core = _Core(lib, out.value, self, loop)
         self._finalizer = _lifetime.finalizer(self, self._core.close)
         self._lock = threading.RLock()
@@ -232,6 +233,11 @@ class Server(Serving):
             # A library older than 1.4 checks nothing anyway: validate=False needs no flag there.
             if not validate and self._lib.abi_minor >= 4:
                 flags |= _ffi.TOOL_NO_VALIDATION
+            engine_checks = validate and self._validates and self._lib.abi_minor >= 4
+            # Long string arguments are read where the engine holds them when it checks them first.
+            if engine_checks and self._lib.has("mcp_call_arg_string"):
+                tool.lend_arguments()
+            tool.engine_checks_output = engine_checks
             if flags:
                 self._register("mcp_server_add_tool_ex", tool, _callbacks.tool_thunk, what, flags)
             else:
