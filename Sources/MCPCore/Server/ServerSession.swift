@@ -259,7 +259,11 @@ public final class ServerSession: Sendable, PeerMethods {
     /// Ends the session: in-flight calls are cancelled, nothing more is sent.
     public func close() {
         peer.close()
-        state.withLock { $0.subscriptions.removeAll() }
-        server.forget(self)
+        let listed = state.withLock { s -> Bool in
+            s.subscriptions.removeAll()
+            return !s.stateless
+        }
+        // A stateless session (one per POST) was never listed: no lookup.
+        if listed { server.forget(self) }
     }
 }
