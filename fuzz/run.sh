@@ -21,7 +21,10 @@ declare -A dict=([json]=json [cursor]=json [uri-template]=uri [sse]=sse [http-se
 # http-server: leak reports after a WebSocket upgrade or a refused request
 # (seeds websocket, limits) had two causes, both fixed (fuzz/README.md,
 # Findings); leak checks stay off for this target until a fuzz build with the
-# fixes has replayed the corpus with them on.
+# fixes has replayed the corpus with them on. Such a build replayed the corpus
+# clean on 2026-12-06, but fuzzing with leak checks on then found a third
+# cycle (reproducer corpus/http-server/open-leak-upgrade-bad-connection, not
+# yet fixed): they stay off here until it is.
 declare -A leaks=([http-server]=0)
 
 swift_build() {
