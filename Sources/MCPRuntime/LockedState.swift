@@ -44,9 +44,14 @@ public final class LockedState<State>: @unchecked Sendable {
             return r
         }
         if let toWake {
-            // Under the parking lock: a waiter holding it between its
-            // generation check and its wait cannot miss this broadcast.
-            toWake.withLock { toWake.broadcast() }
+            // The parking lock taken and given back first: a waiter between
+            // its generation check and its wait holds it, so once we have had
+            // it that waiter is waiting and hears the broadcast. Woken after
+            // the release, it does not at once block on the lock again (a
+            // second futex round trip per wake-up).
+            toWake.lock()
+            toWake.unlock()
+            toWake.broadcast()
         }
         return result
     }
