@@ -83,15 +83,7 @@ extension ClientSession {
         p["_meta"] = .object(modernMeta(revision: revision, over: p["_meta"]?.objectValue))
         let call = ModernCall(method: method, params: p, timing: timing, progress: progress, retried: retried,
                               completion: completion)
-        let id = send(call, params: p)
-        if let id {
-            let register = call.state.withLock { s -> Bool in
-                if s.first == nil { s.first = id }
-                return !s.finished
-            }
-            if register { state.withLock { $0.calls[id] = call } }
-        }
-        return id
+        return send(call, params: p)
     }
 
     /// One wire request of a modern call.
@@ -101,7 +93,20 @@ extension ClientSession {
         // that breaks at once reports streamBroke(id) from an I/O thread, which
         // must find the call by that id, or the break is not re-issued.
         peer.request(method: call.method, params: params, timing: call.timing, progress: call.progress,
-                     assigned: { id in call.state.withLock { $0.current = id } }) {
+                     assigned: { [weak self] id in
+                         let first = call.state.withLock { s -> Bool in
+                             s.current = id
+                             guard s.first == nil else { return false }
+                             s.first = id
+                             return !s.finished
+                         }
+                         // Listed under its first id before that request goes
+                         // out too: the HTTP client's send can still be under
+                         // way when the answer stream breaks (a listen's, cut
+                         // after its acknowledgment), and a call not yet
+                         // listed was lost instead of re-issued.
+                         if first { self?.state.withLock { $0.calls[id] = call } }
+                     }) {
             [weak self] outcome in
             self?.settle(call, params: params, outcome) ?? call.finish(outcome, session: nil)
         }
